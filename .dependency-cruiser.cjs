@@ -1,0 +1,52 @@
+/** Architecture boundaries from STYLE.md, checked by `pnpm lint`. */
+module.exports = {
+  forbidden: [
+    {
+      name: 'domain-is-pure',
+      comment: 'domain/ holds pure business rules: no Nest, ORM, NATS, pg or OpenTelemetry.',
+      severity: 'error',
+      from: { path: '^services/[^/]+/src/domain/' },
+      to: { path: '(^|/)(@nestjs|@mikro-orm|@nats-io|@opentelemetry|fastify|pg|pg-[a-z]+)(/|$)' },
+    },
+    {
+      name: 'domain-not-to-adapters',
+      comment: 'domain/ does not reach out to application/ or adapters/.',
+      severity: 'error',
+      from: { path: '^services/[^/]+/src/domain/' },
+      to: { path: '^services/[^/]+/src/(application|adapters)/' },
+    },
+    {
+      name: 'domain-not-to-platform-libs',
+      comment: 'domain/ may use kernel and contracts only.',
+      severity: 'error',
+      from: { path: '^services/[^/]+/src/domain/' },
+      to: { path: '^libs/(event-store|messaging|service-kit|observability|testing)/' },
+    },
+    {
+      name: 'no-service-to-service',
+      comment: 'Services talk over NATS, never by importing each other.',
+      severity: 'error',
+      from: { path: '^services/([^/]+)/' },
+      to: { path: '^services/', pathNot: '^services/$1/' },
+    },
+    {
+      name: 'libs-not-to-services',
+      severity: 'error',
+      from: { path: '^libs/' },
+      to: { path: '^services/' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: { pathNot: 'node_modules' },
+      to: { circular: true, pathNot: 'node_modules' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)dist/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['source', 'import', 'default'], extensions: ['.ts', '.js'] },
+  },
+};

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+
+/**
+ * One schema value per event type; the TypeScript type is inferred from it, never written twice.
+ *   export const CreditGrantCreated = defineEvent('CreditGrantCreated', 1, z.object({...}));
+ *   type CreditGrantCreated = EventOf<typeof CreditGrantCreated>;
+ */
+export interface EventDefinition<T extends string, S extends z.ZodTypeAny> {
+  readonly type: T;
+  readonly schemaVersion: number;
+  readonly schema: S;
+  /** Build an event of this type, validating its data. */
+  (data: z.input<S>): { type: T; schemaVersion: number; data: z.output<S> };
+}
+
+export function defineEvent<T extends string, S extends z.ZodTypeAny>(
+  type: T,
+  schemaVersion: number,
+  schema: S,
+): EventDefinition<T, S> {
+  const make = ((data: z.input<S>) => ({ type, schemaVersion, data: schema.parse(data) })) as EventDefinition<T, S>;
+  Object.defineProperties(make, {
+    type: { value: type },
+    schemaVersion: { value: schemaVersion },
+    schema: { value: schema },
+  });
+  return make;
+}
+
+export type EventOf<D> = D extends EventDefinition<infer T, infer S> ? { type: T; data: z.output<S> } : never;
+
+/** Metadata every stored and published event carries. */
+export const EventMetadata = z.object({
+  eventId: z.string(),
+  streamId: z.string(),
+  occurredAt: z.string(),
+  causationId: z.string().optional(),
+  correlationId: z.string().optional(),
+  traceparent: z.string().optional(),
+});
+export type EventMetadata = z.infer<typeof EventMetadata>;
+
+/** The envelope of a domain event on a service's internal stream (`mf.svc.<service>.<type>`). */
+export const EventEnvelope = z.object({
+  type: z.string(),
+  schemaVersion: z.number().int(),
+  data: z.unknown(),
+  metadata: EventMetadata,
+});
+export type EventEnvelope = z.infer<typeof EventEnvelope>;
+
+/**
+ * A Stripe `event` object is itself a fact: a service records `StripeEventEmitted` in the same
+ * transaction as the change it describes, and the outbox relay publishes it on
+ * `mf.events.<type>` with `Nats-Msg-Id` = the `evt_` id.
+ */
+export const STRIPE_EVENT_EMITTED = 'StripeEventEmitted';
+export const StripeEventEmitted = defineEvent(
+  STRIPE_EVENT_EMITTED,
+  1,
+  z.object({
+    id: z.string().startsWith('evt_'),
+    object: z.literal('event'),
+    api_version: z.string(),
+    created: z.number().int(),
+    data: z.object({ object: z.record(z.string(), z.unknown()), previous_attributes: z.record(z.string(), z.unknown()).optional() }),
+    livemode: z.boolean(),
+    pending_webhooks: z.number().int(),
+    request: z.object({ id: z.string().nullable(), idempotency_key: z.string().nullable() }),
+    type: z.string(),
+  }),
+);
+
+/** The API version our objects are rendered in (the one the pinned `stripe` SDK speaks). */
+export const API_VERSION = '2026-07-29.dahlia';
+
+/** Producers' contract on `mf.ingest.meter_events[.<token>]`: a v2 meter_event_stream body. */
+export const IngestMeterEvent = z.object({
+  event_name: z.string(),
+  payload: z.record(z.string(), z.string()),
+  identifier: z.string().optional(),
+  /** RFC 3339. Defaults to the time of receipt. */
+  timestamp: z.string().optional(),
+});
+export const IngestBatch = z.object({ events: z.array(z.unknown()).min(1).max(100) });
+export type IngestMeterEvent = z.infer<typeof IngestMeterEvent>;
+
+/** Build the `StripeEventEmitted` fact for a Stripe event about `object`. */
+export function stripeEvent(
+  id: string,
+  type: string,
+  object: Record<string, unknown>,
+  created: number,
+  opts: { previousAttributes?: Record<string, unknown>; requestId?: string | null; idempotencyKey?: string | null } = {},
+) {
+  return StripeEventEmitted({
+    id,
+    object: 'event',
+    api_version: API_VERSION,
+    created,
+    data: { object, ...(opts.previousAttributes ? { previous_attributes: opts.previousAttributes } : {}) },
+    livemode: false,
+    pending_webhooks: 0,
+    request: { id: opts.requestId ?? null, idempotency_key: opts.idempotencyKey ?? null },
+    type,
+  });
+}

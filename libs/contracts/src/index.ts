@@ -1,0 +1,7 @@
+export * from './api-routes.js';
+export * from './clock-protocol.js';
+export * from './events.js';
+export * from './internal-ops.js';
+export * from './rpc.js';
+export * from './stripe-objects.js';
+export * from './subjects.js';

@@ -1,0 +1,38 @@
+/**
+ * Every NATS name Meterflow uses, built from one optional namespace so that several systems
+ * (a developer's running stack, a test run) can share one NATS server without crossing.
+ */
+export type ServiceName = 'gateway' | 'meter-ingestion' | 'rating' | 'invoicing' | 'credit-ledger';
+
+export const SERVICES: readonly ServiceName[] = ['gateway', 'meter-ingestion', 'rating', 'invoicing', 'credit-ledger'];
+
+/** The services that take part in test-clock advances, in the order work flows between them. */
+export const CLOCK_PARTICIPANTS: readonly ServiceName[] = ['meter-ingestion', 'rating', 'invoicing', 'credit-ledger'];
+
+const token = (s: ServiceName): string => s.replace(/-/g, '_');
+
+export function natsNames(namespace = '') {
+  const p = namespace ? `${namespace}.` : '';
+  const s = namespace ? `${namespace.toUpperCase()}_` : '';
+  return {
+    namespace,
+    /** Producers' contract: batches of meter events. */
+    ingestStream: `${s}MF_INGEST`,
+    ingestSubjects: `${p}mf.ingest.>`,
+    ingestSubject: (partition?: string) => `${p}mf.ingest.meter_events${partition ? `.${partition}` : ''}`,
+    /** Downstream contract: Stripe `event` objects. */
+    eventsStream: `${s}MF_EVENTS`,
+    eventsSubjects: `${p}mf.events.>`,
+    eventSubject: (stripeType: string) => `${p}mf.events.${stripeType}`,
+    /** Each service's own domain events, published by its outbox relay. */
+    serviceStream: (svc: ServiceName) => `${s}MF_SVC_${token(svc).toUpperCase()}`,
+    serviceSubjects: (svc: ServiceName) => `${p}mf.svc.${token(svc)}.>`,
+    serviceEventSubject: (svc: ServiceName, eventType: string) => `${p}mf.svc.${token(svc)}.${eventType}`,
+    /** Request/reply: `mf.rpc.<service>.<op>`. */
+    rpcSubject: (svc: ServiceName, op: string) => `${p}mf.rpc.${token(svc)}.${op}`,
+    /** Durable consumer names are per service and purpose. */
+    durable: (svc: ServiceName, purpose: string) => `${s}${token(svc)}_${purpose}`.replace(/[^A-Za-z0-9_-]/g, '_'),
+  };
+}
+
+export type NatsNames = ReturnType<typeof natsNames>;

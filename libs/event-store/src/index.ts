@@ -1,0 +1,18 @@
+export { eventStoreMigration, eventsChannel, grantAppendOnly, quoteIdent } from './event-store.migration.js';
+export { toJson } from './json.js';
+export {
+  PgEventStore,
+  VersionConflictError,
+  toStoredEvent,
+  withTransaction,
+  type AppendBatch,
+  type AppendManyOptions,
+  type AppendManyResult,
+  type AppendOptions,
+  type AppendResult,
+  type ExpectedVersion,
+  type NewEvent,
+  type PgEventStoreOptions,
+  type StoredEvent,
+} from './pg-event-store.js';
+export { handleCommand, type Decider, type HandleCommandOptions, type HandleCommandResult } from './handle-command.js';

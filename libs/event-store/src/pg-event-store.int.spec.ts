@@ -1,0 +1,301 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '@meterflow/testing';
+import { eventStoreMigration, handleCommand, PgEventStore, VersionConflictError, type Decider } from './index.js';
+
+const SCHEMA = 'svc_test';
+let db: TestDatabase;
+let pool: pg.Pool;
+let store: PgEventStore;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  pool = new pg.Pool({ connectionString: db.url, max: 8 });
+  await pool.query(eventStoreMigration(SCHEMA).sql);
+  await pool.query(eventStoreMigration(SCHEMA).sql); // re-running is harmless
+  store = new PgEventStore(pool, SCHEMA);
+});
+
+afterAll(async () => {
+  await pool?.end();
+  // pg-pool resolves end() before its sockets close; let them, so DROP ... (FORCE) kills nobody
+  await new Promise((r) => setTimeout(r, 100));
+  await db?.drop();
+});
+
+describe('PgEventStore', () => {
+  it('appends and reads a stream back, with metadata and bigint data as strings', async () => {
+    const r = await store.append('credgr_1', 'no_stream', [
+      { type: 'CreditGrantCreated', data: { amount: 12_345_678_901_234_567_890n, currency: 'usd' } },
+      { type: 'CreditGrantVoided', schemaVersion: 2, data: {} },
+    ], { correlationId: 'corr_1', causationId: 'cause_1' });
+    expect(r.nextVersion).toBe(2);
+    const events = await store.readStream('credgr_1');
+    expect(events.map((e) => [e.streamPosition, e.type, e.schemaVersion])).toEqual([
+      [1, 'CreditGrantCreated', 1],
+      [2, 'CreditGrantVoided', 2],
+    ]);
+    expect(events[0]!.data).toEqual({ amount: '12345678901234567890', currency: 'usd' });
+    expect(BigInt(events[0]!.data.amount)).toBe(12_345_678_901_234_567_890n);
+    expect(events[0]!.metadata).toMatchObject({ streamId: 'credgr_1', eventId: events[0]!.eventId, correlationId: 'corr_1', causationId: 'cause_1' });
+    expect(typeof events[0]!.globalPosition).toBe('bigint');
+
+    const more = await store.append('credgr_1', 2, [{ type: 'Noted', data: { n: 1 } }]);
+    expect(more.nextVersion).toBe(3);
+    await expect(store.append('credgr_1', 'no_stream', [{ type: 'X', data: {} }])).rejects.toBeInstanceOf(VersionConflictError);
+    await expect(store.append('credgr_1', 1, [{ type: 'X', data: {} }])).rejects.toBeInstanceOf(VersionConflictError);
+    await expect(store.append('credgr_1', 7, [{ type: 'X', data: {} }])).rejects.toBeInstanceOf(VersionConflictError);
+    expect((await store.append('credgr_1', 'any', [{ type: 'Y', data: {} }])).nextVersion).toBe(4);
+  });
+
+  it('lets exactly one of two concurrent appends at the same expected version win', async () => {
+    await store.append('race', 'no_stream', [{ type: 'Opened', data: {} }]);
+    for (let round = 0; round < 5; round++) {
+      const version = (await store.readStream('race')).length;
+      const results = await Promise.allSettled([
+        store.append('race', version, [{ type: 'A', data: { round } }]),
+        store.append('race', version, [{ type: 'B', data: { round } }]),
+      ]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      expect(rejected.reason).toBeInstanceOf(VersionConflictError);
+    }
+    expect((await store.readStream('race')).map((e) => e.streamPosition)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('rejects UPDATE, DELETE and TRUNCATE of events, even for the owner', async () => {
+    await store.append('immutable', 'no_stream', [{ type: 'Fact', data: {} }]);
+    await expect(pool.query(`UPDATE ${SCHEMA}.events SET type = 'Changed' WHERE stream_id = 'immutable'`)).rejects.toThrow(/append-only/);
+    await expect(pool.query(`DELETE FROM ${SCHEMA}.events WHERE stream_id = 'immutable'`)).rejects.toThrow(/append-only/);
+    await expect(pool.query(`TRUNCATE ${SCHEMA}.events`)).rejects.toThrow(/append-only/);
+    expect(await store.readStream('immutable')).toHaveLength(1);
+  });
+
+  it('reads all streams in position order, after a position, filtered by type', async () => {
+    const start = (await store.readAll({ limit: 10_000 })).at(-1)?.globalPosition ?? 0n;
+    await store.append('a', 'no_stream', [{ type: 'T1', data: { i: 1 } }]);
+    await store.append('b', 'no_stream', [{ type: 'T2', data: { i: 2 } }]);
+    await store.append('a', 1, [{ type: 'T1', data: { i: 3 } }]);
+    const all = await store.readAll({ after: start, limit: 10 });
+    expect(all.map((e) => e.data.i)).toEqual([1, 2, 3]);
+    expect(all.map((e) => e.globalPosition)).toEqual([...all.map((e) => e.globalPosition)].sort((x, y) => (x < y ? -1 : 1)));
+    expect((await store.readAll({ after: start, limit: 10, types: ['T1'] })).map((e) => e.data.i)).toEqual([1, 3]);
+    expect((await store.readAll({ after: all[0]!.globalPosition, limit: 1 })).map((e) => e.data.i)).toEqual([2]);
+  });
+
+  it('upcasts old schema versions on read', async () => {
+    await store.append('up_1', 'no_stream', [{ type: 'MeterCreated', schemaVersion: 1, data: { name: 'calls' } }]);
+    const upcasting = new PgEventStore(pool, SCHEMA, {
+      upcast: (e) => (e.type === 'MeterCreated' && e.schemaVersion === 1 ? { ...e, schemaVersion: 2, data: { displayName: e.data.name } } : e),
+    });
+    expect((await upcasting.readStream('up_1'))[0]).toMatchObject({ schemaVersion: 2, data: { displayName: 'calls' } });
+    expect((await store.readStream('up_1'))[0]).toMatchObject({ schemaVersion: 1, data: { name: 'calls' } });
+  });
+
+  it('appends inside a caller transaction and rolls back with it', async () => {
+    await expect(
+      store.withTransaction(async (tx) => {
+        await store.append('tx_stream', 'no_stream', [{ type: 'Inside', data: {} }], { tx });
+        // a conflict inside the transaction does not poison it
+        await expect(store.append('tx_stream', 'no_stream', [{ type: 'Again', data: {} }], { tx })).rejects.toBeInstanceOf(VersionConflictError);
+        expect(await store.readStream('tx_stream', { tx })).toHaveLength(1);
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect(await store.readStream('tx_stream')).toHaveLength(0);
+  });
+});
+
+describe('PgEventStore.appendMany', () => {
+  const heads = async (...ids: string[]) => Promise.all(ids.map(async (id) => (await store.readStream(id)).length));
+
+  it('appends several streams in one call, each at its own head, in batch order', async () => {
+    await store.append('many_b', 'no_stream', [{ type: 'Opened', data: {} }]);
+    const r = await store.appendMany(
+      [
+        { streamId: 'many_a', expected: 'no_stream', events: [{ type: 'A1', data: { n: 1 } }, { type: 'A2', data: { n: 2 } }] },
+        { streamId: 'many_b', expected: 1, events: [{ type: 'B2', data: { n: 3 } }] },
+        { streamId: 'many_c', expected: 'any', events: [{ type: 'C1', data: { n: 4 } }] },
+        { streamId: 'many_d', expected: 'no_stream', events: [] },
+      ],
+      { correlationId: 'corr_many' },
+    );
+    expect(r.map((x) => [x.streamId, x.nextVersion, x.stored.map((e) => e.streamPosition)])).toEqual([
+      ['many_a', 2, [1, 2]],
+      ['many_b', 2, [2]],
+      ['many_c', 1, [1]],
+      ['many_d', 0, []],
+    ]);
+    const all = r.flatMap((x) => x.stored);
+    expect(all.map((e) => e.data.n)).toEqual([1, 2, 3, 4]);
+    // written in batch order: global positions increase along the call
+    expect(all.map((e) => e.globalPosition)).toEqual([...all.map((e) => e.globalPosition)].sort((x, y) => (x < y ? -1 : 1)));
+    expect(all[2]!.metadata).toMatchObject({ streamId: 'many_b', eventId: all[2]!.eventId, correlationId: 'corr_many' });
+    expect(await heads('many_a', 'many_b', 'many_c')).toEqual([2, 2, 1]);
+    await expect(store.appendMany([{ streamId: 'x', expected: 'any', events: [] }, { streamId: 'x', expected: 'any', events: [] }])).rejects.toThrow(/more than one batch/);
+  });
+
+  it('a stale expected version names its stream and writes nothing', async () => {
+    await store.append('stale_b', 'no_stream', [{ type: 'Opened', data: {} }, { type: 'Moved', data: {} }]);
+    const err = await store
+      .appendMany([
+        { streamId: 'stale_a', expected: 'no_stream', events: [{ type: 'A', data: {} }] },
+        { streamId: 'stale_b', expected: 1, events: [{ type: 'B', data: {} }] },
+      ])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VersionConflictError);
+    expect(err).toMatchObject({ streamId: 'stale_b', expected: 1, actual: 2 });
+    expect(await heads('stale_a', 'stale_b')).toEqual([0, 2]);
+    // an empty batch is checked too
+    await expect(
+      store.appendMany([
+        { streamId: 'stale_a', expected: 'no_stream', events: [{ type: 'A', data: {} }] },
+        { streamId: 'stale_b', expected: 'no_stream', events: [] },
+      ]),
+    ).rejects.toMatchObject({ streamId: 'stale_b' });
+    expect(await heads('stale_a')).toEqual([0]);
+  });
+
+  it('a concurrent writer holding a position makes the batch fail on that stream (from the constraint detail), writing nothing', async () => {
+    const other = await pool.connect();
+    try {
+      await other.query('BEGIN');
+      await store.append('clash, b', 'no_stream', [{ type: 'Theirs', data: {} }], { tx: other });
+      const pending = store
+        .appendMany([
+          { streamId: 'clash_a', expected: 'no_stream', events: [{ type: 'A', data: {} }] },
+          { streamId: 'clash, b', expected: 'no_stream', events: [{ type: 'Mine', data: {} }] },
+        ])
+        .catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 150));
+      await other.query('COMMIT');
+      const err = await pending;
+      expect(err).toBeInstanceOf(VersionConflictError);
+      expect(err).toMatchObject({ streamId: 'clash, b', expected: 'no_stream', actual: 1 });
+    } finally {
+      other.release();
+    }
+    expect(await heads('clash_a', 'clash, b')).toEqual([0, 1]);
+  });
+
+  it('inside a transaction, a conflict leaves the transaction usable (savepoint) for a retry', async () => {
+    await store.append('sp_b', 'no_stream', [{ type: 'Opened', data: {} }]);
+    await store.withTransaction(async (tx) => {
+      await store.append('sp_a', 'no_stream', [{ type: 'Before', data: {} }], { tx });
+      await expect(
+        store.appendMany(
+          [
+            { streamId: 'sp_c', expected: 'no_stream', events: [{ type: 'C', data: {} }] },
+            { streamId: 'sp_b', expected: 'no_stream', events: [{ type: 'B', data: {} }] },
+          ],
+          { tx },
+        ),
+      ).rejects.toMatchObject({ streamId: 'sp_b', actual: 1 });
+      const r = await store.appendMany(
+        [
+          { streamId: 'sp_c', expected: 'no_stream', events: [{ type: 'C', data: {} }] },
+          { streamId: 'sp_b', expected: 1, events: [{ type: 'B', data: {} }] },
+        ],
+        { tx },
+      );
+      expect(r.map((x) => x.nextVersion)).toEqual([1, 2]);
+    });
+    expect(await heads('sp_a', 'sp_b', 'sp_c')).toEqual([1, 2, 1]);
+  });
+
+  it('inside a transaction without a savepoint, a clash aborts the transaction and the caller rolls back', async () => {
+    await store.append('nosp_b', 'no_stream', [{ type: 'Opened', data: {} }]);
+    const err = await store
+      .withTransaction(async (tx) => {
+        await store.append('nosp_a', 'no_stream', [{ type: 'Before', data: {} }], { tx });
+        // explicit positions collide: the unique violation names the stream, with no head to read
+        const other = await pool.connect();
+        try {
+          await other.query('BEGIN');
+          await store.append('nosp_c', 'no_stream', [{ type: 'Theirs', data: {} }], { tx: other });
+          const pending = store
+            .appendMany(
+              [
+                { streamId: 'nosp_b', expected: 1, events: [{ type: 'B', data: {} }] },
+                { streamId: 'nosp_c', expected: 'no_stream', events: [{ type: 'Mine', data: {} }] },
+              ],
+              { tx, savepoint: false },
+            )
+            .catch((e: unknown) => e);
+          await new Promise((r) => setTimeout(r, 150));
+          await other.query('COMMIT');
+          const conflict = await pending;
+          expect(conflict).toMatchObject({ streamId: 'nosp_c', actual: undefined });
+          await expect(tx.query('SELECT 1')).rejects.toThrow(/aborted/);
+          throw conflict;
+        } finally {
+          other.release();
+        }
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VersionConflictError);
+    expect(await heads('nosp_a', 'nosp_b', 'nosp_c')).toEqual([0, 1, 1]);
+  });
+});
+
+describe('handleCommand', () => {
+  type State = { balance: number };
+  type Command = { kind: 'deposit'; amount: number };
+  const account: Decider<State, Command> = {
+    initialState: () => ({ balance: 0 }),
+    evolve: (s, e) => (e.type === 'Deposited' ? { balance: s.balance + Number(e.data.amount) } : s),
+    decide: (c) => ({ type: 'Deposited', data: { amount: c.amount } }),
+  };
+
+  it('loads, decides, appends and returns the state after', async () => {
+    const r1 = await handleCommand(store, 'acct_1', account, { kind: 'deposit', amount: 5 });
+    const r2 = await handleCommand(store, 'acct_1', account, { kind: 'deposit', amount: 7 });
+    expect(r1.state).toEqual({ balance: 5 });
+    expect(r2.state).toEqual({ balance: 12 });
+    expect(r2.newEvents).toEqual([{ type: 'Deposited', data: { amount: 7 } }]);
+    expect(r2.stored[0]!.streamPosition).toBe(2);
+  });
+
+  /** Another writer holds an uncommitted append at the head; it commits while `run` waits on it. */
+  async function raceAgainstOpenWriter<T>(streamId: string, run: (calls: () => number) => Promise<T>): Promise<{ result: T; decides: number }> {
+    const other = await pool.connect();
+    try {
+      await other.query('BEGIN');
+      await store.append(streamId, 'any', [{ type: 'Deposited', data: { amount: 100 } }], { tx: other });
+      let decides = 0;
+      const pending = run(() => ++decides);
+      await new Promise((r) => setTimeout(r, 200));
+      await other.query('COMMIT');
+      return { result: await pending, decides };
+    } finally {
+      other.release();
+    }
+  }
+  const counting = (count: () => number): Decider<State, Command> => ({
+    ...account,
+    decide: (c, s) => {
+      count();
+      return account.decide(c, s);
+    },
+  });
+
+  it('retries when a concurrent writer wins the race, so no deposit is lost', async () => {
+    await store.append('acct_race', 'no_stream', [{ type: 'Deposited', data: { amount: 1 } }]);
+    const { result, decides } = await raceAgainstOpenWriter('acct_race', (count) =>
+      handleCommand(store, 'acct_race', counting(count), { kind: 'deposit', amount: 10 }),
+    );
+    expect(decides).toBe(2);
+    expect(result.state.balance).toBe(111);
+    expect(result.stored[0]!.streamPosition).toBe(3);
+  });
+
+  it('retries after a version conflict inside a caller transaction', async () => {
+    await store.append('acct_tx', 'no_stream', [{ type: 'Deposited', data: { amount: 1 } }]);
+    const { result, decides } = await raceAgainstOpenWriter('acct_tx', (count) =>
+      store.withTransaction((tx) => handleCommand(store, 'acct_tx', counting(count), { kind: 'deposit', amount: 3 }, { tx })),
+    );
+    expect(decides).toBe(2);
+    expect(result.state.balance).toBe(104);
+    expect((await store.readStream('acct_tx')).map((e) => e.data.amount)).toEqual([1, 100, 3]);
+  });
+});

@@ -1,0 +1,318 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { EventMetadata } from '@meterflow/contracts';
+import { quoteIdent } from './event-store.migration.js';
+import { toJson } from './json.js';
+import { context, propagation } from '@opentelemetry/api';
+
+export interface NewEvent {
+  type: string;
+  schemaVersion?: number;
+  /** JSON-serialisable; `bigint` values are stored as decimal strings (see `toJson`). */
+  data: unknown;
+  /** A UUID; generated when absent. Pass one to make a retried append idempotent. */
+  eventId?: string;
+  occurredAt?: Date;
+}
+
+export interface StoredEvent {
+  globalPosition: bigint;
+  streamId: string;
+  streamPosition: number;
+  eventId: string;
+  type: string;
+  schemaVersion: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  data: any;
+  metadata: EventMetadata;
+  recordedAt: Date;
+}
+
+/** `number` = the stream's current version (its event count); 0 and 'no_stream' = must not exist. */
+export type ExpectedVersion = number | 'any' | 'no_stream';
+
+export interface AppendOptions {
+  tx?: pg.PoolClient;
+  correlationId?: string;
+  causationId?: string;
+  traceparent?: string;
+}
+
+export interface AppendManyOptions extends AppendOptions {
+  /** Inside `tx`, guard the statement with a savepoint so a conflict leaves the transaction usable (default true). */
+  savepoint?: boolean;
+}
+
+export interface AppendBatch {
+  streamId: string;
+  expected: ExpectedVersion;
+  events: NewEvent[];
+}
+
+export interface AppendManyResult extends AppendResult {
+  streamId: string;
+}
+
+export interface AppendResult {
+  nextVersion: number;
+  stored: StoredEvent[];
+}
+
+export class VersionConflictError extends Error {
+  constructor(
+    readonly streamId: string,
+    readonly expected: ExpectedVersion,
+    readonly actual: number | undefined,
+  ) {
+    super(`version conflict on stream '${streamId}': expected ${String(expected)}, actual ${actual ?? 'unknown'}`);
+    this.name = 'VersionConflictError';
+  }
+}
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+interface EventRow {
+  global_position: string;
+  stream_id: string;
+  stream_position: number;
+  event_id: string;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: EventMetadata;
+  recorded_at: Date;
+}
+
+const COLUMNS = 'global_position, stream_id, stream_position, event_id, type, schema_version, data, metadata, recorded_at';
+
+export const toStoredEvent = (r: EventRow): StoredEvent => ({
+  globalPosition: BigInt(r.global_position),
+  streamId: r.stream_id,
+  streamPosition: r.stream_position,
+  eventId: r.event_id,
+  type: r.type,
+  schemaVersion: r.schema_version,
+  data: r.data,
+  metadata: r.metadata,
+  recordedAt: r.recorded_at,
+});
+
+const isUniqueViolation = (e: unknown): boolean =>
+  typeof e === 'object' && e !== null && (e as { code?: string }).code === '23505';
+
+export interface PgEventStoreOptions {
+  /** Applied to every event read (readStream, readAll): lift old schema versions to the current shape. */
+  upcast?: (event: StoredEvent) => StoredEvent;
+}
+
+/** Append-only event store on one Postgres schema (tables from `eventStoreMigration`). */
+export class PgEventStore {
+  private readonly t: string;
+  private readonly upcast: (event: StoredEvent) => StoredEvent;
+
+  constructor(
+    readonly pool: pg.Pool,
+    readonly schema: string,
+    opts: PgEventStoreOptions = {},
+  ) {
+    this.t = `${quoteIdent(schema)}.events`;
+    this.upcast = opts.upcast ?? ((e) => e);
+  }
+
+  /** One stream: `appendMany` with a single batch. */
+  async append(streamId: string, expected: ExpectedVersion, events: NewEvent[], opts: AppendManyOptions = {}): Promise<AppendResult> {
+    const [result] = await this.appendMany([{ streamId, expected, events }], opts);
+    return { nextVersion: result!.nextVersion, stored: result!.stored };
+  }
+
+  /**
+   * Several streams in ONE multi-row INSERT (one round trip), all or nothing. Each batch is
+   * checked against its stream's head like a single append: positions follow the current head,
+   * and if any `expected` is stale nothing is inserted and a `VersionConflictError` names the
+   * first stale stream. Concurrent writers collide on UNIQUE(stream_id, stream_position); the
+   * error names the stream from the constraint's detail. Inside a caller's transaction the
+   * statement runs under a savepoint, so a conflict leaves the transaction usable (the caller
+   * may retry); pass `savepoint: false` when the caller rolls back on any error anyway.
+   * A stream may appear in only one batch. Results are in batch order.
+   */
+  async appendMany(batches: readonly AppendBatch[], opts: AppendManyOptions = {}): Promise<AppendManyResult[]> {
+    const db: Queryable = opts.tx ?? this.pool;
+    const seen = new Set<string>();
+    for (const b of batches) {
+      if (seen.has(b.streamId)) throw new Error(`appendMany: stream '${b.streamId}' appears in more than one batch`);
+      seen.add(b.streamId);
+    }
+    if (batches.length === 0) return [];
+    if (batches.every((b) => b.events.length === 0)) {
+      const versions = await this.currentVersions(db, batches.map((b) => b.streamId));
+      for (const b of batches) this.check(b.streamId, b.expected, versions.get(b.streamId) ?? 0);
+      return batches.map((b) => ({ streamId: b.streamId, nextVersion: versions.get(b.streamId) ?? 0, stored: [] }));
+    }
+    const now = new Date();
+    // Trace context travels with the facts: the caller's, or the active span's when tracing is on.
+    const traceparent = opts.traceparent ?? activeTraceparent();
+    const streamIds: string[] = [];
+    const exacts: (number | null)[] = [];
+    const cols = { stream: [] as string[], ord: [] as number[], id: [] as string[], type: [] as string[], sv: [] as number[], data: [] as string[], meta: [] as string[] };
+    for (const b of batches) {
+      streamIds.push(b.streamId);
+      exacts.push(b.expected === 'any' ? null : b.expected === 'no_stream' ? 0 : b.expected);
+      b.events.forEach((e, i) => {
+        const eventId = e.eventId ?? randomUUID();
+        const metadata: EventMetadata = {
+          eventId,
+          streamId: b.streamId,
+          occurredAt: (e.occurredAt ?? now).toISOString(),
+          ...(opts.causationId !== undefined ? { causationId: opts.causationId } : {}),
+          ...(opts.correlationId !== undefined ? { correlationId: opts.correlationId } : {}),
+          ...(traceparent !== undefined ? { traceparent } : {}),
+        };
+        cols.stream.push(b.streamId);
+        cols.ord.push(i + 1);
+        cols.id.push(eventId);
+        cols.type.push(e.type);
+        cols.sv.push(e.schemaVersion ?? 1);
+        cols.data.push(toJson(e.data ?? null));
+        cols.meta.push(JSON.stringify(metadata));
+      });
+    }
+    // One statement: each stream's positions follow its current head, and one stale `expected`
+    // (checked for every batch, empty ones too) inserts nothing at all.
+    const sql = `
+      WITH b AS (
+        SELECT b.stream_id, b.expected,
+               coalesce((SELECT max(stream_position) FROM ${this.t} x WHERE x.stream_id = b.stream_id), 0) AS v
+          FROM unnest($1::text[], $2::int[]) AS b(stream_id, expected)
+      ), ok AS (SELECT bool_and(b.expected IS NULL OR b.v = b.expected) AS ok FROM b)
+      INSERT INTO ${this.t} (stream_id, stream_position, event_id, type, schema_version, data, metadata)
+      SELECT e.stream_id, b.v + e.ord, e.event_id, e.type, e.schema_version, e.data, e.metadata
+        FROM unnest($3::text[], $4::int[], $5::uuid[], $6::text[], $7::int[], $8::jsonb[], $9::jsonb[])
+               WITH ORDINALITY AS e(stream_id, ord, event_id, type, schema_version, data, metadata, n)
+        JOIN b ON b.stream_id = e.stream_id
+       CROSS JOIN ok
+       WHERE ok.ok
+       ORDER BY e.n
+      RETURNING ${COLUMNS}`;
+    const params = [streamIds, exacts, cols.stream, cols.ord, cols.id, cols.type, cols.sv, cols.data, cols.meta];
+    const savepoint = opts.tx !== undefined && opts.savepoint !== false;
+    const byStream = new Map(batches.map((b) => [b.streamId, b]));
+    for (let attempt = 1; ; attempt++) {
+      if (savepoint) await opts.tx!.query('SAVEPOINT mf_append');
+      let res: pg.QueryResult<EventRow>;
+      try {
+        res = await db.query<EventRow>(sql, params);
+        if (savepoint) await opts.tx!.query('RELEASE SAVEPOINT mf_append');
+      } catch (e) {
+        if (savepoint) await opts.tx!.query('ROLLBACK TO SAVEPOINT mf_append');
+        if (!(isUniqueViolation(e) && isStreamPositionClash(e))) throw e;
+        const streamId = clashingStream(e) ?? batches.find((b) => b.events.length > 0)!.streamId;
+        const batch = byStream.get(streamId);
+        // 'any' only lost a race for positions: try again at the new head.
+        if (batch?.expected === 'any' && attempt < 5) continue;
+        // Without a savepoint the caller's transaction is aborted: the head cannot be read.
+        const actual = opts.tx && !savepoint ? undefined : await this.currentVersion(db, streamId).catch(() => undefined);
+        throw new VersionConflictError(streamId, batch?.expected ?? 'any', actual);
+      }
+      if (res.rowCount === 0) {
+        const versions = await this.currentVersions(db, streamIds);
+        for (const b of batches) this.check(b.streamId, b.expected, versions.get(b.streamId) ?? 0);
+        // The heads moved back in line since (another transaction rolled back): report the first batch.
+        throw new VersionConflictError(batches[0]!.streamId, batches[0]!.expected, versions.get(batches[0]!.streamId));
+      }
+      const stored = new Map<string, StoredEvent[]>();
+      for (const row of res.rows) {
+        const ev = toStoredEvent(row);
+        let list = stored.get(ev.streamId);
+        if (!list) stored.set(ev.streamId, (list = []));
+        list.push(ev);
+      }
+      // An empty batch at 'any' has no row to tell its head: read it (rare).
+      const unknown = batches.filter((b) => b.events.length === 0 && b.expected === 'any').map((b) => b.streamId);
+      const heads = unknown.length > 0 ? await this.currentVersions(db, unknown) : new Map<string, number>();
+      return batches.map((b, i) => {
+        const list = (stored.get(b.streamId) ?? []).sort((x, y) => x.streamPosition - y.streamPosition);
+        const nextVersion = list.length > 0 ? list[list.length - 1]!.streamPosition : (exacts[i] ?? heads.get(b.streamId) ?? 0);
+        return { streamId: b.streamId, nextVersion, stored: list };
+      });
+    }
+  }
+
+  async readStream(streamId: string, opts: { tx?: pg.PoolClient } = {}): Promise<StoredEvent[]> {
+    const db: Queryable = opts.tx ?? this.pool;
+    const res = await db.query<EventRow>(`SELECT ${COLUMNS} FROM ${this.t} WHERE stream_id = $1 ORDER BY stream_position`, [streamId]);
+    return res.rows.map((r) => this.upcast(toStoredEvent(r)));
+  }
+
+  /** Every stream in commit-independent position order (`global_position`). */
+  async readAll(opts: { after?: bigint; limit: number; types?: string[] }): Promise<StoredEvent[]> {
+    const params: unknown[] = [(opts.after ?? 0n).toString(), opts.limit];
+    let filter = '';
+    if (opts.types) {
+      params.push(opts.types);
+      filter = 'AND type = ANY($3::text[])';
+    }
+    const res = await this.pool.query<EventRow>(
+      `SELECT ${COLUMNS} FROM ${this.t} WHERE global_position > $1 ${filter} ORDER BY global_position LIMIT $2`,
+      params,
+    );
+    return res.rows.map((r) => this.upcast(toStoredEvent(r)));
+  }
+
+  async withTransaction<T>(fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, fn);
+  }
+
+  private async currentVersions(db: Queryable, streamIds: readonly string[]): Promise<Map<string, number>> {
+    const res = await db.query<{ stream_id: string; v: number }>(
+      `SELECT stream_id, max(stream_position)::int AS v FROM ${this.t} WHERE stream_id = ANY($1::text[]) GROUP BY stream_id`,
+      [streamIds],
+    );
+    return new Map(res.rows.map((r) => [r.stream_id, r.v]));
+  }
+
+  private async currentVersion(db: Queryable, streamId: string): Promise<number> {
+    const res = await db.query<{ v: number }>(`SELECT coalesce(max(stream_position), 0)::int AS v FROM ${this.t} WHERE stream_id = $1`, [streamId]);
+    return res.rows[0]?.v ?? 0;
+  }
+
+  private check(streamId: string, expected: ExpectedVersion, actual: number): void {
+    if (expected === 'any') return;
+    const want = expected === 'no_stream' ? 0 : expected;
+    if (want !== actual) throw new VersionConflictError(streamId, expected, actual);
+  }
+}
+
+// A duplicate event_id is a different error (the caller re-sent the same event), not a race.
+const isStreamPositionClash = (e: unknown): boolean => {
+  const c = (e as { constraint?: string }).constraint ?? '';
+  return !c.includes('event_id');
+};
+
+/** The stream of a UNIQUE(stream_id, stream_position) violation: `Key (stream_id, stream_position)=(<id>, <n>) already exists.` */
+const clashingStream = (e: unknown): string | undefined => {
+  const detail = (e as { detail?: string }).detail ?? '';
+  return /^Key \(stream_id, stream_position\)=\((.*), (\d+)\) already exists\.?$/s.exec(detail)?.[1];
+};
+
+/** BEGIN / COMMIT around `fn` on one pooled client; ROLLBACK on any error. */
+export async function withTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
+/** The W3C `traceparent` of the active OpenTelemetry context, if a span is recording. */
+function activeTraceparent(): string | undefined {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent;
+}

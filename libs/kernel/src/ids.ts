@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+
+/** Stripe's id prefixes, in one place. */
+export const ID_PREFIX = {
+  customer: 'cus',
+  product: 'prod',
+  price: 'price',
+  subscription: 'sub',
+  subscriptionItem: 'si',
+  invoice: 'in',
+  invoiceLineItem: 'il',
+  invoiceItem: 'ii',
+  meter: 'mtr',
+  meterEventSummary: 'mtrusg',
+  meterEventAdjustment: 'mtr_event_adj',
+  meterEventSession: 'mtr_session',
+  creditGrant: 'credgr',
+  creditBalanceTransaction: 'cbtxn',
+  testClock: 'clock',
+  event: 'evt',
+  alert: 'alrt',
+  webhookEndpoint: 'we',
+  request: 'req',
+} as const;
+
+export type IdKind = keyof typeof ID_PREFIX;
+
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+function base62(n: bigint, width: number): string {
+  let out = '';
+  for (let i = 0; i < width; i++) {
+    out = ALPHABET[Number(n % 62n)]! + out;
+    n /= 62n;
+  }
+  return out;
+}
+
+let lastMs = 0;
+let seq = 0;
+
+/**
+ * `<prefix>_<8 chars time><3 chars sequence><13 chars random>`. Ids sort by creation time
+ * (ASCII order of base62 digits), so "newest first" lists can page by id.
+ */
+export function newId(kind: IdKind, now: number = Date.now()): string {
+  if (now === lastMs) seq = (seq + 1) % 238_328;
+  else {
+    lastMs = now;
+    seq = 0;
+  }
+  const rnd = randomBytes(10).readBigUInt64BE(0) * 65536n + BigInt(randomBytes(2).readUInt16BE(0));
+  return `${ID_PREFIX[kind]}_${base62(BigInt(now), 8)}${base62(BigInt(seq), 3)}${base62(rnd, 13)}`;
+}
+
+/** Which kind of object an id names, by its prefix (longest prefix wins). */
+export function kindOfId(id: string): IdKind | undefined {
+  let best: IdKind | undefined;
+  let bestLen = 0;
+  for (const [kind, prefix] of Object.entries(ID_PREFIX) as [IdKind, string][]) {
+    if (id.startsWith(`${prefix}_`) && prefix.length > bestLen) {
+      best = kind;
+      bestLen = prefix.length;
+    }
+  }
+  return best;
+}

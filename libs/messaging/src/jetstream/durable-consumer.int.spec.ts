@@ -1,0 +1,190 @@
+import pg from 'pg';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { natsNames, type NatsNames } from '@meterflow/contracts';
+import { eventStoreMigration } from '@meterflow/event-store';
+import { DomainError } from '@meterflow/kernel';
+import { connectTestNats, createTestDatabase, deleteNamespaceStreams, eventually, testNamespace, type TestDatabase } from '@meterflow/testing';
+import { DeadLetterStore, ensureStreams, startDurableConsumer, withInbox, type InboundMessage } from './index.js';
+
+const SCHEMA = 'meter_ingestion';
+let db: TestDatabase;
+let pool: pg.Pool;
+let nc: NatsConnection;
+let js: JetStreamClient;
+let jsm: JetStreamManager;
+let ns: string;
+let names: NatsNames;
+let deadLetters: DeadLetterStore;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  pool = new pg.Pool({ connectionString: db.url, max: 8 });
+  await pool.query(eventStoreMigration(SCHEMA).sql);
+  await pool.query(`CREATE TABLE ${SCHEMA}.effects (message_id text, delivery int)`);
+  deadLetters = new DeadLetterStore(pool, SCHEMA);
+  nc = await connectTestNats();
+  js = jetstream(nc);
+  jsm = await jetstreamManager(nc);
+  ns = testNamespace();
+  names = natsNames(ns);
+  await ensureStreams(nc, names);
+});
+
+afterAll(async () => {
+  if (nc) {
+    await deleteNamespaceStreams(nc, ns);
+    await nc.close();
+  }
+  await pool?.end();
+  // pg-pool resolves end() before its sockets close; let them, so DROP ... (FORCE) kills nobody
+  await new Promise((r) => setTimeout(r, 100));
+  await db?.drop();
+});
+
+const publish = (subject: string, body: unknown, msgID: string) =>
+  js.publish(subject, new TextEncoder().encode(JSON.stringify(body)), { msgID });
+
+const settled = (durable: string) =>
+  eventually(async () => {
+    const ci = await jsm.consumers.info(names.ingestStream, durable);
+    return ci.num_pending === 0 && ci.num_ack_pending === 0 ? ci : undefined;
+  }, 15_000);
+
+describe('startDurableConsumer', () => {
+  it('acks, naks with backoff, terms and dead-letters with a reason', async () => {
+    const subject = names.ingestSubject('outcomes');
+    const durable = names.durable('meter-ingestion', 'outcomes');
+    const seen: Record<string, number[]> = {};
+    const consumer = await startDurableConsumer({
+      nc,
+      stream: names.ingestStream,
+      durable,
+      filterSubject: subject,
+      maxDeliver: 3,
+      backoffMs: () => 20,
+      deadLetters,
+      concurrency: 4,
+      handle: async (msg: InboundMessage) => {
+        const { kind } = msg.json<{ kind: string }>();
+        (seen[kind] ??= []).push(msg.deliveryCount);
+        switch (kind) {
+          case 'ok':
+            return { kind: 'ack' };
+          case 'domain':
+            throw new DomainError('meter_event_invalid', 'No active meter for event_name calls');
+          case 'flaky':
+            if (msg.deliveryCount < 3) throw new Error('database briefly unavailable');
+            return { kind: 'ack' };
+          case 'poison':
+            throw new Error('always broken');
+          case 'refused':
+            return { kind: 'term', reason: 'malformed batch' };
+          case 'later':
+            return msg.deliveryCount === 1 ? { kind: 'nak', delayMs: 10 } : { kind: 'ack' };
+          default:
+            return { kind: 'ack' };
+        }
+      },
+    });
+    try {
+      for (const kind of ['ok', 'domain', 'flaky', 'poison', 'refused', 'later']) await publish(subject, { kind }, `m-${kind}`);
+      await eventually(async () => ((await deadLetters.list({ consumer: durable, limit: 10 })).length === 3 ? true : undefined));
+      await settled(durable).catch(async (e) => {
+        console.log(JSON.stringify(seen), await jsm.consumers.info(names.ingestStream, durable));
+        throw e;
+      });
+    } finally {
+      await consumer.stop();
+    }
+    expect(seen).toEqual({ ok: [1], domain: [1], flaky: [1, 2, 3], poison: [1, 2, 3], refused: [1], later: [1, 2] });
+    const letters = await deadLetters.list({ consumer: durable, limit: 10 });
+    const byId = Object.fromEntries(letters.map((l) => [l.messageId, l]));
+    expect(byId['m-domain']).toMatchObject({ subject, reason: 'No active meter for event_name calls', data: '{"kind":"domain"}' });
+    expect(byId['m-domain']!.headers['Nats-Msg-Id']).toBe('m-domain');
+    expect(byId['m-poison']!.reason).toMatch(/gave up after 3 deliveries: always broken/);
+    expect(byId['m-refused']!.reason).toBe('malformed batch');
+  });
+
+  it('makes redelivery harmless with the inbox', async () => {
+    const subject = names.ingestSubject('inbox');
+    const durable = names.durable('meter-ingestion', 'inbox');
+    const duplicates: string[] = [];
+    const consumer = await startDurableConsumer({
+      nc,
+      stream: names.ingestStream,
+      durable,
+      filterSubject: subject,
+      backoffMs: () => 20,
+      handle: async (msg) => {
+        const r = await withInbox(pool, SCHEMA, durable, msg.messageId!, async (tx) => {
+          await tx.query(`INSERT INTO ${SCHEMA}.effects VALUES ($1, $2)`, [msg.messageId, msg.deliveryCount]);
+        });
+        if (r.duplicate) duplicates.push(msg.messageId!);
+        // the effect committed but the ack is "lost" on first delivery: the message comes back
+        return msg.deliveryCount === 1 ? { kind: 'nak', delayMs: 10 } : { kind: 'ack' };
+      },
+    });
+    try {
+      for (let i = 0; i < 5; i++) await publish(subject, { i }, `inbox-${i}`);
+      await publish(subject, { i: 0 }, 'inbox-0'); // a producer retry, deduplicated by JetStream
+      await eventually(async () => (duplicates.length === 5 ? true : undefined));
+      await settled(durable);
+    } finally {
+      await consumer.stop();
+    }
+    const effects = await pool.query(`SELECT message_id, delivery FROM ${SCHEMA}.effects ORDER BY message_id`);
+    expect(effects.rows).toEqual([0, 1, 2, 3, 4].map((i) => ({ message_id: `inbox-${i}`, delivery: 1 })));
+    expect(new Set(duplicates)).toEqual(new Set([0, 1, 2, 3, 4].map((i) => `inbox-${i}`)));
+  });
+
+  it('is idempotent to start again on the same durable and resumes where it left off', async () => {
+    const subject = names.ingestSubject('resume');
+    const durable = names.durable('meter-ingestion', 'resume');
+    const got: number[] = [];
+    const start = (concurrency = 16) =>
+      startDurableConsumer({ nc, stream: names.ingestStream, durable, filterSubject: subject, concurrency, handle: async (m) => (got.push(m.json<{ i: number }>().i), { kind: 'ack' }) });
+    const first = await start();
+    await publish(subject, { i: 1 }, 'resume-1');
+    await eventually(async () => (got.length === 1 ? true : undefined));
+    await first.stop();
+    await publish(subject, { i: 2 }, 'resume-2');
+    const second = await start(32); // a changed tunable is updated in place
+    try {
+      await eventually(async () => (got.length === 2 ? true : undefined));
+      expect((await jsm.consumers.info(names.ingestStream, durable)).config.max_ack_pending).toBe(128);
+    } finally {
+      await second.stop();
+    }
+    expect(got).toEqual([1, 2]);
+  });
+
+  it('keeps a slow handler\'s message from being redelivered after ack_wait', async () => {
+    const subject = names.ingestSubject('slow');
+    const durable = names.durable('meter-ingestion', 'slow');
+    const deliveries: number[] = [];
+    const consumer = await startDurableConsumer({
+      nc,
+      stream: names.ingestStream,
+      durable,
+      filterSubject: subject,
+      ackWaitMs: 1000,
+      handle: async (m) => {
+        deliveries.push(m.deliveryCount);
+        await new Promise((r) => setTimeout(r, 2500));
+        return { kind: 'ack' };
+      },
+    });
+    try {
+      await publish(subject, { slow: true }, 'slow-1');
+      await settled(durable);
+      await eventually(async () => (deliveries.length > 0 ? true : undefined));
+      await new Promise((r) => setTimeout(r, 500));
+      await settled(durable);
+    } finally {
+      await consumer.stop();
+    }
+    expect(deliveries).toEqual([1]);
+  });
+});

@@ -1,0 +1,353 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  JetStreamApiError,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { DomainError } from '@meterflow/kernel';
+import type { DeadLetterStore } from './dead-letter.store.js';
+import { toInboundMessage, type HandlerOutcome, type InboundMessage } from './inbound-message.js';
+
+export interface ConsumerOptionsBase {
+  nc: NatsConnection;
+  stream: string;
+  durable: string;
+  filterSubject?: string;
+  /** Deliveries before a failing message is terminated and dead-lettered (default 10). */
+  maxDeliver?: number;
+  /** Default 30 s. */
+  ackWaitMs?: number;
+  deadLetters?: DeadLetterStore;
+  onError?: (error: unknown, msg?: InboundMessage) => void;
+  /** Nak delay for the n-th failed delivery (default 500 ms doubling, capped at 30 s). */
+  backoffMs?: (deliveryCount: number) => number;
+}
+
+export interface DurableConsumerOptions extends ConsumerOptionsBase {
+  /** Messages handled at once (default 16). */
+  concurrency?: number;
+  /** Messages pulled per request (default 2 x concurrency). */
+  batch?: number;
+  handle: (msg: InboundMessage) => Promise<HandlerOutcome>;
+}
+
+export interface BatchConsumerOptions extends ConsumerOptionsBase {
+  /** Most messages per `handleBatch` call. */
+  maxBatch: number;
+  /** How long to wait for a batch to fill once its first message has arrived. */
+  maxWaitMs: number;
+  /** Resolve with nothing to ack all, or with one outcome per message, in order. */
+  handleBatch: (msgs: InboundMessage[]) => Promise<HandlerOutcome[] | void>;
+}
+
+export interface RunningConsumer {
+  stop(): Promise<void>;
+}
+
+/** Tell the server a slow handler is still working on `msgs`, so ack_wait does not redeliver them. */
+function keepAlive(msgs: JsMsg[], ackWaitMs: number): () => void {
+  const t = setInterval(() => msgs.forEach((m) => m.working()), Math.max(250, Math.floor(ackWaitMs / 2)));
+  return () => clearInterval(t);
+}
+
+const defaultBackoff = (n: number): number => Math.min(500 * 2 ** Math.max(0, n - 1), 30_000);
+const CONSUMER_NOT_FOUND = 10014;
+const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** Create the durable pull consumer, or bring its tunables up to date (idempotent). */
+export async function ensureConsumer(
+  nc: NatsConnection,
+  stream: string,
+  cfg: { durable: string; filterSubject?: string; maxDeliver: number; ackWaitMs: number; maxAckPending: number },
+): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const want: Partial<ConsumerConfig> = {
+    durable_name: cfg.durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(cfg.ackWaitMs),
+    max_deliver: cfg.maxDeliver,
+    max_ack_pending: cfg.maxAckPending,
+    ...(cfg.filterSubject ? { filter_subject: cfg.filterSubject } : {}),
+  };
+  try {
+    const info = await jsm.consumers.info(stream, cfg.durable);
+    const c = info.config;
+    if (c.ack_wait !== want.ack_wait || c.max_deliver !== want.max_deliver || c.max_ack_pending !== want.max_ack_pending) {
+      // 2.9 can edit these in place (not the filter subject).
+      await jsm.consumers.update(stream, cfg.durable, {
+        ack_wait: want.ack_wait,
+        max_deliver: want.max_deliver,
+        max_ack_pending: want.max_ack_pending,
+      });
+    }
+  } catch (e) {
+    if ((e instanceof JetStreamApiError && e.code === CONSUMER_NOT_FOUND) || /consumer not found/i.test(errorMessage(e))) {
+      await jsm.consumers.add(stream, want);
+      return;
+    }
+    throw e;
+  }
+}
+
+/** Shared outcome handling: ack, nak with delay, or dead-letter then term. */
+class OutcomeApplier {
+  private readonly maxDeliver: number;
+  private readonly backoff: (n: number) => number;
+
+  constructor(private readonly opts: ConsumerOptionsBase) {
+    this.maxDeliver = opts.maxDeliver ?? 10;
+    this.backoff = opts.backoffMs ?? defaultBackoff;
+  }
+
+  fromError(e: unknown, msg: InboundMessage): HandlerOutcome {
+    if (e instanceof DomainError) return { kind: 'term', reason: e.message };
+    this.opts.onError?.(e, msg);
+    if (msg.deliveryCount >= this.maxDeliver) {
+      return { kind: 'term', reason: `gave up after ${msg.deliveryCount} deliveries: ${errorMessage(e)}` };
+    }
+    return { kind: 'nak', delayMs: this.backoff(msg.deliveryCount) };
+  }
+
+  async apply(m: JsMsg, msg: InboundMessage, outcome: HandlerOutcome): Promise<void> {
+    switch (outcome.kind) {
+      case 'ack':
+        m.ack();
+        return;
+      case 'nak':
+        // The server would drop it silently after max_deliver: dead-letter it ourselves.
+        if (msg.deliveryCount >= this.maxDeliver) {
+          return this.term(m, msg, `gave up after ${msg.deliveryCount} deliveries (nak)`);
+        }
+        m.nak(outcome.delayMs);
+        return;
+      case 'term':
+        return this.term(m, msg, outcome.reason);
+    }
+  }
+
+  private async term(m: JsMsg, msg: InboundMessage, reason: string): Promise<void> {
+    if (this.opts.deadLetters) {
+      try {
+        await this.opts.deadLetters.record({
+          consumer: this.opts.durable,
+          subject: msg.subject,
+          messageId: msg.messageId,
+          data: msg.data,
+          headers: msg.headers,
+          reason,
+        });
+      } catch (e) {
+        // Never lose a message because the dead-letter table is unreachable: try again later.
+        this.opts.onError?.(e, msg);
+        m.nak(this.backoff(msg.deliveryCount));
+        return;
+      }
+    }
+    // Plain +TERM: nats-server 2.9 ignores "+TERM <reason>" (the reason lives in dead_letters).
+    void reason;
+    m.term();
+  }
+}
+
+/**
+ * Pull from `consume()` until stopped, re-subscribing when the iterator ends unexpectedly
+ * (consumer deleted and recreated, connection hiccup).
+ */
+function pump(
+  nc: NatsConnection,
+  stream: string,
+  durable: string,
+  maxMessages: number,
+  onMessage: (m: JsMsg) => Promise<void>,
+  onError: ((e: unknown) => void) | undefined,
+): { stop(): Promise<void> } {
+  let stopped = false;
+  let current: ConsumerMessages | undefined;
+  const loop = (async () => {
+    const js = jetstream(nc);
+    while (!stopped) {
+      try {
+        const consumer = await js.consumers.get(stream, durable);
+        current = await consumer.consume({ max_messages: maxMessages });
+        if (stopped) await current.close();
+        for await (const m of current) {
+          await onMessage(m);
+          if (stopped) break;
+        }
+      } catch (e) {
+        if (!stopped) onError?.(e);
+      }
+      if (!stopped) await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await current?.close().catch(() => undefined);
+      await loop;
+    },
+  };
+}
+
+/** A durable pull consumer handling messages one by one, with bounded concurrency. */
+export async function startDurableConsumer(opts: DurableConsumerOptions): Promise<RunningConsumer> {
+  const concurrency = opts.concurrency ?? 16;
+  const maxDeliver = opts.maxDeliver ?? 10;
+  const ackWaitMs = opts.ackWaitMs ?? 30_000;
+  await ensureConsumer(opts.nc, opts.stream, {
+    durable: opts.durable,
+    filterSubject: opts.filterSubject,
+    maxDeliver,
+    ackWaitMs,
+    maxAckPending: Math.max(concurrency * 4, opts.batch ?? 0, 64),
+  });
+  const applier = new OutcomeApplier(opts);
+  const inFlight = new Set<Promise<void>>();
+
+  const processOne = async (m: JsMsg): Promise<void> => {
+    const msg = toInboundMessage(m);
+    let outcome: HandlerOutcome;
+    const done = keepAlive([m], ackWaitMs);
+    try {
+      outcome = await opts.handle(msg);
+    } catch (e) {
+      outcome = applier.fromError(e, msg);
+    } finally {
+      done();
+    }
+    await applier.apply(m, msg, outcome);
+  };
+
+  const running = pump(
+    opts.nc,
+    opts.stream,
+    opts.durable,
+    opts.batch ?? concurrency * 2,
+    async (m) => {
+      while (inFlight.size >= concurrency) await Promise.race(inFlight);
+      const p = processOne(m)
+        .catch((e: unknown) => opts.onError?.(e))
+        .finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    },
+    opts.onError,
+  );
+
+  return {
+    async stop() {
+      await running.stop();
+      await Promise.all(inFlight);
+    },
+  };
+}
+
+/**
+ * High-volume variant: hands up to `maxBatch` messages to one `handleBatch` call (after at
+ * most `maxWaitMs` from the first one), then acks them all (or applies per-message outcomes).
+ */
+export async function startBatchConsumer(opts: BatchConsumerOptions): Promise<RunningConsumer> {
+  const maxDeliver = opts.maxDeliver ?? 10;
+  const ackWaitMs = opts.ackWaitMs ?? 30_000;
+  await ensureConsumer(opts.nc, opts.stream, {
+    durable: opts.durable,
+    filterSubject: opts.filterSubject,
+    maxDeliver,
+    ackWaitMs,
+    // enough outstanding for two batches in hand and one being pulled
+    maxAckPending: Math.max(opts.maxBatch * 3, 1000),
+  });
+  const applier = new OutcomeApplier(opts);
+  let buffer: JsMsg[] = [];
+  let firstAt = 0;
+  let wake: (() => void) | undefined;
+  let space: (() => void) | undefined;
+  let stopped = false;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        wake = undefined;
+        resolve();
+      }, ms);
+      wake = () => {
+        clearTimeout(t);
+        wake = undefined;
+        resolve();
+      };
+    });
+
+  const processBatch = async (batch: JsMsg[]): Promise<void> => {
+    const msgs = batch.map(toInboundMessage);
+    let outcomes: HandlerOutcome[];
+    const done = keepAlive(batch, ackWaitMs);
+    try {
+      const r = await opts.handleBatch(msgs);
+      outcomes = r ?? msgs.map(() => ({ kind: 'ack' }) as const);
+      if (outcomes.length !== msgs.length) throw new Error(`handleBatch returned ${outcomes.length} outcomes for ${msgs.length} messages`);
+    } catch (e) {
+      outcomes = msgs.map((msg) => applier.fromError(e, msg));
+    } finally {
+      done();
+    }
+    await Promise.all(batch.map((m, i) => applier.apply(m, msgs[i]!, outcomes[i]!)));
+  };
+
+  const flusher = (async () => {
+    while (!stopped || buffer.length > 0) {
+      if (buffer.length === 0) {
+        if (stopped) break;
+        await sleep(250);
+        continue;
+      }
+      while (buffer.length < opts.maxBatch && !stopped) {
+        const left = firstAt + opts.maxWaitMs - Date.now();
+        if (left <= 0) break;
+        await sleep(left);
+      }
+      const batch = buffer.slice(0, opts.maxBatch);
+      buffer = buffer.slice(batch.length);
+      firstAt = Date.now();
+      space?.();
+      try {
+        await processBatch(batch);
+      } catch (e) {
+        opts.onError?.(e);
+      }
+    }
+  })();
+
+  const running = pump(
+    opts.nc,
+    opts.stream,
+    opts.durable,
+    opts.maxBatch * 2,
+    async (m) => {
+      // Back-pressure: hold the iterator while two batches are already waiting.
+      while (buffer.length >= opts.maxBatch * 2 && !stopped) {
+        await new Promise<void>((r) => {
+          space = r;
+          setTimeout(r, 100);
+        });
+      }
+      if (buffer.length === 0) firstAt = Date.now();
+      buffer.push(m);
+      if (buffer.length === 1 || buffer.length >= opts.maxBatch) wake?.();
+    },
+    opts.onError,
+  );
+
+  return {
+    async stop() {
+      await running.stop();
+      stopped = true;
+      wake?.();
+      await flusher;
+    },
+  };
+}

@@ -1,0 +1,14 @@
+export { ensureStreams, streamConfigs } from './streams.js';
+export { ACK, toInboundMessage, type HandlerOutcome, type InboundMessage } from './inbound-message.js';
+export {
+  ensureConsumer,
+  startBatchConsumer,
+  startDurableConsumer,
+  type BatchConsumerOptions,
+  type ConsumerOptionsBase,
+  type DurableConsumerOptions,
+  type RunningConsumer,
+} from './durable-consumer.js';
+export { DeadLetterStore, type DeadLetter, type DeadLetterInput } from './dead-letter.store.js';
+export { withInbox, type InboxResult } from './inbox.js';
+export { OutboxRelay, type OutboxRelayOptions, type RelayLogger } from './outbox-relay.js';

@@ -1,0 +1,146 @@
+import pg from 'pg';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { natsNames, stripeEvent, type NatsNames } from '@meterflow/contracts';
+import { eventStoreMigration, PgEventStore } from '@meterflow/event-store';
+import { connectTestNats, createTestDatabase, deleteNamespaceStreams, eventually, testNamespace, type TestDatabase } from '@meterflow/testing';
+import { ensureStreams, OutboxRelay } from './index.js';
+
+const SCHEMA = 'rating';
+let db: TestDatabase;
+let pool: pg.Pool;
+let store: PgEventStore;
+let nc: NatsConnection;
+let jsm: JetStreamManager;
+let ns: string;
+let names: NatsNames;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  pool = new pg.Pool({ connectionString: db.url, max: 12 });
+  await pool.query(eventStoreMigration(SCHEMA).sql);
+  store = new PgEventStore(pool, SCHEMA);
+  nc = await connectTestNats();
+  jsm = await jetstreamManager(nc);
+  ns = testNamespace();
+  names = natsNames(ns);
+  await ensureStreams(nc, names, ['rating']);
+  await ensureStreams(nc, names, ['rating']); // idempotent
+});
+
+afterAll(async () => {
+  if (nc) {
+    await deleteNamespaceStreams(nc, ns);
+    await nc.close();
+  }
+  await pool?.end();
+  // pg-pool resolves end() before its sockets close; let them, so DROP ... (FORCE) kills nobody
+  await new Promise((r) => setTimeout(r, 100));
+  await db?.drop();
+});
+
+const count = async (stream: string): Promise<number> => (await jsm.streams.info(stream)).state.messages;
+
+async function messages(stream: string) {
+  const n = (await jsm.streams.info(stream)).state;
+  const out = [];
+  for (let seq = n.first_seq; seq <= n.last_seq && n.messages > 0; seq++) {
+    const m = await jsm.streams.getMessage(stream, { seq });
+    if (m) out.push({ subject: m.subject, msgId: m.header.get('Nats-Msg-Id'), header: m.header, body: m.json<Record<string, any>>() });
+  }
+  return out;
+}
+
+const newRelay = (extra: Partial<ConstructorParameters<typeof OutboxRelay>[0]> = {}) =>
+  new OutboxRelay({ pool, schema: SCHEMA, nc, names, service: 'rating', listen: false, ...extra });
+
+describe('OutboxRelay', () => {
+  it('publishes every committed event once per msg id, Stripe events on mf.events, and survives a restart', async () => {
+    const evt = stripeEvent('evt_test_1', 'billing.meter.created', { id: 'mtr_1', object: 'billing.meter' }, 1_700_000_000);
+    const appended = await store.append('mtr_1', 'no_stream', [
+      { type: 'MeterCreated', data: { id: 'mtr_1', limit: 5n } },
+      { type: evt.type, schemaVersion: evt.schemaVersion, data: evt.data },
+      { type: 'MeterRenamed', data: { name: 'calls' } },
+    ], { correlationId: 'req_1', causationId: 'cmd_1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+
+    const relay = newRelay();
+    expect(await relay.drainOnce()).toBe(3);
+    expect(await relay.drainOnce()).toBe(0);
+
+    const svc = await messages(names.serviceStream('rating'));
+    expect(svc.map((m) => [m.subject, m.msgId])).toEqual([
+      [`${ns}.mf.svc.rating.MeterCreated`, appended.stored[0]!.eventId],
+      [`${ns}.mf.svc.rating.MeterRenamed`, appended.stored[2]!.eventId],
+    ]);
+    expect(svc[0]!.body).toMatchObject({ type: 'MeterCreated', schemaVersion: 1, data: { id: 'mtr_1', limit: '5' }, metadata: { streamId: 'mtr_1', correlationId: 'req_1' } });
+    expect(svc[0]!.header.get('mf-correlation-id')).toBe('req_1');
+    expect(svc[0]!.header.get('mf-causation-id')).toBe('cmd_1');
+    expect(svc[0]!.header.get('traceparent')).toMatch(/^00-0af7/);
+
+    const stripe = await messages(names.eventsStream);
+    expect(stripe).toHaveLength(1);
+    expect(stripe[0]!.subject).toBe(`${ns}.mf.events.billing.meter.created`);
+    expect(stripe[0]!.msgId).toBe('evt_test_1');
+    expect(stripe[0]!.body).toMatchObject({ id: 'evt_test_1', object: 'event', type: 'billing.meter.created', data: { object: { id: 'mtr_1' } } });
+
+    // restart: a new relay resumes from the stored cursor
+    const restarted = newRelay();
+    expect(await restarted.drainOnce()).toBe(0);
+    await store.append('mtr_1', 3, [{ type: 'MeterDeactivated', data: {} }]);
+    expect(await restarted.drainOnce()).toBe(1);
+    expect(await count(names.serviceStream('rating'))).toBe(3);
+    expect(await count(names.eventsStream)).toBe(1);
+  });
+
+  it('never passes a slow transaction that holds a lower position', async () => {
+    const relay = newRelay();
+    await relay.drainOnce();
+    const before = await count(names.serviceStream('rating'));
+    const slow = await pool.connect();
+    try {
+      await slow.query('BEGIN');
+      await store.append('slow', 'no_stream', [{ type: 'SlowWritten', data: {} }], { tx: slow }); // lower position, uncommitted
+      await store.append('fast', 'no_stream', [{ type: 'FastWritten', data: {} }]); // higher position, committed
+      expect(await relay.drainOnce()).toBe(0); // must wait for the older transaction
+      await slow.query('COMMIT');
+    } finally {
+      slow.release();
+    }
+    expect(await relay.drainOnce()).toBe(2);
+    const all = await messages(names.serviceStream('rating'));
+    expect(all.slice(before).map((m) => m.body.type)).toEqual(['SlowWritten', 'FastWritten']);
+  });
+
+  it('loses no event under concurrent writers while running, woken by NOTIFY', async () => {
+    const relay = newRelay({ listen: true, idleMs: 2000, batchSize: 50 });
+    await relay.drainOnce();
+    const before = await count(names.serviceStream('rating'));
+    await relay.start();
+    const writers = 8;
+    const perWriter = 40;
+    const ids: string[] = [];
+    try {
+      await Promise.all(
+        Array.from({ length: writers }, async (_, w) => {
+          for (let i = 0; i < perWriter; i += 2) {
+            const r = await store.withTransaction(async (tx) => {
+              const a = await store.append(`w${w}`, 'any', [{ type: 'Wrote', data: { w, i } }], { tx });
+              await new Promise((res) => setTimeout(res, Math.random() * 5));
+              const b = await store.append(`w${w}`, 'any', [{ type: 'Wrote', data: { w, i: i + 1 } }], { tx });
+              return [...a.stored, ...b.stored];
+            });
+            ids.push(...r.map((e) => e.eventId));
+          }
+        }),
+      );
+      // NOTIFY wakes it well before the 2 s idle poll
+      await eventually(async () => ((await count(names.serviceStream('rating'))) === before + writers * perWriter ? true : undefined), 5000);
+    } finally {
+      await relay.stop();
+    }
+    const published = (await messages(names.serviceStream('rating'))).slice(before).map((m) => m.msgId);
+    expect(new Set(published).size).toBe(writers * perWriter);
+    expect(new Set(published)).toEqual(new Set(ids));
+  });
+});

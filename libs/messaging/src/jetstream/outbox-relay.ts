@@ -1,0 +1,198 @@
+import pg from 'pg';
+import { jetstream, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { STRIPE_EVENT_EMITTED, type EventMetadata, type NatsNames, type ServiceName } from '@meterflow/contracts';
+import { eventsChannel, quoteIdent, toJson } from '@meterflow/event-store';
+
+export interface RelayLogger {
+  error(obj: object, msg?: string): void;
+  debug?(obj: object, msg?: string): void;
+}
+
+export interface OutboxRelayOptions {
+  pool: pg.Pool;
+  schema: string;
+  nc: NatsConnection;
+  names: NatsNames;
+  service: ServiceName;
+  batchSize?: number;
+  /** Poll interval when idle (a NOTIFY from the insert trigger wakes it sooner). */
+  idleMs?: number;
+  logger?: RelayLogger;
+  /** Cursor name in `relay_cursor` (default `outbox`). */
+  cursorName?: string;
+  /** LISTEN for inserts (default true). */
+  listen?: boolean;
+}
+
+interface RelayRow {
+  global_position: string;
+  transaction_id: string;
+  type: string;
+  schema_version: number;
+  data: { id?: string; type?: string } & Record<string, unknown>;
+  metadata: EventMetadata;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Publishes every committed event of a service schema to JetStream, in commit-safe order.
+ * The cursor is (transaction_id, global_position) and rows are only read once their writing
+ * transaction is older than every running one (`pg_snapshot_xmin`): a slow transaction that
+ * took a lower position is waited for, never skipped. At-least-once; `Nats-Msg-Id` makes
+ * re-publishing within the 2-minute duplicate window harmless, consumers' inboxes do the rest.
+ */
+export class OutboxRelay {
+  private readonly opts: Required<Omit<OutboxRelayOptions, 'logger'>> & { logger?: RelayLogger };
+  private readonly js: JetStreamClient;
+  private readonly events: string;
+  private readonly cursor: string;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private listener: pg.Client | undefined;
+  private draining: Promise<number> | undefined;
+
+  constructor(opts: OutboxRelayOptions) {
+    this.opts = { batchSize: 500, idleMs: 100, cursorName: 'outbox', listen: true, ...opts };
+    this.js = jetstream(opts.nc);
+    this.events = `${quoteIdent(opts.schema)}.events`;
+    this.cursor = `${quoteIdent(opts.schema)}.relay_cursor`;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    if (this.opts.listen) await this.startListening();
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    this.loop = undefined;
+    const l = this.listener;
+    this.listener = undefined;
+    await l?.end().catch(() => undefined);
+  }
+
+  /** Publish everything committed and visible now; returns how many events were published. */
+  async drainOnce(): Promise<number> {
+    // One drain at a time per relay instance (start() and a test may both call it).
+    while (this.draining) await this.draining.catch(() => undefined);
+    this.draining = this.drain();
+    try {
+      return await this.draining;
+    } finally {
+      this.draining = undefined;
+    }
+  }
+
+  private async drain(): Promise<number> {
+    const { pool, schema, cursorName, batchSize } = this.opts;
+    // Session advisory lock: two replicas of a service never relay the same schema at once.
+    const lockClient = await pool.connect();
+    let total = 0;
+    try {
+      const key = `mf_relay:${schema}:${cursorName}`;
+      const got = await lockClient.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [key]);
+      if (!got.rows[0]?.ok) return 0;
+      try {
+        await pool.query(`INSERT INTO ${this.cursor} (name) VALUES ($1) ON CONFLICT DO NOTHING`, [cursorName]);
+        for (;;) {
+          const cur = await pool.query<{ transaction_id: string; global_position: string }>(
+            `SELECT transaction_id::text, global_position::text FROM ${this.cursor} WHERE name = $1`,
+            [cursorName],
+          );
+          const c = cur.rows[0]!;
+          const rows = await pool.query<RelayRow>(
+            `SELECT global_position::text, transaction_id::text, type, schema_version, data, metadata
+               FROM ${this.events}
+              WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
+                AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+              ORDER BY transaction_id, global_position
+              LIMIT $3`,
+            [c.transaction_id, c.global_position, batchSize],
+          );
+          if (rows.rows.length === 0) break;
+          await Promise.all(rows.rows.map((r) => this.publish(r)));
+          const last = rows.rows[rows.rows.length - 1]!;
+          await pool.query(`UPDATE ${this.cursor} SET transaction_id = $2::xid8, global_position = $3::bigint WHERE name = $1`, [
+            cursorName,
+            last.transaction_id,
+            last.global_position,
+          ]);
+          total += rows.rows.length;
+          if (rows.rows.length < batchSize) break;
+        }
+      } finally {
+        await lockClient.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).catch(() => undefined);
+      }
+    } finally {
+      lockClient.release();
+    }
+    return total;
+  }
+
+  private publish(r: RelayRow): Promise<PubAck> {
+    const { names, service } = this.opts;
+    const h = natsHeaders();
+    const m = r.metadata;
+    if (m.traceparent) h.set('traceparent', m.traceparent);
+    if (m.correlationId) h.set('mf-correlation-id', m.correlationId);
+    if (m.causationId) h.set('mf-causation-id', m.causationId);
+    h.set('mf-event-type', r.type);
+    if (r.type === STRIPE_EVENT_EMITTED) {
+      const evt = r.data;
+      return this.js.publish(names.eventSubject(String(evt.type)), encoder.encode(toJson(evt)), { msgID: String(evt.id), headers: h });
+    }
+    const envelope = { type: r.type, schemaVersion: r.schema_version, data: r.data, metadata: m };
+    return this.js.publish(names.serviceEventSubject(service, r.type), encoder.encode(toJson(envelope)), { msgID: m.eventId, headers: h });
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let n = 0;
+      try {
+        n = await this.drainOnce();
+      } catch (e) {
+        this.opts.logger?.error({ err: e, schema: this.opts.schema }, 'outbox relay: drain failed');
+        await this.sleep(1000);
+        continue;
+      }
+      if (n === 0) await this.sleep(this.opts.idleMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
+  }
+
+  private async startListening(): Promise<void> {
+    const pool = this.opts.pool as pg.Pool & { options: pg.PoolConfig };
+    const client = new pg.Client(pool.options);
+    client.on('notification', () => this.wake?.());
+    client.on('error', (e) => this.opts.logger?.error({ err: e }, 'outbox relay: listener failed; polling'));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${quoteIdent(eventsChannel(this.opts.schema))}`);
+      this.listener = client;
+    } catch (e) {
+      // Polling alone is still correct, only slower.
+      this.opts.logger?.error({ err: e }, 'outbox relay: LISTEN unavailable; polling');
+      await client.end().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,108 @@
+import { Catch, type ArgumentsHost } from '@nestjs/common';
+import { BaseExceptionFilter } from '@nestjs/core';
+import { BaseRpcContext, Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
+import type { MsgHdrs, NatsConnection, Subscription, Msg } from '@nats-io/transport-node';
+import { context as otelContext } from '@opentelemetry/api';
+import { lastValueFrom, throwError, type Observable } from 'rxjs';
+import type { NatsNames, RpcReply, ServiceName } from '@meterflow/contracts';
+import { DomainError, type ErrorShape } from '@meterflow/kernel';
+import { encodeJson } from './json.js';
+import { contextFromHeaders } from './trace.js';
+
+/** What `@Ctx()` receives in a request/reply handler. */
+export class RpcContext extends BaseRpcContext<[string, MsgHdrs | undefined]> {
+  get subject(): string {
+    return this.args[0];
+  }
+  get headers(): MsgHdrs | undefined {
+    return this.args[1];
+  }
+}
+
+/**
+ * Lets errors thrown in request/reply handlers reach the transport untouched, so a DomainError
+ * keeps its Stripe fields; HTTP errors get Nest's usual handling. Register it app-wide
+ * (`app.useGlobalFilters(new PassThroughRpcErrors(app.getHttpAdapter()))`) and connect the
+ * microservice with `inheritAppConfig: true`.
+ */
+@Catch()
+export class PassThroughRpcErrors extends BaseExceptionFilter {
+  override catch(exception: unknown, host: ArgumentsHost): Observable<never> | void {
+    if (host.getType() === 'rpc') return throwError(() => exception);
+    return super.catch(exception, host);
+  }
+}
+
+export interface MeterflowTransportOptions {
+  nc: NatsConnection;
+  names: NatsNames;
+  service: ServiceName;
+  onUnexpectedError?: (op: string, e: unknown) => void;
+}
+
+/**
+ * A Nest transport for `@MessagePattern('<op>')` handlers over core NATS request/reply on
+ * `mf.rpc.<service>.<op>` (queue group = the service, so replicas share the load). Durable
+ * JetStream consumption is not done here: see `startDurableConsumer`.
+ */
+export class MeterflowTransport extends Server implements CustomTransportStrategy {
+  private readonly subs: Subscription[] = [];
+
+  constructor(private readonly opts: MeterflowTransportOptions) {
+    super();
+  }
+
+  listen(callback: (...optionalParams: unknown[]) => unknown): void {
+    for (const [pattern, handler] of this.messageHandlers) {
+      if (handler.isEventHandler) continue;
+      const subject = this.opts.names.rpcSubject(this.opts.service, pattern);
+      const sub = this.opts.nc.subscribe(subject, {
+        queue: this.opts.service,
+        callback: (err, msg) => {
+          if (err) return;
+          void this.onRequest(pattern, handler, msg);
+        },
+      });
+      this.subs.push(sub);
+    }
+    callback();
+  }
+
+  private async onRequest(op: string, handler: MessageHandler, msg: Msg): Promise<void> {
+    let reply: RpcReply;
+    try {
+      const data: unknown = msg.data.length ? msg.json() : {};
+      const ctx = new RpcContext([msg.subject, msg.headers]);
+      const result = await otelContext.with(contextFromHeaders(msg.headers), async () =>
+        lastValueFrom(this.transformToObservable(await handler(data, ctx)), { defaultValue: null }),
+      );
+      reply = { ok: true, result };
+    } catch (e) {
+      reply = { ok: false, error: toErrorShape(e) };
+      if (reply.error.status >= 500) this.opts.onUnexpectedError?.(op, e);
+    }
+    if (msg.reply) msg.respond(encodeJson(reply));
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.subs) s.unsubscribe();
+    this.subs.length = 0;
+  }
+
+  on(): void {
+    /* no transport events */
+  }
+
+  unwrap<T>(): T {
+    return this.opts.nc as T;
+  }
+}
+
+export function toErrorShape(e: unknown): ErrorShape {
+  if (e instanceof DomainError) return e.toShape();
+  const maybe = e as Partial<ErrorShape> & { name?: string };
+  if (maybe && typeof maybe === 'object' && typeof maybe.message === 'string' && typeof maybe.status === 'number' && maybe.type) {
+    return maybe as ErrorShape;
+  }
+  return { type: 'api_error', message: 'An unexpected error occurred.', status: 500 };
+}

@@ -1,0 +1,48 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsNames, RpcReply, ServiceName } from '@meterflow/contracts';
+import { DomainError } from '@meterflow/kernel';
+import { encodeJson } from './json.js';
+import { headersWithTrace } from './trace.js';
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  headers?: Record<string, string>;
+}
+
+/** Commands and queries to another service over NATS request/reply (`mf.rpc.<service>.<op>`). */
+export class RpcClient {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly names: NatsNames,
+    private readonly defaultTimeoutMs = 30_000,
+  ) {}
+
+  async request<T>(service: ServiceName, op: string, payload: unknown, opts: RequestOptions = {}): Promise<T> {
+    const subject = this.names.rpcSubject(service, op);
+    let msg;
+    try {
+      msg = await this.nc.request(subject, encodeJson(payload ?? {}), {
+        timeout: opts.timeoutMs ?? this.defaultTimeoutMs,
+        headers: headersWithTrace(opts.headers),
+      });
+    } catch (e) {
+      throw unavailable(service, op, e);
+    }
+    const reply = msg.json<RpcReply<T>>();
+    if (reply.ok) return reply.result;
+    throw DomainError.fromShape(reply.error);
+  }
+}
+
+/** The error a caller gets when no replica of `service` answered `op` (none subscribed, or too slow). */
+export function unavailable(service: string, op: string, e: unknown): DomainError {
+  const text = `${String((e as Error)?.message ?? e)} ${String((e as { cause?: Error })?.cause?.message ?? '')}`;
+  const timedOut = /timeout/i.test(text);
+  return new DomainError(
+    timedOut ? 'service_timeout' : 'service_unavailable',
+    timedOut
+      ? `The ${service} service did not answer ${op} in time. Please retry.`
+      : `The ${service} service is not available (${op}). Please retry.`,
+    { status: timedOut ? 504 : 503, type: 'api_error' },
+  );
+}

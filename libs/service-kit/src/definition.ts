@@ -1,0 +1,29 @@
+import type { z } from 'zod';
+import type { EntitySchema } from '@mikro-orm/core';
+import type { ServiceName } from '@meterflow/contracts';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+
+export interface Migration {
+  /** Sortable and unique within the service, e.g. `0001_init`. */
+  id: string;
+  sql: string;
+}
+
+/** Everything service-kit needs to know to boot, migrate and test a service. */
+export interface ServiceDefinition {
+  name: ServiceName;
+  /** The service's own Postgres schema; no other service reads it. */
+  dbSchema: string;
+  /** Applied in order after the event-store tables, by `runMigrations` (never at boot). */
+  migrations: Migration[];
+  /** MikroORM read-model entities (EntitySchema / defineEntity). */
+  entities?: EntitySchema[];
+  /** Extra environment variables, merged with kernel's `baseEnvSchema`. */
+  envSchema?: z.ZodObject;
+  /** Default HTTP port (health, readiness, metrics; the gateway's API). `HTTP_PORT` overrides. */
+  httpPort: number;
+  /** Publish the event store to JetStream (default true). */
+  relay?: boolean;
+  /** Register extra Fastify routes, parsers or hooks before the app listens. */
+  configure?: (app: NestFastifyApplication) => void | Promise<void>;
+}

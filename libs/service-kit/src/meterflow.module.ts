@@ -1,0 +1,174 @@
+import {
+  Controller,
+  Get,
+  Global,
+  Inject,
+  Injectable,
+  Module,
+  Res,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import pg from 'pg';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { natsNames, type NatsNames } from '@meterflow/contracts';
+import { PgEventStore } from '@meterflow/event-store';
+import { SystemClock, CLOCK } from '@meterflow/kernel';
+import { OutboxRelay, RpcClient, connectNats, ensureStreams } from '@meterflow/messaging';
+import { createLogger, metricsRegistry, type Logger } from '@meterflow/observability';
+import type { ServiceDefinition } from './definition.js';
+import type { ServiceConfig } from './config.js';
+import {
+  CONFIG,
+  EVENT_STORE,
+  LOGGER,
+  MIKRO_ORM,
+  NATS_CONNECTION,
+  NATS_NAMES,
+  PG_POOL,
+  RPC_CLIENT,
+  SERVICE_DEFINITION,
+} from './tokens.js';
+
+interface Reply {
+  code(n: number): Reply;
+  header(k: string, v: string): Reply;
+  send(body: unknown): unknown;
+}
+
+@Controller()
+class HealthController {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+  ) {}
+
+  /** Liveness: the process answers. */
+  @Get('healthz')
+  healthz() {
+    return { status: 'ok' };
+  }
+
+  /** Readiness: Postgres and NATS answer. */
+  @Get('readyz')
+  async readyz(@Res() res: Reply) {
+    const checks: Record<string, string> = {};
+    try {
+      await this.pool.query('SELECT 1');
+      checks.postgres = 'ok';
+    } catch (e) {
+      checks.postgres = (e as Error).message;
+    }
+    checks.nats = this.nc.isClosed() ? 'closed' : 'ok';
+    const ok = Object.values(checks).every((v) => v === 'ok');
+    return res.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not_ready', checks });
+  }
+
+  @Get('metrics')
+  async metrics(@Res() res: Reply) {
+    return res.header('content-type', metricsRegistry.contentType).send(await metricsRegistry.metrics());
+  }
+}
+
+/** Starts the outbox relay after boot and closes every connection on shutdown. */
+@Injectable()
+class Lifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  private relay: OutboxRelay | undefined;
+  constructor(
+    @Inject(SERVICE_DEFINITION) private readonly def: ServiceDefinition,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(NATS_NAMES) private readonly names: NatsNames,
+    @Inject(MIKRO_ORM) private readonly orm: MikroORM | undefined,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.def.relay === false) return;
+    this.relay = new OutboxRelay({
+      pool: this.pool,
+      schema: this.def.dbSchema,
+      nc: this.nc,
+      names: this.names,
+      service: this.def.name,
+      logger: this.logger,
+    });
+    this.relay.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.relay?.stop();
+    await this.orm?.close();
+    if (!this.nc.isClosed()) await this.nc.drain().catch(() => {});
+    await this.pool.end().catch(() => {});
+  }
+}
+
+@Global()
+@Module({})
+export class MeterflowModule {
+  static forRoot(def: ServiceDefinition, config: ServiceConfig): DynamicModule {
+    const providers = [
+      { provide: SERVICE_DEFINITION, useValue: def },
+      { provide: CONFIG, useValue: config },
+      { provide: LOGGER, useFactory: () => createLogger(def.name, config.LOG_LEVEL) },
+      { provide: CLOCK, useValue: new SystemClock() },
+      { provide: NATS_NAMES, useValue: natsNames(config.MF_NAMESPACE) },
+      {
+        provide: PG_POOL,
+        useFactory: () =>
+          new pg.Pool({
+            connectionString: config.DATABASE_URL,
+            max: config.PG_POOL_MAX,
+            options: `-c search_path="${def.dbSchema}",public`,
+          }),
+      },
+      {
+        provide: EVENT_STORE,
+        inject: [PG_POOL],
+        useFactory: (pool: pg.Pool) => new PgEventStore(pool, def.dbSchema),
+      },
+      {
+        provide: NATS_CONNECTION,
+        inject: [NATS_NAMES],
+        useFactory: async (names: NatsNames) => {
+          const nc = await connectNats({
+            url: config.NATS_URL,
+            user: config.NATS_USER,
+            password: config.NATS_PASSWORD,
+            name: `meterflow-${def.name}`,
+          });
+          await ensureStreams(nc, names, [def.name]);
+          return nc;
+        },
+      },
+      {
+        provide: RPC_CLIENT,
+        inject: [NATS_CONNECTION, NATS_NAMES],
+        useFactory: (nc: NatsConnection, names: NatsNames) => new RpcClient(nc, names),
+      },
+      {
+        provide: MIKRO_ORM,
+        useFactory: async () =>
+          def.entities?.length
+            ? MikroORM.init({
+                clientUrl: config.DATABASE_URL,
+                schema: def.dbSchema,
+                entities: def.entities,
+                pool: { max: Math.max(2, Math.floor(config.PG_POOL_MAX / 2)) },
+                debug: false,
+              })
+            : undefined,
+      },
+      Lifecycle,
+    ];
+    return {
+      module: MeterflowModule,
+      controllers: [HealthController],
+      providers,
+      exports: providers.filter((p) => p !== Lifecycle),
+    };
+  }
+}

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Controller, Inject, Module } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { stripeEvent } from '@meterflow/contracts';
+import { DomainError, newId } from '@meterflow/kernel';
+import type { PgEventStore } from '@meterflow/event-store';
+import { createTestDatabase, deleteNamespaceStreams, testNamespace, type TestDatabase } from '@meterflow/testing';
+import { EVENT_STORE, startServiceForTest, type ServiceDefinition, type ServiceUnderTest } from './index.js';
+
+@Controller()
+class ToyRpc {
+  constructor(@Inject(EVENT_STORE) private readonly store: PgEventStore) {}
+
+  @MessagePattern('toys.echo')
+  echo(@Payload() p: { value: number }) {
+    return { value: p.value, amount: 12n };
+  }
+
+  @MessagePattern('toys.fail')
+  fail() {
+    throw new DomainError('resource_missing', "No such toy: 'x'", { param: 'id', status: 404 });
+  }
+
+  @MessagePattern('toys.crash')
+  crash() {
+    throw new Error('boom');
+  }
+
+  @MessagePattern('toys.create')
+  async create(@Payload() p: { name: string }) {
+    const id = `toy_${p.name}`;
+    const object = { id, object: 'toy', name: p.name };
+    await this.store.append(id, 'no_stream', [
+      { type: 'ToyCreated', data: object },
+      stripeEvent(newId('event'), 'toy.created', object, 1_700_000_000),
+    ]);
+    return object;
+  }
+}
+
+@Module({ controllers: [ToyRpc] })
+class ToyModule {}
+
+const toy: ServiceDefinition = {
+  name: 'rating',
+  dbSchema: 'toy',
+  migrations: [{ id: '0001_toys', sql: 'CREATE TABLE toys (id text primary key)' }],
+  httpPort: 0,
+};
+
+describe('service-kit: a service boots, answers, reports errors, publishes its facts', () => {
+  let db: TestDatabase;
+  let svc: ServiceUnderTest;
+  const ns = testNamespace();
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    svc = await startServiceForTest(toy, ToyModule, { databaseUrl: db.url, namespace: ns });
+  });
+  afterAll(async () => {
+    await svc?.close();
+    const { connectTestNats } = await import('@meterflow/testing');
+    const nc = await connectTestNats();
+    await deleteNamespaceStreams(nc, ns);
+    await nc.drain();
+    await db?.drop();
+  });
+
+  it('answers request/reply ops, bigints as numbers', async () => {
+    expect(await svc.rpc.request('rating', 'toys.echo', { value: 7 })).toEqual({ value: 7, amount: 12 });
+  });
+
+  it('keeps a DomainError whole across the wire, and hides unexpected errors', async () => {
+    const e = await svc.rpc.request('rating', 'toys.fail', {}).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(DomainError);
+    expect(e).toMatchObject({ code: 'resource_missing', status: 404, param: 'id', message: "No such toy: 'x'" });
+    const c = await svc.rpc.request('rating', 'toys.crash', {}).catch((x: unknown) => x);
+    expect(c).toMatchObject({ status: 500, type: 'api_error' });
+    const u = await svc.rpc.request('rating', 'toys.nope', {}, { timeoutMs: 500 }).catch((x: unknown) => x);
+    expect(u).toMatchObject({ status: 503, code: 'service_unavailable' });
+  });
+
+  it('serves health, readiness and metrics', async () => {
+    expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${svc.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { postgres: 'ok', nats: 'ok' } });
+    expect(await (await fetch(`${svc.url}/metrics`)).text()).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('relays a recorded Stripe event to mf.events.<type>', async () => {
+    const got = new Promise<{ type: string; data: { object: { id: string } } }>((resolve) => {
+      const sub = svc.nc.subscribe(svc.names.eventSubject('toy.created'), {
+        callback: (_e, m) => {
+          sub.unsubscribe();
+          resolve(m.json());
+        },
+      });
+    });
+    await svc.rpc.request('rating', 'toys.create', { name: 'a' });
+    const evt = await got;
+    expect(evt).toMatchObject({ type: 'toy.created', data: { object: { id: 'toy_a' } } });
+  });
+});

@@ -1,0 +1,10 @@
+export { CLOCK } from '@meterflow/kernel';
+export const CONFIG = Symbol('CONFIG');
+export const PG_POOL = Symbol('PG_POOL');
+export const EVENT_STORE = Symbol('EVENT_STORE');
+export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
+export const NATS_NAMES = Symbol('NATS_NAMES');
+export const RPC_CLIENT = Symbol('RPC_CLIENT');
+export const MIKRO_ORM = Symbol('MIKRO_ORM');
+export const SERVICE_DEFINITION = Symbol('SERVICE_DEFINITION');
+export const LOGGER = Symbol('LOGGER');

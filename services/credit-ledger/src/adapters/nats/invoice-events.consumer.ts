@@ -1,0 +1,113 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type pg from 'pg';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsNames } from '@meterflow/contracts';
+import { VersionConflictError, type PgEventStore } from '@meterflow/event-store';
+import { DomainError } from '@meterflow/kernel';
+import { ACK, DeadLetterStore, startDurableConsumer, withInbox, type InboundMessage, type RunningConsumer } from '@meterflow/messaging';
+import type { Logger } from '@meterflow/observability';
+import { EVENT_STORE, LOGGER, NATS_CONNECTION, NATS_NAMES, PG_POOL, SERVICE_DEFINITION, type ServiceDefinition } from '@meterflow/service-kit';
+import { CreditLedgerService } from '../../application/credit-ledger.service.js';
+import { LedgerUnitOfWork } from '../../application/ledger-unit-of-work.js';
+
+interface InvoiceEvent {
+  id: string;
+  type: string;
+  created: number;
+  data: {
+    object: {
+      id: string;
+      number?: string | null;
+      customer: string | { id: string };
+      currency: string;
+      amount_paid?: number;
+      metadata?: Record<string, string> | null;
+      test_clock?: string | { id: string } | null;
+      status_transitions?: { paid_at?: number | null; voided_at?: number | null };
+    };
+  };
+}
+
+const idOf = (v: string | { id: string }): string => (typeof v === 'string' ? v : v.id);
+
+/**
+ * Durable consumers on MF_EVENTS: `invoice.voided` reinstates applied credits, `invoice.paid`
+ * funds a grant when the invoice's metadata asks for one. Each message is handled once
+ * (inbox row in the same transaction as the appends); a message that can never succeed is
+ * dead-lettered with the reason.
+ */
+@Injectable()
+export class InvoiceEventsConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly running: RunningConsumer[] = [];
+
+  constructor(
+    private readonly ledger: CreditLedgerService,
+    @Inject(EVENT_STORE) private readonly store: PgEventStore,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(NATS_NAMES) private readonly names: NatsNames,
+    @Inject(SERVICE_DEFINITION) private readonly def: ServiceDefinition,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const deadLetters = new DeadLetterStore(this.pool, this.def.dbSchema);
+    const onError = (err: unknown, msg?: InboundMessage) => this.logger.warn({ err, subject: msg?.subject }, 'invoice event handling failed');
+    const start = (purpose: string, type: string, handle: (e: InvoiceEvent, tx: LedgerUnitOfWork) => Promise<unknown>) => {
+      const durable = this.names.durable('credit-ledger', purpose);
+      return startDurableConsumer({
+        nc: this.nc,
+        stream: this.names.eventsStream,
+        durable,
+        filterSubject: this.names.eventSubject(type),
+        concurrency: 4,
+        deadLetters,
+        onError,
+        handle: async (msg) => {
+          const event = msg.json<InvoiceEvent>();
+          try {
+            await withInbox(this.pool, this.def.dbSchema, durable, msg.messageId ?? event.id, async (tx) => {
+              const uow = new LedgerUnitOfWork(this.store, tx, { requestId: null, causationId: event.id });
+              await handle(event, uow);
+              await uow.flush();
+            });
+          } catch (e) {
+            // Another message about the same grant or invoice won the race: retry shortly, quietly.
+            if (e instanceof VersionConflictError) return { kind: 'nak', delayMs: 100 };
+            throw e;
+          }
+          return ACK;
+        },
+      });
+    };
+    this.running.push(await start('invoice_voided', 'invoice.voided', (e, uow) => this.onVoided(e, uow)));
+    this.running.push(await start('invoice_paid', 'invoice.paid', (e, uow) => this.onPaid(e, uow)));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.running.splice(0).map((c) => c.stop()));
+  }
+
+  private onVoided(e: InvoiceEvent, uow: LedgerUnitOfWork) {
+    const inv = e.data.object;
+    return this.ledger.reinstateInvoice(uow, inv.id, inv.status_transitions?.voided_at ?? e.created);
+  }
+
+  private onPaid(e: InvoiceEvent, uow: LedgerUnitOfWork) {
+    const inv = e.data.object;
+    if (!inv?.id || !inv.customer) throw new DomainError('invalid_event', `invoice.paid ${e.id} carries no invoice`);
+    return this.ledger.fundFromInvoice(
+      uow,
+      {
+        id: inv.id,
+        number: inv.number ?? null,
+        customer: idOf(inv.customer),
+        currency: inv.currency,
+        amount_paid: inv.amount_paid ?? 0,
+        metadata: inv.metadata ?? null,
+        paid_at: inv.status_transitions?.paid_at ?? e.created,
+      },
+      inv.test_clock === undefined ? undefined : inv.test_clock === null ? null : idOf(inv.test_clock),
+    );
+  }
+}

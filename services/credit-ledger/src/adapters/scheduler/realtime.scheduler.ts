@@ -1,0 +1,37 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Logger } from '@meterflow/observability';
+import { CONFIG, LOGGER, PeriodicTask } from '@meterflow/service-kit';
+import { CreditLedgerService } from '../../application/credit-ledger.service.js';
+import { CustomerDirectory } from '../rating/customer-directory.js';
+
+/**
+ * Grants of customers without a test clock become effective and expire by the system clock:
+ * every `CREDIT_LEDGER_SCHEDULER_INTERVAL_MS` (0 = off) the same work a clock advance does runs
+ * for them up to now.
+ */
+@Injectable()
+export class RealtimeScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly task: PeriodicTask;
+
+  constructor(
+    ledger: CreditLedgerService,
+    customers: CustomerDirectory,
+    @Inject(CONFIG) config: { CREDIT_LEDGER_SCHEDULER_INTERVAL_MS: number },
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.task = new PeriodicTask({
+      name: 'credit ledger scheduler',
+      everyMs: config.CREDIT_LEDGER_SCHEDULER_INTERVAL_MS,
+      run: () => ledger.runDue(null, customers.systemNow()),
+      logger,
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.task.start();
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.task.stop();
+  }
+}

@@ -1,0 +1,328 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type pg from 'pg';
+import type { ApiRequest, ApplyCreditsReply, ApplyCreditsRequest, ClockNextDueReply, Stripe } from '@meterflow/contracts';
+import type { PgEventStore } from '@meterflow/event-store';
+import { DomainError, newId, notFound } from '@meterflow/kernel';
+import { listSql, parseListParams, rejectUnknown, str, LIST_PARAM_KEYS, type StripeList } from '@meterflow/stripe-api';
+import { EVENT_STORE, PG_POOL } from '@meterflow/service-kit';
+import { allocateCredits } from '../domain/credit-application.js';
+import { summarizeBalances } from '../domain/credit-balance.js';
+import { fundingFromInvoice, type PaidInvoice } from '../domain/credit-funding.js';
+import type { NewGrant } from '../domain/credit-grant.decider.js';
+import { InvoiceCreditsApplied, InvoiceCreditsReinstated, InvoiceFundedCreditGrant, streams } from '../domain/credit-grant.events.js';
+import { CustomerDirectory } from '../adapters/rating/customer-directory.js';
+import { inUnitOfWork, LedgerUnitOfWork } from './ledger-unit-of-work.js';
+import { parseCreateGrant, parseNoParams, parseSummary, parseUpdateGrant } from './credit-grant.params.js';
+import { renderGrantRow, renderGrantState, renderTransaction, type GrantRow, type TransactionRow } from './credit-ledger.presenters.js';
+
+const nextTxnId = () => newId('creditBalanceTransaction');
+const grantMissing = (id: string) => notFound('billing.credit_grant', id);
+const txnMissing = (id: string) => notFound('billing.credit_balance_transaction', id);
+
+/** Grants with work still due (not yet effective, or not yet expired), as SQL over the read model. */
+const DUE_SQL = `voided_at IS NULL AND expired_at IS NULL AND (
+  (NOT granted AND (expires_at IS NULL OR effective_at < expires_at) AND effective_at <= $2)
+  OR (expires_at IS NOT NULL AND expires_at <= $2))`;
+
+@Injectable()
+export class CreditLedgerService {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: PgEventStore,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly customers: CustomerDirectory,
+  ) {}
+
+  // ---- credit grants -----------------------------------------------------------------------
+
+  async createGrant(req: ApiRequest): Promise<Stripe.Billing.CreditGrant> {
+    const p = parseCreateGrant(req.params);
+    const customer = await this.customers.customer(p.customer);
+    const now = await this.customers.nowFor(customer);
+    const id = newId('creditGrant');
+    return inUnitOfWork(
+      this.store,
+      async (uow) => {
+        const state = await this.createGrantIn(uow, id, customer, { ...p, effectiveAt: p.effectiveAt ?? now }, now);
+        return renderGrantState(state);
+      },
+      { requestId: req.requestId, idempotencyKey: req.idempotencyKey ?? null },
+    );
+  }
+
+  async retrieveGrant(req: ApiRequest): Promise<Stripe.Billing.CreditGrant> {
+    rejectUnknown(req.params, []);
+    const id = req.path.id ?? '';
+    const { rows } = await this.pool.query<GrantRow>('SELECT * FROM credit_grants WHERE id = $1', [id]);
+    if (!rows[0]) throw grantMissing(id);
+    return renderGrantRow(rows[0]);
+  }
+
+  async listGrants(req: ApiRequest): Promise<StripeList<Stripe.Billing.CreditGrant>> {
+    rejectUnknown(req.params, ['customer', 'customer_account', ...LIST_PARAM_KEYS]);
+    const customer = str(req.params, 'customer') ?? undefined;
+    const lp = parseListParams(req.params);
+    const args: unknown[] = [];
+    const where: string[] = [];
+    if (customer) where.push(`customer = $${args.push(customer)}`);
+    const page = listSql(lp, { firstArg: args.length + 1 });
+    if (page.where) where.push(page.where);
+    const { rows } = await this.pool.query<GrantRow>(
+      `SELECT * FROM credit_grants ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
+      [...args, ...page.args],
+    );
+    return page.finish(rows.map(renderGrantRow), '/v1/billing/credit_grants');
+  }
+
+  /** Update, expire and void share a shape: catch up on what is due by now, then the command. */
+  private async changeGrant(
+    req: ApiRequest,
+    command: (now: number) => Parameters<LedgerUnitOfWork['run']>[1],
+  ): Promise<Stripe.Billing.CreditGrant> {
+    const id = req.path.id ?? '';
+    const { rows } = await this.pool.query<{ customer: string; test_clock: string | null }>(
+      'SELECT customer, test_clock FROM credit_grants WHERE id = $1',
+      [id],
+    );
+    if (!rows[0]) throw grantMissing(id);
+    const now = await this.customers.nowFor({ id: rows[0].customer, test_clock: rows[0].test_clock });
+    return inUnitOfWork(
+      this.store,
+      async (uow) => {
+        await uow.run(id, { type: 'Tick', at: now, nextTxnId }, now);
+        const { state } = await uow.run(id, command(now), now);
+        return renderGrantState(state);
+      },
+      { requestId: req.requestId, idempotencyKey: req.idempotencyKey ?? null },
+    );
+  }
+
+  updateGrant(req: ApiRequest) {
+    const p = parseUpdateGrant(req.params);
+    return this.changeGrant(req, (now) => ({
+      type: 'UpdateGrant',
+      now,
+      ...(p.expiresAt !== undefined ? { expiresAt: p.expiresAt } : {}),
+      ...(p.metadata !== undefined ? { metadata: p.metadata } : {}),
+    }));
+  }
+
+  expireGrant(req: ApiRequest) {
+    parseNoParams(req.params);
+    return this.changeGrant(req, (at) => ({ type: 'ExpireGrant', at, nextTxnId }));
+  }
+
+  voidGrant(req: ApiRequest) {
+    parseNoParams(req.params);
+    return this.changeGrant(req, (at) => ({ type: 'VoidGrant', at, nextTxnId }));
+  }
+
+  // ---- balances and transactions -----------------------------------------------------------
+
+  async balanceSummary(req: ApiRequest): Promise<Stripe.Billing.CreditBalanceSummary> {
+    const { customer: customerId, filter } = parseSummary(req.params);
+    const customer = await this.customers.customer(customerId);
+    const now = await this.customers.nowFor(customer);
+    const { rows } = await this.pool.query<GrantRow>('SELECT * FROM credit_grants WHERE customer = $1', [customer.id]);
+    const balances = summarizeBalances(
+      rows.map((r) => ({
+        id: r.id,
+        currency: r.currency,
+        scope: { price_type: r.price_type as 'metered' | null, prices: r.prices },
+        ledgerBalance: BigInt(r.ledger_balance),
+        expiresAt: r.expires_at === null ? null : Number(r.expires_at),
+        expired: r.expired_at !== null,
+      })),
+      filter,
+      now,
+    );
+    const money = (currency: string, value: bigint) => ({ type: 'monetary' as const, monetary: { currency, value: Number(value) } });
+    return {
+      object: 'billing.credit_balance_summary',
+      balances: balances.map((b) => ({ available_balance: money(b.currency, b.available), ledger_balance: money(b.currency, b.ledger) })),
+      customer: customer.id,
+      customer_account: null,
+      livemode: false,
+    };
+  }
+
+  async listTransactions(req: ApiRequest): Promise<StripeList<Stripe.Billing.CreditBalanceTransaction>> {
+    rejectUnknown(req.params, ['customer', 'customer_account', 'credit_grant', ...LIST_PARAM_KEYS]);
+    if (req.params.customer_account !== undefined) {
+      throw new DomainError('parameter_unsupported', "'customer_account' is not supported by Meterflow; pass 'customer'.", { param: 'customer_account' });
+    }
+    const customer = str(req.params, 'customer', { required: true });
+    const grant = str(req.params, 'credit_grant') ?? undefined;
+    const lp = parseListParams(req.params);
+    const args: unknown[] = [customer];
+    const where = ['customer = $1'];
+    if (grant) where.push(`credit_grant = $${args.push(grant)}`);
+    const page = listSql(lp, { firstArg: args.length + 1 });
+    if (page.where) where.push(page.where);
+    const { rows } = await this.pool.query<TransactionRow>(
+      `SELECT * FROM credit_balance_transactions WHERE ${where.join(' AND ')} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
+      [...args, ...page.args],
+    );
+    return page.finish(rows.map(renderTransaction), '/v1/billing/credit_balance_transactions');
+  }
+
+  async retrieveTransaction(req: ApiRequest): Promise<Stripe.Billing.CreditBalanceTransaction> {
+    rejectUnknown(req.params, []);
+    const id = req.path.id ?? '';
+    const { rows } = await this.pool.query<TransactionRow>('SELECT * FROM credit_balance_transactions WHERE id = $1', [id]);
+    if (!rows[0]) throw txnMissing(id);
+    return renderTransaction(rows[0]);
+  }
+
+  // ---- invoicing: apply, reinstate, fund ---------------------------------------------------
+
+  /**
+   * Idempotent per invoice: the first answer that applied anything is stored and every repeat
+   * returns it. When no grant can pay (most invoices), nothing is written: a repeat may then
+   * find a newer grant, which is safe, since nothing was applied the first time.
+   */
+  async applyCredits(r: ApplyCreditsRequest): Promise<ApplyCreditsReply> {
+    const stored = await this.storedApplications(r.invoice);
+    if (stored) return stored;
+    const currency = r.currency.toLowerCase();
+    if ((await this.candidateGrants(this.pool, r.customer, currency, r.at)).length === 0) return { applications: [] };
+
+    return inUnitOfWork(this.store, async (uow) => {
+      const again = await this.storedApplications(r.invoice, uow.tx);
+      if (again) return again;
+      const states = [];
+      for (const id of await this.candidateGrants(uow.tx, r.customer, currency, r.at)) {
+        // Whatever was due by `at` happens first (a grant effective or expiring at finalization time).
+        states.push((await uow.run(id, { type: 'Tick', at: r.at, nextTxnId }, r.at)).state);
+      }
+      const allocations = allocateCredits(
+        states,
+        r.lines.map((l) => ({ id: l.id, amount: BigInt(l.amount), price: l.price, metered: l.metered })),
+        currency,
+        r.at,
+      );
+      const applications: ApplyCreditsReply['applications'] = [];
+      for (const a of allocations) {
+        const txnId = nextTxnId();
+        await uow.run(a.grant, { type: 'ApplyCredits', invoice: r.invoice, line: a.line, amount: a.amount, at: r.at, txnId }, r.at);
+        applications.push({ line: a.line, amount: Number(a.amount), credit_balance_transaction: txnId, credit_grant: a.grant });
+      }
+      // The per-invoice stream must not exist yet: a concurrent first call makes this one retry and read its answer.
+      uow.add(streams.application(r.invoice), 'no_stream', [
+        InvoiceCreditsApplied({ invoice: r.invoice, customer: r.customer, currency, at: r.at, applications }),
+      ]);
+      return { applications };
+    });
+  }
+
+  private async storedApplications(invoice: string, tx?: pg.PoolClient): Promise<ApplyCreditsReply | undefined> {
+    const history = await this.store.readStream(streams.application(invoice), tx ? { tx } : {});
+    const done = history.find((e) => e.type === InvoiceCreditsApplied.type);
+    return done ? { applications: (done.data as { applications: ApplyCreditsReply['applications'] }).applications } : undefined;
+  }
+
+  /** Grants that could pay at `at` once brought up to date: live, effective by then, funded or about to be. */
+  private async candidateGrants(db: Pick<pg.Pool, 'query'>, customer: string, currency: string, at: number): Promise<string[]> {
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT id FROM credit_grants WHERE customer = $1 AND currency = $2 AND voided_at IS NULL AND expired_at IS NULL
+         AND effective_at <= $3 AND (NOT granted OR ledger_balance > 0) ORDER BY id`,
+      [customer, currency, at],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** `invoice.voided`: every applied amount goes back to its grant (in the caller's transaction). */
+  async reinstateInvoice(uow: LedgerUnitOfWork, invoice: string, at: number): Promise<number> {
+    const history = await this.store.readStream(streams.application(invoice), { tx: uow.tx });
+    const applied = history.find((e) => e.type === InvoiceCreditsApplied.type);
+    if (!applied || history.some((e) => e.type === InvoiceCreditsReinstated.type)) return 0;
+    const apps = (applied.data as { applications: ApplyCreditsReply['applications'] }).applications;
+    const txns: string[] = [];
+    for (const a of apps) {
+      await uow.run(a.credit_grant, { type: 'Tick', at, nextTxnId }, at);
+      const { events } = await uow.run(
+        a.credit_grant,
+        { type: 'ReinstateApplication', invoice, line: a.line, at, nextTxnId },
+        at,
+      );
+      for (const e of events) if (e.type === 'CreditBalanceTransactionRecorded') txns.push(e.data.id);
+    }
+    uow.add(streams.application(invoice), history.at(-1)!.streamPosition, [
+      InvoiceCreditsReinstated({ invoice, at, credit_balance_transactions: txns }),
+    ]);
+    return apps.length;
+  }
+
+  /** `invoice.paid` with funding metadata: create the grant it asks for, once per invoice. */
+  async fundFromInvoice(uow: LedgerUnitOfWork, inv: PaidInvoice, testClock: string | null | undefined): Promise<string | null> {
+    const decision = fundingFromInvoice(inv);
+    if (decision.kind === 'none') return null;
+    if (decision.kind === 'invalid') throw new DomainError('credit_funding_invalid', `Invoice ${inv.id}: ${decision.reason}`);
+    const history = await this.store.readStream(streams.funding(inv.id), { tx: uow.tx });
+    if (history.length > 0) return (history[0]!.data as { credit_grant: string }).credit_grant;
+    const customer = testClock === undefined ? await this.customers.customer(inv.customer) : { id: inv.customer, test_clock: testClock };
+    const req = decision.request;
+    const id = newId('creditGrant');
+    const now = inv.paid_at;
+    await this.createGrantIn(uow, id, customer, req, now);
+    uow.add(streams.funding(inv.id), 'no_stream', [InvoiceFundedCreditGrant({ invoice: inv.id, credit_grant: id })]);
+    return id;
+  }
+
+  /** The one way a grant is made, whether asked for by the API or by a paid invoice. */
+  private async createGrantIn(
+    uow: LedgerUnitOfWork,
+    id: string,
+    customer: { id: string; test_clock: string | null },
+    terms: Omit<NewGrant, 'id' | 'customer' | 'testClock'>,
+    now: number,
+  ) {
+    const grant: NewGrant = {
+      id,
+      customer: customer.id,
+      testClock: customer.test_clock,
+      currency: terms.currency,
+      amount: terms.amount,
+      category: terms.category,
+      scope: terms.scope,
+      priority: terms.priority,
+      effectiveAt: terms.effectiveAt,
+      expiresAt: terms.expiresAt,
+      name: terms.name,
+      metadata: terms.metadata,
+    };
+    const { state } = await uow.run(id, { type: 'CreateGrant', now, nextTxnId, grant }, now);
+    return state;
+  }
+
+  // ---- time: test clocks and the real-time scheduler ---------------------------------------
+
+  async nextDue(clock: string, after: number, upTo: number): Promise<ClockNextDueReply> {
+    const { rows } = await this.pool.query<{ at: string | null }>(
+      `SELECT min(t) AS at FROM (
+         SELECT effective_at AS t FROM credit_grants
+          WHERE test_clock = $1 AND NOT granted AND voided_at IS NULL AND expired_at IS NULL
+            AND (expires_at IS NULL OR effective_at < expires_at)
+         UNION ALL
+         SELECT expires_at FROM credit_grants
+          WHERE test_clock = $1 AND expires_at IS NOT NULL AND voided_at IS NULL AND expired_at IS NULL
+       ) x WHERE t > $2 AND t <= $3`,
+      [clock, after, upTo],
+    );
+    return { at: rows[0]?.at == null ? null : Number(rows[0].at) };
+  }
+
+  /** Do every grant's work due by `to` (`clock` = one test clock; null = customers without one). */
+  async runDue(clock: string | null, to: number): Promise<number> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM credit_grants WHERE ${clock === null ? 'test_clock IS NULL AND $1::text IS NULL' : 'test_clock = $1'} AND ${DUE_SQL}
+        ORDER BY LEAST(CASE WHEN granted THEN NULL ELSE effective_at END, expires_at), id`,
+      [clock, to],
+    );
+    for (const { id } of rows) {
+      await inUnitOfWork(this.store, async (uow) => {
+        await uow.run(id, { type: 'Tick', at: to, nextTxnId }, to);
+      });
+    }
+    return rows.length;
+  }
+}

@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import type { ServiceDefinition } from '@meterflow/service-kit';
+import { creditLedgerEntities } from './adapters/persistence/credit-ledger.entities.js';
+import { creditLedgerMigrations } from './adapters/persistence/migrations.js';
+
+export const creditLedgerEnvSchema = z.object({
+  /** How often grants of customers without a test clock are made effective / expired (0 = off). */
+  CREDIT_LEDGER_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(0).default(5000),
+});
+
+export const creditLedgerDefinition: ServiceDefinition = {
+  name: 'credit-ledger',
+  dbSchema: 'credit_ledger',
+  migrations: creditLedgerMigrations,
+  entities: creditLedgerEntities as unknown as ServiceDefinition['entities'],
+  envSchema: creditLedgerEnvSchema,
+  httpPort: 3104,
+};

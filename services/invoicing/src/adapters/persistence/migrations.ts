@@ -1,0 +1,60 @@
+/** Read models of the invoicing service (the event-store tables are applied first by service-kit). */
+export const migrations = [
+  {
+    id: '0001_init',
+    sql: `
+CREATE TABLE IF NOT EXISTS invoices (
+  id text PRIMARY KEY,
+  customer text NOT NULL,
+  subscription text,
+  status text NOT NULL,
+  collection_method text NOT NULL,
+  currency text NOT NULL,
+  test_clock text,
+  auto_advance boolean NOT NULL,
+  automatically_finalizes_at bigint,
+  created bigint NOT NULL,
+  total bigint NOT NULL,
+  amount_due bigint NOT NULL,
+  idempotency_key text UNIQUE,
+  version int NOT NULL,
+  object jsonb NOT NULL
+);
+CREATE INDEX IF NOT EXISTS invoices_customer_idx ON invoices (customer, id DESC);
+CREATE INDEX IF NOT EXISTS invoices_subscription_idx ON invoices (subscription, id DESC);
+CREATE INDEX IF NOT EXISTS invoices_due_drafts_idx ON invoices (automatically_finalizes_at)
+  WHERE status = 'draft' AND auto_advance;
+
+CREATE TABLE IF NOT EXISTS invoice_lines (
+  id text PRIMARY KEY,
+  invoice text NOT NULL,
+  position int NOT NULL,
+  object jsonb NOT NULL
+);
+CREATE INDEX IF NOT EXISTS invoice_lines_invoice_idx ON invoice_lines (invoice, position);
+
+CREATE TABLE IF NOT EXISTS invoice_items (
+  id text PRIMARY KEY,
+  customer text NOT NULL,
+  subscription text,
+  invoice text,
+  currency text NOT NULL,
+  date bigint NOT NULL,
+  version int NOT NULL,
+  object jsonb NOT NULL
+);
+CREATE INDEX IF NOT EXISTS invoice_items_customer_idx ON invoice_items (customer, id DESC);
+CREATE INDEX IF NOT EXISTS invoice_items_pending_idx ON invoice_items (customer) WHERE invoice IS NULL;
+`,
+  },
+  {
+    id: '0002_invoice_numbers',
+    sql: `
+-- Per-customer invoice numbering, derived from InvoiceFinalized (rebuilt with the read models).
+CREATE TABLE IF NOT EXISTS invoice_number_counters (
+  customer text PRIMARY KEY,
+  last int NOT NULL
+);
+`,
+  },
+];

@@ -1,0 +1,38 @@
+import { Controller, Inject } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import {
+  CLOCK_OPS,
+  INVOICING_OPS,
+  type ClockAdvanceToReply,
+  type ClockAdvanceToRequest,
+  type ClockNextDueReply,
+  type ClockNextDueRequest,
+  type CreateSubscriptionInvoiceRequest,
+} from '@meterflow/contracts';
+import { InvoiceCommands } from '../../application/invoice-commands.js';
+import { DueInvoices } from '../../application/due-invoices.js';
+
+/** Ops other services call: rating hands over closed periods, and test clocks advance. */
+@Controller()
+export class InternalController {
+  constructor(
+    @Inject(InvoiceCommands) private readonly commands: InvoiceCommands,
+    @Inject(DueInvoices) private readonly due: DueInvoices,
+  ) {}
+
+  @MessagePattern(INVOICING_OPS.createSubscriptionInvoice)
+  createSubscriptionInvoice(@Payload() req: CreateSubscriptionInvoiceRequest) {
+    return this.commands.createSubscriptionInvoice(req);
+  }
+
+  @MessagePattern(CLOCK_OPS.nextDue)
+  async nextDue(@Payload() req: ClockNextDueRequest): Promise<ClockNextDueReply> {
+    return { at: await this.due.nextDue(req.clock, req.after, req.upTo) };
+  }
+
+  @MessagePattern(CLOCK_OPS.advanceTo)
+  async advanceTo(@Payload() req: ClockAdvanceToRequest): Promise<ClockAdvanceToReply> {
+    await this.due.advanceTo(req.clock, req.to);
+    return { done: true };
+  }
+}

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { DomainError } from '@meterflow/kernel';
+import { decideInvoiceItem, evolveInvoiceItem, lineForItem, renderInvoiceItem, type InvoiceItemCommand, type InvoiceItemState } from './invoice-item.decider.js';
+import type { InvoiceItemData, InvoiceItemEvent } from './invoice.events.js';
+
+const data: InvoiceItemData = {
+  id: 'ii_1',
+  customer: 'cus_1',
+  currency: 'usd',
+  amount: '100',
+  quantity: 3,
+  unit_amount_decimal: '33.335',
+  description: 'Credits pack',
+  date: 1_000,
+  period: { start: 1_000, end: 1_000 },
+  metadata: { pack: 'small' },
+  price: null,
+  product: null,
+  subscription: null,
+  test_clock: null,
+  invoice: null,
+  line: null,
+};
+
+const fold = (events: InvoiceItemEvent[]): InvoiceItemState => events.reduce(evolveInvoiceItem, null as InvoiceItemState);
+const created = decideInvoiceItem({ type: 'CreateInvoiceItem', data }, null);
+
+function given(events: InvoiceItemEvent[]) {
+  const state = fold(events);
+  return {
+    when(cmd: InvoiceItemCommand) {
+      const run = () => decideInvoiceItem(cmd, state);
+      return {
+        then: (check: (ev: InvoiceItemEvent[], s: InvoiceItemState) => void) => {
+          const ev = run();
+          check(ev, ev.reduce(evolveInvoiceItem, state));
+        },
+        thenThrows: (code: string) => {
+          expect(run).toThrow(DomainError);
+          try {
+            run();
+          } catch (e) {
+            expect((e as DomainError).code).toBe(code);
+          }
+        },
+      };
+    },
+  };
+}
+
+describe('invoice item', () => {
+  it('is created pending and renders as Stripe does', () => {
+    const s = fold(created)!;
+    expect(renderInvoiceItem(s)).toMatchObject({
+      object: 'invoiceitem',
+      amount: 100,
+      quantity: 3,
+      invoice: null,
+      pricing: { type: 'price_details', unit_amount_decimal: '33.335' },
+      metadata: { pack: 'small' },
+      parent: null,
+    });
+  });
+
+  it('is pulled into one invoice only', () => {
+    given(created)
+      .when({ type: 'InvoiceItem', invoice: 'in_1', line: 'il_1' })
+      .then((ev, s) => {
+        expect(ev.map((e) => e.type)).toEqual(['InvoiceItemInvoiced']);
+        expect(s).toMatchObject({ invoice: 'in_1', line: 'il_1' });
+        expect(lineForItem(s!, 'il_1')).toMatchObject({ type: 'invoice_item_details', amount: '100', invoice_item: 'ii_1', metered: false });
+      });
+    const invoiced = [...created, ...decideInvoiceItem({ type: 'InvoiceItem', invoice: 'in_1', line: 'il_1' }, fold(created))];
+    given(invoiced).when({ type: 'InvoiceItem', invoice: 'in_1', line: 'il_1' }).then((ev) => expect(ev).toEqual([]));
+    given(invoiced).when({ type: 'InvoiceItem', invoice: 'in_2', line: 'il_2' }).thenThrows('invoice_not_editable');
+  });
+
+  it('can be deleted while pending or on a draft, not once its invoice is finalized', () => {
+    given(created)
+      .when({ type: 'DeleteInvoiceItem', at: 2_000, invoiceStatus: null })
+      .then((_ev, s) => expect(s!.deleted).toBe(true));
+    given(created).when({ type: 'DeleteInvoiceItem', at: 2_000, invoiceStatus: 'draft' }).then((ev) => expect(ev).toHaveLength(1));
+    given(created).when({ type: 'DeleteInvoiceItem', at: 2_000, invoiceStatus: 'open' }).thenThrows('invoice_not_editable');
+    const deleted = [...created, ...decideInvoiceItem({ type: 'DeleteInvoiceItem', at: 2_000, invoiceStatus: null }, fold(created))];
+    given(deleted).when({ type: 'UpdateInvoiceItem', changes: { ...data, amount: '1' } }).thenThrows('resource_missing');
+  });
+});

@@ -1,0 +1,216 @@
+import { describe, expect, it } from 'vitest';
+import { DomainError } from '@meterflow/kernel';
+import { decideInvoice, evolveInvoice, initialInvoiceState, stripeTypesFor, totals, type InvoiceCommand, type InvoiceState } from './invoice.decider.js';
+import type { InvoiceEvent, LineData } from './invoice.events.js';
+import { renderInvoice } from './invoice.render.js';
+import { itemAmount, lineForRated } from './invoice-item.decider.js';
+
+const line = (id: string, amount: number, over: Partial<LineData> = {}): LineData => ({
+  id,
+  type: 'subscription_item_details',
+  amount: String(amount),
+  currency: 'usd',
+  description: 'usage',
+  period: { start: 1_000, end: 2_000 },
+  quantity: 3,
+  unit_amount_decimal: '1000',
+  price: 'price_1',
+  product: 'prod_1',
+  metered: true,
+  subscription: 'sub_1',
+  subscription_item: 'si_1',
+  invoice_item: null,
+  metadata: {},
+  ...over,
+});
+
+const created = (lines: LineData[], over: Record<string, unknown> = {}): InvoiceEvent =>
+  decideInvoice(
+    {
+      type: 'CreateInvoice',
+      data: {
+        id: 'in_1',
+        customer: 'cus_1',
+        currency: 'usd',
+        created: 2_000,
+        billing_reason: 'subscription_cycle',
+        collection_method: 'charge_automatically',
+        auto_advance: true,
+        automatically_finalizes_at: 5_600,
+        description: null,
+        metadata: {},
+        test_clock: 'clock_1',
+        subscription: 'sub_1',
+        period_start: 1_000,
+        period_end: 2_000,
+        days_until_due: null,
+        due_date: null,
+        footer: null,
+        idempotency_key: 'sub_1:1000:subscription_cycle',
+        lines,
+        ...over,
+      },
+    },
+    null,
+  )[0]!;
+
+const fold = (events: InvoiceEvent[]): InvoiceState => events.reduce(evolveInvoice, initialInvoiceState());
+
+/** given events, when command, then events (or the error). */
+function given(events: InvoiceEvent[]) {
+  const state = fold(events);
+  return {
+    when: (cmd: InvoiceCommand) => {
+      let out: InvoiceEvent[] | DomainError;
+      try {
+        out = decideInvoice(cmd, state);
+      } catch (e) {
+        out = e as DomainError;
+      }
+      return {
+        then: (expected: (ev: InvoiceEvent[], s: InvoiceState) => void) => {
+          if (out instanceof Error) throw out;
+          expected(out, out.reduce(evolveInvoice, state));
+        },
+        thenThrows: (code: string) => {
+          expect(out).toBeInstanceOf(DomainError);
+          expect((out as DomainError).code).toBe(code);
+        },
+      };
+    },
+  };
+}
+
+const credits = { type: 'RecordCreditApplications' as const, at: 5_000, applications: [{ line: 'il_1', amount: '1000', credit_balance_transaction: 'cbtxn_1', credit_grant: 'credgr_1' }] };
+
+describe('invoice aggregate', () => {
+  it('a subscription draft totals its lines', () => {
+    const s = fold([created([line('il_1', 3000), line('il_2', 250, { subscription_item: 'si_2' })])])!;
+    expect(totals(s)).toMatchObject({ subtotal: 3250n, total: 3250n, amount_due: 3250n, amount_paid: 0n, amount_remaining: 3250n });
+    const o = renderInvoice(s);
+    expect(o).toMatchObject({ status: 'draft', number: null, billing_reason: 'subscription_cycle', auto_advance: true, automatically_finalizes_at: 5_600 });
+    expect(o.parent?.subscription_details?.subscription).toBe('sub_1');
+    expect(o.lines.data[0]).toMatchObject({ amount: 3000, pricing: { price_details: { price: 'price_1' } }, parent: { subscription_item_details: { subscription_item: 'si_1' } } });
+  });
+
+  it('credits reduce the amount due and appear on lines and the invoice', () => {
+    given([created([line('il_1', 3000)])])
+      .when(credits)
+      .then((ev, s) => {
+        expect(ev.map((e) => e.type)).toEqual(['InvoiceCreditsApplied']);
+        const o = renderInvoice(s!);
+        expect(o.amount_due).toBe(2000);
+        expect(o.subtotal).toBe(3000);
+        expect(o.total).toBe(3000);
+        expect(o.lines.data[0]!.pretax_credit_amounts).toEqual([{ amount: 1000, type: 'credit_balance_transaction', credit_balance_transaction: 'cbtxn_1' }]);
+        expect(o.total_pretax_credit_amounts).toEqual([{ amount: 1000, type: 'credit_balance_transaction', credit_balance_transaction: 'cbtxn_1' }]);
+      });
+  });
+
+  it('credits are recorded once (the ledger is idempotent by invoice, and so is the draft)', () => {
+    const first = decideInvoice(credits, fold([created([line('il_1', 3000)])]));
+    given([created([line('il_1', 3000)]), ...first])
+      .when(credits)
+      .then((ev) => expect(ev).toEqual([]));
+  });
+
+  it('refuses credits larger than the line', () => {
+    given([created([line('il_1', 500)])])
+      .when(credits)
+      .thenThrows('credit_application_invalid');
+  });
+
+  it('finalizing opens the invoice with a number; nothing due means paid at once', () => {
+    given([created([line('il_1', 3000)])])
+      .when({ type: 'FinalizeInvoice', at: 5_600, number: 'ABC-0001' })
+      .then((ev, s) => {
+        expect(ev.map((e) => e.type)).toEqual(['InvoiceFinalized']);
+        expect(s).toMatchObject({ status: 'open', number: 'ABC-0001', status_transitions: { finalized_at: 5_600 } });
+        expect(renderInvoice(s!).automatically_finalizes_at).toBeNull();
+      });
+    given([created([line('il_1', 1000)]), ...decideInvoice(credits, fold([created([line('il_1', 1000)])]))])
+      .when({ type: 'FinalizeInvoice', at: 5_600, number: 'ABC-0001' })
+      .then((ev, s) => {
+        expect(ev.map((e) => e.type)).toEqual(['InvoiceFinalized', 'InvoicePaid']);
+        expect(renderInvoice(s!)).toMatchObject({ status: 'paid', amount_due: 0, amount_paid: 0, status_transitions: { paid_at: 5_600 } });
+      });
+  });
+
+  it('drafts are editable and re-rated; open invoices are not', () => {
+    const start = [created([line('il_1', 3000)])];
+    given(start)
+      .when({ type: 'RefreshSubscriptionLines', at: 5_000, lines: [line('il_1', 4000, { quantity: 4 })] })
+      .then((_ev, s) => expect(totals(s!).subtotal).toBe(4000n));
+    const open = [...start, ...decideInvoice({ type: 'FinalizeInvoice', at: 5_600, number: 'X-0001' }, fold(start))];
+    given(open).when({ type: 'AddLine', at: 6_000, line: line('il_9', 1) }).thenThrows('invoice_not_editable');
+    given(open).when({ type: 'FinalizeInvoice', at: 6_000, number: 'X' }).thenThrows('status_transition_invalid');
+    given(open).when({ type: 'UpdateInvoice', at: 6_000, changes: { collection_method: 'send_invoice' } }).thenThrows('invoice_not_editable');
+    given(open)
+      .when({ type: 'UpdateInvoice', at: 6_000, changes: { metadata: { a: 'b' } } })
+      .then((_e, s) => expect(s!.metadata).toEqual({ a: 'b' }));
+  });
+
+  it('open -> paid (out of band), and paid is terminal', () => {
+    const start = [created([line('il_1', 3000)])];
+    const open = [...start, ...decideInvoice({ type: 'FinalizeInvoice', at: 5_600, number: 'X-0001' }, fold(start))];
+    given(open)
+      .when({ type: 'PayInvoice', at: 7_000, paid_out_of_band: true })
+      .then((ev, s) => {
+        expect(ev.flatMap(stripeTypesFor)).toEqual(['invoice.paid', 'invoice.payment_succeeded']);
+        expect(renderInvoice(s!)).toMatchObject({ status: 'paid', amount_paid: 3000, amount_remaining: 0, amount_due: 3000, status_transitions: { paid_at: 7_000 } });
+      });
+    const paid = [...open, ...decideInvoice({ type: 'PayInvoice', at: 7_000, paid_out_of_band: true }, fold(open))];
+    given(paid).when({ type: 'VoidInvoice', at: 8_000 }).thenThrows('status_transition_invalid');
+    given(paid).when({ type: 'PayInvoice', at: 8_000, paid_out_of_band: false }).thenThrows('invoice_already_paid');
+  });
+
+  it('open -> uncollectible -> void; drafts cannot be voided', () => {
+    const start = [created([line('il_1', 3000)])];
+    given(start).when({ type: 'VoidInvoice', at: 1 }).thenThrows('status_transition_invalid');
+    const open = [...start, ...decideInvoice({ type: 'FinalizeInvoice', at: 5_600, number: 'X-0001' }, fold(start))];
+    const unc = [...open, ...decideInvoice({ type: 'MarkUncollectible', at: 6_000 }, fold(open))];
+    expect(fold(unc)).toMatchObject({ status: 'uncollectible', status_transitions: { marked_uncollectible_at: 6_000 } });
+    given(unc)
+      .when({ type: 'VoidInvoice', at: 7_000 })
+      .then((_e, s) => expect(renderInvoice(s!)).toMatchObject({ status: 'void', amount_remaining: 0, status_transitions: { voided_at: 7_000 } }));
+    given(unc)
+      .when({ type: 'PayInvoice', at: 7_000, paid_out_of_band: true })
+      .then((_e, s) => expect(s!.status).toBe('paid'));
+  });
+
+  it('only one-off drafts can be deleted', () => {
+    given([created([line('il_1', 3000)])]).when({ type: 'DeleteInvoice', at: 1 }).thenThrows('invoice_not_editable');
+    given([created([], { subscription: null, billing_reason: 'manual', idempotency_key: null })])
+      .when({ type: 'DeleteInvoice', at: 1 })
+      .then((ev, s) => {
+        expect(ev.flatMap(stripeTypesFor)).toEqual(['invoice.deleted']);
+        expect(s!.deleted).toBe(true);
+      });
+  });
+
+  it('embeds the first 10 lines and says there are more', () => {
+    const lines = Array.from({ length: 12 }, (_, i) => line(`il_${String(i).padStart(2, '0')}`, 100));
+    const o = renderInvoice(fold([created(lines)])!);
+    expect(o.lines.data).toHaveLength(10);
+    expect(o.lines.has_more).toBe(true);
+    expect(o.subtotal).toBe(1200);
+  });
+});
+
+describe('line amounts', () => {
+  it('rounds unit_amount_decimal x quantity once, half up', () => {
+    expect(itemAmount({ unit_amount_decimal: '0.125', quantity: 3 })).toEqual({ amount: 0n, unit_amount_decimal: '0.125' });
+    expect(itemAmount({ unit_amount_decimal: '0.5', quantity: 5 }).amount).toBe(3n);
+    expect(itemAmount({ unit_amount_decimal: '16.6666666', quantity: 3 }).amount).toBe(50n);
+    expect(itemAmount({ amount: 1000n, quantity: 1 })).toEqual({ amount: 1000n, unit_amount_decimal: '1000' });
+    expect(itemAmount({ amount: 100n, quantity: 3 })).toEqual({ amount: 100n, unit_amount_decimal: '33.333333333333' });
+  });
+  it('a rated line becomes a metered subscription line', () => {
+    const l = lineForRated(
+      { subscription_item: 'si_1', price: 'price_1', product: 'prod_1', meter: 'mtr_1', quantity: 3, amount: 3000, currency: 'usd', unit_amount_decimal: '1000', description: '3 × hours', period: { start: 1, end: 2 } },
+      'il_1',
+      'sub_1',
+    );
+    expect(l).toMatchObject({ amount: '3000', metered: true, subscription_item: 'si_1', type: 'subscription_item_details' });
+  });
+});

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import type { EntitySchema } from '@mikro-orm/core';
+import type { ServiceDefinition } from '@meterflow/service-kit';
+import { migrations } from './adapters/persistence/migrations.js';
+import { invoicingEntities } from './adapters/persistence/invoicing.entities.js';
+
+export const invoicingEnvSchema = z.object({
+  /** Grace between a subscription draft's creation and its automatic finalization (Stripe: 1 h, at most 72 h). */
+  INVOICE_FINALIZATION_GRACE_SECONDS: z.coerce.number().int().min(0).max(72 * 3600).default(3600),
+  /** How often the real-time scheduler looks for drafts due (customers without a test clock); 0 = off. */
+  INVOICE_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(0).default(5000),
+  /** Re-rating and credit requests in flight while finalizing a batch of drafts due together. */
+  INVOICE_FINALIZE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+});
+export type InvoicingEnv = z.infer<typeof invoicingEnvSchema>;
+
+export const invoicingDefinition: ServiceDefinition = {
+  name: 'invoicing',
+  dbSchema: 'invoicing',
+  migrations,
+  entities: invoicingEntities as unknown as EntitySchema[],
+  envSchema: invoicingEnvSchema,
+  httpPort: 3103,
+};

@@ -1,0 +1,3 @@
+import { startTelemetry } from '@meterflow/observability';
+
+startTelemetry('invoicing');

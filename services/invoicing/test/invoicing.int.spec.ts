@@ -1,0 +1,467 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { ApiRequest, ApplyCreditsRequest, CreateSubscriptionInvoiceRequest, RatePeriodRequest, RatedLine, ServiceName } from '@meterflow/contracts';
+import { EVENT_STORE, startServiceForTest, type ServiceUnderTest } from '@meterflow/service-kit';
+import type { PgEventStore } from '@meterflow/event-store';
+import { connectTestNats, createTestDatabase, deleteNamespaceStreams, eventually, testNamespace, type TestDatabase } from '@meterflow/testing';
+import { invoicingDefinition } from '../src/invoicing.definition.js';
+import { InvoicingModule } from '../src/invoicing.module.js';
+import { rebuildReadModels } from '../src/adapters/projections/invoice.projection.js';
+
+/**
+ * The invoicing service in-process, driven over NATS exactly as the gateway and rating drive it.
+ * Rating and the credit ledger are stood in for by real NATS responders on their subjects.
+ */
+let db: TestDatabase;
+let svc: ServiceUnderTest;
+let ns: string;
+let peers: NatsConnection;
+const received: { id: string; type: string; object: any; previous?: any }[] = [];
+
+const T0 = Date.UTC(2026, 0, 1) / 1000;
+const PERIOD_END = Date.UTC(2026, 1, 1) / 1000;
+const CLOCK = 'clock_inttest';
+const customers: Record<string, { id: string; object: 'customer'; test_clock: string | null; currency: string | null }> = {
+  cus_clocked: { id: 'cus_clocked', object: 'customer', test_clock: CLOCK, currency: 'usd' },
+  cus_plain: { id: 'cus_plain', object: 'customer', test_clock: null, currency: null },
+  cus_other: { id: 'cus_other', object: 'customer', test_clock: null, currency: 'usd' },
+};
+let frozenTime = PERIOD_END;
+/** Usage keeps arriving during the grace period: rating re-rates 4 hours at finalization. */
+let ratedHours = 4;
+const rateCalls: RatePeriodRequest[] = [];
+/** The ledger fails this many `credits.apply` calls before answering. */
+let ledgerFailures = 0;
+const creditCalls: ApplyCreditsRequest[] = [];
+
+const rated = (hours: number): RatedLine => ({
+  subscription_item: 'si_rental',
+  price: 'price_hour',
+  product: 'prod_rental',
+  meter: 'mtr_minutes',
+  quantity: hours,
+  amount: hours * 1000,
+  currency: 'usd',
+  unit_amount_decimal: '1000',
+  description: `${hours} × Car rental (at $10.00 / hour)`,
+  period: { start: T0, end: PERIOD_END },
+});
+
+function respond(nc: NatsConnection, service: ServiceName, op: string, handler: (payload: any) => unknown) {
+  nc.subscribe(svc.names.rpcSubject(service, op), {
+    callback: (_e, msg) => {
+      try {
+        msg.respond(JSON.stringify({ ok: true, result: handler(msg.json()) }));
+      } catch (e) {
+        msg.respond(JSON.stringify({ ok: false, error: { type: 'invalid_request_error', code: 'resource_missing', message: (e as Error).message, status: 404 } }));
+      }
+    },
+  });
+}
+
+const req = (params: Record<string, unknown> = {}, path: Record<string, string> = {}): ApiRequest => ({ params, path, requestId: 'req_inttest', livemode: false });
+const call = <T = any>(op: string, params: Record<string, unknown> = {}, path: Record<string, string> = {}) =>
+  svc.rpc.request<T>('invoicing', op, req(params, path));
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ns = testNamespace();
+  svc = await startServiceForTest(invoicingDefinition, InvoicingModule, {
+    databaseUrl: db.url,
+    namespace: ns,
+    env: { INVOICE_SCHEDULER_INTERVAL_MS: '200' },
+  });
+  peers = await connectTestNats();
+  respond(peers, 'rating', 'customers.retrieve', (r: ApiRequest) => {
+    const c = customers[r.path.id!];
+    if (!c) throw new Error(`No such customer: '${r.path.id}'`);
+    return c;
+  });
+  respond(peers, 'rating', 'test_clocks.retrieve', (r: ApiRequest) => ({ id: r.path.id, object: 'test_helpers.test_clock', frozen_time: frozenTime, status: 'ready' }));
+  respond(peers, 'rating', 'prices.retrieve', (r: ApiRequest) => ({ id: r.path.id, object: 'price', currency: 'usd', product: 'prod_kit', unit_amount: 250, unit_amount_decimal: '250', recurring: null }));
+  respond(peers, 'rating', 'billing.rate_period', (r: RatePeriodRequest) => {
+    rateCalls.push(r);
+    if (r.subscription === 'sub_gone') throw new Error(`No such subscription: '${r.subscription}'`);
+    return { lines: [rated(ratedHours)] };
+  });
+  respond(peers, 'credit-ledger', 'credits.apply', (r: ApplyCreditsRequest) => {
+    creditCalls.push(r);
+    if (ledgerFailures > 0) {
+      ledgerFailures--;
+      throw new Error('ledger unavailable');
+    }
+    const metered = r.lines.find((l) => l.metered)!;
+    return { applications: [{ line: metered.id, amount: Math.min(1000, metered.amount), credit_balance_transaction: `cbtxn_for_${r.invoice}`, credit_grant: 'credgr_1' }] };
+  });
+  await peers.flush();
+  svc.nc.subscribe(svc.names.eventSubject('>'), {
+    callback: (_e, msg) => {
+      const e = msg.json<{ id: string; type: string; data: { object: any; previous_attributes?: any } }>();
+      received.push({ id: e.id, type: e.type, object: e.data.object, previous: e.data.previous_attributes });
+    },
+  });
+});
+
+afterAll(async () => {
+  await peers?.drain().catch(() => {});
+  if (svc) await deleteNamespaceStreams(svc.nc, ns).catch(() => {});
+  await svc?.close();
+  // pg-pool resolves end() before its sockets close; let them, so DROP ... (FORCE) kills nobody
+  await new Promise((r) => setTimeout(r, 200));
+  await db?.drop();
+});
+
+const subscriptionInvoice = (over: Partial<CreateSubscriptionInvoiceRequest> = {}): CreateSubscriptionInvoiceRequest => ({
+  idempotency_key: `sub_rental:${T0}:subscription_cycle`,
+  customer: 'cus_clocked',
+  subscription: 'sub_rental',
+  currency: 'usd',
+  billing_reason: 'subscription_cycle',
+  period_start: T0,
+  period_end: PERIOD_END,
+  created: PERIOD_END,
+  test_clock: CLOCK,
+  lines: [rated(3)],
+  ...over,
+});
+
+const eventFor = (type: string, id: string) =>
+  eventually(async () => received.find((e) => e.type === type && e.object.id === id), 10_000);
+
+describe('subscription invoices through a test clock', () => {
+  let invoiceId: string;
+
+  it('creates one draft per idempotency key', async () => {
+    const a = await svc.rpc.request<any>('invoicing', 'subscription_invoices.create', subscriptionInvoice());
+    const b = await svc.rpc.request<any>('invoicing', 'subscription_invoices.create', subscriptionInvoice({ lines: [rated(99)] }));
+    invoiceId = a.id;
+    expect(a.id).toMatch(/^in_/);
+    expect(b.id).toBe(a.id);
+    expect(a).toMatchObject({
+      object: 'invoice',
+      status: 'draft',
+      billing_reason: 'subscription_cycle',
+      auto_advance: true,
+      automatically_finalizes_at: PERIOD_END + 3600,
+      created: PERIOD_END,
+      customer: 'cus_clocked',
+      test_clock: CLOCK,
+      subtotal: 3000,
+      total: 3000,
+      amount_due: 3000,
+      number: null,
+      parent: { subscription_details: { subscription: 'sub_rental' } },
+      period_start: T0,
+      period_end: PERIOD_END,
+    });
+    expect(a.lines.data[0]).toMatchObject({
+      object: 'line_item',
+      amount: 3000,
+      quantity: 3,
+      period: { start: T0, end: PERIOD_END },
+      pricing: { price_details: { price: 'price_hour', product: 'prod_rental' }, unit_amount_decimal: '1000' },
+      parent: { type: 'subscription_item_details', subscription_item_details: { subscription: 'sub_rental', subscription_item: 'si_rental' } },
+    });
+    expect(await call('invoices.retrieve', {}, { id: a.id })).toEqual(a);
+    const created = await eventFor('invoice.created', a.id);
+    expect(created.id).toMatch(/^evt_/);
+    expect(received.filter((e) => e.type === 'invoice.created' && e.object.id === a.id)).toHaveLength(1);
+  });
+
+  it('reports the finalization due to the clock, and finalizes it when the clock gets there', async () => {
+    expect(await svc.rpc.request('invoicing', 'clock.next_due', { clock: CLOCK, after: PERIOD_END, upTo: PERIOD_END + 7200 })).toEqual({ at: PERIOD_END + 3600 });
+    expect(await svc.rpc.request('invoicing', 'clock.next_due', { clock: CLOCK, after: PERIOD_END, upTo: PERIOD_END + 60 })).toEqual({ at: null });
+    expect(await svc.rpc.request('invoicing', 'clock.advance_to', { clock: CLOCK, to: PERIOD_END + 3600 })).toEqual({ done: true });
+
+    expect(rateCalls.at(-1)).toEqual({ subscription: 'sub_rental', period_start: T0, period_end: PERIOD_END, billing_reason: 'subscription_cycle' });
+    const inv = await call('invoices.retrieve', {}, { id: invoiceId });
+    const line = inv.lines.data[0];
+    expect(inv).toMatchObject({
+      status: 'open',
+      subtotal: 4000,
+      total: 4000,
+      amount_due: 3000,
+      amount_paid: 0,
+      amount_remaining: 3000,
+      automatically_finalizes_at: null,
+      status_transitions: { finalized_at: PERIOD_END + 3600, paid_at: null },
+      total_pretax_credit_amounts: [{ amount: 1000, type: 'credit_balance_transaction', credit_balance_transaction: `cbtxn_for_${invoiceId}` }],
+    });
+    expect(inv.number).toMatch(/^[0-9A-F]{8}-0001$/);
+    expect(line).toMatchObject({ amount: 4000, quantity: 4, pretax_credit_amounts: [{ amount: 1000, type: 'credit_balance_transaction' }] });
+    expect(creditCalls.at(-1)).toEqual({
+      invoice: invoiceId,
+      customer: 'cus_clocked',
+      currency: 'usd',
+      at: PERIOD_END + 3600,
+      test_clock: CLOCK,
+      lines: [{ id: line.id, amount: 4000, price: 'price_hour', metered: true }],
+    });
+    expect(await svc.rpc.request('invoicing', 'clock.next_due', { clock: CLOCK, after: PERIOD_END, upTo: PERIOD_END + 7200 })).toEqual({ at: null });
+
+    const finalized = await eventFor('invoice.finalized', invoiceId);
+    expect(finalized.object).toMatchObject({ status: 'open', amount_due: 3000, total_pretax_credit_amounts: [{ amount: 1000 }] });
+  });
+
+  it('refuses what the lifecycle forbids', async () => {
+    await expect(call('invoices.finalize', {}, { id: invoiceId })).rejects.toMatchObject({ status: 400, code: 'status_transition_invalid' });
+    await expect(call('invoices.del', {}, { id: invoiceId })).rejects.toMatchObject({ status: 400, code: 'invoice_not_editable' });
+    await expect(call('invoices.retrieve', {}, { id: 'in_nope' })).rejects.toMatchObject({ status: 404, code: 'resource_missing', message: "No such invoice: 'in_nope'" });
+    await expect(call('invoices.create', { customer: 'cus_nope' })).rejects.toMatchObject({ status: 404, code: 'resource_missing' });
+    await expect(call('invoices.create', { customer: 'cus_plain', bogus: '1' })).rejects.toMatchObject({ status: 400, code: 'parameter_unknown' });
+  });
+
+  it('voids, announcing the invoice with its credits for the ledger to reinstate', async () => {
+    frozenTime = PERIOD_END + 7200;
+    const voided = await call('invoices.void', {}, { id: invoiceId });
+    expect(voided).toMatchObject({ status: 'void', status_transitions: { voided_at: PERIOD_END + 7200 } });
+    const e = await eventFor('invoice.voided', invoiceId);
+    expect(e.object).toMatchObject({
+      customer: 'cus_clocked',
+      currency: 'usd',
+      test_clock: CLOCK,
+      metadata: {},
+      total_pretax_credit_amounts: [{ amount: 1000 }],
+      status_transitions: { voided_at: PERIOD_END + 7200 },
+    });
+    expect(e.object.lines.data[0].pretax_credit_amounts).toEqual([{ amount: 1000, type: 'credit_balance_transaction', credit_balance_transaction: `cbtxn_for_${invoiceId}` }]);
+    await expect(call('invoices.pay', { paid_out_of_band: 'true' }, { id: invoiceId })).rejects.toMatchObject({ code: 'status_transition_invalid' });
+  });
+});
+
+/** Drafts of customers without a clock that the real-time scheduler must leave alone. */
+const FAR_FUTURE = 4_000_000_000;
+
+describe('subscription invoices, concurrency and failures', () => {
+  it('concurrent hand-overs with one key make one invoice', async () => {
+    const key = `sub_race:${T0}:subscription_cycle`;
+    const replies = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        svc.rpc.request<any>('invoicing', 'subscription_invoices.create', subscriptionInvoice({ idempotency_key: key, subscription: 'sub_race', customer: 'cus_other', test_clock: null, created: FAR_FUTURE })),
+      ),
+    );
+    expect(new Set(replies.map((r) => r.id)).size).toBe(1);
+    const list = await call('invoices.list', { subscription: 'sub_race' });
+    expect(list.data).toHaveLength(1);
+  });
+
+  it('a finalization that fails at the ledger stays a draft and succeeds when retried', async () => {
+    const inv = await svc.rpc.request<any>(
+      'invoicing',
+      'subscription_invoices.create',
+      subscriptionInvoice({ idempotency_key: `sub_retry:${T0}:subscription_cycle`, subscription: 'sub_retry', customer: 'cus_other', test_clock: null, created: FAR_FUTURE }),
+    );
+    ledgerFailures = 1;
+    await expect(call('invoices.finalize', {}, { id: inv.id })).rejects.toMatchObject({ message: 'ledger unavailable' });
+    expect(await call('invoices.retrieve', {}, { id: inv.id })).toMatchObject({ status: 'draft', number: null, total_pretax_credit_amounts: [] });
+    const open = await call('invoices.finalize', {}, { id: inv.id });
+    expect(open).toMatchObject({ status: 'open', subtotal: 4000, amount_due: 3000 });
+    expect(open.number).toMatch(/^[0-9A-F]{8}-0001$/);
+    expect(received.filter((e) => e.type === 'invoice.finalized' && e.object.id === inv.id).length).toBeLessThanOrEqual(1);
+    await eventFor('invoice.finalized', inv.id);
+  });
+});
+
+describe('test clocks, batches', () => {
+  const handOver = (clock: string, i: number, customer: string) =>
+    svc.rpc.request<any>(
+      'invoicing',
+      'subscription_invoices.create',
+      subscriptionInvoice({ idempotency_key: `sub_${clock}_${i}:${T0}:subscription_cycle`, subscription: `sub_${clock}_${i}`, customer, test_clock: clock }),
+    );
+  const advanceTo = (clock: string, to: number) => svc.rpc.request('invoicing', 'clock.advance_to', { clock, to });
+
+  it('finalizes drafts due together as a batch, numbering each customer in turn', async () => {
+    const made = [];
+    for (let i = 0; i < 6; i++) made.push(await handOver('clock_batch', i, i % 2 ? 'cus_batch_b' : 'cus_batch_a'));
+    await advanceTo('clock_batch', PERIOD_END + 3600);
+    const done = await Promise.all(made.map((m) => call('invoices.retrieve', {}, { id: m.id })));
+    for (const inv of done) {
+      expect(inv).toMatchObject({ status: 'open', subtotal: 4000, amount_due: 3000, status_transitions: { finalized_at: PERIOD_END + 3600 } });
+      expect(inv.lines.data[0].pretax_credit_amounts).toEqual([{ amount: 1000, type: 'credit_balance_transaction', credit_balance_transaction: `cbtxn_for_${inv.id}` }]);
+    }
+    const numbers = (customer: string) => done.filter((d) => d.customer === customer).map((d) => d.number.split('-')[1]).sort();
+    expect(numbers('cus_batch_a')).toEqual(['0001', '0002', '0003']);
+    expect(numbers('cus_batch_b')).toEqual(['0001', '0002', '0003']);
+    for (const inv of done) await eventFor('invoice.finalized', inv.id);
+  });
+
+  it('falls back to one invoice at a time when the batch fails, and reports what still fails', async () => {
+    const made = [];
+    for (let i = 0; i < 3; i++) made.push(await handOver('clock_fallback', i, 'cus_batch_c'));
+    ledgerFailures = 100;
+    await expect(advanceTo('clock_fallback', PERIOD_END + 3600)).rejects.toMatchObject({ message: 'ledger unavailable' });
+    for (const m of made) expect((await call('invoices.retrieve', {}, { id: m.id })).status).toBe('draft');
+    ledgerFailures = 1; // the batch fails once; one at a time, each succeeds
+    await advanceTo('clock_fallback', PERIOD_END + 3600);
+    for (const m of made) expect(await call('invoices.retrieve', {}, { id: m.id })).toMatchObject({ status: 'open', amount_due: 3000 });
+    ledgerFailures = 0;
+  });
+});
+
+describe('test clocks, odd cases', () => {
+  it('keeps the handed-over lines of a subscription rating no longer knows', async () => {
+    const inv = await svc.rpc.request<any>(
+      'invoicing',
+      'subscription_invoices.create',
+      subscriptionInvoice({ idempotency_key: `sub_gone:${T0}:subscription_cycle`, subscription: 'sub_gone', customer: 'cus_other', test_clock: null, created: FAR_FUTURE }),
+    );
+    const open = await call('invoices.finalize', {}, { id: inv.id });
+    expect(open).toMatchObject({ status: 'open', subtotal: 3000, amount_due: 2000 });
+  });
+
+  it('reports an overdue draft as due right after what the clock has processed', async () => {
+    const inv = await svc.rpc.request<any>(
+      'invoicing',
+      'subscription_invoices.create',
+      subscriptionInvoice({ idempotency_key: `sub_late:${T0}:subscription_cycle`, subscription: 'sub_late', test_clock: 'clock_late', created: T0 }),
+    );
+    const nextDue = (after: number, upTo: number) => svc.rpc.request('invoicing', 'clock.next_due', { clock: 'clock_late', after, upTo });
+    expect(await nextDue(T0 + 7200, T0 + 9000)).toEqual({ at: T0 + 7201 });
+    expect(await nextDue(T0, T0 + 60)).toEqual({ at: null });
+    await svc.rpc.request('invoicing', 'clock.advance_to', { clock: 'clock_late', to: T0 + 7201 });
+    expect(await call('invoices.retrieve', {}, { id: inv.id })).toMatchObject({ status: 'open', status_transitions: { finalized_at: T0 + 3600 } });
+    expect(await nextDue(T0 + 7201, T0 + 9000)).toEqual({ at: null });
+  });
+
+  it('exposes finalization metrics', async () => {
+    const text = await (await fetch(`${svc.url}/metrics`)).text();
+    expect(text).toMatch(/meterflow_invoices_finalized_total\{outcome="finalized"\} [1-9]/);
+  });
+});
+
+describe('one-off invoices and invoice items', () => {
+  it('bills pending items on a manual invoice, finalizes it and records an out-of-band payment', async () => {
+    const item = await call('invoiceitems.create', { customer: 'cus_plain', unit_amount_decimal: '33.335', quantity: '3', currency: 'usd', description: 'Credits pack' });
+    expect(item).toMatchObject({ object: 'invoiceitem', amount: 100, quantity: 3, invoice: null, pricing: { unit_amount_decimal: '33.335' }, test_clock: null });
+    const other = await call('invoiceitems.create', { customer: 'cus_plain', 'pricing': { price: 'price_kit' }, quantity: '2' });
+    expect(other).toMatchObject({ amount: 500, pricing: { price_details: { price: 'price_kit', product: 'prod_kit' } } });
+    expect((await call('invoiceitems.list', { customer: 'cus_plain', pending: 'true' })).data.map((i: any) => i.id)).toEqual([other.id, item.id]);
+
+    const excluded = await call('invoices.create', { customer: 'cus_plain' });
+    expect(excluded).toMatchObject({ status: 'draft', auto_advance: false, automatically_finalizes_at: null, billing_reason: 'manual', subtotal: 0, lines: { data: [] } });
+    await call('invoices.del', {}, { id: excluded.id });
+    await expect(call('invoices.retrieve', {}, { id: excluded.id })).rejects.toMatchObject({ code: 'resource_missing' });
+
+    const inv = await call('invoices.create', { customer: 'cus_plain', pending_invoice_items_behavior: 'include', metadata: { grant_credits: '600' } });
+    expect(inv).toMatchObject({ subtotal: 600, amount_due: 600, currency: 'usd', metadata: { grant_credits: '600' } });
+    expect(inv.lines.data.map((l: any) => l.parent.invoice_item_details.invoice_item)).toEqual([item.id, other.id]);
+    expect((await call('invoiceitems.retrieve', {}, { id: item.id })).invoice).toBe(inv.id);
+
+    // Items can be added to the draft directly, and removed again.
+    const extra = await call('invoiceitems.create', { customer: 'cus_plain', amount: '50', currency: 'usd', invoice: inv.id });
+    expect((await call('invoices.retrieve', {}, { id: inv.id })).subtotal).toBe(650);
+    await call('invoiceitems.del', {}, { id: extra.id });
+    expect((await call('invoices.retrieve', {}, { id: inv.id })).subtotal).toBe(600);
+
+    const calls = creditCalls.length;
+    const open = await call('invoices.finalize', { auto_advance: 'false' }, { id: inv.id });
+    expect(open).toMatchObject({ status: 'open', amount_due: 600 });
+    expect(creditCalls.length).toBe(calls); // nothing metered: the ledger is not asked
+    await expect(call('invoiceitems.del', {}, { id: item.id })).rejects.toMatchObject({ code: 'invoice_not_editable' });
+
+    const paid = await call('invoices.pay', { paid_out_of_band: 'true' }, { id: inv.id });
+    expect(paid).toMatchObject({ status: 'paid', amount_paid: 600, amount_remaining: 0 });
+    expect(paid.status_transitions.paid_at).toBeGreaterThan(0);
+    const e = await eventFor('invoice.paid', inv.id);
+    expect(e.object).toMatchObject({ metadata: { grant_credits: '600' }, customer: 'cus_plain', status: 'paid' });
+    await eventFor('invoice.payment_succeeded', inv.id);
+    await eventFor('invoiceitem.created', item.id);
+  });
+
+  it('finalizes an auto-advancing draft with nothing due as paid, via the real-time scheduler', async () => {
+    const inv = await call('invoices.create', { customer: 'cus_plain', auto_advance: 'true', automatically_finalizes_at: '1' });
+    expect(inv).toMatchObject({ auto_advance: true, automatically_finalizes_at: 1 });
+    const done = await eventually(async () => {
+      const x = await call('invoices.retrieve', {}, { id: inv.id });
+      return x.status === 'draft' ? undefined : x;
+    });
+    expect(done).toMatchObject({ status: 'paid', amount_due: 0 });
+    await eventFor('invoice.paid', inv.id);
+  });
+
+  it('marks uncollectible, then paid', async () => {
+    const inv = await call('invoices.create', { customer: 'cus_plain' });
+    await call('invoiceitems.create', { customer: 'cus_plain', amount: '1234', currency: 'usd', invoice: inv.id });
+    await expect(call('invoices.void', {}, { id: inv.id })).rejects.toMatchObject({ code: 'status_transition_invalid' });
+    await call('invoices.finalize', {}, { id: inv.id });
+    expect(await call('invoices.mark_uncollectible', {}, { id: inv.id })).toMatchObject({ status: 'uncollectible' });
+    await eventFor('invoice.marked_uncollectible', inv.id);
+    expect(await call('invoices.pay', {}, { id: inv.id })).toMatchObject({ status: 'paid', amount_paid: 1234 });
+  });
+
+  it('pages through lines and invoices', async () => {
+    const inv = await call('invoices.create', { customer: 'cus_plain', metadata: { k: 'v' } });
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push((await call('invoiceitems.create', { customer: 'cus_plain', amount: String(i + 1), currency: 'usd', invoice: inv.id })).id);
+    const full = await call('invoices.retrieve', {}, { id: inv.id });
+    expect(full.lines).toMatchObject({ has_more: true, url: `/v1/invoices/${inv.id}/lines` });
+    expect(full.lines.data).toHaveLength(10);
+    expect(full.subtotal).toBe(78);
+    const p1 = await call('invoices.lines', { limit: '5' }, { id: inv.id });
+    const p2 = await call('invoices.lines', { limit: '10', starting_after: p1.data.at(-1).id }, { id: inv.id });
+    expect(p1.has_more).toBe(true);
+    expect(p2.has_more).toBe(false);
+    expect([...p1.data, ...p2.data].map((l: any) => l.parent.invoice_item_details.invoice_item)).toEqual(ids);
+
+    const upd = await call('invoices.update', { metadata: { k: '', a: 'b' }, description: 'Kit' }, { id: inv.id });
+    expect(upd).toMatchObject({ metadata: { a: 'b' }, description: 'Kit' });
+    const updated = await eventually(async () =>
+      received.find((e) => e.type === 'invoice.updated' && e.object.id === inv.id && e.object.description === 'Kit'),
+    );
+    expect(updated.previous).toEqual({ metadata: { k: 'v' }, description: null });
+
+    const list = await call('invoices.list', { customer: 'cus_plain', limit: '2' });
+    expect(list).toMatchObject({ object: 'list', has_more: true, url: '/v1/invoices' });
+    expect(list.data[0].id).toBe(inv.id);
+    const drafts = await call('invoices.list', { customer: 'cus_plain', status: 'draft' });
+    expect(drafts.data.map((i: any) => i.id)).toEqual([inv.id]);
+  });
+
+  it('edits drafts: auto_advance schedules finalization, item changes reach the line, deleting a draft deletes its items', async () => {
+    const inv = await call('invoices.create', { customer: 'cus_plain' });
+    const item = await call('invoiceitems.create', { customer: 'cus_plain', unit_amount_decimal: '10', quantity: '2', currency: 'usd', invoice: inv.id });
+    const changed = await call('invoiceitems.update', { quantity: '5', description: 'Five' }, { id: item.id });
+    expect(changed).toMatchObject({ amount: 50, quantity: 5, description: 'Five', invoice: inv.id });
+    const withLine = await call('invoices.retrieve', {}, { id: inv.id });
+    expect(withLine.lines.data[0]).toMatchObject({ amount: 50, quantity: 5, description: 'Five' });
+    expect(withLine.subtotal).toBe(50);
+
+    const later = await call('invoices.update', { auto_advance: 'true' }, { id: inv.id });
+    expect(later.auto_advance).toBe(true);
+    expect(later.automatically_finalizes_at).toBeGreaterThan(later.created);
+    expect(await call('invoices.update', { auto_advance: 'false' }, { id: inv.id })).toMatchObject({ auto_advance: false, automatically_finalizes_at: null });
+
+    await call('invoices.del', {}, { id: inv.id });
+    await expect(call('invoiceitems.retrieve', {}, { id: item.id })).rejects.toMatchObject({ code: 'resource_missing' });
+    await eventFor('invoice.deleted', inv.id);
+    await eventFor('invoiceitem.deleted', item.id);
+  });
+
+  it('sends invoices collected by sending them, due after days_until_due', async () => {
+    await expect(call('invoices.create', { customer: 'cus_plain', collection_method: 'send_invoice' })).rejects.toMatchObject({ param: 'days_until_due' });
+    const inv = await call('invoices.create', { customer: 'cus_plain', collection_method: 'send_invoice', days_until_due: '30' });
+    expect(inv.due_date).toBe(inv.created + 30 * 86_400);
+    await call('invoiceitems.create', { customer: 'cus_plain', amount: '700', currency: 'usd', invoice: inv.id });
+    await expect(call('invoices.send', {}, { id: inv.id })).rejects.toMatchObject({ code: 'status_transition_invalid' });
+    await call('invoices.finalize', {}, { id: inv.id });
+    expect(await call('invoices.send', {}, { id: inv.id })).toMatchObject({ status: 'open', collection_method: 'send_invoice' });
+    await eventFor('invoice.sent', inv.id);
+  });
+
+  it('rebuilds its read models from the event store', async () => {
+    const store = svc.app.get<PgEventStore>(EVENT_STORE);
+    const snapshot = async () =>
+      (
+        await store.pool.query(
+          `SELECT 'i' AS k, id, object FROM invoices UNION ALL SELECT 'l', id, object FROM invoice_lines
+           UNION ALL SELECT 'ii', id, object FROM invoice_items
+           UNION ALL SELECT 'n', customer, to_jsonb(last) FROM invoice_number_counters ORDER BY 1, 2`,
+        )
+      ).rows;
+    const before = await snapshot();
+    expect(before.length).toBeGreaterThan(10);
+    await rebuildReadModels(store);
+    expect(await snapshot()).toEqual(before);
+  });
+});

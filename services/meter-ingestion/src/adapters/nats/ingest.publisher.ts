@@ -1,0 +1,20 @@
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsNames } from '@meterflow/contracts';
+
+/** The v2 stream endpoint hands its batch to the same durable ingest path producers use. */
+export class IngestPublisher {
+  private readonly js: JetStreamClient;
+
+  constructor(
+    nc: NatsConnection,
+    private readonly names: NatsNames,
+  ) {
+    this.js = jetstream(nc);
+  }
+
+  /** Resolves on the JetStream ack: the batch is durably received. */
+  async publish(events: unknown[], partition?: string): Promise<void> {
+    await this.js.publish(this.names.ingestSubject(partition), JSON.stringify({ events }));
+  }
+}

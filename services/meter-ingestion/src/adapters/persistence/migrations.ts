@@ -1,0 +1,118 @@
+import type { Migration } from '@meterflow/service-kit';
+
+/**
+ * Read models and the high-volume usage store. Meters and alerts are projections of the event
+ * store (updated in the same transaction as the append). Accepted meter events are the one
+ * exception to "every fact in `events`": they go to `meter_events` (append-only, partitioned
+ * by event timestamp), deduplicated through `meter_event_identifiers`, with rollups updated in
+ * the same transaction.
+ */
+export const migrations: Migration[] = [
+  {
+    id: '0001_init',
+    sql: `
+CREATE TABLE meters (
+  id text COLLATE "C" PRIMARY KEY,
+  event_name text NOT NULL UNIQUE,
+  status text NOT NULL,
+  body jsonb NOT NULL,
+  version int NOT NULL
+);
+CREATE INDEX meters_status_idx ON meters (status, id);
+
+-- The raw log: every accepted event, never updated. Monthly partitions by timestamp are created
+-- ahead of need by the writer (see MeterEventStore.ensurePartitions).
+CREATE TABLE meter_events (
+  meter_id text NOT NULL,
+  customer text NOT NULL,
+  identifier text NOT NULL,
+  value bigint NOT NULL,
+  ts bigint NOT NULL,
+  seq bigint NOT NULL,
+  received_at bigint NOT NULL,
+  payload text NOT NULL
+) PARTITION BY RANGE (ts);
+-- Usage windows that do not start or end on a minute read the partial minutes from here.
+CREATE INDEX meter_events_usage_idx ON meter_events (meter_id, customer, ts);
+
+-- Dedupe index over the identifier window (METER_EVENT_IDENTIFIER_WINDOW_DAYS) and the facts an
+-- adjustment needs; rows older than the window are pruned.
+CREATE TABLE meter_event_identifiers (
+  identifier text PRIMARY KEY,
+  meter_id text NOT NULL,
+  customer text NOT NULL,
+  value bigint NOT NULL,
+  ts bigint NOT NULL,
+  seq bigint NOT NULL,
+  received_at bigint NOT NULL
+);
+CREATE INDEX meter_event_identifiers_received_idx ON meter_event_identifiers (received_at);
+
+CREATE TABLE meter_event_cancellations (
+  identifier text PRIMARY KEY,
+  meter_id text NOT NULL,
+  cancelled_at bigint NOT NULL
+);
+
+-- Raw meters: one row per (meter, customer, minute).
+CREATE TABLE usage_rollups (
+  meter_id text NOT NULL,
+  customer text NOT NULL,
+  bucket bigint NOT NULL,
+  sum numeric NOT NULL,
+  count bigint NOT NULL,
+  last_value bigint NOT NULL,
+  last_ts bigint NOT NULL,
+  last_seq bigint NOT NULL,
+  PRIMARY KEY (meter_id, customer, bucket)
+);
+
+-- Pre-aggregated meters (event_time_window): the most recently received event per UTC hour/day.
+CREATE TABLE usage_buckets (
+  meter_id text NOT NULL,
+  customer text NOT NULL,
+  bucket bigint NOT NULL,
+  value bigint NOT NULL,
+  ts bigint NOT NULL,
+  seq bigint NOT NULL,
+  identifier text NOT NULL,
+  PRIMARY KEY (meter_id, customer, bucket)
+);
+
+CREATE TABLE meter_event_sessions (
+  id text COLLATE "C" PRIMARY KEY,
+  token text NOT NULL UNIQUE,
+  created bigint NOT NULL,
+  expires_at bigint NOT NULL
+);
+
+CREATE TABLE alerts (
+  id text COLLATE "C" PRIMARY KEY,
+  meter_id text NOT NULL,
+  customer text,
+  status text NOT NULL,
+  created bigint NOT NULL,
+  body jsonb NOT NULL,
+  version int NOT NULL
+);
+CREATE INDEX alerts_meter_idx ON alerts (meter_id, id);
+
+CREATE TABLE alert_triggers (
+  alert_id text NOT NULL,
+  customer text NOT NULL,
+  value numeric NOT NULL,
+  triggered_at bigint NOT NULL,
+  PRIMARY KEY (alert_id, customer)
+);
+`,
+  },
+  {
+    // The identifier window is pruned by receipt time, which grows with insertion order: a BRIN
+    // index finds old rows for a fraction of a btree's cost on every insert.
+    id: '0002_identifiers_brin',
+    sql: `
+DROP INDEX IF EXISTS meter_event_identifiers_received_idx;
+CREATE INDEX meter_event_identifiers_received_brin ON meter_event_identifiers USING brin (received_at);
+`,
+  },
+];

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { defineEvent, type EventOf } from '@meterflow/contracts';
+import { assertNever, DomainError } from '@meterflow/kernel';
+
+/** A usage alert (`billing.alert`, `usage_threshold`, recurrence `one_time`). */
+export type AlertStatus = 'active' | 'inactive' | 'archived';
+export interface Alert {
+  id: string;
+  title: string;
+  meterId: string;
+  gte: number;
+  customer: string | null;
+  status: AlertStatus;
+  created: number;
+}
+
+export const AlertCreated = defineEvent(
+  'AlertCreated',
+  1,
+  z.object({ id: z.string(), title: z.string(), meterId: z.string(), gte: z.number().int().positive(), customer: z.string().nullable(), at: z.number().int() }),
+);
+export const AlertStatusChanged = defineEvent('AlertStatusChanged', 1, z.object({ status: z.enum(['active', 'inactive', 'archived']), at: z.number().int() }));
+export const AlertTriggered = defineEvent('AlertTriggered', 1, z.object({ customer: z.string(), value: z.string(), at: z.number().int() }));
+type AlertEvent = EventOf<typeof AlertCreated> | EventOf<typeof AlertStatusChanged> | EventOf<typeof AlertTriggered>;
+
+export type AlertCommand =
+  | { type: 'CreateAlert'; id: string; title: string; meterId: string; gte: number; customer: string | null; at: number }
+  | { type: 'SetAlertStatus'; status: AlertStatus; at: number };
+
+export type AlertState = Alert | null;
+
+type Emitted = ReturnType<typeof AlertCreated | typeof AlertStatusChanged>;
+
+export function decideAlert(c: AlertCommand, s: AlertState): Emitted[] {
+  switch (c.type) {
+    case 'CreateAlert': {
+      if (s) throw new DomainError('resource_already_exists', `Alert ${s.id} already exists.`);
+      const { type: _t, ...data } = c;
+      return [AlertCreated(data)];
+    }
+    case 'SetAlertStatus':
+      if (!s) throw new DomainError('resource_missing', 'No such billing.alert', { status: 404 });
+      if (s.status === 'archived' && c.status !== 'archived')
+        throw new DomainError('alert_archived', `The alert ${s.id} is archived and cannot be ${c.status === 'active' ? 'activated' : 'deactivated'}.`);
+      return s.status === c.status ? [] : [AlertStatusChanged({ status: c.status, at: c.at })];
+    default:
+      return assertNever(c);
+  }
+}
+
+export function evolveAlert(s: AlertState, event: { type: string; data: unknown }): AlertState {
+  const e = event as AlertEvent;
+  switch (e.type) {
+    case 'AlertCreated': {
+      const { at, ...d } = e.data;
+      return { ...d, status: 'active', created: at };
+    }
+    case 'AlertStatusChanged':
+      return s && { ...s, status: e.data.status };
+    default:
+      return s;
+  }
+}
+
+/** `one_time`: fires the first time the customer's usage since the alert's creation reaches `gte`. */
+export function shouldTrigger(alert: Alert, customer: string, usage: bigint, alreadyTriggered: boolean): boolean {
+  if (alert.status !== 'active' || alreadyTriggered) return false;
+  if (alert.customer !== null && alert.customer !== customer) return false;
+  return usage >= BigInt(alert.gte);
+}
+
+export function toStripeAlert(a: Alert) {
+  return {
+    id: a.id,
+    object: 'billing.alert' as const,
+    alert_type: 'usage_threshold' as const,
+    livemode: false,
+    status: a.status,
+    title: a.title,
+    usage_threshold: {
+      filters: a.customer ? [{ customer: a.customer, type: 'customer' as const }] : null,
+      gte: a.gte,
+      meter: a.meterId,
+      recurrence: 'one_time' as const,
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { z } from 'zod';
+import {
+  CLOCK_OPS,
+  CLOCK_PARTICIPANTS,
+  type ClockAdvanceToRequest,
+  type ClockNextDueReply,
+  type ClockNextDueRequest,
+  type ServiceName,
+} from '@meterflow/contracts';
+import type { RpcClient } from '@meterflow/messaging';
+import type { Logger } from '@meterflow/observability';
+import { CONFIG, LOGGER, RPC_CLIENT } from '@meterflow/service-kit';
+import { TEST_CLOCKS, type TestClockRepository } from '../adapters/persistence/repositories.js';
+import { decide, nextLoopStep, toStripeTestClock, type TestClockCommand } from '../domain/test-clock.decider.js';
+import type { RatingEnv } from '../rating.definition.js';
+import { PeriodCloseService } from './period-close.service.js';
+import { fact } from './stripe-facts.js';
+import { TimeService } from './time.service.js';
+
+const MAX_STEPS = 10_000;
+
+const participantsSchema = z.array(z.enum(['meter-ingestion', 'rating', 'invoicing', 'credit-ledger']));
+
+/**
+ * Runs the advance loop of clock-protocol.ts in the background. Its progress is in the clock's
+ * event stream (`TestClockStepCompleted`), so a restarted service resumes advancing clocks.
+ */
+@Injectable()
+export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly running = new Map<string, Promise<void>>();
+  private stopped = false;
+  private readonly participants: ServiceName[];
+
+  constructor(
+    @Inject(TEST_CLOCKS) private readonly clocks: TestClockRepository,
+    @Inject(RPC_CLIENT) private readonly rpc: RpcClient,
+    @Inject(CONFIG) private readonly config: RatingEnv & { RATING_CLOCK_PARTICIPANTS?: string },
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly periods: PeriodCloseService,
+    private readonly time: TimeService,
+  ) {
+    this.participants = config.RATING_CLOCK_PARTICIPANTS
+      ? participantsSchema.parse(config.RATING_CLOCK_PARTICIPANTS.split(',').map((s) => s.trim()).filter(Boolean))
+      : [...CLOCK_PARTICIPANTS];
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { rows } = await this.clocks.pool.query<{ id: string }>(`SELECT id FROM test_clocks WHERE status = 'advancing' AND NOT deleted`);
+    for (const r of rows) this.start(r.id);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    await Promise.allSettled(this.running.values());
+  }
+
+  /** Start (or keep) the loop for one clock; returns when it has finished. */
+  start(id: string): Promise<void> {
+    const existing = this.running.get(id);
+    if (existing) return existing;
+    const run = this.exclusively(id, () => this.loop(id))
+      .catch((e: unknown) => this.logger.error({ err: e, clock: id }, 'test clock loop crashed'))
+      .finally(() => this.running.delete(id));
+    this.running.set(id, run);
+    return run;
+  }
+
+  /** One loop per clock across replicas: a session advisory lock held while it runs. */
+  private async exclusively(id: string, fn: () => Promise<void>): Promise<void> {
+    const client = await this.clocks.pool.connect();
+    try {
+      // Another replica holding it is advancing this clock (or just finishing: try a few times).
+      let locked = false;
+      for (let i = 0; i < 5 && !locked; i++) {
+        if (i) await new Promise((r) => setTimeout(r, 200));
+        const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`rating-clock-${id}`]);
+        locked = rows[0]?.ok === true;
+      }
+      if (!locked) return;
+      try {
+        await fn();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`rating-clock-${id}`]).catch(() => undefined);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  private async command(id: string, cmd: TestClockCommand, factType?: string): Promise<void> {
+    const now = this.time.systemNow();
+    await this.clocks.execute(id, (s) => ({
+      events: decide(cmd, s),
+      facts: (_b, a) => (factType && a ? [fact(factType, toStripeTestClock(a), now)] : []),
+    }));
+  }
+
+  private async loop(id: string): Promise<void> {
+    // A participant that keeps reporting work it does not do would step the clock second by
+    // second: bound the steps of one advance.
+    let steps = 0;
+    while (!this.stopped) {
+      const { state } = await this.clocks.load(id);
+      if (!state || state.deleted || state.status !== 'advancing' || state.target === null) return;
+      let step: ReturnType<typeof nextLoopStep>;
+      try {
+        step = await this.attempt(async () => {
+          const q: ClockNextDueRequest = { clock: id, after: state.reached, upTo: state.target! };
+          const dues = await Promise.all(this.participants.map((p) => this.nextDue(p, q)));
+          return nextLoopStep(state, dues);
+        });
+        if (step.kind === 'finish') {
+          await this.command(id, { type: 'FinishAdvance' }, 'test_helpers.test_clock.ready');
+          return;
+        }
+        if (++steps > MAX_STEPS) throw new Error(`advance took more than ${MAX_STEPS} steps; a participant keeps reporting work it does not do`);
+        const to = step.to;
+        await this.attempt(async () => {
+          // In order: work flows from ingestion to rating to invoicing to the ledger.
+          for (const p of this.participants) await this.advanceTo(p, { clock: id, to });
+        });
+        await this.command(id, { type: 'CompleteStep', to });
+      } catch (e) {
+        this.logger.error({ err: e, clock: id }, 'test clock advance failed');
+        await this.command(id, { type: 'FailAdvance', reason: (e as Error).message ?? String(e) }, 'test_helpers.test_clock.internal_failure');
+        return;
+      }
+    }
+  }
+
+  private async attempt<T>(fn: () => Promise<T>, tries = 3): Promise<T> {
+    for (let i = 1; ; i++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (i >= tries || this.stopped) throw e;
+        await new Promise((r) => setTimeout(r, 200 * 2 ** i));
+      }
+    }
+  }
+
+  private async nextDue(p: ServiceName, q: ClockNextDueRequest): Promise<number | null> {
+    if (p === 'rating') return this.periods.nextDue(q.clock, q.after, q.upTo);
+    const r = await this.rpc.request<ClockNextDueReply>(p, CLOCK_OPS.nextDue, q, { timeoutMs: this.config.RATING_RPC_TIMEOUT_MS });
+    return r.at;
+  }
+
+  private async advanceTo(p: ServiceName, q: ClockAdvanceToRequest): Promise<void> {
+    if (p === 'rating') {
+      await this.periods.runDue(q.clock, q.to);
+      return;
+    }
+    await this.rpc.request(p, CLOCK_OPS.advanceTo, q, { timeoutMs: Math.max(this.config.RATING_RPC_TIMEOUT_MS, 120_000) });
+  }
+}

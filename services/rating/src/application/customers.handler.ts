@@ -1,0 +1,194 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ApiRequest } from '@meterflow/contracts';
+import { newId, notFound } from '@meterflow/kernel';
+import {
+  LIST_PARAM_KEYS,
+  applyMetadata,
+  enumOf,
+  int,
+  listSql,
+  metadata,
+  obj,
+  parseListParams,
+  rejectUnknown,
+  str,
+  strArr,
+  type Params,
+} from '@meterflow/stripe-api';
+import { CUSTOMERS, TEST_CLOCKS, type CustomerRepository, type TestClockRepository } from '../adapters/persistence/repositories.js';
+import { previousAttributes, type CustomerObject } from '../domain/catalog.events.js';
+import { rangeFilter } from './list-filters.js';
+import { fact } from './stripe-facts.js';
+import { TimeService } from './time.service.js';
+
+const EDITABLE = ['address', 'balance', 'description', 'email', 'invoice_prefix', 'metadata', 'name', 'phone', 'preferred_locales', 'shipping', 'tax_exempt'] as const;
+
+function readEditable(p: Params): Partial<CustomerObject> & { metadataPatch: ReturnType<typeof metadata> } {
+  const out: Partial<CustomerObject> & { metadataPatch: ReturnType<typeof metadata> } = { metadataPatch: metadata(p) };
+  const s = (k: 'description' | 'email' | 'name' | 'phone') => {
+    const v = str(p, k, { maxLength: k === 'email' ? 512 : 5000 });
+    if (v !== undefined) out[k] = v;
+  };
+  s('description');
+  s('email');
+  s('name');
+  s('phone');
+  const prefix = str(p, 'invoice_prefix', { maxLength: 12 });
+  if (prefix) out.invoice_prefix = prefix;
+  const balance = int(p, 'balance');
+  if (balance !== undefined) out.balance = balance ?? 0;
+  const address = obj(p, 'address');
+  if (address !== undefined) {
+    if (address) rejectUnknown(address, ['city', 'country', 'line1', 'line2', 'postal_code', 'state']);
+    out.address = address
+      ? {
+          city: str(address, 'city') ?? null,
+          country: str(address, 'country') ?? null,
+          line1: str(address, 'line1') ?? null,
+          line2: str(address, 'line2') ?? null,
+          postal_code: str(address, 'postal_code') ?? null,
+          state: str(address, 'state') ?? null,
+        }
+      : null;
+  }
+  const shipping = obj(p, 'shipping');
+  if (shipping !== undefined) out.shipping = shipping;
+  const locales = strArr(p, 'preferred_locales');
+  if (locales !== undefined) out.preferred_locales = locales ?? [];
+  const tax = enumOf(p, 'tax_exempt', ['none', 'exempt', 'reverse'] as const);
+  if (tax !== undefined) out.tax_exempt = tax ?? 'none';
+  return out;
+}
+
+const deletedObject = (id: string) => ({ id, object: 'customer' as const, deleted: true as const });
+
+@Injectable()
+export class CustomersHandler {
+  constructor(
+    @Inject(CUSTOMERS) private readonly customers: CustomerRepository,
+    @Inject(TEST_CLOCKS) private readonly clocks: TestClockRepository,
+    private readonly time: TimeService,
+  ) {}
+
+  async create(req: ApiRequest): Promise<CustomerObject> {
+    const p = req.params;
+    rejectUnknown(p, [...EDITABLE, 'test_clock']);
+    const { metadataPatch, ...fields } = readEditable(p);
+    const testClock = str(p, 'test_clock') ?? null;
+    if (testClock) {
+      const clock = await this.clocks.load(testClock);
+      if (!clock.state || clock.state.deleted) throw notFound('test_clock', testClock, 'test_clock');
+    }
+    const created = await this.time.now(testClock);
+    const id = newId('customer');
+    const customer: CustomerObject = {
+      id,
+      object: 'customer',
+      address: null,
+      balance: 0,
+      created,
+      currency: null,
+      default_source: null,
+      delinquent: false,
+      description: null,
+      discount: null,
+      email: null,
+      invoice_prefix: id.slice(4, 12).toUpperCase(),
+      invoice_settings: { custom_fields: null, default_payment_method: null, footer: null, rendering_options: null },
+      livemode: false,
+      metadata: applyMetadata({}, metadataPatch),
+      name: null,
+      next_invoice_sequence: 1,
+      phone: null,
+      preferred_locales: [],
+      shipping: null,
+      tax_exempt: 'none',
+      test_clock: testClock,
+      ...fields,
+    };
+    await this.customers.execute(id, () => ({
+      events: [{ type: 'CustomerCreated', data: { customer } }],
+      facts: () => [fact('customer.created', customer, created, req)],
+    }));
+    return customer;
+  }
+
+  async get(id: string): Promise<CustomerObject> {
+    const { state } = await this.customers.load(id);
+    if (!state || state.deleted) throw notFound('customer', id);
+    return state.object;
+  }
+
+  async retrieve(req: ApiRequest): Promise<CustomerObject | ReturnType<typeof deletedObject>> {
+    const id = req.path.id ?? '';
+    const { state } = await this.customers.load(id);
+    if (!state) throw notFound('customer', id);
+    // Stripe answers a deleted customer with its tombstone.
+    if (state.deleted) return deletedObject(id);
+    return state.object;
+  }
+
+  async update(req: ApiRequest): Promise<CustomerObject> {
+    const id = req.path.id ?? '';
+    rejectUnknown(req.params, EDITABLE);
+    const { metadataPatch, ...fields } = readEditable(req.params);
+    const res = await this.customers.execute(id, (s) => {
+      if (!s || s.deleted) throw notFound('customer', id);
+      const next: CustomerObject = { ...s.object, ...fields, metadata: applyMetadata(s.object.metadata, metadataPatch) };
+      const previous = previousAttributes(s.object, next);
+      return {
+        events: [{ type: 'CustomerUpdated', data: { customer: next, previous_attributes: previous } }],
+        facts: () => [fact('customer.updated', next, next.created, req, previous)],
+      };
+    });
+    return res.after!.object;
+  }
+
+  async del(req: ApiRequest) {
+    const id = req.path.id ?? '';
+    await this.customers.execute(id, (s) => {
+      if (!s || s.deleted) throw notFound('customer', id);
+      return {
+        events: [{ type: 'CustomerDeleted', data: { id } }],
+        facts: () => [fact('customer.deleted', s.object, s.object.created, req)],
+      };
+    });
+    return deletedObject(id);
+  }
+
+  async idsOnClock(clock: string): Promise<string[]> {
+    const { rows } = await this.customers.pool.query<{ id: string }>('SELECT id FROM customers WHERE test_clock = $1 AND NOT deleted', [clock]);
+    return rows.map((r) => r.id);
+  }
+
+  async list(req: ApiRequest) {
+    const p = req.params;
+    rejectUnknown(p, [...LIST_PARAM_KEYS, 'email', 'test_clock', 'created']);
+    const email = str(p, 'email');
+    const testClock = str(p, 'test_clock');
+    const args: unknown[] = [];
+    const where = ['NOT deleted'];
+    // Customers on a test clock only show when the list asks for that clock.
+    if (testClock) {
+      args.push(testClock);
+      where.push(`test_clock = $${args.length}`);
+    } else where.push('test_clock IS NULL');
+    if (email) {
+      args.push(email);
+      where.push(`email = $${args.length}`);
+    }
+    const created = rangeFilter(p, 'created', 'created', args.length + 1);
+    where.push(...created.sql);
+    args.push(...created.args);
+    const page = listSql(parseListParams(p), { firstArg: args.length + 1 });
+    if (page.where) where.push(page.where);
+    const { rows } = await this.customers.pool.query<{ state: { object: CustomerObject } }>(
+      `SELECT state FROM customers WHERE ${where.join(' AND ')} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
+      [...args, ...page.args],
+    );
+    return page.finish(
+      rows.map((r) => r.state.object),
+      '/v1/customers',
+    );
+  }
+}

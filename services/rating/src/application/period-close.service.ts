@@ -1,0 +1,312 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  INVOICING_OPS,
+  type CreateSubscriptionInvoiceRequest,
+  type RatePeriodReply,
+  type RatePeriodRequest,
+  type RatedLine,
+} from '@meterflow/contracts';
+import { VersionConflictError, type NewEvent } from '@meterflow/event-store';
+import { DomainError, notFound } from '@meterflow/kernel';
+import type { RpcClient } from '@meterflow/messaging';
+import type { Logger } from '@meterflow/observability';
+import { CONFIG, LOGGER, RPC_CLIENT } from '@meterflow/service-kit';
+import { PRICES, SUBSCRIPTIONS, type PriceRepository, type SubscriptionRepository } from '../adapters/persistence/repositories.js';
+import { previousAttributes } from '../domain/catalog.events.js';
+import { isMetered, type PriceObject } from '../domain/price.js';
+import { decide, dueClosing, meteredWindows, type SubscriptionEvent } from '../domain/subscription.decider.js';
+import type { SubscriptionState } from '../domain/subscription.types.js';
+import { toStripeSubscription } from '../domain/subscription.view.js';
+import type { RatingEnv } from '../rating.definition.js';
+import { fact } from './stripe-facts.js';
+import { UsageRatingService, type UsageWindow } from './usage-rating.service.js';
+
+/** Stripe events for a subscription change, from the states before and after. */
+export function subscriptionFacts(before: SubscriptionState | null, after: SubscriptionState | null, at: number, req?: { requestId: string; idempotencyKey?: string }): NewEvent[] {
+  if (!after) return [];
+  const obj = toStripeSubscription(after);
+  if (!before) return [fact('customer.subscription.created', obj, at, req)];
+  if (before.status !== 'canceled' && after.status === 'canceled') return [fact('customer.subscription.deleted', obj, at, req)];
+  const previous = previousAttributes(toStripeSubscription(before), obj);
+  if (Object.keys(previous).length === 0) return [];
+  return [fact('customer.subscription.updated', obj, at, req, previous)];
+}
+
+interface PreparedClose {
+  id: string;
+  loaded: { state: SubscriptionState | null; version: number };
+  events: SubscriptionEvent[];
+  facts: NewEvent[];
+}
+
+const clockFilter = (clock: string | null, arg: number): string => (clock === null ? 'test_clock IS NULL' : `test_clock = $${arg}`);
+
+/**
+ * Period close, shared by the real-time scheduler (customers without a test clock) and
+ * `clock.advance_to` (customers on one clock): every subscription whose period ends (or whose
+ * scheduled cancellation falls) at or before `at` is rated with one usage query per batch,
+ * closed in one transaction per batch, and handed to invoicing until it acknowledges.
+ */
+@Injectable()
+export class PeriodCloseService {
+  constructor(
+    @Inject(SUBSCRIPTIONS) private readonly subs: SubscriptionRepository,
+    @Inject(PRICES) private readonly prices: PriceRepository,
+    @Inject(RPC_CLIENT) private readonly rpc: RpcClient,
+    @Inject(CONFIG) private readonly config: RatingEnv,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly rating: UsageRatingService,
+  ) {}
+
+  /** Earliest period-close work in (after, upTo] for subscriptions on `clock`. */
+  async nextDue(clock: string, after: number, upTo: number): Promise<number | null> {
+    const { rows } = await this.subs.pool.query<{ at: string | null; pending: boolean }>(
+      `SELECT (SELECT min(next_due) FROM subscriptions WHERE test_clock = $1 AND next_due > $2 AND next_due <= $3)::text AS at,
+              EXISTS (SELECT 1 FROM subscriptions WHERE test_clock = $1 AND (pending_invoices > 0 OR next_due <= $2)) AS pending`,
+      [clock, after, upTo],
+    );
+    // Work left over from an earlier, failed advance (an invoice not handed over, a close not
+    // done) is due right away.
+    if (rows[0]?.pending && after < upTo) return after + 1;
+    return rows[0]?.at ? Number(rows[0].at) : null;
+  }
+
+  /** Do all close work due at or before `at`, then hand every pending invoice to invoicing. */
+  async runDue(clock: string | null, at: number): Promise<{ closed: number }> {
+    let closed = 0;
+    // Batch N is committed while batch N+1 is rated and handed over (at most one commit in flight).
+    let committing: Promise<number> = Promise.resolve(0);
+    let inflight: string[] = [];
+    for (;;) {
+      const args: unknown[] = [at, inflight];
+      if (clock !== null) args.push(clock);
+      const { rows } = await this.subs.pool.query<{ id: string }>(
+        `SELECT id FROM subscriptions WHERE ${clockFilter(clock, 3)} AND next_due <= $1 AND NOT (id = ANY($2::text[]))
+          ORDER BY next_due, id LIMIT ${this.config.RATING_CLOSE_BATCH_SIZE}`,
+        args,
+      );
+      if (rows.length === 0) break;
+      const ids = rows.map((r) => r.id);
+      const prepared = await this.prepareBatch(ids, at);
+      const done = await committing;
+      closed += done;
+      if (prepared.length === 0) {
+        // Nothing closable here (lost races, or already closed): let the next pass retry.
+        committing = Promise.resolve(0);
+        inflight = [];
+        break;
+      }
+      committing = this.commitBatch(prepared);
+      inflight = ids;
+    }
+    closed += await committing;
+    await this.flushPendingFor(clock);
+    return { closed };
+  }
+
+  /** Close one period of each subscription (if due at `at`). Returns how many closed. */
+  async closeBatch(ids: readonly string[], at: number): Promise<number> {
+    return this.commitBatch(await this.prepareBatch(ids, at));
+  }
+
+  /**
+   * Rate the due period of each subscription, decide its close, and hand the invoices to
+   * invoicing before recording anything: the close and its acknowledgement are then written
+   * together. (A crash in between repeats the hand-over, which is idempotent by key.)
+   */
+  private async prepareBatch(ids: readonly string[], at: number): Promise<PreparedClose[]> {
+    const loaded = await this.subs.loadMany(ids);
+    const work: { id: string; state: SubscriptionState; closing: NonNullable<ReturnType<typeof dueClosing>>; windows: UsageWindow[] }[] = [];
+    for (const id of ids) {
+      const s = loaded.get(id)?.state;
+      if (!s) continue;
+      const closing = dueClosing(s, at);
+      if (!closing) continue;
+      const windows = meteredWindows(s, closing.period_end).map((w) => ({
+        key: `${id}|${w.item.id}`,
+        customer: s.customer,
+        subscription_item: w.item.id,
+        price: w.item.price,
+        start: w.start,
+        end: w.end,
+      }));
+      work.push({ id, state: s, closing, windows });
+    }
+    if (work.length === 0) return [];
+    const [lines, names] = await Promise.all([
+      this.rating.rate(work.flatMap((w) => w.windows)),
+      this.rating.productNames(work.flatMap((w) => w.state.items.filter((i) => !isMetered(i.price)).map((i) => i.price.product))),
+    ]);
+    const product_names = Object.fromEntries(names);
+    const command = (w: (typeof work)[number], accepted_invoice?: string) =>
+      ({
+        type: 'ClosePeriod',
+        closing: w.closing,
+        lines: w.windows.map((x) => lines.get(x.key)).filter((l): l is RatedLine => !!l),
+        product_names,
+        ...(accepted_invoice ? { accepted_invoice } : {}),
+      }) as const;
+    // Decide once to learn the invoice requests, hand them over, then decide again recording
+    // what invoicing accepted (decide is pure: same state, same request).
+    const dry = work.map((w) => ({ w, after: decide(command(w), w.state).reduce(this.subs.spec.evolve, w.state) }));
+    const accepted = await this.handOver(dry.flatMap((d) => d.after?.pending_invoices ?? []));
+    return dry.map(({ w, after }) => {
+      const key = after?.pending_invoices.at(-1)?.idempotency_key;
+      const events = decide(command(w, key ? accepted.get(key) : undefined), w.state);
+      let state = events.reduce(this.subs.spec.evolve, w.state);
+      // Older invoices still pending (an earlier hand-over failed) are acknowledged separately.
+      for (const p of state?.pending_invoices ?? []) {
+        const invoice = accepted.get(p.idempotency_key);
+        if (!invoice) continue;
+        const ack = decide({ type: 'AcknowledgeInvoice', idempotency_key: p.idempotency_key, invoice }, state);
+        events.push(...ack);
+        state = ack.reduce(this.subs.spec.evolve, state);
+      }
+      // The Stripe event is rendered here, overlapping the previous batch's commit.
+      const facts = subscriptionFacts(w.state, state, w.closing.period_end);
+      return { id: w.id, loaded: loaded.get(w.id)!, events, facts };
+    });
+  }
+
+  /** One transaction, two statements for the whole batch; a subscription changed meanwhile is skipped and stays due. */
+  private async commitBatch(prepared: readonly PreparedClose[]): Promise<number> {
+    if (prepared.length === 0) return 0;
+    const { saved } = await this.subs.store.withTransaction((tx) =>
+      this.subs.saveMany(
+        tx,
+        prepared.map((p) => ({
+          id: p.id,
+          loaded: p.loaded,
+          decision: { events: p.events, facts: () => p.facts },
+        })),
+      ),
+    );
+    return saved.size;
+  }
+
+  /** `subscription_invoices.create` for each request (bounded concurrency). Accepted: key -> invoice id. */
+  private async handOver(requests: readonly CreateSubscriptionInvoiceRequest[]): Promise<Map<string, string>> {
+    const accepted = new Map<string, string>();
+    const failures: unknown[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < requests.length) {
+        const r = requests[next++]!;
+        try {
+          const inv = await this.rpc.request<{ id: string }>('invoicing', INVOICING_OPS.createSubscriptionInvoice, r, {
+            timeoutMs: this.config.RATING_RPC_TIMEOUT_MS,
+          });
+          accepted.set(r.idempotency_key, inv.id);
+        } catch (e) {
+          failures.push(e);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.config.RATING_INVOICE_CONCURRENCY, requests.length) }, worker));
+    if (failures.length)
+      this.logger.warn({ err: failures[0], failed: failures.length }, 'invoicing did not accept some subscription invoices; will retry');
+    return accepted;
+  }
+
+  /** Hand pending invoices of these subscriptions to invoicing; acknowledge what it accepted. */
+  async flushPending(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const loaded = await this.subs.loadMany(ids);
+    const requests: CreateSubscriptionInvoiceRequest[] = [];
+    for (const l of loaded.values()) if (l.state) requests.push(...l.state.pending_invoices);
+    if (requests.length === 0) return;
+    const accepted = await this.handOver(requests);
+    await this.acknowledge(
+      requests.flatMap((r) => {
+        const invoice = accepted.get(r.idempotency_key);
+        return invoice ? [{ subscription: r.subscription, key: r.idempotency_key, invoice }] : [];
+      }),
+    );
+    if (accepted.size < requests.length) throw new DomainError('invoicing_unavailable', `invoicing accepted ${accepted.size} of ${requests.length} invoices`, { status: 503, type: 'api_error' });
+  }
+
+  /** Every subscription (on `clock`, or without one) with an unacknowledged invoice. */
+  async flushPendingFor(clock: string | null): Promise<void> {
+    for (;;) {
+      const args: unknown[] = clock === null ? [] : [clock];
+      const { rows } = await this.subs.pool.query<{ id: string }>(
+        `SELECT id FROM subscriptions WHERE pending_invoices > 0 AND ${clockFilter(clock, 1)} ORDER BY id LIMIT ${this.config.RATING_CLOSE_BATCH_SIZE}`,
+        args,
+      );
+      if (rows.length === 0) return;
+      await this.flushPending(rows.map((r) => r.id));
+      if (rows.length < this.config.RATING_CLOSE_BATCH_SIZE) return;
+    }
+  }
+
+  private async acknowledge(acks: readonly { subscription: string; key: string; invoice: string }[]): Promise<void> {
+    if (acks.length === 0) return;
+    const bySub = new Map<string, { key: string; invoice: string }[]>();
+    for (const a of acks) bySub.set(a.subscription, [...(bySub.get(a.subscription) ?? []), a]);
+    let pending = [...bySub.keys()];
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const loaded = await this.subs.loadMany(pending);
+      const { conflicts } = await this.subs.store.withTransaction((tx) =>
+        this.subs.saveMany(
+          tx,
+          pending.map((id) => {
+            const l = loaded.get(id) ?? { state: null, version: 0 };
+            let state = l.state;
+            const events: SubscriptionEvent[] = [];
+            for (const a of bySub.get(id)!) {
+              const evs = decide({ type: 'AcknowledgeInvoice', idempotency_key: a.key, invoice: a.invoice }, state);
+              events.push(...evs);
+              state = evs.reduce(this.subs.spec.evolve, state);
+            }
+            return { id, loaded: l, decision: { events } };
+          }),
+        ),
+      );
+      if (conflicts.length && attempt >= 5) throw new VersionConflictError(conflicts[0]!, 'any', undefined);
+      pending = conflicts;
+    }
+  }
+
+  /**
+   * `billing.rate_period`: the lines of a closed period rated again with the usage known now
+   * (invoicing calls it when it finalizes, so usage that arrived in the grace period counts).
+   */
+  async ratePeriod(req: RatePeriodRequest): Promise<RatePeriodReply> {
+    const history = await this.subs.store.readStream(req.subscription);
+    if (history.length === 0) throw notFound('subscription', req.subscription, 'subscription');
+    // Every invoice request the subscription made; the latest one for this period (and billing
+    // reason, when given) wins. A creation invoice and the first cycle invoice can share their
+    // period: the caller's billing_reason tells them apart (without it, the cycle one, later, wins).
+    let invoice: CreateSubscriptionInvoiceRequest | null = null;
+    let customer = '';
+    const consider = (inv: CreateSubscriptionInvoiceRequest | null | undefined) => {
+      if (!inv || inv.period_start !== req.period_start || inv.period_end !== req.period_end) return;
+      if (req.billing_reason === undefined || inv.billing_reason === req.billing_reason) invoice = inv;
+    };
+    for (const e of history) {
+      if (e.type === 'SubscriptionCreated') {
+        const sub = (e.data as { subscription: SubscriptionState }).subscription;
+        customer = sub.customer;
+        sub.pending_invoices.forEach(consider);
+      }
+      if (e.type === 'SubscriptionPeriodClosed' || e.type === 'SubscriptionCanceled' || e.type === 'SubscriptionBillingCycleAnchorReset')
+        consider((e.data as { invoice: CreateSubscriptionInvoiceRequest | null }).invoice);
+    }
+    if (!invoice)
+      throw new DomainError('period_not_closed', `Subscription ${req.subscription} has no closed period [${req.period_start}, ${req.period_end})${req.billing_reason ? ` billed as ${req.billing_reason}` : ''}.`, {
+        status: 404,
+      });
+    const found: CreateSubscriptionInvoiceRequest = invoice;
+    const priceIds = [...new Set(found.lines.map((l) => l.price))];
+    const prices = await this.prices.loadMany(priceIds);
+    const windows: UsageWindow[] = [];
+    const fixed = new Map<number, RatedLine>();
+    found.lines.forEach((l, i) => {
+      const price = prices.get(l.price)?.state as PriceObject | null | undefined;
+      if (!price || l.meter === null) fixed.set(i, l);
+      else windows.push({ key: String(i), customer, subscription_item: l.subscription_item, price, start: l.period.start, end: l.period.end });
+    });
+    const rated = await this.rating.rate(windows);
+    return { lines: found.lines.map((l, i) => fixed.get(i) ?? { ...rated.get(String(i))!, description: rated.get(String(i))?.description ?? l.description }) };
+  }
+}

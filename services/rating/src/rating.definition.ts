@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import type { ServiceDefinition } from '@meterflow/service-kit';
+import { migrations } from './adapters/persistence/migrations.js';
+
+export const ratingEnvSchema = z.object({
+  /** How often the real-time scheduler closes due periods of customers without a test clock. */
+  RATING_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),
+  /** Subscriptions closed per batch (one usage query and one transaction per batch). */
+  RATING_CLOSE_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
+  /** Concurrent `subscription_invoices.create` requests while handing periods to invoicing. */
+  RATING_INVOICE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(64),
+  /** Timeout of one call to another service. */
+  RATING_RPC_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  /** Services the test-clock loop asks, in order (default: CLOCK_PARTICIPANTS). For partial stacks and tests. */
+  RATING_CLOCK_PARTICIPANTS: z.string().optional(),
+});
+
+export type RatingEnv = z.infer<typeof ratingEnvSchema>;
+
+export const ratingDefinition: ServiceDefinition = {
+  name: 'rating',
+  dbSchema: 'rating',
+  migrations,
+  envSchema: ratingEnvSchema,
+  httpPort: 3102,
+};

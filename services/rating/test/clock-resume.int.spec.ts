@@ -1,0 +1,58 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import type { ApiRequest } from '@meterflow/contracts';
+import { PgEventStore } from '@meterflow/event-store';
+import { startServiceForTest, type ServiceUnderTest } from '@meterflow/service-kit';
+import { createTestDatabase, deleteNamespaceStreams, eventually, testNamespace, type TestDatabase } from '@meterflow/testing';
+import { testClockRepository } from '../src/adapters/persistence/repositories.js';
+import { decide } from '../src/domain/test-clock.decider.js';
+import { ratingDefinition } from '../src/rating.definition.js';
+import { RatingModule } from '../src/rating.module.js';
+
+/** A clock left `advancing` by a service that stopped mid-advance is finished by the next one. */
+describe('test clock advance after a restart', () => {
+  let db: TestDatabase;
+  const ns = testNamespace();
+  const running: ServiceUnderTest[] = [];
+  const start = async () => {
+    const s = await startServiceForTest(ratingDefinition, RatingModule, {
+      databaseUrl: db.url,
+      namespace: ns,
+      env: { RATING_SCHEDULER_INTERVAL_MS: '0', RATING_CLOCK_PARTICIPANTS: 'rating' },
+    });
+    running.push(s);
+    return s;
+  };
+  const req = (params: Record<string, unknown>, path: Record<string, string> = {}): ApiRequest => ({ params, path, requestId: 'r', livemode: false });
+
+  afterAll(async () => {
+    for (const s of running) await s.close().catch(() => {});
+    const last = running.at(-1);
+    if (last) await deleteNamespaceStreams(last.nc, ns).catch(() => {});
+    await db?.drop();
+  });
+
+  it('resumes at boot', async () => {
+    db = await createTestDatabase();
+    const first = await start();
+    const clock = await first.rpc.request<any>('rating', 'test_clocks.create', req({ frozen_time: '1735689600' }));
+    await first.close();
+    running.pop();
+
+    // What a crash right after answering `advance` leaves behind: AdvanceStarted, no progress.
+    const pool = new pg.Pool({ connectionString: db.url, options: '-c search_path=rating,public' });
+    try {
+      const repo = testClockRepository(new PgEventStore(pool, 'rating'));
+      await repo.execute(clock.id, (s) => ({ events: decide({ type: 'StartAdvance', frozen_time: 1735689600 + 86400, subscriptions: [] }, s) }));
+    } finally {
+      await pool.end();
+    }
+
+    const second = await start();
+    const ready = await eventually(async () => {
+      const c = await second.rpc.request<any>('rating', 'test_clocks.retrieve', req({}, { id: clock.id }));
+      return c.status === 'ready' ? c : undefined;
+    }, 15_000);
+    expect(ready.frozen_time).toBe(1735689600 + 86400);
+  });
+});

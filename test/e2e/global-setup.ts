@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto';
+import type { TestProject } from 'vitest/node';
+// @ts-expect-error plain ESM script shared with `pnpm start`
+import { startStack } from '../../scripts/stack.mjs';
+import { createTestDatabase, connectTestNats, deleteNamespaceStreams } from '@meterflow/testing';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    apiUrl: string;
+    apiPort: number;
+    namespace: string;
+    natsUrl: string;
+    apiKey: string;
+    databaseUrl: string;
+  }
+}
+
+/** The whole system as processes, in its own database and NATS namespace, on shifted ports. */
+export default async function setup(project: TestProject) {
+  const db = await createTestDatabase('mf_e2e');
+  const namespace = `e2e${randomBytes(4).toString('hex')}`;
+  const apiKey = 'sk_test_e2e';
+  const portOffset = 20000 + Math.floor(Math.random() * 20000);
+  const stack = await startStack({
+    databaseUrl: db.url,
+    portOffset,
+    build: false,
+    quiet: true,
+    env: {
+      MF_NAMESPACE: namespace,
+      MF_API_KEYS: apiKey,
+      LOG_LEVEL: 'warn',
+      INVOICE_FINALIZATION_GRACE_SECONDS: '3600',
+      SCHEDULER_INTERVAL_MS: '1000',
+    },
+  });
+  project.provide('apiUrl', stack.apiUrl);
+  project.provide('apiPort', stack.gatewayPort);
+  project.provide('namespace', namespace);
+  project.provide('natsUrl', stack.natsUrl);
+  project.provide('apiKey', apiKey);
+  project.provide('databaseUrl', stack.databaseUrl);
+  return async () => {
+    await stack.stop();
+    const nc = await connectTestNats();
+    await deleteNamespaceStreams(nc, namespace).catch(() => {});
+    await nc.drain();
+    await db.drop();
+  };
+}

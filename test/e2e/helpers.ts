@@ -1,0 +1,39 @@
+import Stripe from 'stripe';
+import { inject } from 'vitest';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+
+/** The official SDK, unmodified, pointed at the running gateway. */
+export function stripeClient(apiKey = inject('apiKey')): Stripe {
+  return new Stripe(apiKey, {
+    host: '127.0.0.1',
+    port: inject('apiPort'),
+    protocol: 'http',
+    maxNetworkRetries: 0,
+    telemetry: false,
+  });
+}
+
+export async function natsClient(): Promise<NatsConnection> {
+  return connect({ servers: inject('natsUrl'), name: 'meterflow-e2e' });
+}
+
+/** Subject names in this run's namespace. */
+export const subject = (s: string): string => `${inject('namespace')}.${s}`;
+export const streamName = (s: string): string => `${inject('namespace').toUpperCase()}_${s}`;
+
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw last instanceof Error ? last : new Error('eventually: timed out');
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export const unix = (d: Date = new Date()): number => Math.floor(d.getTime() / 1000);
