@@ -58,7 +58,11 @@ describe('real-time period close', () => {
     expect(sub.items.data[0].current_period_end).toBe(anchor);
     const inv = await eventually(async () => invoices.find((i) => i.subscription === sub.id), 10_000);
     expect(inv).toMatchObject({ billing_reason: 'subscription_cycle', period_end: anchor, test_clock: null, lines: [{ quantity: 2, amount: 2000 }] });
-    const after = await svc.rpc.request<any>('rating', 'subscriptions.retrieve', req({}, { id: sub.id }));
+    // The invoice is handed over before the close is committed: the subscription moves on just after.
+    const after = await eventually(async () => {
+      const s = await svc.rpc.request<any>('rating', 'subscriptions.retrieve', req({}, { id: sub.id }));
+      return s.items.data[0].current_period_start === anchor ? s : undefined;
+    }, 5_000);
     expect(after.items.data[0]).toMatchObject({ current_period_start: anchor, current_period_end: anchor + 86400 });
     expect(after.latest_invoice).toBe(inv && `in_rt${invoices.indexOf(inv) + 1}`);
   });
