@@ -1,6 +1,7 @@
 export { eventStoreMigration, eventsChannel, grantAppendOnly, quoteIdent } from './event-store.migration.js';
 export { toJson } from './json.js';
 export {
+  EventContractError,
   PgEventStore,
   VersionConflictError,
   toStoredEvent,

@@ -1,7 +1,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@meterflow/testing';
-import { eventStoreMigration, handleCommand, PgEventStore, VersionConflictError, type Decider } from './index.js';
+import { z } from 'zod';
+import { defineEvent, eventCatalog, stripeEvent } from '@meterflow/contracts';
+import { EventContractError, eventStoreMigration, handleCommand, PgEventStore, VersionConflictError, type Decider } from './index.js';
 
 const SCHEMA = 'svc_test';
 let db: TestDatabase;
@@ -81,6 +83,22 @@ describe('PgEventStore', () => {
     expect(all.map((e) => e.globalPosition)).toEqual([...all.map((e) => e.globalPosition)].sort((x, y) => (x < y ? -1 : 1)));
     expect((await store.readAll({ after: start, limit: 10, types: ['T1'] })).map((e) => e.data.i)).toEqual([1, 3]);
     expect((await store.readAll({ after: all[0]!.globalPosition, limit: 1 })).map((e) => e.data.i)).toEqual([2]);
+  });
+
+  it('with a catalogue, refuses an unknown type or data that breaks its schema, writing nothing of the batch', async () => {
+    const Deposited = defineEvent('Deposited', 1, z.object({ amount: z.number().int().positive() }));
+    const strict = new PgEventStore(pool, SCHEMA, { catalog: eventCatalog([Deposited]) });
+    const evt = stripeEvent('evt_1', 'x.created', { id: 'x' }, 1);
+    await strict.appendMany([{ streamId: 'acct_ok', expected: 'no_stream', events: [{ type: 'Deposited', data: { amount: 5 } }, evt] }]);
+    const bad = strict.appendMany([
+      { streamId: 'acct_c1', expected: 'no_stream', events: [{ type: 'Deposited', data: { amount: 5 } }] },
+      { streamId: 'acct_c2', expected: 'no_stream', events: [{ type: 'Deposited', data: { amount: -1 } }] },
+    ]);
+    await expect(bad).rejects.toBeInstanceOf(EventContractError);
+    await expect(bad).rejects.toThrow(/'Deposited' on stream 'acct_c2' breaks its contract: amount: /);
+    await expect(strict.append('acct_c3', 'no_stream', [{ type: 'Withdrawn', data: {} }])).rejects.toThrow(/unknown event type 'Withdrawn'/);
+    expect(await strict.readStream('acct_c1')).toEqual([]);
+    expect((await strict.readStream('acct_ok')).map((e) => e.type)).toEqual(['Deposited', 'StripeEventEmitted']);
   });
 
   it('upcasts old schema versions on read', async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { EventMetadata } from '@meterflow/contracts';
+import { eventContractViolation, type EventCatalog, type EventMetadata } from '@meterflow/contracts';
 import { quoteIdent } from './event-store.migration.js';
 import { toJson } from './json.js';
 import { context, propagation } from '@opentelemetry/api';
@@ -103,12 +103,27 @@ const isUniqueViolation = (e: unknown): boolean =>
 export interface PgEventStoreOptions {
   /** Applied to every event read (readStream, readAll): lift old schema versions to the current shape. */
   upcast?: (event: StoredEvent) => StoredEvent;
+  /** The service's event contracts (libs/contracts): every appended event must match one. */
+  catalog?: EventCatalog;
+}
+
+/** An append refused because an event breaks the service's event contract; nothing was written. */
+export class EventContractError extends Error {
+  constructor(
+    readonly streamId: string,
+    readonly eventType: string,
+    readonly reason: string,
+  ) {
+    super(`event '${eventType}' on stream '${streamId}' breaks its contract: ${reason}`);
+    this.name = 'EventContractError';
+  }
 }
 
 /** Append-only event store on one Postgres schema (tables from `eventStoreMigration`). */
 export class PgEventStore {
   private readonly t: string;
   private readonly upcast: (event: StoredEvent) => StoredEvent;
+  private readonly catalog: EventCatalog | undefined;
 
   constructor(
     readonly pool: pg.Pool,
@@ -117,6 +132,7 @@ export class PgEventStore {
   ) {
     this.t = `${quoteIdent(schema)}.events`;
     this.upcast = opts.upcast ?? ((e) => e);
+    this.catalog = opts.catalog;
   }
 
   /** One stream: `appendMany` with a single batch. */
@@ -143,6 +159,13 @@ export class PgEventStore {
       seen.add(b.streamId);
     }
     if (batches.length === 0) return [];
+    if (this.catalog) {
+      for (const b of batches)
+        for (const e of b.events) {
+          const reason = eventContractViolation(this.catalog, e.type, e.data);
+          if (reason !== null) throw new EventContractError(b.streamId, e.type, reason);
+        }
+    }
     if (batches.every((b) => b.events.length === 0)) {
       const versions = await this.currentVersions(db, batches.map((b) => b.streamId));
       for (const b of batches) this.check(b.streamId, b.expected, versions.get(b.streamId) ?? 0);

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { EntitySchema } from '@mikro-orm/core';
-import type { ServiceName } from '@meterflow/contracts';
+import type { EventCatalog, ServiceName } from '@meterflow/contracts';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 
 export interface Migration {
@@ -16,6 +16,8 @@ export interface ServiceDefinition {
   dbSchema: string;
   /** Applied in order after the event-store tables, by `runMigrations` (never at boot). */
   migrations: Migration[];
+  /** The service's event contracts (libs/contracts/src/events): its event store refuses anything else. */
+  events?: EventCatalog;
   /** MikroORM read-model entities (EntitySchema / defineEntity). */
   entities?: EntitySchema[];
   /** Extra environment variables, merged with kernel's `baseEnvSchema`. */

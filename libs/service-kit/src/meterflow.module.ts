@@ -128,7 +128,7 @@ export class MeterflowModule {
       {
         provide: EVENT_STORE,
         inject: [PG_POOL],
-        useFactory: (pool: pg.Pool) => new PgEventStore(pool, def.dbSchema),
+        useFactory: (pool: pg.Pool) => new PgEventStore(pool, def.dbSchema, def.events ? { catalog: def.events } : {}),
       },
       {
         provide: NATS_CONNECTION,

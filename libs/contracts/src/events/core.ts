@@ -29,6 +29,34 @@ export function defineEvent<T extends string, S extends z.ZodTypeAny>(
 
 export type EventOf<D> = D extends EventDefinition<infer T, infer S> ? { type: T; data: z.output<S> } : never;
 
+/**
+ * A service's events by type: the contract its event store enforces on every append (an event
+ * of an unknown type, or whose data does not match, is refused before it is written).
+ * `StripeEventEmitted` belongs to every catalogue.
+ */
+export type EventCatalog = ReadonlyMap<string, EventDefinition<string, z.ZodTypeAny>>;
+
+export function eventCatalog(definitions: readonly EventDefinition<string, z.ZodTypeAny>[]): EventCatalog {
+  const byType = new Map<string, EventDefinition<string, z.ZodTypeAny>>([[StripeEventEmitted.type, StripeEventEmitted]]);
+  for (const d of definitions) {
+    if (byType.has(d.type)) throw new Error(`eventCatalog: '${d.type}' is defined twice`);
+    byType.set(d.type, d);
+  }
+  return byType;
+}
+
+/** Why `data` is not a valid `type` event under `catalog`, or null when it is. */
+export function eventContractViolation(catalog: EventCatalog, type: string, data: unknown): string | null {
+  const def = catalog.get(type);
+  if (!def) return `unknown event type '${type}'`;
+  const r = def.schema.safeParse(data);
+  if (r.success) return null;
+  return r.error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(data)'}: ${i.message}`)
+    .join('; ');
+}
+
 /** Metadata every stored and published event carries. */
 export const EventMetadata = z.object({
   eventId: z.string(),
