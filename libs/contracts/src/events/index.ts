@@ -1,1 +1,5 @@
 export * from './core.js';
+export * from './credit-ledger.js';
+export * from './invoicing.js';
+export * from './meter-ingestion.js';
+export * from './rating.js';

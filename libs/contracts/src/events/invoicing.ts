@@ -1,0 +1,2 @@
+/** invoicing's events: one zod schema per type (filled in by the move of its domain events). */
+export {};
