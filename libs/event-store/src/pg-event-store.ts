@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { currentMessageContext } from '@meterflow/kernel';
 import type pg from 'pg';
 import { eventContractViolation, type EventCatalog, type EventMetadata } from '@meterflow/contracts';
 import { quoteIdent } from './event-store.migration.js';
@@ -174,6 +175,10 @@ export class PgEventStore {
     const now = new Date();
     // Trace context travels with the facts: the caller's, or the active span's when tracing is on.
     const traceparent = opts.traceparent ?? activeTraceparent();
+    // Correlation and causation: the caller's, or those of the message being handled.
+    const ctx = currentMessageContext();
+    const causationId = opts.causationId ?? ctx?.causationId;
+    const correlationId = opts.correlationId ?? ctx?.correlationId;
     const streamIds: string[] = [];
     const exacts: (number | null)[] = [];
     const cols = { stream: [] as string[], ord: [] as number[], id: [] as string[], type: [] as string[], sv: [] as number[], data: [] as string[], meta: [] as string[] };
@@ -186,8 +191,8 @@ export class PgEventStore {
           eventId,
           streamId: b.streamId,
           occurredAt: (e.occurredAt ?? now).toISOString(),
-          ...(opts.causationId !== undefined ? { causationId: opts.causationId } : {}),
-          ...(opts.correlationId !== undefined ? { correlationId: opts.correlationId } : {}),
+          ...(causationId !== undefined ? { causationId } : {}),
+          ...(correlationId !== undefined ? { correlationId } : {}),
           ...(traceparent !== undefined ? { traceparent } : {}),
         };
         cols.stream.push(b.streamId);

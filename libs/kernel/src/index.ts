@@ -3,3 +3,4 @@ export * from './config.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './money.js';
+export * from './message-context.js';

@@ -5,11 +5,21 @@ import { stripeEvent } from '@meterflow/contracts';
 import { DomainError, newId } from '@meterflow/kernel';
 import type { PgEventStore } from '@meterflow/event-store';
 import { createTestDatabase, deleteNamespaceStreams, testNamespace, type TestDatabase } from '@meterflow/testing';
-import { EVENT_STORE, startServiceForTest, type ServiceDefinition, type ServiceUnderTest } from './index.js';
+import type { RpcClient } from '@meterflow/messaging';
+import { EVENT_STORE, RPC_CLIENT, startServiceForTest, type ServiceDefinition, type ServiceUnderTest } from './index.js';
 
 @Controller()
 class ToyRpc {
-  constructor(@Inject(EVENT_STORE) private readonly store: PgEventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: PgEventStore,
+    @Inject(RPC_CLIENT) private readonly rpc: RpcClient,
+  ) {}
+
+  /** Creates a toy through another request: the chain's ids must travel with it. */
+  @MessagePattern('toys.create_via')
+  createVia(@Payload() p: { name: string }) {
+    return this.rpc.request('rating', 'toys.create', { name: p.name });
+  }
 
   @MessagePattern('toys.echo')
   echo(@Payload() p: { value: number }) {
@@ -100,5 +110,17 @@ describe('service-kit: a service boots, answers, reports errors, publishes its f
     await svc.rpc.request('rating', 'toys.create', { name: 'a' });
     const evt = await got;
     expect(evt).toMatchObject({ type: 'toy.created', data: { object: { id: 'toy_a' } } });
+  });
+
+  it('records the chain each fact belongs to: correlation and causation ids from the request, passed on to the next', async () => {
+    const meta = async (id: string) => (await svc.app.get<PgEventStore>(EVENT_STORE).readStream(id))[0]!.metadata;
+    await svc.rpc.request('rating', 'toys.create', { name: 'api', requestId: 'req_api' });
+    expect(await meta('toy_api')).toMatchObject({ correlationId: 'req_api', causationId: 'req_api' });
+    await svc.rpc.request('rating', 'toys.create', { name: 'hdr' }, { headers: { 'mf-correlation-id': 'req_root', 'mf-causation-id': 'evt_parent' } });
+    expect(await meta('toy_hdr')).toMatchObject({ correlationId: 'req_root', causationId: 'evt_parent' });
+    await svc.rpc.request('rating', 'toys.create_via', { name: 'via', requestId: 'req_outer' });
+    expect(await meta('toy_via')).toMatchObject({ correlationId: 'req_outer', causationId: 'req_outer' });
+    await svc.rpc.request('rating', 'toys.create', { name: 'none' });
+    expect(await meta('toy_none')).not.toHaveProperty('correlationId');
   });
 });

@@ -3,9 +3,10 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsNames, type NatsNames } from '@meterflow/contracts';
-import { eventStoreMigration } from '@meterflow/event-store';
+import { eventStoreMigration, PgEventStore } from '@meterflow/event-store';
 import { DomainError } from '@meterflow/kernel';
 import { connectTestNats, createTestDatabase, deleteNamespaceStreams, eventually, testNamespace, type TestDatabase } from '@meterflow/testing';
+import { headersWithTrace } from '../rpc/index.js';
 import { DeadLetterStore, ensureStreams, startDurableConsumer, withInbox, type InboundMessage } from './index.js';
 
 const SCHEMA = 'meter_ingestion';
@@ -53,6 +54,39 @@ const settled = (durable: string) =>
   }, 15_000);
 
 describe('startDurableConsumer', () => {
+  it('handles each message in its chain: facts written and requests sent carry its correlation and causation ids', async () => {
+    const subject = names.ingestSubject('chain');
+    const durable = names.durable('meter-ingestion', 'chain');
+    const store = new PgEventStore(pool, SCHEMA);
+    const sent: Record<string, string>[] = [];
+    const consumer = await startDurableConsumer({
+      nc,
+      stream: names.ingestStream,
+      durable,
+      filterSubject: subject,
+      handle: async (msg) => {
+        const { n } = msg.json<{ n: number }>();
+        await store.append(`chain-${n}`, 'no_stream', [{ type: 'Handled', data: { n } }]);
+        const h = headersWithTrace();
+        sent.push(Object.fromEntries(h.keys().map((k) => [k, h.get(k)])));
+        return { kind: 'ack' };
+      },
+    });
+    try {
+      await js.publish(subject, JSON.stringify({ n: 1 }), { msgID: 'evt_first', headers: headersWithTrace({ 'mf-correlation-id': 'req_origin' }) });
+      await publish(subject, { n: 2 }, 'evt_second');
+      await settled(durable);
+      const meta = async (id: string) => (await store.readStream(id))[0]!.metadata;
+      expect(await meta('chain-1')).toMatchObject({ correlationId: 'req_origin', causationId: 'evt_first' });
+      // The first message of a chain starts it.
+      expect(await meta('chain-2')).toMatchObject({ correlationId: 'evt_second', causationId: 'evt_second' });
+      expect(sent).toContainEqual({ 'mf-correlation-id': 'req_origin', 'mf-causation-id': 'evt_first' });
+      expect(sent).toContainEqual({ 'mf-correlation-id': 'evt_second', 'mf-causation-id': 'evt_second' });
+    } finally {
+      await consumer.stop();
+    }
+  });
+
   it('acks, naks with backoff, terms and dead-letters with a reason', async () => {
     const subject = names.ingestSubject('outcomes');
     const durable = names.durable('meter-ingestion', 'outcomes');

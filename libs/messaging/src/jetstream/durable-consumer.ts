@@ -9,7 +9,8 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
-import { DomainError } from '@meterflow/kernel';
+import { HEADERS } from '@meterflow/contracts';
+import { causedBy, DomainError, withMessageContext } from '@meterflow/kernel';
 import type { DeadLetterStore } from './dead-letter.store.js';
 import { toInboundMessage, type HandlerOutcome, type InboundMessage } from './inbound-message.js';
 
@@ -215,7 +216,8 @@ export async function startDurableConsumer(opts: DurableConsumerOptions): Promis
     let outcome: HandlerOutcome;
     const done = keepAlive([m], ackWaitMs);
     try {
-      outcome = await opts.handle(msg);
+      // Whatever the handler writes or sends was caused by this message, in its chain.
+      outcome = await withMessageContext(causedBy(msg.messageId, msg.headers[HEADERS.correlationId]), () => opts.handle(msg));
     } catch (e) {
       outcome = applier.fromError(e, msg);
     } finally {

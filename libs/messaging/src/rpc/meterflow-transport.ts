@@ -4,8 +4,8 @@ import { BaseRpcContext, Server, type CustomTransportStrategy, type MessageHandl
 import type { MsgHdrs, NatsConnection, Subscription, Msg } from '@nats-io/transport-node';
 import { context as otelContext } from '@opentelemetry/api';
 import { lastValueFrom, throwError, type Observable } from 'rxjs';
-import type { NatsNames, RpcReply, ServiceName } from '@meterflow/contracts';
-import { DomainError, type ErrorShape } from '@meterflow/kernel';
+import { HEADERS, type NatsNames, type RpcReply, type ServiceName } from '@meterflow/contracts';
+import { DomainError, withMessageContext, type ErrorShape, type MessageContext } from '@meterflow/kernel';
 import { encodeJson } from './json.js';
 import { contextFromHeaders } from './trace.js';
 
@@ -73,8 +73,10 @@ export class MeterflowTransport extends Server implements CustomTransportStrateg
     try {
       const data: unknown = msg.data.length ? msg.json() : {};
       const ctx = new RpcContext([msg.subject, msg.headers]);
-      const result = await otelContext.with(contextFromHeaders(msg.headers), async () =>
-        lastValueFrom(this.transformToObservable(await handler(data, ctx)), { defaultValue: null }),
+      const result = await withMessageContext(requestContext(msg.headers, data), () =>
+        otelContext.with(contextFromHeaders(msg.headers), async () =>
+          lastValueFrom(this.transformToObservable(await handler(data, ctx)), { defaultValue: null }),
+        ),
       );
       reply = { ok: true, result };
     } catch (e) {
@@ -96,6 +98,18 @@ export class MeterflowTransport extends Server implements CustomTransportStrateg
   unwrap<T>(): T {
     return this.opts.nc as T;
   }
+}
+
+/**
+ * The chain a request belongs to: the sender's ids from headers; for an API call forwarded by the
+ * gateway (no headers on its hot path), the request's `req_` id is both.
+ */
+function requestContext(h: MsgHdrs | undefined, data: unknown): MessageContext {
+  const requestId = typeof (data as { requestId?: unknown })?.requestId === 'string' ? (data as { requestId: string }).requestId : undefined;
+  return {
+    correlationId: h?.get(HEADERS.correlationId) || requestId,
+    causationId: h?.get(HEADERS.causationId) || requestId,
+  };
 }
 
 export function toErrorShape(e: unknown): ErrorShape {
