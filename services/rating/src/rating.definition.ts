@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RATING_EVENTS } from '@meterflow/contracts';
 import type { ServiceDefinition } from '@meterflow/service-kit';
 import { migrations } from './adapters/persistence/migrations.js';
 
@@ -21,6 +22,8 @@ export const ratingDefinition: ServiceDefinition = {
   name: 'rating',
   dbSchema: 'rating',
   migrations,
+  /** Every append is checked against rating's event contracts. */
+  events: RATING_EVENTS,
   envSchema: ratingEnvSchema,
   httpPort: 3102,
 };

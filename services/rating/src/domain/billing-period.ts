@@ -1,14 +1,12 @@
+import type { BillingAnchorConfig, BillingInterval, BillingRecurrence } from '@meterflow/contracts';
+
 /**
  * Billing periods, computed from the anchor, never by adding to the previous end: boundary k
  * is `anchor + k * interval_count * interval`, with month/year boundaries clamped to the last
  * day of a shorter month (an anchor on the 31st gives Feb 28/29, then Mar 31). All UTC, unix s.
  */
-export type Interval = 'day' | 'week' | 'month' | 'year';
-
-export interface Recurrence {
-  interval: Interval;
-  interval_count: number;
-}
+export type Interval = BillingInterval;
+export type Recurrence = BillingRecurrence;
 
 const DAY = 86_400;
 
@@ -68,13 +66,7 @@ export function maxIntervalCount(interval: Interval): number {
   return { day: 1095, week: 156, month: 36, year: 3 }[interval];
 }
 
-export interface AnchorConfig {
-  day_of_month: number;
-  hour?: number;
-  minute?: number;
-  second?: number;
-  month?: number;
-}
+export type AnchorConfig = BillingAnchorConfig;
 
 /**
  * `billing_cycle_anchor_config`: the next occurrence after `now` (UTC) of the given day (clamped

@@ -1,44 +1,11 @@
+import type { PriceDocument, PriceTierDocument } from '@meterflow/contracts';
 import { DomainError, formatDecimal, invalid, missing, parseDecimal } from '@meterflow/kernel';
 import { maxIntervalCount, type Interval } from './billing-period.js';
 import type { PricingTerms } from './rating.math.js';
 
-/** A price as Stripe prints it (the state of a price stream is exactly this object). */
-export interface PriceObject {
-  id: string;
-  object: 'price';
-  active: boolean;
-  billing_scheme: 'per_unit' | 'tiered';
-  created: number;
-  currency: string;
-  custom_unit_amount: null;
-  livemode: false;
-  lookup_key: string | null;
-  metadata: Record<string, string>;
-  nickname: string | null;
-  product: string;
-  recurring: {
-    interval: Interval;
-    interval_count: number;
-    meter: string | null;
-    trial_period_days: number | null;
-    usage_type: 'licensed' | 'metered';
-  } | null;
-  tax_behavior: 'exclusive' | 'inclusive' | 'unspecified' | null;
-  tiers?: TierObject[];
-  tiers_mode: 'graduated' | 'volume' | null;
-  transform_quantity: { divide_by: number; round: 'up' | 'down' } | null;
-  type: 'one_time' | 'recurring';
-  unit_amount: number | null;
-  unit_amount_decimal: string | null;
-}
-
-export interface TierObject {
-  flat_amount: number | null;
-  flat_amount_decimal: string | null;
-  unit_amount: number | null;
-  unit_amount_decimal: string | null;
-  up_to: number | null;
-}
+/** A price as Stripe prints it (the state of a price stream is exactly this object; schema in contracts). */
+export type PriceObject = PriceDocument;
+export type TierObject = PriceTierDocument;
 
 /** Create parameters after form decoding and type parsing; business rules are checked here. */
 export interface PriceInput {
@@ -84,6 +51,7 @@ function amountPair(
 }
 
 export function createPrice(input: PriceInput, id: string, created: number): PriceObject {
+  if (!/^[a-z]{3}$/i.test(input.currency)) throw invalid('currency', `Invalid currency: ${input.currency}. It must be a three-letter ISO code.`);
   const scheme = input.billing_scheme ?? 'per_unit';
   const recurring = input.recurring
     ? (() => {

@@ -103,4 +103,8 @@ describe('price creation', () => {
       /tiers_mode/,
     );
   });
+  it('refuses a currency that is not a three-letter code (the price event contract needs one)', () => {
+    expect(() => createPrice({ ...base, currency: 'dollars', unit_amount: 1 }, 'price_x', 1)).toThrow(/Invalid currency: dollars/);
+    expect(createPrice({ ...base, currency: 'EUR', unit_amount: 1 }, 'price_x', 1).currency).toBe('eur');
+  });
 });

@@ -1,4 +1,18 @@
-import type { CreateSubscriptionInvoiceRequest, RatedLine } from '@meterflow/contracts';
+import type {
+  CreateSubscriptionInvoiceRequest,
+  EventOf,
+  RatedLine,
+  SubscriptionBillingCycleAnchorReset,
+  SubscriptionBillingModeMigrated,
+  SubscriptionCanceled,
+  SubscriptionCreated,
+  SubscriptionInvoiceAcknowledged,
+  SubscriptionItemAdded,
+  SubscriptionItemDeleted,
+  SubscriptionItemUpdated,
+  SubscriptionPeriodClosed,
+  SubscriptionUpdated,
+} from '@meterflow/contracts';
 import { DomainError, assertNever, invalid } from '@meterflow/kernel';
 import { Dec } from '@meterflow/kernel';
 import { nextBoundaryAfter, periodContaining, resolveAnchorConfig, type AnchorConfig, type Recurrence } from './billing-period.js';
@@ -12,48 +26,19 @@ import type {
   SubscriptionState,
 } from './subscription.types.js';
 
-// ---- events --------------------------------------------------------------------------------
+// ---- events (schemas: libs/contracts/src/events/rating.ts) ---------------------------------
 
 export type SubscriptionEvent =
-  | { type: 'SubscriptionCreated'; data: { subscription: SubscriptionState } }
-  | {
-      type: 'SubscriptionUpdated';
-      data: {
-        changes: Partial<
-          Pick<SubscriptionState, 'metadata' | 'description' | 'cancel_at' | 'cancel_at_period_end' | 'canceled_at' | 'cancellation_details'>
-        >;
-      };
-    }
-  | { type: 'SubscriptionItemAdded'; data: { item: SubscriptionItemState; pending_lines?: RatedLine[] } }
-  | { type: 'SubscriptionItemUpdated'; data: { item: SubscriptionItemState; pending_lines: RatedLine[] } }
-  | { type: 'SubscriptionItemDeleted'; data: { item: string; pending_lines: RatedLine[] } }
-  | { type: 'SubscriptionBillingModeMigrated'; data: { updated_at: number } }
-  | {
-      type: 'SubscriptionBillingCycleAnchorReset';
-      data: { anchor: number; period_end: number; invoice: CreateSubscriptionInvoiceRequest };
-    }
-  | {
-      type: 'SubscriptionPeriodClosed';
-      data: {
-        period_start: number;
-        period_end: number;
-        next_period_end: number;
-        invoice: CreateSubscriptionInvoiceRequest;
-        /** Set when invoicing accepted the invoice before the close was recorded. */
-        invoice_id?: string;
-      };
-    }
-  | {
-      type: 'SubscriptionCanceled';
-      data: {
-        canceled_at: number;
-        ended_at: number;
-        cancellation_details: CancellationDetails;
-        invoice: CreateSubscriptionInvoiceRequest | null;
-        invoice_id?: string;
-      };
-    }
-  | { type: 'SubscriptionInvoiceAcknowledged'; data: { idempotency_key: string; invoice: string } };
+  | EventOf<typeof SubscriptionCreated>
+  | EventOf<typeof SubscriptionUpdated>
+  | EventOf<typeof SubscriptionItemAdded>
+  | EventOf<typeof SubscriptionItemUpdated>
+  | EventOf<typeof SubscriptionItemDeleted>
+  | EventOf<typeof SubscriptionBillingModeMigrated>
+  | EventOf<typeof SubscriptionBillingCycleAnchorReset>
+  | EventOf<typeof SubscriptionPeriodClosed>
+  | EventOf<typeof SubscriptionCanceled>
+  | EventOf<typeof SubscriptionInvoiceAcknowledged>;
 
 // ---- commands ------------------------------------------------------------------------------
 

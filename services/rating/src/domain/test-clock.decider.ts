@@ -1,30 +1,27 @@
+import type {
+  EventOf,
+  TestClockAdvanceFailed,
+  TestClockAdvanceStarted,
+  TestClockCreated,
+  TestClockDeleted,
+  TestClockDocument,
+  TestClockReady,
+  TestClockStepCompleted,
+} from '@meterflow/contracts';
 import { DomainError, assertNever, invalid } from '@meterflow/kernel';
 import { addMonthsClamped, boundary, type Recurrence } from './billing-period.js';
 
-export type TestClockStatus = 'ready' | 'advancing' | 'internal_failure';
-
-export interface TestClockState {
-  id: string;
-  created: number;
-  deletes_after: number;
-  frozen_time: number;
-  name: string | null;
-  status: TestClockStatus;
-  /** While advancing: where the clock is going. */
-  target: number | null;
-  /** While advancing: every participant has done its work up to here. */
-  reached: number;
-  deleted: boolean;
-  failure: string | null;
-}
+/** A test clock's state is carried whole by TestClockCreated: its shape is the event contract's. */
+export type TestClockState = TestClockDocument;
+export type TestClockStatus = TestClockState['status'];
 
 export type TestClockEvent =
-  | { type: 'TestClockCreated'; data: { clock: TestClockState } }
-  | { type: 'TestClockAdvanceStarted'; data: { target: number } }
-  | { type: 'TestClockStepCompleted'; data: { to: number } }
-  | { type: 'TestClockReady'; data: { frozen_time: number } }
-  | { type: 'TestClockAdvanceFailed'; data: { at: number; reason: string } }
-  | { type: 'TestClockDeleted'; data: Record<string, never> };
+  | EventOf<typeof TestClockCreated>
+  | EventOf<typeof TestClockAdvanceStarted>
+  | EventOf<typeof TestClockStepCompleted>
+  | EventOf<typeof TestClockReady>
+  | EventOf<typeof TestClockAdvanceFailed>
+  | EventOf<typeof TestClockDeleted>;
 
 export type TestClockCommand =
   | { type: 'CreateTestClock'; id: string; now: number; frozen_time: number; name: string | null }
