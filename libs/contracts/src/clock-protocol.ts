@@ -1,3 +1,6 @@
+import { z } from 'zod';
+import { UnixSeconds } from './internal-ops.js';
+
 /**
  * Test clocks: advancing one makes every service do all work due up to the new frozen time,
  * in time order. Rating (which owns clocks) runs the loop:
@@ -5,22 +8,23 @@
  *            each service in CLOCK_PARTICIPANTS order: `clock.advance_to(t)` }
  * then sets frozen_time = target and status = ready. A service does all of its work due at
  * or before `to` before it replies, including the commands it sends to other services.
+ * Schemas with inferred types, like the other internal ops (see internal-ops.ts).
  */
-export interface ClockNextDueRequest {
-  clock: string;
+const ClockId = z.string().min(1);
+
+export const ClockNextDueRequest = z.object({
+  clock: ClockId,
   /** Exclusive lower bound already processed, inclusive upper bound (unix seconds). */
-  after: number;
-  upTo: number;
-}
-export interface ClockNextDueReply {
-  at: number | null;
-}
-export interface ClockAdvanceToRequest {
-  clock: string;
-  to: number;
-}
-export interface ClockAdvanceToReply {
-  done: true;
-}
+  after: UnixSeconds,
+  upTo: UnixSeconds,
+});
+export type ClockNextDueRequest = z.infer<typeof ClockNextDueRequest>;
+export const ClockNextDueReply = z.object({ at: UnixSeconds.nullable() });
+export type ClockNextDueReply = z.infer<typeof ClockNextDueReply>;
+
+export const ClockAdvanceToRequest = z.object({ clock: ClockId, to: UnixSeconds });
+export type ClockAdvanceToRequest = z.infer<typeof ClockAdvanceToRequest>;
+export const ClockAdvanceToReply = z.object({ done: z.literal(true) });
+export type ClockAdvanceToReply = z.infer<typeof ClockAdvanceToReply>;
 
 export const CLOCK_OPS = { nextDue: 'clock.next_due', advanceTo: 'clock.advance_to' } as const;

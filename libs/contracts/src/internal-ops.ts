@@ -1,52 +1,85 @@
+import { z } from 'zod';
+
 /**
  * Commands and queries services send each other (request/reply, `mf.rpc.<service>.<op>`).
- * Public API ops take `ApiRequest`; these internal ops take the payloads below. Amounts are
- * integer minor units as JSON numbers (safe up to 2^53), decimals are strings, times unix seconds.
+ * Public API ops take `ApiRequest`; these internal ops take the payloads below. Each payload is
+ * a zod schema with its TypeScript type inferred from it (same name, never written twice); the
+ * receiving controller parses the request with it (`@Payload(contract(Schema))` from
+ * `@meterflow/service-kit`), so a malformed request is answered with a 400 and never reaches
+ * the application. Amounts are integer minor units as JSON numbers (safe up to 2^53), decimals
+ * are strings, times unix seconds.
  */
+
+// ---- wire primitives ---------------------------------------------------------------------
+// zod 4's `.int()` accepts safe integers only (|n| <= 2^53 - 1), and no number is NaN or infinite.
+/** Unix seconds (an integer, not milliseconds). */
+export const UnixSeconds = z.number().int().nonnegative();
+/** Integer minor units (cents), a safe integer; sign allowed (proration credits are negative). */
+export const MinorUnits = z.number().int();
+/** A decimal number as a string, plain notation (`"12"`, `"0.0025"`, `"-1.5"`), no exponent. */
+export const DECIMAL_STRING_RE = /^-?\d+(\.\d+)?$/;
+export const DecimalString = z.string().regex(DECIMAL_STRING_RE, 'Expected a decimal string such as "12.5"');
+/** ISO 4217 currency, lowercase as Stripe prints it. */
+export const Currency = z.string().regex(/^[a-z]{3}$/, 'Expected a lowercase three-letter currency code');
+const Id = z.string().min(1);
 
 // ---- meter-ingestion ----------------------------------------------------------------------
 /** `usage.query`: aggregated usage of (meter, customer) over [start, end), per the meter's formula. */
-export interface UsageQueryRequest {
-  queries: { key: string; meter: string; customer: string; start: number; end: number }[];
-}
-export interface UsageQueryReply {
+export const UsageQueryRequest = z.object({
+  queries: z.array(z.object({ key: z.string(), meter: Id, customer: Id, start: UnixSeconds, end: UnixSeconds })),
+});
+export type UsageQueryRequest = z.infer<typeof UsageQueryRequest>;
+
+export const MeterFormula = z.enum(['sum', 'count', 'last']);
+export const UsageQueryReply = z.object({
   /** By query key: the aggregated value as a decimal string ("0" when no usage). */
-  results: Record<string, { value: string; formula: 'sum' | 'count' | 'last' }>;
-}
+  results: z.record(z.string(), z.object({ value: DecimalString, formula: MeterFormula })),
+});
+export type UsageQueryReply = z.infer<typeof UsageQueryReply>;
 export const INGESTION_OPS = { usageQuery: 'usage.query' } as const;
 
 // ---- rating ------------------------------------------------------------------------------
 /** A priced line for one subscription item over one period, as rating computes it. */
-export interface RatedLine {
-  subscription_item: string;
-  price: string;
-  product: string;
-  meter: string | null;
+export const RatedLine = z.object({
+  subscription_item: Id,
+  price: Id,
+  product: Id,
+  meter: Id.nullable(),
   /** Billed quantity after transform_quantity (integer). */
-  quantity: number;
+  quantity: z.number().int(),
   /** Line amount, rounded once, minor units. */
-  amount: number;
-  currency: string;
+  amount: MinorUnits,
+  currency: Currency,
   /** Per-unit price as a decimal string (per_unit prices); null for tiered prices. */
-  unit_amount_decimal: string | null;
-  description: string;
-  period: { start: number; end: number };
-}
+  unit_amount_decimal: DecimalString.nullable(),
+  description: z.string(),
+  period: z.object({ start: UnixSeconds, end: UnixSeconds }),
+});
+export type RatedLine = z.infer<typeof RatedLine>;
+
+/** An invoice's `billing_reason` as rating and invoicing exchange it. */
+export const SubscriptionBillingReason = z.enum([
+  'subscription_cycle',
+  'subscription_create',
+  'subscription_update',
+  'subscription_threshold',
+  'manual',
+]);
 
 /** `billing.rate_period`: re-rate a subscription's metered items for a period (used when finalizing). */
-export interface RatePeriodRequest {
-  subscription: string;
-  period_start: number;
-  period_end: number;
+export const RatePeriodRequest = z.object({
+  subscription: Id,
+  period_start: UnixSeconds,
+  period_end: UnixSeconds,
   /**
    * The invoice's `billing_reason`: a creation invoice and the first cycle invoice can cover the
    * same period, and only this picks the right one. Absent: the latest close for the period.
    */
-  billing_reason?: CreateSubscriptionInvoiceRequest['billing_reason'];
-}
-export interface RatePeriodReply {
-  lines: RatedLine[];
-}
+  billing_reason: SubscriptionBillingReason.optional(),
+});
+export type RatePeriodRequest = z.infer<typeof RatePeriodRequest>;
+export const RatePeriodReply = z.object({ lines: z.array(RatedLine) });
+export type RatePeriodReply = z.infer<typeof RatePeriodReply>;
 export const RATING_OPS = { ratePeriod: 'billing.rate_period' } as const;
 
 // ---- invoicing ---------------------------------------------------------------------------
@@ -55,19 +88,20 @@ export const RATING_OPS = { ratePeriod: 'billing.rate_period' } as const;
  * `idempotency_key` (`<subscription>:<period_start>:<billing_reason>`): a repeat returns the
  * invoice already made. Creates a draft that finalizes automatically after the grace period.
  */
-export interface CreateSubscriptionInvoiceRequest {
-  idempotency_key: string;
-  customer: string;
-  subscription: string;
-  currency: string;
-  billing_reason: 'subscription_cycle' | 'subscription_create' | 'subscription_update' | 'subscription_threshold' | 'manual';
-  period_start: number;
-  period_end: number;
+export const CreateSubscriptionInvoiceRequest = z.object({
+  idempotency_key: z.string().min(1),
+  customer: Id,
+  subscription: Id,
+  currency: Currency,
+  billing_reason: SubscriptionBillingReason,
+  period_start: UnixSeconds,
+  period_end: UnixSeconds,
   /** Creation time: the clock's time for customers on a test clock. */
-  created: number;
-  test_clock: string | null;
-  lines: RatedLine[];
-}
+  created: UnixSeconds,
+  test_clock: Id.nullable(),
+  lines: z.array(RatedLine),
+});
+export type CreateSubscriptionInvoiceRequest = z.infer<typeof CreateSubscriptionInvoiceRequest>;
 export const INVOICING_OPS = { createSubscriptionInvoice: 'subscription_invoices.create' } as const;
 
 // ---- credit-ledger -----------------------------------------------------------------------
@@ -75,16 +109,20 @@ export const INVOICING_OPS = { createSubscriptionInvoice: 'subscription_invoices
  * `credits.apply`: invoicing asks, while finalizing, how much credit pays each line.
  * Idempotent by invoice: a repeat returns the same applications.
  */
-export interface ApplyCreditsRequest {
-  invoice: string;
-  customer: string;
-  currency: string;
+export const ApplyCreditsRequest = z.object({
+  invoice: Id,
+  customer: Id,
+  currency: Currency,
   /** Finalization time (clock time for test-clock customers). */
-  at: number;
-  test_clock: string | null;
-  lines: { id: string; amount: number; price: string | null; metered: boolean }[];
-}
-export interface ApplyCreditsReply {
-  applications: { line: string; amount: number; credit_balance_transaction: string; credit_grant: string }[];
-}
+  at: UnixSeconds,
+  test_clock: Id.nullable(),
+  lines: z.array(z.object({ id: Id, amount: MinorUnits, price: Id.nullable(), metered: z.boolean() })),
+});
+export type ApplyCreditsRequest = z.infer<typeof ApplyCreditsRequest>;
+export const ApplyCreditsReply = z.object({
+  applications: z.array(
+    z.object({ line: Id, amount: MinorUnits.nonnegative(), credit_balance_transaction: Id, credit_grant: Id }),
+  ),
+});
+export type ApplyCreditsReply = z.infer<typeof ApplyCreditsReply>;
 export const CREDIT_LEDGER_OPS = { applyCredits: 'credits.apply' } as const;

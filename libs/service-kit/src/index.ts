@@ -6,3 +6,4 @@ export { applyMigrations, ensureDatabase, runMigrations } from './migrations.js'
 export { PeriodicTask } from './periodic-task.js';
 export { startServiceForTest, type ServiceUnderTest } from './testing.js';
 export * from './tokens.js';
+export { contract, contractViolation } from './contract-pipe.js';

@@ -4,12 +4,13 @@ import {
   CLOCK_OPS,
   CREDIT_LEDGER_OPS,
   type ApplyCreditsReply,
-  type ApplyCreditsRequest,
+  ApplyCreditsRequest,
   type ClockAdvanceToReply,
-  type ClockAdvanceToRequest,
+  ClockAdvanceToRequest,
   type ClockNextDueReply,
-  type ClockNextDueRequest,
+  ClockNextDueRequest,
 } from '@meterflow/contracts';
+import { contract } from '@meterflow/service-kit';
 import { CreditLedgerService } from '../../application/credit-ledger.service.js';
 
 /** Internal ops: invoicing's `credits.apply`, and the test-clock protocol. */
@@ -18,17 +19,17 @@ export class LedgerInternalController {
   constructor(private readonly ledger: CreditLedgerService) {}
 
   @MessagePattern(CREDIT_LEDGER_OPS.applyCredits)
-  apply(@Payload() req: ApplyCreditsRequest): Promise<ApplyCreditsReply> {
+  apply(@Payload(contract(ApplyCreditsRequest)) req: ApplyCreditsRequest): Promise<ApplyCreditsReply> {
     return this.ledger.applyCredits(req);
   }
 
   @MessagePattern(CLOCK_OPS.nextDue)
-  nextDue(@Payload() req: ClockNextDueRequest): Promise<ClockNextDueReply> {
+  nextDue(@Payload(contract(ClockNextDueRequest)) req: ClockNextDueRequest): Promise<ClockNextDueReply> {
     return this.ledger.nextDue(req.clock, req.after, req.upTo);
   }
 
   @MessagePattern(CLOCK_OPS.advanceTo)
-  async advanceTo(@Payload() req: ClockAdvanceToRequest): Promise<ClockAdvanceToReply> {
+  async advanceTo(@Payload(contract(ClockAdvanceToRequest)) req: ClockAdvanceToRequest): Promise<ClockAdvanceToReply> {
     await this.ledger.runDue(req.clock, req.to);
     return { done: true };
   }

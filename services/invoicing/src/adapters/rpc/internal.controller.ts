@@ -4,11 +4,12 @@ import {
   CLOCK_OPS,
   INVOICING_OPS,
   type ClockAdvanceToReply,
-  type ClockAdvanceToRequest,
+  ClockAdvanceToRequest,
   type ClockNextDueReply,
-  type ClockNextDueRequest,
-  type CreateSubscriptionInvoiceRequest,
+  ClockNextDueRequest,
+  CreateSubscriptionInvoiceRequest,
 } from '@meterflow/contracts';
+import { contract } from '@meterflow/service-kit';
 import { InvoiceCommands } from '../../application/invoice-commands.js';
 import { DueInvoices } from '../../application/due-invoices.js';
 
@@ -21,17 +22,17 @@ export class InternalController {
   ) {}
 
   @MessagePattern(INVOICING_OPS.createSubscriptionInvoice)
-  createSubscriptionInvoice(@Payload() req: CreateSubscriptionInvoiceRequest) {
+  createSubscriptionInvoice(@Payload(contract(CreateSubscriptionInvoiceRequest)) req: CreateSubscriptionInvoiceRequest) {
     return this.commands.createSubscriptionInvoice(req);
   }
 
   @MessagePattern(CLOCK_OPS.nextDue)
-  async nextDue(@Payload() req: ClockNextDueRequest): Promise<ClockNextDueReply> {
+  async nextDue(@Payload(contract(ClockNextDueRequest)) req: ClockNextDueRequest): Promise<ClockNextDueReply> {
     return { at: await this.due.nextDue(req.clock, req.after, req.upTo) };
   }
 
   @MessagePattern(CLOCK_OPS.advanceTo)
-  async advanceTo(@Payload() req: ClockAdvanceToRequest): Promise<ClockAdvanceToReply> {
+  async advanceTo(@Payload(contract(ClockAdvanceToRequest)) req: ClockAdvanceToRequest): Promise<ClockAdvanceToReply> {
     await this.due.advanceTo(req.clock, req.to);
     return { done: true };
   }

@@ -4,12 +4,12 @@ import {
   CLOCK_OPS,
   INGESTION_OPS,
   type ClockAdvanceToReply,
-  type ClockAdvanceToRequest,
+  ClockAdvanceToRequest,
   type ClockNextDueReply,
-  type ClockNextDueRequest,
-  type UsageQueryRequest,
+  ClockNextDueRequest,
+  UsageQueryRequest,
 } from '@meterflow/contracts';
-import { DomainError } from '@meterflow/kernel';
+import { contract } from '@meterflow/service-kit';
 import { UsageService } from '../../application/usage.service.js';
 import { WriteQueue } from '../../application/write-queue.js';
 
@@ -22,20 +22,19 @@ export class InternalController {
   ) {}
 
   @MessagePattern(INGESTION_OPS.usageQuery)
-  query(@Payload() req: UsageQueryRequest) {
-    if (!req || !Array.isArray(req.queries)) throw new DomainError('parameter_invalid', 'usage.query takes {queries: [...]}', { param: 'queries' });
+  query(@Payload(contract(UsageQueryRequest)) req: UsageQueryRequest) {
     return this.usage.query(req);
   }
 
   /** Ingestion schedules nothing by clock time (alerts are evaluated as usage arrives). */
   @MessagePattern(CLOCK_OPS.nextDue)
-  nextDue(@Payload() _req: ClockNextDueRequest): ClockNextDueReply {
+  nextDue(@Payload(contract(ClockNextDueRequest)) _req: ClockNextDueRequest): ClockNextDueReply {
     return { at: null };
   }
 
   /** Nothing is due; usage already accepted is written before the ack so rating reads it all. */
   @MessagePattern(CLOCK_OPS.advanceTo)
-  async advanceTo(@Payload() _req: ClockAdvanceToRequest): Promise<ClockAdvanceToReply> {
+  async advanceTo(@Payload(contract(ClockAdvanceToRequest)) _req: ClockAdvanceToRequest): Promise<ClockAdvanceToReply> {
     await this.queue.flushed();
     return { done: true };
   }
