@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CREDIT_LEDGER_EVENTS } from '@meterflow/contracts';
 import type { ServiceDefinition } from '@meterflow/service-kit';
 import { creditLedgerEntities } from './adapters/persistence/credit-ledger.entities.js';
 import { creditLedgerMigrations } from './adapters/persistence/migrations.js';
@@ -12,6 +13,7 @@ export const creditLedgerDefinition: ServiceDefinition = {
   name: 'credit-ledger',
   dbSchema: 'credit_ledger',
   migrations: creditLedgerMigrations,
+  events: CREDIT_LEDGER_EVENTS,
   entities: creditLedgerEntities as unknown as ServiceDefinition['entities'],
   envSchema: creditLedgerEnvSchema,
   httpPort: 3104,

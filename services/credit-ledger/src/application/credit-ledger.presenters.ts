@@ -1,6 +1,6 @@
 import type { Stripe } from '@meterflow/contracts';
 import type { GrantState } from '../domain/credit-grant.decider.js';
-import type { Posting } from '../domain/credit-grant.events.js';
+import type { Posting } from '../domain/credit-grant.decider.js';
 
 /** A grant as the read model stores it (pg returns bigint columns as strings). */
 export interface GrantRow {

@@ -1,6 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
-import type { ApiRequest, ApplyCreditsReply, ApplyCreditsRequest, ClockNextDueReply, Stripe } from '@meterflow/contracts';
+import {
+  InvoiceCreditsReinstated,
+  InvoiceFundedCreditGrant,
+  LedgerInvoiceCreditsApplied,
+  type ApiRequest,
+  type ApplyCreditsReply,
+  type ApplyCreditsRequest,
+  type ClockNextDueReply,
+  type Stripe,
+} from '@meterflow/contracts';
 import type { PgEventStore } from '@meterflow/event-store';
 import { DomainError, newId, notFound } from '@meterflow/kernel';
 import { listSql, parseListParams, rejectUnknown, str, LIST_PARAM_KEYS, type StripeList } from '@meterflow/stripe-api';
@@ -9,9 +18,9 @@ import { allocateCredits } from '../domain/credit-application.js';
 import { summarizeBalances } from '../domain/credit-balance.js';
 import { fundingFromInvoice, type PaidInvoice } from '../domain/credit-funding.js';
 import type { NewGrant } from '../domain/credit-grant.decider.js';
-import { InvoiceCreditsApplied, InvoiceCreditsReinstated, InvoiceFundedCreditGrant, streams } from '../domain/credit-grant.events.js';
 import { CustomerDirectory } from '../adapters/rating/customer-directory.js';
 import { inUnitOfWork, LedgerUnitOfWork } from './ledger-unit-of-work.js';
+import { streams } from './streams.js';
 import { parseCreateGrant, parseNoParams, parseSummary, parseUpdateGrant } from './credit-grant.params.js';
 import { renderGrantRow, renderGrantState, renderTransaction, type GrantRow, type TransactionRow } from './credit-ledger.presenters.js';
 
@@ -208,7 +217,7 @@ export class CreditLedgerService {
       }
       // The per-invoice stream must not exist yet: a concurrent first call makes this one retry and read its answer.
       uow.add(streams.application(r.invoice), 'no_stream', [
-        InvoiceCreditsApplied({ invoice: r.invoice, customer: r.customer, currency, at: r.at, applications }),
+        LedgerInvoiceCreditsApplied({ invoice: r.invoice, customer: r.customer, currency, at: r.at, applications }),
       ]);
       return { applications };
     });
@@ -216,7 +225,7 @@ export class CreditLedgerService {
 
   private async storedApplications(invoice: string, tx?: pg.PoolClient): Promise<ApplyCreditsReply | undefined> {
     const history = await this.store.readStream(streams.application(invoice), tx ? { tx } : {});
-    const done = history.find((e) => e.type === InvoiceCreditsApplied.type);
+    const done = history.find((e) => e.type === LedgerInvoiceCreditsApplied.type);
     return done ? { applications: (done.data as { applications: ApplyCreditsReply['applications'] }).applications } : undefined;
   }
 
@@ -233,7 +242,7 @@ export class CreditLedgerService {
   /** `invoice.voided`: every applied amount goes back to its grant (in the caller's transaction). */
   async reinstateInvoice(uow: LedgerUnitOfWork, invoice: string, at: number): Promise<number> {
     const history = await this.store.readStream(streams.application(invoice), { tx: uow.tx });
-    const applied = history.find((e) => e.type === InvoiceCreditsApplied.type);
+    const applied = history.find((e) => e.type === LedgerInvoiceCreditsApplied.type);
     if (!applied || history.some((e) => e.type === InvoiceCreditsReinstated.type)) return 0;
     const apps = (applied.data as { applications: ApplyCreditsReply['applications'] }).applications;
     const txns: string[] = [];

@@ -1,11 +1,11 @@
 import type pg from 'pg';
-import { stripeEvent } from '@meterflow/contracts';
+import { stripeEvent, type CreditGrantEvent } from '@meterflow/contracts';
 import { VersionConflictError, type AppendBatch, type ExpectedVersion, type NewEvent, type PgEventStore, type StoredEvent } from '@meterflow/event-store';
 import { newId } from '@meterflow/kernel';
-import { decideGrant, evolveGrant, foldGrant, initialGrantState, type GrantCommand, type GrantState } from '../domain/credit-grant.decider.js';
-import { streams, type CreditGrantEvent, type Posting } from '../domain/credit-grant.events.js';
+import { decideGrant, evolveGrant, foldGrant, initialGrantState, type GrantCommand, type GrantState, type Posting } from '../domain/credit-grant.decider.js';
 import { projectStored } from '../adapters/projections/ledger.projection.js';
 import { renderGrantState, renderTransaction } from './credit-ledger.presenters.js';
+import { streams } from './streams.js';
 
 interface LoadedGrant {
   state: GrantState;

@@ -7,9 +7,11 @@ import {
   CreditGrantUpdated,
   CreditGrantVoided,
   type CreditGrantEvent,
-  type Posting,
-  type PostingReason,
-} from './credit-grant.events.js';
+} from '@meterflow/contracts';
+
+/** One posting = one Stripe `credit_balance_transaction` (the data of `CreditBalanceTransactionRecorded`). */
+export type Posting = CreditBalanceTransactionRecorded['data'];
+export type PostingReason = Posting['reason'];
 
 export type Category = 'paid' | 'promotional';
 export interface Scope {
@@ -379,4 +381,3 @@ export function run(s: GrantState, command: GrantCommand): { state: GrantState; 
   return { state: events.reduce(evolveGrant, s), events };
 }
 
-export type { Posting };

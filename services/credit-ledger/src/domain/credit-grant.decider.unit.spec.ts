@@ -9,8 +9,9 @@ import {
   type GrantCommand,
   type GrantState,
   type NewGrant,
+  type Posting,
 } from './credit-grant.decider.js';
-import type { CreditGrantEvent, Posting } from './credit-grant.events.js';
+import { CREDIT_LEDGER_EVENTS, eventContractViolation, type CreditGrantEvent } from '@meterflow/contracts';
 
 let seq = 0;
 const nextTxnId = () => `cbtxn_${String(++seq).padStart(4, '0')}`;
@@ -249,5 +250,31 @@ describe('evolve is total', () => {
     expect(evolveGrant(s, { type: 'Nope', data: {} })).toBe(s);
     expect(evolveGrant(s, { type: 'CreditGrantCreated', data: { id: 1 } })).toBe(s);
     expect(evolveGrant(s, { type: 'StripeEventEmitted', data: {} })).toBe(s);
+  });
+});
+
+describe('the event contract (CREDIT_LEDGER_EVENTS)', () => {
+  it('accepts everything the decider emits over a grant\'s life', () => {
+    const h0 = create({ expiresAt: 5000, metadata: { a: '1' } });
+    const steps: GrantCommand[] = [
+      { type: 'ApplyCredits', invoice: 'in_1', line: 'il_1', amount: 400n, at: 200, txnId: 'cbtxn_a' },
+      { type: 'UpdateGrant', now: 210, expiresAt: 4000, metadata: { a: '', b: '2' } },
+      { type: 'UpdateGrant', now: 220, expiresAt: null },
+      { type: 'ReinstateApplication', invoice: 'in_1', line: 'il_1', at: 300, nextTxnId },
+      { type: 'ExpireGrant', at: 400, nextTxnId },
+    ];
+    const all = [...h0];
+    for (const c of steps) all.push(...given(all).when(c).events);
+    const voided = given(create({ id: 'credgr_2', effectiveAt: 500 })).when({ type: 'VoidGrant', at: 200, nextTxnId }).events;
+    const events = [...all, ...create({ id: 'credgr_2', effectiveAt: 500 }), ...voided];
+    expect(new Set(events.map((e) => e.type))).toEqual(
+      new Set(['CreditGrantCreated', 'CreditBalanceTransactionRecorded', 'CreditGrantUpdated', 'CreditGrantExpired', 'CreditGrantVoided']),
+    );
+    for (const e of events) expect(eventContractViolation(CREDIT_LEDGER_EVENTS, e.type, e.data), e.type).toBeNull();
+  });
+
+  it('refuses a posting whose amount is not whole minor units', () => {
+    const [posting] = postingsOf(given([]).when({ type: 'CreateGrant', grant: grant(), now: 100, nextTxnId }).events);
+    expect(eventContractViolation(CREDIT_LEDGER_EVENTS, 'CreditBalanceTransactionRecorded', { ...posting, amount: '1.5' })).toMatch(/amount/);
   });
 });

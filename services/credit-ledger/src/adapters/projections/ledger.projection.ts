@@ -6,7 +6,7 @@ import {
   CreditGrantExpired,
   CreditGrantUpdated,
   CreditGrantVoided,
-} from '../../domain/credit-grant.events.js';
+} from '@meterflow/contracts';
 import { CREDIT_LEDGER_READ_MODEL_INDEXES } from '../persistence/migrations.js';
 
 type Db = Pick<pg.PoolClient, 'query'>;
