@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { EntitySchema } from '@mikro-orm/core';
+import { INVOICING_EVENTS } from '@meterflow/contracts';
 import type { ServiceDefinition } from '@meterflow/service-kit';
 import { migrations } from './adapters/persistence/migrations.js';
 import { invoicingEntities } from './adapters/persistence/invoicing.entities.js';
@@ -18,6 +19,7 @@ export const invoicingDefinition: ServiceDefinition = {
   name: 'invoicing',
   dbSchema: 'invoicing',
   migrations,
+  events: INVOICING_EVENTS,
   entities: invoicingEntities as unknown as EntitySchema[],
   envSchema: invoicingEnvSchema,
   httpPort: 3103,

@@ -1,8 +1,7 @@
 import type pg from 'pg';
-import type { RatePeriodRequest, Stripe } from '@meterflow/contracts';
+import type { LineData, RatePeriodRequest, Stripe } from '@meterflow/contracts';
 import { DomainError, newId, notFound } from '@meterflow/kernel';
 import type { Invoice } from '../domain/invoice.decider.js';
-import type { LineData } from '../domain/invoice.events.js';
 import { lineForRated } from '../domain/invoice-item.decider.js';
 import { invoiceNumber, renderInvoice } from '../domain/invoice.render.js';
 import type { InvoiceStore, PlannedChange, RequestContext } from './invoice-store.js';

@@ -1,9 +1,8 @@
-import type { CreateSubscriptionInvoiceRequest, Stripe } from '@meterflow/contracts';
+import type { CollectionMethod, CreateSubscriptionInvoiceRequest, LineData, Stripe } from '@meterflow/contracts';
 import { DomainError, invalid, newId, toUnix, type Clock } from '@meterflow/kernel';
 import { VersionConflictError } from '@meterflow/event-store';
 import { applyMetadata, type MetadataPatch } from '@meterflow/stripe-api';
 import type { Invoice } from '../domain/invoice.decider.js';
-import type { CollectionMethod, LineData } from '../domain/invoice.events.js';
 import { itemAmount, lineForItem, lineForRated, renderInvoiceItem } from '../domain/invoice-item.decider.js';
 import { renderInvoice } from '../domain/invoice.render.js';
 import type { InvoicingSettings, Peers } from './ports.js';

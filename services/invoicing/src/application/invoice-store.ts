@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { stripeEvent } from '@meterflow/contracts';
+import { InvoiceKeyClaimed, stripeEvent, type InvoiceEvent, type InvoiceItemEvent } from '@meterflow/contracts';
 import { VersionConflictError, quoteIdent, type NewEvent, type PgEventStore } from '@meterflow/event-store';
 import { newId, notFound } from '@meterflow/kernel';
 import { decideInvoice, evolveInvoice, stripeTypesFor, type Invoice, type InvoiceCommand, type InvoiceState } from '../domain/invoice.decider.js';
@@ -11,7 +11,6 @@ import {
   type InvoiceItemCommand,
   type InvoiceItemState,
 } from '../domain/invoice-item.decider.js';
-import type { InvoiceEvent, InvoiceItemEvent } from '../domain/invoice.events.js';
 import { invoiceNumber, renderInvoice } from '../domain/invoice.render.js';
 import { projectInvoice, projectInvoiceItem } from '../adapters/projections/invoice.projection.js';
 import { invoiceItemStream, invoiceKeyStream, invoiceStream } from './streams.js';
@@ -208,7 +207,7 @@ export class InvoiceStore {
 
   /** First writer wins: a VersionConflictError means the key is taken. */
   async claimKey(tx: pg.PoolClient, key: string, invoice: string): Promise<void> {
-    await this.events.append(invoiceKeyStream(key), 'no_stream', [{ type: 'InvoiceKeyClaimed', data: { key, invoice } }], { tx });
+    await this.events.append(invoiceKeyStream(key), 'no_stream', [InvoiceKeyClaimed({ key, invoice })], { tx });
   }
 
   /**

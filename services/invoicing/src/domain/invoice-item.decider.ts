@@ -1,5 +1,4 @@
 import { Dec, DomainError, assertNever, formatDecimal, roundMinor } from '@meterflow/kernel';
-import type { RatedLine, Stripe } from '@meterflow/contracts';
 import {
   InvoiceItemCreated,
   InvoiceItemDeleted,
@@ -8,7 +7,9 @@ import {
   type InvoiceItemData,
   type InvoiceItemEvent,
   type LineData,
-} from './invoice.events.js';
+  type RatedLine,
+  type Stripe,
+} from '@meterflow/contracts';
 
 export interface InvoiceItem extends InvoiceItemData {
   deleted: boolean;

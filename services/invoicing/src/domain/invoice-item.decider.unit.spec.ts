@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '@meterflow/kernel';
 import { decideInvoiceItem, evolveInvoiceItem, lineForItem, renderInvoiceItem, type InvoiceItemCommand, type InvoiceItemState } from './invoice-item.decider.js';
-import type { InvoiceItemData, InvoiceItemEvent } from './invoice.events.js';
+import { INVOICING_EVENTS, eventContractViolation, type InvoiceItemData, type InvoiceItemEvent } from '@meterflow/contracts';
 
 const data: InvoiceItemData = {
   id: 'ii_1',
@@ -83,5 +83,24 @@ describe('invoice item', () => {
     given(created).when({ type: 'DeleteInvoiceItem', at: 2_000, invoiceStatus: 'open' }).thenThrows('invoice_not_editable');
     const deleted = [...created, ...decideInvoiceItem({ type: 'DeleteInvoiceItem', at: 2_000, invoiceStatus: null }, fold(created))];
     given(deleted).when({ type: 'UpdateInvoiceItem', changes: { ...data, amount: '1' } }).thenThrows('resource_missing');
+  });
+});
+
+describe('the event contract (INVOICING_EVENTS)', () => {
+  it('accepts everything the invoice item decider emits', () => {
+    const out = [...created];
+    const cmds: InvoiceItemCommand[] = [
+      { type: 'UpdateInvoiceItem', changes: { amount: '200', quantity: 2, unit_amount_decimal: '100', description: null, period: data.period, metadata: {}, price: null, product: null } },
+      { type: 'InvoiceItem', invoice: 'in_1', line: 'il_1' },
+      { type: 'DeleteInvoiceItem', at: 2_000, invoiceStatus: 'draft' },
+    ];
+    for (const c of cmds) out.push(...decideInvoiceItem(c, fold(out)));
+    expect(out.map((e) => e.type)).toEqual(['InvoiceItemCreated', 'InvoiceItemUpdated', 'InvoiceItemInvoiced', 'InvoiceItemDeleted']);
+    for (const e of out) expect(eventContractViolation(INVOICING_EVENTS, e.type, e.data), e.type).toBeNull();
+  });
+
+  it('refuses an item without a customer', () => {
+    const { customer: _c, ...rest } = created[0]!.data as InvoiceItemData;
+    expect(eventContractViolation(INVOICING_EVENTS, 'InvoiceItemCreated', rest)).toMatch(/^customer: /);
   });
 });

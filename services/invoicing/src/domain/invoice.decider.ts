@@ -18,7 +18,7 @@ import {
   type CreditApplicationData,
   type InvoiceEvent,
   type LineData,
-} from './invoice.events.js';
+} from '@meterflow/contracts';
 
 export type InvoiceStatus = 'draft' | 'open' | 'paid' | 'uncollectible' | 'void';
 

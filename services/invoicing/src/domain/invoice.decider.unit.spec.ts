@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '@meterflow/kernel';
 import { decideInvoice, evolveInvoice, initialInvoiceState, stripeTypesFor, totals, type InvoiceCommand, type InvoiceState } from './invoice.decider.js';
-import type { InvoiceEvent, LineData } from './invoice.events.js';
+import { INVOICING_EVENTS, eventContractViolation, type InvoiceEvent, type LineData } from '@meterflow/contracts';
 import { renderInvoice } from './invoice.render.js';
 import { itemAmount, lineForRated } from './invoice-item.decider.js';
 
@@ -212,5 +212,41 @@ describe('line amounts', () => {
       'sub_1',
     );
     expect(l).toMatchObject({ amount: '3000', metered: true, subscription_item: 'si_1', type: 'subscription_item_details' });
+  });
+});
+
+describe('the event contract (INVOICING_EVENTS)', () => {
+  const run = (history: InvoiceEvent[], ...cmds: InvoiceCommand[]): InvoiceEvent[] => {
+    const out = [...history];
+    for (const c of cmds) out.push(...decideInvoice(c, fold(out)));
+    return out;
+  };
+
+  it('accepts everything the invoice decider emits', () => {
+    const sub = run(
+      [created([line('il_1', 3000)])],
+      { type: 'UpdateInvoice', at: 2_100, changes: { description: 'April', metadata: { a: 'b' }, footer: 'f' } },
+      { type: 'AddLine', at: 2_200, line: line('il_9', -100, { type: 'invoice_item_details', subscription_item: null, invoice_item: 'ii_1', metered: false }) },
+      { type: 'ChangeLine', at: 2_300, line: line('il_9', -50, { type: 'invoice_item_details', subscription_item: null, invoice_item: 'ii_1', metered: false }) },
+      { type: 'RemoveLine', at: 2_400, line: 'il_9' },
+      { type: 'RefreshSubscriptionLines', at: 5_000, lines: [line('il_1', 4000, { quantity: 4 })] },
+      credits,
+      { type: 'FinalizeInvoice', at: 5_600, number: 'X-0001', auto_advance: false },
+      { type: 'SendInvoice', at: 5_700 },
+      { type: 'PayInvoice', at: 7_000, paid_out_of_band: true },
+    );
+    const open = [created([line('il_1', 3000)], { id: 'in_2' })];
+    const voided = run(open, { type: 'FinalizeInvoice', at: 5_600, number: 'X-0002' }, { type: 'MarkUncollectible', at: 6_000 }, { type: 'VoidInvoice', at: 7_000 });
+    const deleted = run([created([], { id: 'in_3', subscription: null, billing_reason: 'manual', idempotency_key: null })], { type: 'DeleteInvoice', at: 1 });
+    const events = [...sub, ...voided, ...deleted];
+    expect(new Set(events.map((e) => e.type))).toEqual(
+      new Set([...INVOICING_EVENTS.keys()].filter((t) => t.startsWith('Invoice') && !t.startsWith('InvoiceItem') && t !== 'InvoiceKeyClaimed')),
+    );
+    for (const e of events) expect(eventContractViolation(INVOICING_EVENTS, e.type, e.data), e.type).toBeNull();
+  });
+
+  it('refuses a line whose amount is a number instead of a decimal string', () => {
+    const [e] = decideInvoice({ type: 'AddLine', at: 2_200, line: line('il_9', 5) }, fold([created([line('il_1', 3000)])]));
+    expect(eventContractViolation(INVOICING_EVENTS, e!.type, { ...e!.data, line: { ...line('il_9', 5), amount: 5 } })).toMatch(/^line\.amount: /);
   });
 });

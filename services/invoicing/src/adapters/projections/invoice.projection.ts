@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { PgEventStore, StoredEvent } from '@meterflow/event-store';
 import { evolveInvoice, type Invoice, type InvoiceState } from '../../domain/invoice.decider.js';
 import { evolveInvoiceItem, renderInvoiceItem, type InvoiceItem, type InvoiceItemState } from '../../domain/invoice-item.decider.js';
-import type { InvoiceEvent, InvoiceItemEvent } from '../../domain/invoice.events.js';
+import type { InvoiceEvent, InvoiceItemEvent } from '@meterflow/contracts';
 import { renderInvoice, renderLine } from '../../domain/invoice.render.js';
 import { INVOICE_ITEM_STREAM, INVOICE_STREAM } from '../../application/streams.js';
 
