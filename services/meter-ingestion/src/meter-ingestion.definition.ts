@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { METER_INGESTION_EVENTS } from '@meterflow/contracts';
 import type { ServiceDefinition } from '@meterflow/service-kit';
 import { migrations } from './adapters/persistence/migrations.js';
 
@@ -26,6 +27,7 @@ export const meterIngestionDefinition: ServiceDefinition = {
   name: 'meter-ingestion',
   dbSchema: 'ingestion',
   migrations,
+  events: METER_INGESTION_EVENTS,
   envSchema: ingestionEnvSchema,
   httpPort: 3101,
 };

@@ -1,6 +1,7 @@
+import { MeterEventCancelled } from '@meterflow/contracts';
 import type { PgEventStore } from '@meterflow/event-store';
 import { DomainError, newId, toUnix, type Clock } from '@meterflow/kernel';
-import { cancellationError, MeterEventCancelled } from '../domain/adjustment.events.js';
+import { cancellationError } from '../domain/adjustment.js';
 import type { MeterEventStore } from '../adapters/persistence/meter-event.store.js';
 import type { MeterCatalog } from './meter-catalog.js';
 

@@ -1,8 +1,8 @@
-import { stripeEvent } from '@meterflow/contracts';
+import { AlertTriggered, stripeEvent } from '@meterflow/contracts';
 import { handleCommand, type PgEventStore } from '@meterflow/event-store';
 import { newId, notFound, toUnix, type Clock } from '@meterflow/kernel';
 import type { ListParams, StripeList } from '@meterflow/stripe-api';
-import { AlertTriggered, decideAlert, evolveAlert, shouldTrigger, toStripeAlert, type Alert, type AlertCommand, type AlertState, type AlertStatus } from '../domain/alert.decider.js';
+import { decideAlert, evolveAlert, shouldTrigger, toStripeAlert, type Alert, type AlertCommand, type AlertState, type AlertStatus } from '../domain/alert.decider.js';
 import type { AlertRepository } from '../adapters/persistence/alert.repository.js';
 import type { EventToStore } from '../adapters/persistence/meter-event.store.js';
 import type { MeterCatalog } from './meter-catalog.js';

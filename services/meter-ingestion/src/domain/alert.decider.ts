@@ -1,9 +1,8 @@
-import { z } from 'zod';
-import { defineEvent, type EventOf } from '@meterflow/contracts';
+import { AlertCreated, AlertStatusChanged, type AlertEvent } from '@meterflow/contracts';
 import { assertNever, DomainError } from '@meterflow/kernel';
 
 /** A usage alert (`billing.alert`, `usage_threshold`, recurrence `one_time`). */
-export type AlertStatus = 'active' | 'inactive' | 'archived';
+export type AlertStatus = AlertStatusChanged['data']['status'];
 export interface Alert {
   id: string;
   title: string;
@@ -13,15 +12,6 @@ export interface Alert {
   status: AlertStatus;
   created: number;
 }
-
-export const AlertCreated = defineEvent(
-  'AlertCreated',
-  1,
-  z.object({ id: z.string(), title: z.string(), meterId: z.string(), gte: z.number().int().positive(), customer: z.string().nullable(), at: z.number().int() }),
-);
-export const AlertStatusChanged = defineEvent('AlertStatusChanged', 1, z.object({ status: z.enum(['active', 'inactive', 'archived']), at: z.number().int() }));
-export const AlertTriggered = defineEvent('AlertTriggered', 1, z.object({ customer: z.string(), value: z.string(), at: z.number().int() }));
-type AlertEvent = EventOf<typeof AlertCreated> | EventOf<typeof AlertStatusChanged> | EventOf<typeof AlertTriggered>;
 
 export type AlertCommand =
   | { type: 'CreateAlert'; id: string; title: string; meterId: string; gte: number; customer: string | null; at: number }

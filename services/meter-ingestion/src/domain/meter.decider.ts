@@ -1,5 +1,5 @@
 import { assertNever, DomainError } from '@meterflow/kernel';
-import { MeterCreated, MeterDeactivated, MeterReactivated, MeterUpdated, type MeterEvent } from './meter.events.js';
+import { MeterCreated, MeterDeactivated, MeterReactivated, MeterUpdated, type MeterLifecycleEvent } from '@meterflow/contracts';
 import type { EventTimeWindow, Meter, MeterFormula } from './meter.types.js';
 
 export type MeterCommand =
@@ -50,7 +50,7 @@ function requireMeter(state: MeterState): Meter {
 }
 
 export function evolveMeter(state: MeterState, event: { type: string; data: unknown }): MeterState {
-  const e = event as MeterEvent;
+  const e = event as MeterLifecycleEvent;
   switch (e.type) {
     case 'MeterCreated': {
       const { at, ...d } = e.data;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { METER_INGESTION_EVENTS, eventContractViolation } from '@meterflow/contracts';
 import { decideMeter, evolveMeter, type MeterCommand, type MeterState } from './meter.decider.js';
 
 const create: MeterCommand = {
@@ -32,5 +33,29 @@ describe('meter decider', () => {
   it('given no meter, when updated, then not found; given a meter, when created again, then refused', () => {
     expect(() => decideMeter({ type: 'UpdateMeter', at: 1 }, null)).toThrow();
     expect(() => decideMeter(create, given(create))).toThrow();
+  });
+});
+
+describe('the event contract (METER_INGESTION_EVENTS)', () => {
+  it('accepts everything the meter decider emits', () => {
+    const cmds: MeterCommand[] = [
+      { ...create, eventTimeWindow: 'day', formula: 'count' },
+      { type: 'UpdateMeter', displayName: 'API calls', at: 110 },
+      { type: 'DeactivateMeter', at: 120 },
+      { type: 'ReactivateMeter', at: 130 },
+    ];
+    let s: MeterState = null;
+    const events = cmds.flatMap((c) => {
+      const ev = decideMeter(c, s);
+      s = ev.reduce(evolveMeter, s);
+      return ev;
+    });
+    expect(events.map((e) => e.type)).toEqual(['MeterCreated', 'MeterUpdated', 'MeterDeactivated', 'MeterReactivated']);
+    for (const e of events) expect(eventContractViolation(METER_INGESTION_EVENTS, e.type, e.data), e.type).toBeNull();
+  });
+
+  it('refuses a meter with an unknown formula', () => {
+    const [e] = decideMeter(create, null);
+    expect(eventContractViolation(METER_INGESTION_EVENTS, e!.type, { ...e!.data, formula: 'max' })).toMatch(/^formula: /);
   });
 });

@@ -1,6 +1,8 @@
+import type { MeterCreated } from '@meterflow/contracts';
+
 /** A billing meter as the domain sees it (times in unix seconds). */
-export type MeterFormula = 'sum' | 'count' | 'last';
-export type EventTimeWindow = 'hour' | 'day';
+export type MeterFormula = MeterCreated['data']['formula'];
+export type EventTimeWindow = NonNullable<MeterCreated['data']['eventTimeWindow']>;
 export type MeterStatus = 'active' | 'inactive';
 
 export interface Meter {

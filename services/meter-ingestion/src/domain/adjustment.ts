@@ -1,21 +1,3 @@
-import { z } from 'zod';
-import { defineEvent } from '@meterflow/contracts';
-
-/** A meter event taken out of usage by a `cancel` adjustment. */
-export const MeterEventCancelled = defineEvent(
-  'MeterEventCancelled',
-  1,
-  z.object({
-    adjustmentId: z.string(),
-    identifier: z.string(),
-    meterId: z.string(),
-    customer: z.string(),
-    value: z.string(),
-    timestamp: z.number().int(),
-    at: z.number().int(),
-  }),
-);
-
 /** Only events received in the last 24 hours can be cancelled. */
 export const CANCEL_WINDOW_SECONDS = 86_400;
 
