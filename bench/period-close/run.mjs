@@ -1,0 +1,172 @@
+// `pnpm bench:close`: the end-of-period path measured end to end, as DESIGN.md's target states it
+// ("period close: rate + invoice + apply credits + finalize, 100,000 subscriptions in <= 60 s").
+//
+// The whole system runs as processes (scripts/stack.mjs) on a fresh database and NATS namespace.
+// Setup (not timed): one metered price (10 USD per hour, divide_by 60, round up), BENCH_SUBS
+// customers on one test clock, each with a monthly subscription and 150 minutes of usage
+// (published over NATS in batches of 100), every second one with a 10 USD credit grant (paid,
+// metered scope). Timed: one test clock advance past the period end and the finalization grace,
+// from the API call until the clock reports `ready`; the phases (rating closes the periods and
+// hands the drafts over, invoicing finalizes them and the ledger applies credits) are sampled
+// from the read models while it runs. Checked: one open invoice per subscription, 3,000 cents
+// each, 1,000 of credit applied to every second one, amount_due totals exact to the cent.
+//
+//   BENCH_SUBS=10000 (default)  BENCH_SUBS=100000 for the full target
+//   BENCH_SETUP_CONCURRENCY=48  BENCH_BUILD=0  BENCH_KEEP_DB=1
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import pg from 'pg';
+import Stripe from 'stripe';
+import { connect } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { startStack } from '../../scripts/stack.mjs';
+
+const env = process.env;
+const SUBS = Number(env.BENCH_SUBS ?? 10_000);
+const CONCURRENCY = Number(env.BENCH_SETUP_CONCURRENCY ?? 48);
+const ADMIN_URL = env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const NATS_URL = env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const KEY = 'sk_test_bench';
+const GRACE = 3600;
+const T0 = Date.UTC(2026, 0, 1) / 1000;
+const PERIOD_END = Date.UTC(2026, 1, 1) / 1000;
+const TARGET = PERIOD_END + GRACE + 60;
+
+const rand = () => randomBytes(4).toString('hex');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (m) => console.log(`[bench:close] ${m}`);
+const rate = (n, ms) => `${Math.round((n * 1000) / ms).toLocaleString('en-US')}/s`;
+
+/** Run `fn(i)` for i in [0, n) with at most `limit` at once. */
+async function pool(n, limit, fn) {
+  let next = 0;
+  const worker = async () => {
+    while (next < n) await fn(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, n) }, worker));
+}
+
+// ---- the system, on a fresh database and namespace -------------------------------------------
+const dbName = `mf_bench_close_${rand()}`;
+const namespace = `bench${rand()}`;
+const admin = new pg.Client({ connectionString: ADMIN_URL });
+await admin.connect();
+await admin.query(`CREATE DATABASE ${dbName}`);
+const dbUrl = new URL(ADMIN_URL);
+dbUrl.pathname = `/${dbName}`;
+const stack = await startStack({
+  databaseUrl: dbUrl.toString(),
+  natsUrl: NATS_URL,
+  portOffset: 30000 + Math.floor(Math.random() * 10000),
+  build: env.BENCH_BUILD !== '0',
+  quiet: true,
+  env: { MF_NAMESPACE: namespace, MF_API_KEYS: KEY, LOG_LEVEL: 'warn', INVOICE_FINALIZATION_GRACE_SECONDS: String(GRACE), OTEL_SDK_DISABLED: 'true' },
+});
+const db = new pg.Pool({ connectionString: dbUrl.toString(), max: 2 });
+let failed = false;
+try {
+  const api = new URL(stack.apiUrl);
+  const stripe = new Stripe(KEY, { host: api.hostname, port: Number(api.port), protocol: 'http', maxNetworkRetries: 3, timeout: 120_000 });
+
+  // ---- setup (not timed) ---------------------------------------------------------------------
+  let t = Date.now();
+  const meter = await stripe.billing.meters.create({ display_name: 'Minutes', event_name: `minutes_${rand()}`, default_aggregation: { formula: 'sum' } });
+  const price = await stripe.prices.create({
+    currency: 'usd',
+    unit_amount: 1000,
+    product_data: { name: 'Car rental' },
+    recurring: { interval: 'month', usage_type: 'metered', meter: meter.id },
+    transform_quantity: { divide_by: 60, round: 'up' },
+  });
+  const clock = await stripe.testHelpers.testClocks.create({ frozen_time: T0, name: 'bench' });
+  const customers = new Array(SUBS);
+  await pool(SUBS, CONCURRENCY, async (i) => {
+    const c = await stripe.customers.create({ test_clock: clock.id, name: `renter ${i}` });
+    customers[i] = c.id;
+    await stripe.subscriptions.create({ customer: c.id, items: [{ price: price.id }] });
+    if (i % 2 === 0)
+      await stripe.billing.creditGrants.create({
+        customer: c.id,
+        category: 'paid',
+        amount: { type: 'monetary', monetary: { currency: 'usd', value: 1000 } },
+        applicability_config: { scope: { price_type: 'metered' } },
+      });
+  });
+  log(`setup: ${SUBS} customers + subscriptions, ${Math.ceil(SUBS / 2)} credit grants in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+
+  t = Date.now();
+  const nc = await connect({ servers: NATS_URL });
+  const js = jetstream(nc);
+  const subject = `${namespace}.mf.ingest.meter_events`;
+  // Customers on a test clock: timestamps are checked against the clock's frozen time.
+  const ts = new Date(T0 * 1000).toISOString();
+  await pool(Math.ceil(SUBS / 100), 16, async (b) => {
+    const events = customers.slice(b * 100, b * 100 + 100).map((c) => ({ event_name: meter.event_name, payload: { stripe_customer_id: c, value: '150' }, identifier: `u-${c}`, timestamp: ts }));
+    await js.publish(subject, JSON.stringify({ events }));
+  });
+  await nc.drain();
+  // Usage is visible when the rollups hold every customer's 150 minutes.
+  for (;;) {
+    const { rows } = await db.query(`SELECT coalesce(sum(sum), 0)::text AS v FROM ingestion.usage_rollups`).catch(() => ({ rows: [{ v: '?' }] }));
+    if (rows[0].v === String(SUBS * 150)) break;
+    await sleep(250);
+  }
+  log(`usage: ${SUBS} events published and visible in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+
+  // ---- timed: one advance past the period end and the grace ----------------------------------
+  const phases = { drafts: null, finalized: null };
+  const sample = async () => {
+    const { rows } = await db.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE status <> 'draft')::int AS done FROM invoicing.invoices`);
+    return rows[0];
+  };
+  const start = Date.now();
+  await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: TARGET });
+  for (;;) {
+    const c = await stripe.testHelpers.testClocks.retrieve(clock.id);
+    const s = await sample();
+    if (phases.drafts === null && s.n >= SUBS) phases.drafts = Date.now() - start;
+    if (phases.finalized === null && s.done >= SUBS) phases.finalized = Date.now() - start;
+    if (c.status === 'internal_failure') throw new Error('clock advance failed');
+    if (c.status === 'ready' && c.frozen_time === TARGET) break;
+    await sleep(200);
+  }
+  const elapsed = Date.now() - start;
+
+  // ---- checks --------------------------------------------------------------------------------
+  const { rows } = await db.query(`
+    SELECT count(*)::int AS invoices,
+           count(*) FILTER (WHERE status = 'open')::int AS open,
+           coalesce(sum(total), 0)::text AS total,
+           coalesce(sum(amount_due), 0)::text AS due
+      FROM invoicing.invoices WHERE subscription IS NOT NULL`);
+  const got = rows[0];
+  const granted = Math.ceil(SUBS / 2);
+  const expected = { invoices: SUBS, open: SUBS, total: String(SUBS * 3000), due: String(SUBS * 3000 - granted * 1000) };
+  const ok = JSON.stringify(got) === JSON.stringify(expected);
+  const { rows: applied } = await db.query(`SELECT count(*)::int AS n, coalesce(sum(amount), 0)::text AS amount FROM credit_ledger.credit_balance_transactions WHERE reason = 'credits_applied'`);
+
+  console.log(`
+period close, end to end: ${SUBS.toLocaleString('en-US')} subscriptions on one test clock
+  advance -> ready      ${(elapsed / 1000).toFixed(1)} s  (${rate(SUBS, elapsed)})
+  drafts all created    ${phases.drafts === null ? '-' : `${(phases.drafts / 1000).toFixed(1)} s`}   (rating: usage query, rate, hand over; invoicing: create)
+  all finalized         ${phases.finalized === null ? '-' : `${(phases.finalized / 1000).toFixed(1)} s`}   (invoicing: re-rate, credits.apply, finalize)
+  invoices              ${got.invoices} (${got.open} open), total ${got.total}, amount_due ${got.due}   expected ${JSON.stringify(expected)}  ${ok ? 'OK' : 'MISMATCH'}
+  credits applied       ${applied[0].n} transactions, ${applied[0].amount} cents (expected ${granted} / ${granted * 1000})
+  target (DESIGN.md)    100,000 in <= 60 s  => ${rate(100_000, 60_000)}
+  machine               ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, node ${process.version}
+`);
+  failed = !ok || applied[0].n !== granted;
+} finally {
+  await db.end();
+  await stack.stop();
+  if (env.BENCH_KEEP_DB !== '1') await admin.query(`DROP DATABASE ${dbName} WITH (FORCE)`).catch(() => {});
+  await admin.end();
+  const nc = await connect({ servers: NATS_URL }).catch(() => null);
+  if (nc) {
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    const jsm = await jetstreamManager(nc);
+    for await (const s of jsm.streams.list()) if (s.config.name.startsWith(`${namespace.toUpperCase()}_`)) await jsm.streams.delete(s.config.name).catch(() => {});
+    await nc.close();
+  }
+}
+process.exit(failed ? 1 : 0);
