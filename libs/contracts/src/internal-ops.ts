@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { rpcReply } from './rpc.js';
 
 /**
  * Commands and queries services send each other (request/reply, `mf.rpc.<service>.<op>`).
@@ -80,7 +81,16 @@ export const RatePeriodRequest = z.object({
 export type RatePeriodRequest = z.infer<typeof RatePeriodRequest>;
 export const RatePeriodReply = z.object({ lines: z.array(RatedLine) });
 export type RatePeriodReply = z.infer<typeof RatePeriodReply>;
-export const RATING_OPS = { ratePeriod: 'billing.rate_period' } as const;
+/**
+ * `billing.rate_periods`: many `billing.rate_period` requests in one (invoicing finalizing a batch
+ * of drafts). One reply per request, same order, each exactly what the single op answers
+ * (`{ok:false,error}` for an unknown subscription or a period never closed).
+ */
+export const RatePeriodsRequest = z.object({ requests: z.array(RatePeriodRequest).min(1).max(500) });
+export type RatePeriodsRequest = z.infer<typeof RatePeriodsRequest>;
+export const RatePeriodsReply = z.object({ results: z.array(rpcReply(RatePeriodReply)) });
+export type RatePeriodsReply = z.infer<typeof RatePeriodsReply>;
+export const RATING_OPS = { ratePeriod: 'billing.rate_period', ratePeriods: 'billing.rate_periods' } as const;
 
 // ---- invoicing ---------------------------------------------------------------------------
 /**

@@ -19,6 +19,7 @@ import type { SubscriptionState } from '../domain/subscription.types.js';
 import { toStripeSubscription } from '../domain/subscription.view.js';
 import type { RatingEnv } from '../rating.definition.js';
 import { fact } from './stripe-facts.js';
+import { PeriodRerating } from './period-rerating.js';
 import { UsageRatingService, type UsageWindow } from './usage-rating.service.js';
 
 /** Stripe events for a subscription change, from the states before and after. */
@@ -269,44 +270,9 @@ export class PeriodCloseService {
 
   /**
    * `billing.rate_period`: the lines of a closed period rated again with the usage known now
-   * (invoicing calls it when it finalizes, so usage that arrived in the grace period counts).
+   * (invoicing calls it when it finalizes). A batch of one of `billing.rate_periods`.
    */
   async ratePeriod(req: RatePeriodRequest): Promise<RatePeriodReply> {
-    const history = await this.subs.store.readStream(req.subscription);
-    if (history.length === 0) throw notFound('subscription', req.subscription, 'subscription');
-    // Every invoice request the subscription made; the latest one for this period (and billing
-    // reason, when given) wins. A creation invoice and the first cycle invoice can share their
-    // period: the caller's billing_reason tells them apart (without it, the cycle one, later, wins).
-    let invoice: CreateSubscriptionInvoiceRequest | null = null;
-    let customer = '';
-    const consider = (inv: CreateSubscriptionInvoiceRequest | null | undefined) => {
-      if (!inv || inv.period_start !== req.period_start || inv.period_end !== req.period_end) return;
-      if (req.billing_reason === undefined || inv.billing_reason === req.billing_reason) invoice = inv;
-    };
-    for (const e of history) {
-      if (e.type === 'SubscriptionCreated') {
-        const sub = (e.data as { subscription: SubscriptionState }).subscription;
-        customer = sub.customer;
-        sub.pending_invoices.forEach(consider);
-      }
-      if (e.type === 'SubscriptionPeriodClosed' || e.type === 'SubscriptionCanceled' || e.type === 'SubscriptionBillingCycleAnchorReset')
-        consider((e.data as { invoice: CreateSubscriptionInvoiceRequest | null }).invoice);
-    }
-    if (!invoice)
-      throw new DomainError('period_not_closed', `Subscription ${req.subscription} has no closed period [${req.period_start}, ${req.period_end})${req.billing_reason ? ` billed as ${req.billing_reason}` : ''}.`, {
-        status: 404,
-      });
-    const found: CreateSubscriptionInvoiceRequest = invoice;
-    const priceIds = [...new Set(found.lines.map((l) => l.price))];
-    const prices = await this.prices.loadMany(priceIds);
-    const windows: UsageWindow[] = [];
-    const fixed = new Map<number, RatedLine>();
-    found.lines.forEach((l, i) => {
-      const price = prices.get(l.price)?.state as PriceObject | null | undefined;
-      if (!price || l.meter === null) fixed.set(i, l);
-      else windows.push({ key: String(i), customer, subscription_item: l.subscription_item, price, start: l.period.start, end: l.period.end });
-    });
-    const rated = await this.rating.rate(windows);
-    return { lines: found.lines.map((l, i) => fixed.get(i) ?? { ...rated.get(String(i))!, description: rated.get(String(i))?.description ?? l.description }) };
+    return new PeriodRerating(this.subs, this.prices, this.rating).ratePeriod(req);
   }
 }

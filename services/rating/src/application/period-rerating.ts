@@ -1,0 +1,131 @@
+import type { CreateSubscriptionInvoiceRequest, RatedLine, RatePeriodReply, RatePeriodRequest, RpcReply } from '@meterflow/contracts';
+import { quoteIdent } from '@meterflow/event-store';
+import { DomainError, notFound } from '@meterflow/kernel';
+import type { PriceRepository, SubscriptionRepository } from '../adapters/persistence/repositories.js';
+import type { PriceObject } from '../domain/price.js';
+import type { SubscriptionState } from '../domain/subscription.types.js';
+import type { UsageRatingService, UsageWindow } from './usage-rating.service.js';
+
+/** The subscription events that carry invoice requests (the only ones re-rating reads in full). */
+const INVOICE_EVENTS = ['SubscriptionCreated', 'SubscriptionPeriodClosed', 'SubscriptionCanceled', 'SubscriptionBillingCycleAnchorReset'];
+
+/** What one subscription's stream tells re-rating. `null`: the stream does not exist. */
+interface StreamFacts {
+  customer: string;
+  /** Every invoice request, in stream order. */
+  invoices: CreateSubscriptionInvoiceRequest[];
+}
+
+/**
+ * `billing.rate_period(s)`: the lines of closed periods rated again with the usage known now
+ * (invoicing calls it when it finalizes, so usage that arrived in the grace period counts).
+ * A batch costs three round trips whatever its size: one read of all the subscriptions' streams,
+ * one load of all the prices, one `UsageRatingService.rate` (usage queries of up to 1,000 windows).
+ * The single op is a batch of one.
+ */
+export class PeriodRerating {
+  constructor(
+    private readonly subs: SubscriptionRepository,
+    private readonly prices: PriceRepository,
+    private readonly rating: UsageRatingService,
+  ) {}
+
+  /** One request; throws what the batch would answer as its error. */
+  async ratePeriod(req: RatePeriodRequest): Promise<RatePeriodReply> {
+    const [reply] = await this.ratePeriods([req]);
+    if (!reply!.ok) throw DomainError.fromShape(reply!.error);
+    return reply!.result;
+  }
+
+  /**
+   * One reply per request, same order: the re-rated lines, or the request's own error (unknown
+   * subscription, period never closed). A failure shared by the whole batch (database, usage
+   * query) is thrown.
+   */
+  async ratePeriods(requests: readonly RatePeriodRequest[]): Promise<RpcReply<RatePeriodReply>[]> {
+    const streams = await this.readStreams([...new Set(requests.map((r) => r.subscription))]);
+    const found = requests.map((req): { invoice: CreateSubscriptionInvoiceRequest; customer: string } | DomainError => {
+      const facts = streams.get(req.subscription);
+      if (!facts) return notFound('subscription', req.subscription, 'subscription');
+      const invoice = pickInvoice(facts.invoices, req);
+      if (!invoice)
+        return new DomainError(
+          'period_not_closed',
+          `Subscription ${req.subscription} has no closed period [${req.period_start}, ${req.period_end})${req.billing_reason ? ` billed as ${req.billing_reason}` : ''}.`,
+          { status: 404 },
+        );
+      return { invoice, customer: facts.customer };
+    });
+
+    const priceIds = new Set<string>();
+    for (const f of found) if (!(f instanceof DomainError)) for (const l of f.invoice.lines) priceIds.add(l.price);
+    const prices = await this.prices.loadMany([...priceIds]);
+
+    // Lines re-rated from usage are keyed `<request index>|<line index>`; the others stay as closed.
+    const windows: UsageWindow[] = [];
+    found.forEach((f, r) => {
+      if (f instanceof DomainError) return;
+      f.invoice.lines.forEach((l, i) => {
+        const price = prices.get(l.price)?.state as PriceObject | null | undefined;
+        if (price && l.meter !== null)
+          windows.push({ key: `${r}|${i}`, customer: f.customer, subscription_item: l.subscription_item, price, start: l.period.start, end: l.period.end });
+      });
+    });
+    const rated = await this.rating.rate(windows);
+    const reRated = new Set(windows.map((w) => w.key));
+
+    return found.map((f, r): RpcReply<RatePeriodReply> => {
+      if (f instanceof DomainError) return { ok: false, error: f.toShape() };
+      const lines = f.invoice.lines.map((l, i): RatedLine => {
+        const key = `${r}|${i}`;
+        if (!reRated.has(key)) return l;
+        const line = rated.get(key);
+        return { ...line!, description: line?.description ?? l.description };
+      });
+      return { ok: true, result: { lines } };
+    });
+  }
+
+  /**
+   * The invoice requests of each subscription stream, in one query. Every stream row is read
+   * (existence), but only the events carrying invoice requests bring their data.
+   */
+  private async readStreams(ids: readonly string[]): Promise<Map<string, StreamFacts>> {
+    const out = new Map<string, StreamFacts>();
+    if (ids.length === 0) return out;
+    const { rows } = await this.subs.pool.query<{ stream_id: string; type: string; data: unknown }>(
+      `SELECT stream_id, type, CASE WHEN type = ANY($2::text[]) THEN data END AS data
+         FROM ${quoteIdent(this.subs.store.schema)}.events
+        WHERE stream_id = ANY($1::text[])
+        ORDER BY stream_id, stream_position`,
+      [ids, INVOICE_EVENTS],
+    );
+    for (const e of rows) {
+      let facts = out.get(e.stream_id);
+      if (!facts) out.set(e.stream_id, (facts = { customer: '', invoices: [] }));
+      if (e.type === 'SubscriptionCreated') {
+        const sub = (e.data as { subscription: SubscriptionState }).subscription;
+        facts.customer = sub.customer;
+        facts.invoices.push(...sub.pending_invoices);
+      } else if (INVOICE_EVENTS.includes(e.type)) {
+        const invoice = (e.data as { invoice: CreateSubscriptionInvoiceRequest | null }).invoice;
+        if (invoice) facts.invoices.push(invoice);
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * The latest invoice request for the period (and billing reason, when given). A creation invoice
+ * and the first cycle invoice can share their period: the caller's billing_reason tells them
+ * apart (without it, the cycle one, later, wins).
+ */
+function pickInvoice(invoices: readonly CreateSubscriptionInvoiceRequest[], req: RatePeriodRequest): CreateSubscriptionInvoiceRequest | null {
+  let picked: CreateSubscriptionInvoiceRequest | null = null;
+  for (const inv of invoices) {
+    if (inv.period_start !== req.period_start || inv.period_end !== req.period_end) continue;
+    if (req.billing_reason === undefined || inv.billing_reason === req.billing_reason) picked = inv;
+  }
+  return picked;
+}
