@@ -112,7 +112,27 @@ export const CreateSubscriptionInvoiceRequest = z.object({
   lines: z.array(RatedLine),
 });
 export type CreateSubscriptionInvoiceRequest = z.infer<typeof CreateSubscriptionInvoiceRequest>;
-export const INVOICING_OPS = { createSubscriptionInvoice: 'subscription_invoices.create' } as const;
+/**
+ * `subscription_invoices.create_many`: 1..500 hand-overs in one call, each with exactly the
+ * semantics of `subscription_invoices.create` (a repeated key, within the batch or from an earlier
+ * call, answers the invoice already made). `results[i]` answers `requests[i]`: the invoice id, or
+ * that item's error, so one bad item never fails the others.
+ */
+export const CreateSubscriptionInvoicesRequest = z.object({ requests: z.array(CreateSubscriptionInvoiceRequest).min(1).max(500) });
+export type CreateSubscriptionInvoicesRequest = z.infer<typeof CreateSubscriptionInvoicesRequest>;
+/**
+ * What invoicing parses a `create_many` request with: the envelope only. Each item is then parsed
+ * on its own with `CreateSubscriptionInvoiceRequest`, so a malformed item is answered with its
+ * own 400 and the rest of the batch goes through.
+ */
+export const CreateSubscriptionInvoicesEnvelope = z.object({ requests: z.array(z.unknown()).min(1).max(500) });
+export type CreateSubscriptionInvoicesEnvelope = z.infer<typeof CreateSubscriptionInvoicesEnvelope>;
+export const CreateSubscriptionInvoicesReply = z.object({ results: z.array(rpcReply(z.object({ id: Id }))) });
+export type CreateSubscriptionInvoicesReply = z.infer<typeof CreateSubscriptionInvoicesReply>;
+export const INVOICING_OPS = {
+  createSubscriptionInvoice: 'subscription_invoices.create',
+  createSubscriptionInvoices: 'subscription_invoices.create_many',
+} as const;
 
 // ---- credit-ledger -----------------------------------------------------------------------
 /**

@@ -330,6 +330,133 @@ describe('test clocks, odd cases', () => {
   });
 });
 
+describe('subscription_invoices.create_many', () => {
+  const MANY_CLOCK = 'clock_many';
+  for (const c of ['cus_many_single', 'cus_many_batch', 'cus_many_a', 'cus_many_b'])
+    customers[c] = { id: c, object: 'customer', test_clock: MANY_CLOCK, currency: 'usd' };
+  const many = (requests: unknown[]) => svc.rpc.request<{ results: any[] }>('invoicing', 'subscription_invoices.create_many', { requests });
+  const hand = (name: string, customer = 'cus_many_a') =>
+    subscriptionInvoice({ idempotency_key: `${name}:${T0}:subscription_cycle`, subscription: name, customer, test_clock: MANY_CLOCK });
+  const store = () => svc.app.get<PgEventStore>(EVENT_STORE);
+  const count = async (sql: string) => Number((await store().pool.query<{ n: string }>(sql)).rows[0]!.n);
+  const invoicesFor = (subscription: string) => count(`SELECT count(*) AS n FROM invoices WHERE subscription = '${subscription}'`);
+  /** A stream's events with every id that differs between two equivalent invoices replaced by a placeholder. */
+  const swap = (value: unknown, ids: Record<string, string>) => {
+    let text = JSON.stringify(value);
+    for (const [id, placeholder] of Object.entries(ids)) text = text.split(id).join(placeholder);
+    return JSON.parse(text.replace(/"evt_[A-Za-z0-9]+"/g, '"evt"'));
+  };
+  const normalized = async (streamId: string, ids: Record<string, string>) =>
+    swap((await store().readStream(streamId)).map((e) => ({ type: e.type, data: e.data })), ids);
+  const idsOf = (inv: any, items: string[]) => ({
+    [inv.id]: 'INVOICE',
+    [inv.customer]: 'CUSTOMER',
+    [inv.parent.subscription_details.subscription]: 'SUBSCRIPTION',
+    ...Object.fromEntries(inv.lines.data.map((l: any, i: number) => [l.id, `LINE${i}`])),
+    ...Object.fromEntries(items.map((id, i) => [id, `ITEM${i}`])),
+  });
+
+  it('makes invoices identical in content to the single op, pending items included, Stripe events as today', async () => {
+    const setup = async (customer: string, subscription: string) => {
+      const fee = await call('invoiceitems.create', { customer, amount: '700', currency: 'usd', description: 'Setup fee' });
+      const mine = await call('invoiceitems.create', { customer, amount: '50', currency: 'usd', description: 'Extra', subscription });
+      const eur = await call('invoiceitems.create', { customer, amount: '900', currency: 'eur', description: 'Euro fee' });
+      const other = await call('invoiceitems.create', { customer, amount: '60', currency: 'usd', description: 'Other sub', subscription: `${subscription}_other` });
+      return { on: [fee.id, mine.id], off: [eur.id, other.id] };
+    };
+    const single = await setup('cus_many_single', 'sub_many_single');
+    const batched = await setup('cus_many_batch', 'sub_many_batch');
+
+    const one = await svc.rpc.request<any>('invoicing', 'subscription_invoices.create', hand('sub_many_single', 'cus_many_single'));
+    const { results } = await many([hand('sub_many_batch', 'cus_many_batch'), hand('sub_many_a1'), hand('sub_many_b1', 'cus_many_b')]);
+    expect(results.map((r) => r.ok)).toEqual([true, true, true]);
+    expect(Object.keys(results[0].result)).toEqual(['id']);
+    const ids = results.map((r) => r.result.id as string);
+    expect(new Set(ids).size).toBe(3);
+
+    const fromBatch = await call('invoices.retrieve', {}, { id: ids[0]! });
+    expect(fromBatch).toMatchObject({ status: 'draft', subtotal: 3750, lines: { data: [{ amount: 3000 }, { amount: 700 }, { amount: 50 }] } });
+    const a = idsOf(one, single.on);
+    const b = idsOf(fromBatch, batched.on);
+    expect(swap(fromBatch, b)).toEqual(swap(one, a));
+    // The streams (domain events and the Stripe events they are announced as) match event for event.
+    expect(await normalized(`invoice-${ids[0]}`, b)).toEqual(await normalized(`invoice-${one.id}`, a));
+    for (const [i, id] of batched.on.entries()) {
+      expect(await normalized(`invoiceitem-${id}`, b)).toEqual(await normalized(`invoiceitem-${single.on[i]}`, a));
+      expect((await call('invoiceitems.retrieve', {}, { id })).invoice).toBe(ids[0]);
+    }
+    for (const id of [...single.off, ...batched.off]) expect((await call('invoiceitems.retrieve', {}, { id })).invoice).toBeNull();
+    expect(await normalized(`invoicekey-sub_many_batch:${T0}:subscription_cycle`, b)).toEqual(await normalized(`invoicekey-sub_many_single:${T0}:subscription_cycle`, a));
+
+    for (const id of ids) {
+      const e = await eventFor('invoice.created', id);
+      expect(e.object).toEqual(await call('invoices.retrieve', {}, { id }));
+    }
+    expect(received.filter((e) => e.type === 'invoice.created' && ids.includes(e.object.id))).toHaveLength(3);
+  });
+
+  it('a repeat of a batch answers the same ids and creates nothing', async () => {
+    const batch = [hand('sub_many_r1'), hand('sub_many_r2', 'cus_many_b'), hand('sub_many_r3')];
+    const first = (await many(batch)).results.map((r) => r.result.id);
+    const events = await count('SELECT count(*) AS n FROM events');
+    const again = await many(batch.map((r) => ({ ...r, lines: [rated(77)] })));
+    expect(again.results.map((r) => r.result.id)).toEqual(first);
+    expect(await count('SELECT count(*) AS n FROM events')).toBe(events);
+    for (const s of ['sub_many_r1', 'sub_many_r2', 'sub_many_r3']) expect(await invoicesFor(s)).toBe(1);
+    // The single op answers the invoice a batch made, rendered in full.
+    expect(await svc.rpc.request<any>('invoicing', 'subscription_invoices.create', batch[1])).toMatchObject({ id: first[1], object: 'invoice', subtotal: 3000 });
+  });
+
+  it('mixes new keys, keys made earlier (by either op) and a key repeated within the batch', async () => {
+    const earlier = await svc.rpc.request<any>('invoicing', 'subscription_invoices.create', hand('sub_many_m0'));
+    const [before] = (await many([hand('sub_many_m1')])).results;
+    const { results } = await many([hand('sub_many_m2'), hand('sub_many_m0'), hand('sub_many_m2'), hand('sub_many_m1'), hand('sub_many_m3', 'cus_many_b')]);
+    expect(results.every((r) => r.ok)).toBe(true);
+    const ids = results.map((r) => r.result.id);
+    expect(ids[1]).toBe(earlier.id);
+    expect(ids[3]).toBe(before.result.id);
+    expect(ids[2]).toBe(ids[0]);
+    expect(new Set(ids).size).toBe(4);
+    for (const s of ['sub_many_m0', 'sub_many_m1', 'sub_many_m2', 'sub_many_m3']) expect(await invoicesFor(s)).toBe(1);
+    await eventFor('invoice.created', ids[0]);
+    expect(received.filter((e) => e.type === 'invoice.created' && e.object.id === ids[0])).toHaveLength(1);
+  });
+
+  it('fails a malformed item alone', async () => {
+    const { results } = await many([hand('sub_many_x1'), { ...hand('sub_many_x2'), currency: 'USD' }, { idempotency_key: 'nope' }, hand('sub_many_x3')]);
+    expect(results[0]).toMatchObject({ ok: true });
+    expect(results[1]).toMatchObject({ ok: false, error: { status: 400, type: 'invalid_request_error', code: 'parameter_invalid', param: 'currency' } });
+    expect(results[2]).toMatchObject({ ok: false, error: { status: 400, code: 'parameter_invalid' } });
+    expect(results[3]).toMatchObject({ ok: true });
+    expect(await invoicesFor('sub_many_x1')).toBe(1);
+    expect(await invoicesFor('sub_many_x2')).toBe(0);
+    expect(await invoicesFor('sub_many_x3')).toBe(1);
+    // The malformed key was not claimed: fixed, it makes its invoice.
+    const fixed = await many([hand('sub_many_x2')]);
+    expect(fixed.results[0]).toMatchObject({ ok: true });
+    expect(await invoicesFor('sub_many_x2')).toBe(1);
+    await expect(many([])).rejects.toMatchObject({ status: 400, code: 'parameter_invalid' });
+  });
+
+  it('concurrent batches over the same keys make one invoice per key', async () => {
+    const names = Array.from({ length: 6 }, (_v, i) => `sub_many_c${i}`);
+    const batches = [names, [...names].reverse(), [names[3]!, names[0]!, names[5]!]].map((b) => b.map((n) => hand(n, names.indexOf(n) % 2 ? 'cus_many_b' : 'cus_many_a')));
+    const replies = await Promise.all(batches.map((b) => many(b)));
+    const byKey = new Map<string, Set<string>>();
+    replies.forEach((r, i) =>
+      r.results.forEach((res, j) => {
+        expect(res.ok).toBe(true);
+        const key = batches[i]![j]!.subscription;
+        byKey.set(key, (byKey.get(key) ?? new Set()).add(res.result.id));
+      }),
+    );
+    for (const n of names) {
+      expect(byKey.get(n)!.size).toBe(1);
+      expect(await invoicesFor(n)).toBe(1);
+    }
+  });
+});
+
 describe('one-off invoices and invoice items', () => {
   it('bills pending items on a manual invoice, finalizes it and records an out-of-band payment', async () => {
     const item = await call('invoiceitems.create', { customer: 'cus_plain', unit_amount_decimal: '33.335', quantity: '3', currency: 'usd', description: 'Credits pack' });

@@ -8,8 +8,10 @@ export const ratingEnvSchema = z.object({
   RATING_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),
   /** Subscriptions closed per batch (one usage query and one transaction per batch). */
   RATING_CLOSE_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
-  /** Concurrent `subscription_invoices.create` requests while handing periods to invoicing. */
-  RATING_INVOICE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(64),
+  /** `subscription_invoices.create_many` calls in flight while handing closed periods to invoicing. */
+  RATING_INVOICE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** Closed periods per `subscription_invoices.create_many` call (invoicing takes at most 500). */
+  RATING_INVOICE_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(250),
   /** Timeout of one call to another service. */
   RATING_RPC_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   /** Services the test-clock loop asks, in order (default: CLOCK_PARTICIPANTS). For partial stacks and tests. */

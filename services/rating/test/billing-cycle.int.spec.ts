@@ -84,12 +84,16 @@ beforeAll(async () => {
     }
     return { results };
   });
-  respond(svc.names.rpcSubject('invoicing', 'subscription_invoices.create'), (r: CreateSubscriptionInvoiceRequest) => {
+  const createInvoice = (r: CreateSubscriptionInvoiceRequest) => {
     if (invoicingDown) throw new Error('invoicing down');
     const i = invoices.findIndex((x) => x.idempotency_key === r.idempotency_key);
     if (i < 0) invoices.push(r);
     return { id: `in_${r.idempotency_key.replace(/[^A-Za-z0-9]/g, '')}`, object: 'invoice' };
-  });
+  };
+  respond(svc.names.rpcSubject('invoicing', 'subscription_invoices.create'), createInvoice);
+  respond(svc.names.rpcSubject('invoicing', 'subscription_invoices.create_many'), (b: { requests: CreateSubscriptionInvoiceRequest[] }) => ({
+    results: b.requests.map((r) => ({ ok: true, result: { id: createInvoice(r).id } })),
+  }));
   for (const svcName of ['meter-ingestion', 'invoicing'] as const) {
     respond(svc.names.rpcSubject(svcName, 'clock.next_due'), () => ({ at: null }));
     respond(svc.names.rpcSubject(svcName, 'clock.advance_to'), (r: { to: number }) => {

@@ -40,10 +40,14 @@ describe.skipIf(!N)(`period close of ${N} subscriptions`, () => {
       queries++;
       return { results: Object.fromEntries(r.queries.map((q) => [q.key, { value: '150', formula: 'sum' }])) };
     });
-    respond(svc.names.rpcSubject('invoicing', 'subscription_invoices.create'), (r: { idempotency_key: string }) => {
+    const accept = (r: { idempotency_key: string }) => {
       invoices++;
       return { id: `in_${r.idempotency_key.length}` };
-    });
+    };
+    respond(svc.names.rpcSubject('invoicing', 'subscription_invoices.create'), accept);
+    respond(svc.names.rpcSubject('invoicing', 'subscription_invoices.create_many'), (b: { requests: { idempotency_key: string }[] }) => ({
+      results: b.requests.map((r) => ({ ok: true, result: accept(r) })),
+    }));
   }, 600_000);
   afterAll(async () => {
     for (const s of subs) s.unsubscribe();

@@ -28,10 +28,14 @@ describe('real-time period close', () => {
     respond(svc.names.rpcSubject('meter-ingestion', 'usage.query'), (r: UsageQueryRequest) => ({
       results: Object.fromEntries(r.queries.map((q) => [q.key, { value: '90', formula: 'sum' }])),
     }));
-    respond(svc.names.rpcSubject('invoicing', 'subscription_invoices.create'), (r: CreateSubscriptionInvoiceRequest) => {
+    const accept = (r: CreateSubscriptionInvoiceRequest) => {
       invoices.push(r);
       return { id: `in_rt${invoices.length}` };
-    });
+    };
+    respond(svc.names.rpcSubject('invoicing', 'subscription_invoices.create'), accept);
+    respond(svc.names.rpcSubject('invoicing', 'subscription_invoices.create_many'), (b: { requests: CreateSubscriptionInvoiceRequest[] }) => ({
+      results: b.requests.map((r) => ({ ok: true, result: accept(r) })),
+    }));
   });
   afterAll(async () => {
     for (const s of subs) s.unsubscribe();

@@ -3,10 +3,10 @@ import { DomainError, invalid, newId, toUnix, type Clock } from '@meterflow/kern
 import { VersionConflictError } from '@meterflow/event-store';
 import { applyMetadata, type MetadataPatch } from '@meterflow/stripe-api';
 import type { Invoice } from '../domain/invoice.decider.js';
-import { itemAmount, lineForItem, lineForRated, renderInvoiceItem } from '../domain/invoice-item.decider.js';
+import { itemAmount, lineForItem, lineForRated, renderInvoiceItem, type InvoiceItem } from '../domain/invoice-item.decider.js';
 import { renderInvoice } from '../domain/invoice.render.js';
 import type { InvoicingSettings, Peers } from './ports.js';
-import type { InvoiceStore, RequestContext } from './invoice-store.js';
+import type { InvoiceStore, PlannedChange, PlannedItemChange, RequestContext } from './invoice-store.js';
 
 
 export interface CreateInvoiceInput {
@@ -185,57 +185,120 @@ export class InvoiceCommands {
     return renderInvoice(inv);
   }
 
-  /** Rating hands over a closed period: one draft per idempotency key. */
+  /** Rating hands over a closed period: one draft per idempotency key (the batch code with one item). */
   async createSubscriptionInvoice(req: CreateSubscriptionInvoiceRequest): Promise<Stripe.Invoice> {
-    const id = newId('invoice');
-    try {
-      const inv = await this.store.transaction(async (tx, attempt) => {
-        // The key is claimed first: a repeat fails there (version conflict) and, retried, finds the invoice.
-        if (attempt > 1) {
-          const existing = await this.store.invoiceForKey(req.idempotency_key, tx);
-          if (existing) return this.store.getInvoice(existing, tx);
-        }
-        await this.store.claimKey(tx, req.idempotency_key, id);
-        const items = (await this.store.pendingItems(tx, req.customer, req.subscription)).filter((i) => i.currency === req.currency.toLowerCase());
-        const rated = req.lines.map((l) => lineForRated(l, newId('invoiceLineItem'), req.subscription));
-        const itemLines = items.map((i) => lineForItem(i, newId('invoiceLineItem')));
-        const created = await this.store.execInvoice(tx, id, {
-          type: 'CreateInvoice',
-          data: {
-            id,
-            customer: req.customer,
-            currency: req.currency.toLowerCase(),
-            created: req.created,
-            billing_reason: req.billing_reason,
-            collection_method: 'charge_automatically',
-            auto_advance: true,
-            automatically_finalizes_at: req.created + this.settings.graceSeconds,
-            description: null,
-            metadata: {},
-            test_clock: req.test_clock,
-            subscription: req.subscription,
-            period_start: req.period_start,
-            period_end: req.period_end,
-            days_until_due: null,
-            due_date: null,
-            footer: null,
-            idempotency_key: req.idempotency_key,
-            lines: [...rated, ...itemLines],
-          },
-        });
-        for (const [i, item] of items.entries())
-          await this.store.execItem(tx, item.id, { type: 'InvoiceItem', invoice: id, line: itemLines[i]!.id }, req.created);
-        return created;
-      });
-      return renderInvoice(inv);
-    } catch (e) {
-      // A concurrent request with the same key won: answer with its invoice.
-      if (e instanceof VersionConflictError) {
-        const winner = await this.store.invoiceForKey(req.idempotency_key);
-        if (winner) return renderInvoice(await this.store.getInvoice(winner));
+    const [outcome] = await this.createSubscriptionInvoices([req]);
+    if (!outcome!.ok) throw outcome!.error;
+    return renderInvoice(outcome!.invoice ?? (await this.store.getInvoice(outcome!.id)));
+  }
+
+  /**
+   * Rating hands over many closed periods: for each request, exactly what the single op does
+   * (one draft per idempotency key; a key already claimed, by an earlier call or earlier in the
+   * batch, answers its invoice; the customer's pending items of the subscription, or of none, in
+   * the invoice's currency go on it). One answer per request, same order.
+   *
+   * Few round trips: the key claims of all requests in one query; then, in one transaction, the
+   * pending items of all customers (locked) in two, every invoice, key claim and item change
+   * planned in memory and appended in one `appendMany`, and projected in two statements. A
+   * concurrent writer (a key or an item taken meanwhile) fails the append: the batch is planned
+   * again from what is then stored (the keys others claimed now answer their invoices). Anything
+   * else failing the batch (or conflicts that keep coming) falls back to one request at a time,
+   * so only the failing request fails.
+   */
+  async createSubscriptionInvoices(reqs: readonly CreateSubscriptionInvoiceRequest[]): Promise<SubscriptionInvoiceOutcome[]> {
+    if (reqs.length === 0) return [];
+    let failure: unknown;
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      try {
+        return await this.createBatch(reqs);
+      } catch (e) {
+        failure = e;
+        if (!(e instanceof VersionConflictError)) break;
       }
-      throw e;
     }
+    if (reqs.length === 1) return [{ ok: false, error: failure }];
+    const out: SubscriptionInvoiceOutcome[] = [];
+    // In order: a key repeated in the batch finds the invoice its first request made.
+    for (const r of reqs) out.push((await this.createSubscriptionInvoices([r]))[0]!);
+    return out;
+  }
+
+  /** One attempt at a batch; throws (nothing written) when the transaction fails. */
+  private async createBatch(reqs: readonly CreateSubscriptionInvoiceRequest[]): Promise<SubscriptionInvoiceOutcome[]> {
+    const claimed = await this.store.invoicesForKeys([...new Set(reqs.map((r) => r.idempotency_key))]);
+    // The first request of each unclaimed key makes its invoice; repeats answer that one.
+    const makers = new Map<string, CreateSubscriptionInvoiceRequest>();
+    for (const r of reqs) if (!claimed.has(r.idempotency_key) && !makers.has(r.idempotency_key)) makers.set(r.idempotency_key, r);
+    const made = new Map<string, SubscriptionInvoiceOutcome>();
+    if (makers.size > 0) {
+      await this.store.events.withTransaction(async (tx) => {
+        const pending = await this.store.pendingItemsFor(
+          tx,
+          [...makers.values()].map((r) => ({ customer: r.customer, subscription: r.subscription })),
+        );
+        const taken = new Set<string>();
+        const created: Parameters<InvoiceStore['appendCreated']>[1][number][] = [];
+        for (const [key, req] of makers) {
+          try {
+            const change = this.planSubscriptionInvoice(req, pending.filter((p) => !taken.has(p.item.id)));
+            for (const i of change.items) taken.add(i.id);
+            created.push(change);
+            made.set(key, { ok: true, id: change.invoice.id, invoice: change.invoice.state });
+          } catch (e) {
+            made.set(key, { ok: false, error: e });
+          }
+        }
+        await this.store.appendCreated(tx, created);
+      });
+    }
+    return reqs.map((r) => {
+      const existing = claimed.get(r.idempotency_key);
+      if (existing) return { ok: true, id: existing };
+      return made.get(r.idempotency_key)!;
+    });
+  }
+
+  /** The draft a request makes, with the pending items (of its customer and subscription or none, in its currency) it takes. */
+  private planSubscriptionInvoice(
+    req: CreateSubscriptionInvoiceRequest,
+    pending: readonly { item: InvoiceItem; version: number }[],
+  ): { key: string; invoice: PlannedChange; items: PlannedItemChange[] } {
+    const id = newId('invoice');
+    const currency = req.currency.toLowerCase();
+    const items = pending.filter(
+      (p) => p.item.customer === req.customer && (p.item.subscription === null || p.item.subscription === req.subscription) && p.item.currency === currency,
+    );
+    const rated = req.lines.map((l) => lineForRated(l, newId('invoiceLineItem'), req.subscription));
+    const itemLines = items.map((p) => lineForItem(p.item, newId('invoiceLineItem')));
+    const invoice = this.store.planInvoice(id, { state: null, version: 0 }, {
+      type: 'CreateInvoice',
+      data: {
+        id,
+        customer: req.customer,
+        currency,
+        created: req.created,
+        billing_reason: req.billing_reason,
+        collection_method: 'charge_automatically',
+        auto_advance: true,
+        automatically_finalizes_at: req.created + this.settings.graceSeconds,
+        description: null,
+        metadata: {},
+        test_clock: req.test_clock,
+        subscription: req.subscription,
+        period_start: req.period_start,
+        period_end: req.period_end,
+        days_until_due: null,
+        due_date: null,
+        footer: null,
+        idempotency_key: req.idempotency_key,
+        lines: [...rated, ...itemLines],
+      },
+    });
+    const itemChanges = items.map((p, i) =>
+      this.store.planItem(p.item.id, { state: p.item, version: p.version }, { type: 'InvoiceItem', invoice: id, line: itemLines[i]!.id }, req.created),
+    );
+    return { key: req.idempotency_key, invoice, items: itemChanges };
   }
 
   // ---- invoice items ------------------------------------------------------------------------
@@ -348,5 +411,8 @@ export class InvoiceCommands {
     return { id, object: 'invoiceitem', deleted: true };
   }
 }
+
+/** One request's answer: its invoice id (and the invoice when this call made it), or its error. */
+export type SubscriptionInvoiceOutcome = { ok: true; id: string; invoice?: Invoice } | { ok: false; error: unknown };
 
 export type { Invoice, LineData };

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { InvoiceKeyClaimed, stripeEvent, type InvoiceEvent, type InvoiceItemEvent } from '@meterflow/contracts';
-import { VersionConflictError, quoteIdent, type NewEvent, type PgEventStore } from '@meterflow/event-store';
+import { VersionConflictError, quoteIdent, type AppendBatch, type NewEvent, type PgEventStore } from '@meterflow/event-store';
 import { newId, notFound } from '@meterflow/kernel';
 import { decideInvoice, evolveInvoice, stripeTypesFor, type Invoice, type InvoiceCommand, type InvoiceState } from '../domain/invoice.decider.js';
 import {
@@ -12,13 +12,21 @@ import {
   type InvoiceItemState,
 } from '../domain/invoice-item.decider.js';
 import { invoiceNumber, renderInvoice } from '../domain/invoice.render.js';
-import { projectInvoice, projectInvoiceItem } from '../adapters/projections/invoice.projection.js';
+import { projectInvoice, projectInvoiceItem, projectInvoiceItems, projectInvoices } from '../adapters/projections/invoice.projection.js';
 import { invoiceItemStream, invoiceKeyStream, invoiceStream } from './streams.js';
 
 /** What one command on one invoice would append, and the invoice after it. */
 export interface PlannedChange {
   id: string;
   state: Invoice;
+  fromVersion: number;
+  events: NewEvent[];
+}
+
+/** What one command on one invoice item would append, and the item after it. */
+export interface PlannedItemChange {
+  id: string;
+  state: InvoiceItem;
   fromVersion: number;
   events: NewEvent[];
 }
@@ -151,7 +159,35 @@ export class InvoiceStore {
       .map((c) => ({ streamId: invoiceStream(c.id), expected: c.fromVersion === 0 ? ('no_stream' as const) : c.fromVersion, events: c.events }));
     if (batches.length === 0) return;
     await this.events.appendMany(batches, { tx, savepoint: false });
-    for (const c of changes) if (c.events.length > 0) await projectInvoice(tx, c.state, c.fromVersion + c.events.length);
+    await projectInvoices(
+      tx,
+      changes.filter((c) => c.events.length > 0).map((c) => ({ inv: c.state, version: c.fromVersion + c.events.length })),
+    );
+  }
+
+  /**
+   * New subscription invoices, their key claims and the pending items they take, all in one
+   * `appendMany` (so all or nothing; any stream moved meanwhile fails it with a
+   * `VersionConflictError`, the caller's transaction rolling back) and two projection statements.
+   */
+  async appendCreated(
+    tx: pg.PoolClient,
+    created: readonly { key: string; invoice: PlannedChange; items: readonly PlannedItemChange[] }[],
+  ): Promise<void> {
+    if (created.length === 0) return;
+    // Key claims first, in key order: concurrent batches over the same keys then wait on each
+    // other in one order (a version conflict, retried) instead of deadlocking.
+    const batches: AppendBatch[] = [...created]
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .map((c) => ({ streamId: invoiceKeyStream(c.key), expected: 'no_stream' as const, events: [InvoiceKeyClaimed({ key: c.key, invoice: c.invoice.id })] }));
+    for (const c of created) {
+      batches.push({ streamId: invoiceStream(c.invoice.id), expected: 'no_stream', events: c.invoice.events });
+      for (const i of c.items) if (i.events.length > 0) batches.push({ streamId: invoiceItemStream(i.id), expected: i.fromVersion === 0 ? 'no_stream' : i.fromVersion, events: i.events });
+    }
+    await this.events.appendMany(batches, { tx, savepoint: false });
+    await projectInvoices(tx, created.map((c) => ({ inv: c.invoice.state, version: c.invoice.events.length })));
+    const items = created.flatMap((c) => c.items.filter((i) => i.events.length > 0));
+    await projectInvoiceItems(tx, items.map((i) => ({ item: i.state, version: i.fromVersion + i.events.length })));
   }
 
   /** Reserve `n` consecutive invoice numbers per customer in this transaction; returns the first sequence of each. */
@@ -180,10 +216,24 @@ export class InvoiceStore {
   }
 
   async execItem(tx: pg.PoolClient, id: string, command: InvoiceItemCommand, at: number, ctx: RequestContext = {}): Promise<InvoiceItem> {
-    let { state, version } = await this.loadItem(id, tx);
+    const change = this.planItem(id, await this.loadItem(id, tx), command, at, ctx);
+    if (change.events.length === 0) return change.state;
+    const { nextVersion } = await this.events.append(invoiceItemStream(id), change.fromVersion, change.events, { tx });
+    await projectInvoiceItem(tx, change.state, nextVersion);
+    return change.state;
+  }
+
+  /** decide + evolve + the Stripe events announcing the change: what an item append would write. */
+  planItem(
+    id: string,
+    current: { state: InvoiceItemState; version: number },
+    command: InvoiceItemCommand,
+    at: number,
+    ctx: RequestContext = {},
+  ): PlannedItemChange {
+    let state = current.state;
     if ((!state || state.deleted) && command.type !== 'CreateInvoiceItem') throw notFound('invoiceitem', id);
     const decided = decideInvoiceItem(command, state);
-    if (decided.length === 0) return state!;
     const toAppend: NewEvent[] = [];
     for (const e of decided) {
       state = evolveInvoiceItem(state, e);
@@ -194,9 +244,61 @@ export class InvoiceStore {
         toAppend.push(stripeEvent(newId('event'), type, object, at, { requestId: ctx.requestId ?? null, idempotencyKey: ctx.idempotencyKey ?? null }));
       }
     }
-    const { nextVersion } = await this.events.append(invoiceItemStream(id), version, toAppend, { tx });
-    await projectInvoiceItem(tx, state!, nextVersion);
-    return state!;
+    return { id, state: state!, fromVersion: current.version, events: toAppend };
+  }
+
+  /** Many item streams in one query. */
+  async loadItems(ids: readonly string[], tx?: pg.PoolClient): Promise<Map<string, { state: InvoiceItemState; version: number }>> {
+    const out = new Map<string, { state: InvoiceItemState; version: number }>(ids.map((id) => [id, { state: null, version: 0 }]));
+    if (ids.length === 0) return out;
+    const res = await (tx ?? this.events.pool).query<{ stream_id: string; stream_position: number; type: string; data: unknown }>(
+      `SELECT stream_id, stream_position, type, data FROM ${quoteIdent(this.events.schema)}.events
+        WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, stream_position`,
+      [ids.map(invoiceItemStream)],
+    );
+    for (const r of res.rows) {
+      const id = r.stream_id.slice(invoiceItemStream('').length);
+      const cur = out.get(id)!;
+      out.set(id, { state: evolveInvoiceItem(cur.state, { type: r.type, data: r.data } as InvoiceItemEvent), version: r.stream_position });
+    }
+    return out;
+  }
+
+  /** The invoices subscription idempotency keys already made (keys not yet claimed are absent). */
+  async invoicesForKeys(keys: readonly string[], tx?: pg.PoolClient): Promise<Map<string, string>> {
+    if (keys.length === 0) return new Map();
+    const res = await (tx ?? this.events.pool).query<{ data: { key: string; invoice: string } }>(
+      `SELECT data FROM ${quoteIdent(this.events.schema)}.events WHERE stream_id = ANY($1::text[]) AND stream_position = 1`,
+      [keys.map(invoiceKeyStream)],
+    );
+    return new Map(res.rows.map((r) => [r.data.key, r.data.invoice]));
+  }
+
+  /**
+   * Pending items (not yet on an invoice) that could go on an invoice of one of these
+   * (customer, subscription) pairs: the customer's items of that subscription or of none. Locked
+   * for this transaction, oldest first, with their streams (one query for the rows, one for the
+   * streams).
+   */
+  async pendingItemsFor(
+    tx: pg.PoolClient,
+    pairs: readonly { customer: string; subscription: string | null }[],
+  ): Promise<{ item: InvoiceItem; version: number }[]> {
+    if (pairs.length === 0) return [];
+    const res = await tx.query<{ id: string }>(
+      `SELECT id FROM invoice_items i WHERE invoice IS NULL
+          AND EXISTS (SELECT 1 FROM unnest($1::text[], $2::text[]) AS p(customer, subscription)
+                       WHERE p.customer = i.customer AND (i.subscription IS NULL OR i.subscription = p.subscription))
+        ORDER BY id FOR UPDATE`,
+      [pairs.map((p) => p.customer), pairs.map((p) => p.subscription)],
+    );
+    const loaded = await this.loadItems(res.rows.map((r) => r.id), tx);
+    const out: { item: InvoiceItem; version: number }[] = [];
+    for (const r of res.rows) {
+      const l = loaded.get(r.id)!;
+      if (l.state && !l.state.deleted) out.push({ item: l.state, version: l.version });
+    }
+    return out;
   }
 
   /** The invoice a subscription idempotency key already made, if any. */

@@ -2,6 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   INVOICING_OPS,
   type CreateSubscriptionInvoiceRequest,
+  type CreateSubscriptionInvoicesReply,
+  type CreateSubscriptionInvoicesRequest,
   type RatePeriodReply,
   type RatePeriodRequest,
   type RatedLine,
@@ -185,27 +187,43 @@ export class PeriodCloseService {
     return saved.size;
   }
 
-  /** `subscription_invoices.create` for each request (bounded concurrency). Accepted: key -> invoice id. */
+  /**
+   * `subscription_invoices.create_many` in chunks of RATING_INVOICE_BATCH_SIZE requests,
+   * RATING_INVOICE_CONCURRENCY calls in flight. Accepted: key -> invoice id. An item answered with
+   * an error, or every item of a call that failed, is not accepted: it stays pending and is
+   * handed over again later (invoicing is idempotent by key).
+   */
   private async handOver(requests: readonly CreateSubscriptionInvoiceRequest[]): Promise<Map<string, string>> {
     const accepted = new Map<string, string>();
-    const failures: unknown[] = [];
+    const chunks: CreateSubscriptionInvoiceRequest[][] = [];
+    for (let i = 0; i < requests.length; i += this.config.RATING_INVOICE_BATCH_SIZE) chunks.push(requests.slice(i, i + this.config.RATING_INVOICE_BATCH_SIZE));
+    let firstFailure: unknown;
+    let failed = 0;
     let next = 0;
     const worker = async () => {
-      while (next < requests.length) {
-        const r = requests[next++]!;
+      while (next < chunks.length) {
+        const chunk = chunks[next++]!;
         try {
-          const inv = await this.rpc.request<{ id: string }>('invoicing', INVOICING_OPS.createSubscriptionInvoice, r, {
+          const body: CreateSubscriptionInvoicesRequest = { requests: chunk };
+          const { results } = await this.rpc.request<CreateSubscriptionInvoicesReply>('invoicing', INVOICING_OPS.createSubscriptionInvoices, body, {
             timeoutMs: this.config.RATING_RPC_TIMEOUT_MS,
           });
-          accepted.set(r.idempotency_key, inv.id);
+          chunk.forEach((r, i) => {
+            const res = results[i];
+            if (res?.ok) accepted.set(r.idempotency_key, res.result.id);
+            else {
+              failed++;
+              firstFailure ??= res?.error ?? new Error('invoicing answered fewer results than requests');
+            }
+          });
         } catch (e) {
-          failures.push(e);
+          failed += chunk.length;
+          firstFailure ??= e;
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.config.RATING_INVOICE_CONCURRENCY, requests.length) }, worker));
-    if (failures.length)
-      this.logger.warn({ err: failures[0], failed: failures.length }, 'invoicing did not accept some subscription invoices; will retry');
+    await Promise.all(Array.from({ length: Math.min(this.config.RATING_INVOICE_CONCURRENCY, chunks.length) }, worker));
+    if (failed) this.logger.warn({ err: firstFailure, failed }, 'invoicing did not accept some subscription invoices; will retry');
     return accepted;
   }
 

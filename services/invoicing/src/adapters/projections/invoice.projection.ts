@@ -14,63 +14,99 @@ type Db = Pick<pg.PoolClient, 'query'>;
  * truncates them and replays every stream.
  */
 export async function projectInvoice(db: Db, inv: Invoice, version: number): Promise<void> {
-  if (inv.deleted) {
-    await db.query('WITH gone AS (DELETE FROM invoice_lines WHERE invoice = $1) DELETE FROM invoices WHERE id = $1', [inv.id]);
-    return;
+  await projectInvoices(db, [{ inv, version }]);
+}
+
+/**
+ * Many invoices in one statement (round trips are what a batch costs): the invoice rows, their
+ * lines upserted, and lines no longer on them removed. Deleted invoices are removed (a second
+ * statement, when there are any).
+ */
+export async function projectInvoices(db: Db, list: readonly { inv: Invoice; version: number }[]): Promise<void> {
+  const gone = list.filter((l) => l.inv.deleted).map((l) => l.inv.id);
+  if (gone.length > 0)
+    await db.query('WITH gone AS (DELETE FROM invoice_lines WHERE invoice = ANY($1::text[])) DELETE FROM invoices WHERE id = ANY($1::text[])', [gone]);
+  const live = list.filter((l) => !l.inv.deleted);
+  if (live.length === 0) return;
+  const cols = {
+    id: [] as string[], customer: [] as string[], subscription: [] as (string | null)[], status: [] as string[], collection: [] as string[],
+    currency: [] as string[], clock: [] as (string | null)[], auto: [] as boolean[], finalizesAt: [] as (number | null)[], created: [] as number[],
+    total: [] as number[], due: [] as number[], key: [] as (string | null)[], version: [] as number[], object: [] as string[],
+  };
+  const lines = { id: [] as string[], invoice: [] as string[], pos: [] as number[], obj: [] as string[] };
+  for (const { inv, version } of live) {
+    const o = renderInvoice(inv);
+    cols.id.push(inv.id);
+    cols.customer.push(inv.customer);
+    cols.subscription.push(inv.subscription);
+    cols.status.push(inv.status);
+    cols.collection.push(inv.collection_method);
+    cols.currency.push(inv.currency);
+    cols.clock.push(inv.test_clock);
+    cols.auto.push(inv.auto_advance);
+    cols.finalizesAt.push(o.automatically_finalizes_at);
+    cols.created.push(inv.created);
+    cols.total.push(o.total);
+    cols.due.push(o.amount_due);
+    cols.key.push(inv.idempotency_key);
+    cols.version.push(version);
+    cols.object.push(JSON.stringify(o));
+    inv.lines.forEach((l, i) => {
+      lines.id.push(l.id);
+      lines.invoice.push(inv.id);
+      lines.pos.push(i);
+      lines.obj.push(JSON.stringify(renderLine(inv, l)));
+    });
   }
-  const o = renderInvoice(inv);
-  // One statement (round trips are what a finalization costs): the invoice row, its lines
-  // upserted, and lines no longer on it removed.
   await db.query(
     `WITH inv AS (
        INSERT INTO invoices (id, customer, subscription, status, collection_method, currency, test_clock, auto_advance,
           automatically_finalizes_at, created, total, amount_due, idempotency_key, version, object)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[],
+          $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[], $14::int[], $15::jsonb[])
        ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, collection_method = EXCLUDED.collection_method,
           currency = EXCLUDED.currency, auto_advance = EXCLUDED.auto_advance,
           automatically_finalizes_at = EXCLUDED.automatically_finalizes_at, total = EXCLUDED.total,
           amount_due = EXCLUDED.amount_due, version = EXCLUDED.version, object = EXCLUDED.object
        WHERE invoices.version < EXCLUDED.version
      ), gone AS (
-       DELETE FROM invoice_lines WHERE invoice = $1 AND NOT (id = ANY($16::text[]))
+       DELETE FROM invoice_lines WHERE invoice = ANY($1::text[]) AND NOT (id = ANY($16::text[]))
      )
      INSERT INTO invoice_lines (id, invoice, position, object)
-     SELECT l.id, $1, l.pos, l.obj FROM unnest($16::text[], $17::int[], $18::jsonb[]) AS l(id, pos, obj)
+     SELECT * FROM unnest($16::text[], $17::text[], $18::int[], $19::jsonb[])
      ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position, object = EXCLUDED.object`,
     [
-      inv.id,
-      inv.customer,
-      inv.subscription,
-      inv.status,
-      inv.collection_method,
-      inv.currency,
-      inv.test_clock,
-      inv.auto_advance,
-      o.automatically_finalizes_at,
-      inv.created,
-      o.total,
-      o.amount_due,
-      inv.idempotency_key,
-      version,
-      JSON.stringify(o),
-      inv.lines.map((l) => l.id),
-      inv.lines.map((_l, i) => i),
-      inv.lines.map((l) => JSON.stringify(renderLine(inv, l))),
+      cols.id, cols.customer, cols.subscription, cols.status, cols.collection, cols.currency, cols.clock, cols.auto, cols.finalizesAt,
+      cols.created, cols.total, cols.due, cols.key, cols.version, cols.object, lines.id, lines.invoice, lines.pos, lines.obj,
     ],
   );
 }
 
 export async function projectInvoiceItem(db: Db, item: InvoiceItem, version: number): Promise<void> {
-  if (item.deleted) {
-    await db.query('DELETE FROM invoice_items WHERE id = $1', [item.id]);
-    return;
-  }
+  await projectInvoiceItems(db, [{ item, version }]);
+}
+
+/** Many invoice items in one statement (deleted ones in a second, when there are any). */
+export async function projectInvoiceItems(db: Db, list: readonly { item: InvoiceItem; version: number }[]): Promise<void> {
+  const gone = list.filter((l) => l.item.deleted).map((l) => l.item.id);
+  if (gone.length > 0) await db.query('DELETE FROM invoice_items WHERE id = ANY($1::text[])', [gone]);
+  const live = list.filter((l) => !l.item.deleted);
+  if (live.length === 0) return;
   await db.query(
     `INSERT INTO invoice_items (id, customer, subscription, invoice, currency, date, version, object)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::int[], $8::jsonb[])
      ON CONFLICT (id) DO UPDATE SET invoice = EXCLUDED.invoice, version = EXCLUDED.version, object = EXCLUDED.object
      WHERE invoice_items.version < EXCLUDED.version`,
-    [item.id, item.customer, item.subscription, item.invoice, item.currency, item.date, version, JSON.stringify(renderInvoiceItem(item))],
+    [
+      live.map((l) => l.item.id),
+      live.map((l) => l.item.customer),
+      live.map((l) => l.item.subscription),
+      live.map((l) => l.item.invoice),
+      live.map((l) => l.item.currency),
+      live.map((l) => l.item.date),
+      live.map((l) => l.version),
+      live.map((l) => JSON.stringify(renderInvoiceItem(l.item))),
+    ],
   );
 }
 

@@ -8,8 +8,11 @@ import {
   type ClockNextDueReply,
   ClockNextDueRequest,
   CreateSubscriptionInvoiceRequest,
+  CreateSubscriptionInvoicesEnvelope,
+  type CreateSubscriptionInvoicesReply,
 } from '@meterflow/contracts';
-import { contract } from '@meterflow/service-kit';
+import { toErrorShape } from '@meterflow/messaging';
+import { contract, contractViolation } from '@meterflow/service-kit';
 import { InvoiceCommands } from '../../application/invoice-commands.js';
 import { DueInvoices } from '../../application/due-invoices.js';
 
@@ -24,6 +27,22 @@ export class InternalController {
   @MessagePattern(INVOICING_OPS.createSubscriptionInvoice)
   createSubscriptionInvoice(@Payload(contract(CreateSubscriptionInvoiceRequest)) req: CreateSubscriptionInvoiceRequest) {
     return this.commands.createSubscriptionInvoice(req);
+  }
+
+  /** Many hand-overs: each item parsed on its own (a malformed one fails alone), one result per item. */
+  @MessagePattern(INVOICING_OPS.createSubscriptionInvoices)
+  async createSubscriptionInvoices(@Payload(contract(CreateSubscriptionInvoicesEnvelope)) req: CreateSubscriptionInvoicesEnvelope): Promise<CreateSubscriptionInvoicesReply> {
+    const parsed = req.requests.map((r) => CreateSubscriptionInvoiceRequest.safeParse(r));
+    const valid = parsed.flatMap((p) => (p.success ? [p.data] : []));
+    const outcomes = await this.commands.createSubscriptionInvoices(valid);
+    let next = 0;
+    return {
+      results: parsed.map((p) => {
+        if (!p.success) return { ok: false as const, error: contractViolation(p.error).toShape() };
+        const o = outcomes[next++]!;
+        return o.ok ? { ok: true as const, result: { id: o.id } } : { ok: false as const, error: toErrorShape(o.error) };
+      }),
+    };
   }
 
   @MessagePattern(CLOCK_OPS.nextDue)
