@@ -155,4 +155,21 @@ export const ApplyCreditsReply = z.object({
   ),
 });
 export type ApplyCreditsReply = z.infer<typeof ApplyCreditsReply>;
-export const CREDIT_LEDGER_OPS = { applyCredits: 'credits.apply' } as const;
+/**
+ * `credits.apply_many`: 1..500 `credits.apply` requests in one call (invoicing finalizing a batch
+ * of drafts). `results[i]` answers `requests[i]` with exactly what `credits.apply` would have
+ * answered had the requests been sent one by one in that order (several invoices of one customer
+ * draw on its grants in request order; a repeated invoice, within the batch or from an earlier
+ * call, gets the stored answer), or with that item's own error.
+ */
+export const ApplyCreditsManyRequest = z.object({ requests: z.array(ApplyCreditsRequest).min(1).max(500) });
+export type ApplyCreditsManyRequest = z.infer<typeof ApplyCreditsManyRequest>;
+/**
+ * What the ledger parses a `credits.apply_many` request with: the envelope only. Each item is then
+ * parsed on its own with `ApplyCreditsRequest`, so a malformed item gets its own 400.
+ */
+export const ApplyCreditsManyEnvelope = z.object({ requests: z.array(z.unknown()).min(1).max(500) });
+export type ApplyCreditsManyEnvelope = z.infer<typeof ApplyCreditsManyEnvelope>;
+export const ApplyCreditsManyReply = z.object({ results: z.array(rpcReply(ApplyCreditsReply)) });
+export type ApplyCreditsManyReply = z.infer<typeof ApplyCreditsManyReply>;
+export const CREDIT_LEDGER_OPS = { applyCredits: 'credits.apply', applyCreditsMany: 'credits.apply_many' } as const;

@@ -10,11 +10,11 @@ import {
   type ClockNextDueReply,
   type Stripe,
 } from '@meterflow/contracts';
-import type { PgEventStore } from '@meterflow/event-store';
+import { quoteIdent, type PgEventStore } from '@meterflow/event-store';
 import { DomainError, newId, notFound } from '@meterflow/kernel';
 import { listSql, parseListParams, rejectUnknown, str, LIST_PARAM_KEYS, type StripeList } from '@meterflow/stripe-api';
 import { EVENT_STORE, PG_POOL } from '@meterflow/service-kit';
-import { allocateCredits } from '../domain/credit-application.js';
+import { allocateCredits, isApplyCandidate } from '../domain/credit-application.js';
 import { summarizeBalances } from '../domain/credit-balance.js';
 import { fundingFromInvoice, type PaidInvoice } from '../domain/credit-funding.js';
 import type { NewGrant } from '../domain/credit-grant.decider.js';
@@ -23,6 +23,13 @@ import { inUnitOfWork, LedgerUnitOfWork } from './ledger-unit-of-work.js';
 import { streams } from './streams.js';
 import { parseCreateGrant, parseNoParams, parseSummary, parseUpdateGrant } from './credit-grant.params.js';
 import { renderGrantRow, renderGrantState, renderTransaction, type GrantRow, type TransactionRow } from './credit-ledger.presenters.js';
+
+/** A request's answer, or the error it alone ran into. */
+export type Outcome<T> = { ok: true; result: T } | { ok: false; error: unknown };
+type Db = Pick<pg.Pool, 'query'>;
+/** Tries of one transaction: a single request (as before batches), and a whole batch before it falls back to one by one. */
+const SINGLE_ATTEMPTS = 5;
+const BATCH_ATTEMPTS = 3;
 
 const nextTxnId = () => newId('creditBalanceTransaction');
 const grantMissing = (id: string) => notFound('billing.credit_grant', id);
@@ -188,55 +195,158 @@ export class CreditLedgerService {
    * Idempotent per invoice: the first answer that applied anything is stored and every repeat
    * returns it. When no grant can pay (most invoices), nothing is written: a repeat may then
    * find a newer grant, which is safe, since nothing was applied the first time.
+   * One request is a batch of one (`applyCreditsMany`): one implementation.
    */
   async applyCredits(r: ApplyCreditsRequest): Promise<ApplyCreditsReply> {
-    const stored = await this.storedApplications(r.invoice);
-    if (stored) return stored;
-    const currency = r.currency.toLowerCase();
-    if ((await this.candidateGrants(this.pool, r.customer, currency, r.at)).length === 0) return { applications: [] };
+    const [outcome] = await this.applyCreditsMany([r]);
+    if (!outcome!.ok) throw outcome!.error;
+    return outcome!.result;
+  }
 
-    return inUnitOfWork(this.store, async (uow) => {
-      const again = await this.storedApplications(r.invoice, uow.tx);
-      if (again) return again;
-      const states = [];
-      for (const id of await this.candidateGrants(uow.tx, r.customer, currency, r.at)) {
-        // Whatever was due by `at` happens first (a grant effective or expiring at finalization time).
-        states.push((await uow.run(id, { type: 'Tick', at: r.at, nextTxnId }, r.at)).state);
-      }
-      const allocations = allocateCredits(
-        states,
-        r.lines.map((l) => ({ id: l.id, amount: BigInt(l.amount), price: l.price, metered: l.metered })),
-        currency,
-        r.at,
-      );
-      const applications: ApplyCreditsReply['applications'] = [];
-      for (const a of allocations) {
-        const txnId = nextTxnId();
-        await uow.run(a.grant, { type: 'ApplyCredits', invoice: r.invoice, line: a.line, amount: a.amount, at: r.at, txnId }, r.at);
-        applications.push({ line: a.line, amount: Number(a.amount), credit_balance_transaction: txnId, credit_grant: a.grant });
-      }
-      // The per-invoice stream must not exist yet: a concurrent first call makes this one retry and read its answer.
-      uow.add(streams.application(r.invoice), 'no_stream', [
-        LedgerInvoiceCreditsApplied({ invoice: r.invoice, customer: r.customer, currency, at: r.at, applications }),
+  /**
+   * `credits.apply` for many invoices: `outcomes[i]` is what `applyCredits(requests[i])` would
+   * answer had the requests come one by one, in order. Reads and writes are per batch: answers
+   * already stored and candidate grants in one query each (no transaction when nothing can pay),
+   * then one transaction that loads every candidate grant at once, decides request by request in
+   * memory (several invoices of one customer draw on the same states, in order), and appends
+   * everything in one `appendMany` at the versions loaded, projected in bulk. A stale version
+   * (another writer touched a grant or answered an invoice) rolls it all back and the batch is
+   * decided again; if it keeps losing, or fails for another reason, each request runs alone, so
+   * a failure belongs to its own request. Never applied twice: nothing of a rolled-back attempt
+   * stays, and an invoice already answered returns its stored answer.
+   */
+  async applyCreditsMany(requests: readonly ApplyCreditsRequest[]): Promise<Outcome<ApplyCreditsReply>[]> {
+    const items = requests.map((r) => ({ ...r, currency: r.currency.toLowerCase() }));
+    if (items.length === 0) return [];
+    if (items.length === 1) return this.applyBatch(items, SINGLE_ATTEMPTS);
+    try {
+      return await this.applyBatch(items, BATCH_ATTEMPTS);
+    } catch {
+      const out: Outcome<ApplyCreditsReply>[] = [];
+      for (const r of items) out.push(...(await this.applyBatch([r], SINGLE_ATTEMPTS)));
+      return out;
+    }
+  }
+
+  /**
+   * One attempt at a batch (with `attempts` tries of its transaction). Throws when the batch as a
+   * whole cannot be written; with one request, that error is the request's outcome.
+   */
+  private async applyBatch(items: readonly ApplyCreditsRequest[], attempts: number): Promise<Outcome<ApplyCreditsReply>[]> {
+    const single = items.length === 1;
+    try {
+      const out: (Outcome<ApplyCreditsReply> | undefined)[] = new Array(items.length);
+      const [stored, candidates] = await Promise.all([
+        this.storedApplications(this.pool, items.map((r) => r.invoice)),
+        this.candidateGrants(this.pool, items),
       ]);
-      return { applications };
-    });
+      // An invoice some request may write must go through the transaction under every request naming it.
+      const writing = new Set(items.filter((r, i) => !stored.has(r.invoice) && candidates[i]!.length > 0).map((r) => r.invoice));
+      const rest: number[] = [];
+      items.forEach((r, i) => {
+        const done = stored.get(r.invoice);
+        if (done) out[i] = { ok: true, result: done };
+        else if (!writing.has(r.invoice)) out[i] = { ok: true, result: { applications: [] } };
+        else rest.push(i);
+      });
+      if (rest.length > 0) {
+        const decided = await inUnitOfWork(this.store, (uow) => this.applyIn(uow, rest.map((i) => items[i]!)), {}, attempts);
+        rest.forEach((i, k) => (out[i] = decided[k]));
+      }
+      return out as Outcome<ApplyCreditsReply>[];
+    } catch (error) {
+      if (single) return [{ ok: false, error }];
+      throw error;
+    }
   }
 
-  private async storedApplications(invoice: string, tx?: pg.PoolClient): Promise<ApplyCreditsReply | undefined> {
-    const history = await this.store.readStream(streams.application(invoice), tx ? { tx } : {});
-    const done = history.find((e) => e.type === LedgerInvoiceCreditsApplied.type);
-    return done ? { applications: (done.data as { applications: ApplyCreditsReply['applications'] }).applications } : undefined;
+  /** Decide every request in order against the same loaded states; a request that fails leaves no trace. */
+  private async applyIn(uow: LedgerUnitOfWork, items: readonly ApplyCreditsRequest[]): Promise<Outcome<ApplyCreditsReply>[]> {
+    const [stored, candidates] = await Promise.all([
+      this.storedApplications(uow.tx, items.map((r) => r.invoice)),
+      this.candidateGrants(uow.tx, items),
+    ]);
+    await uow.preload(candidates.flat());
+    const out: Outcome<ApplyCreditsReply>[] = [];
+    for (const [i, r] of items.entries()) {
+      const done = stored.get(r.invoice);
+      if (done) {
+        out.push({ ok: true, result: done });
+        continue;
+      }
+      const undo = uow.checkpoint();
+      try {
+        const reply = await this.applyOne(uow, r, candidates[i]!);
+        if (reply.written) stored.set(r.invoice, reply.result);
+        out.push({ ok: true, result: reply.result });
+      } catch (error) {
+        undo();
+        out.push({ ok: false, error });
+      }
+    }
+    return out;
   }
 
-  /** Grants that could pay at `at` once brought up to date: live, effective by then, funded or about to be. */
-  private async candidateGrants(db: Pick<pg.Pool, 'query'>, customer: string, currency: string, at: number): Promise<string[]> {
-    const { rows } = await db.query<{ id: string }>(
-      `SELECT id FROM credit_grants WHERE customer = $1 AND currency = $2 AND voided_at IS NULL AND expired_at IS NULL
-         AND effective_at <= $3 AND (NOT granted OR ledger_balance > 0) ORDER BY id`,
-      [customer, currency, at],
+  private async applyOne(
+    uow: LedgerUnitOfWork,
+    r: ApplyCreditsRequest,
+    candidates: readonly string[],
+  ): Promise<{ result: ApplyCreditsReply; written: boolean }> {
+    const states = [];
+    for (const id of candidates) {
+      // An earlier request of the batch may have used the grant up or expired it: then it is no longer a candidate.
+      if (!isApplyCandidate(await uow.grant(id), r.at)) continue;
+      // Whatever was due by `at` happens first (a grant effective or expiring at finalization time).
+      states.push((await uow.run(id, { type: 'Tick', at: r.at, nextTxnId }, r.at)).state);
+    }
+    if (states.length === 0) return { result: { applications: [] }, written: false };
+    const allocations = allocateCredits(
+      states,
+      r.lines.map((l) => ({ id: l.id, amount: BigInt(l.amount), price: l.price, metered: l.metered })),
+      r.currency,
+      r.at,
     );
-    return rows.map((r) => r.id);
+    const applications: ApplyCreditsReply['applications'] = [];
+    for (const a of allocations) {
+      const txnId = nextTxnId();
+      await uow.run(a.grant, { type: 'ApplyCredits', invoice: r.invoice, line: a.line, amount: a.amount, at: r.at, txnId }, r.at);
+      applications.push({ line: a.line, amount: Number(a.amount), credit_balance_transaction: txnId, credit_grant: a.grant });
+    }
+    // The per-invoice stream must not exist yet: a concurrent first call makes this one retry and read its answer.
+    uow.add(streams.application(r.invoice), 'no_stream', [
+      LedgerInvoiceCreditsApplied({ invoice: r.invoice, customer: r.customer, currency: r.currency, at: r.at, applications }),
+    ]);
+    return { result: { applications }, written: true };
+  }
+
+  /** The stored answers of these invoices (one query). */
+  private async storedApplications(db: Db, invoices: readonly string[]): Promise<Map<string, ApplyCreditsReply>> {
+    const ids = [...new Set(invoices)];
+    const { rows } = await db.query<{ invoice: string; applications: ApplyCreditsReply['applications'] }>(
+      `SELECT DISTINCT ON (stream_id) substr(stream_id, $3) AS invoice, data->'applications' AS applications
+         FROM ${quoteIdent(this.store.schema)}.events
+        WHERE stream_id = ANY($1::text[]) AND type = $2 ORDER BY stream_id, stream_position`,
+      [ids.map(streams.application), LedgerInvoiceCreditsApplied.type, streams.application('').length + 1],
+    );
+    return new Map(rows.map((r) => [r.invoice, { applications: r.applications }]));
+  }
+
+  /**
+   * Per request, the grants that could pay at its `at` once brought up to date: live, effective by
+   * then, funded with a balance left or about to be funded (one query; ids in order).
+   */
+  private async candidateGrants(db: Db, items: readonly ApplyCreditsRequest[]): Promise<string[][]> {
+    const { rows } = await db.query<{ i: number; id: string }>(
+      `SELECT r.i::int AS i, g.id
+         FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS r(customer, currency, at, i)
+         JOIN credit_grants g ON g.customer = r.customer AND g.currency = r.currency AND g.voided_at IS NULL
+          AND g.expired_at IS NULL AND g.effective_at <= r.at AND (NOT g.granted OR g.ledger_balance > 0)
+        ORDER BY r.i, g.id`,
+      [items.map((r) => r.customer), items.map((r) => r.currency.toLowerCase()), items.map((r) => r.at)],
+    );
+    const out = items.map((): string[] => []);
+    for (const row of rows) out[row.i - 1]!.push(row.id);
+    return out;
   }
 
   /** `invoice.voided`: every applied amount goes back to its grant (in the caller's transaction). */

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { stripeEvent, type CreditGrantEvent } from '@meterflow/contracts';
-import { VersionConflictError, type AppendBatch, type ExpectedVersion, type NewEvent, type PgEventStore, type StoredEvent } from '@meterflow/event-store';
+import { quoteIdent, VersionConflictError, type AppendBatch, type ExpectedVersion, type NewEvent, type PgEventStore, type StoredEvent } from '@meterflow/event-store';
 import { newId } from '@meterflow/kernel';
 import { decideGrant, evolveGrant, foldGrant, initialGrantState, type GrantCommand, type GrantState, type Posting } from '../domain/credit-grant.decider.js';
 import { projectStored } from '../adapters/projections/ledger.projection.js';
@@ -37,6 +37,51 @@ export class LedgerUnitOfWork {
 
   async grant(id: string): Promise<GrantState> {
     return (await this.load(id)).state;
+  }
+
+  /**
+   * Load many grants in one query (a batch decides on all of them in memory afterwards). Grants
+   * already loaded keep their state; each is appended at the version it is loaded at here.
+   */
+  async preload(ids: readonly string[]): Promise<void> {
+    const wanted = [...new Set(ids)].filter((id) => !this.grants.has(id));
+    if (wanted.length === 0) return;
+    const { rows } = await this.tx.query<{ stream_id: string; stream_position: number; type: string; data: unknown }>(
+      `SELECT stream_id, stream_position, type, data FROM ${quoteIdent(this.store.schema)}.events
+        WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, stream_position`,
+      [wanted.map(streams.grant)],
+    );
+    const byStream = new Map<string, typeof rows>();
+    for (const r of rows) {
+      let list = byStream.get(r.stream_id);
+      if (!list) byStream.set(r.stream_id, (list = []));
+      list.push(r);
+    }
+    for (const id of wanted) {
+      const history = byStream.get(streams.grant(id)) ?? [];
+      this.grants.set(id, { state: history.length ? foldGrant(history) : initialGrantState(), version: history.at(-1)?.stream_position ?? 0, pending: [] });
+    }
+  }
+
+  /**
+   * Remember what is decided so far; the returned function forgets everything decided after
+   * (one request of a batch failed: the others' decisions stand).
+   */
+  checkpoint(): () => void {
+    const marks = new Map([...this.grants].map(([id, g]) => [id, { state: g.state, pending: g.pending.length }]));
+    const others = this.others.length;
+    return () => {
+      for (const [id, g] of this.grants) {
+        const mark = marks.get(id);
+        if (!mark) {
+          this.grants.delete(id); // loaded since: read again from the store if needed
+          continue;
+        }
+        g.state = mark.state;
+        g.pending.length = mark.pending;
+      }
+      this.others.length = others;
+    };
   }
 
   private async load(id: string): Promise<LoadedGrant> {

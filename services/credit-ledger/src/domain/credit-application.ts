@@ -27,6 +27,16 @@ export function isEligible(g: GrantState, currency: string, at: number): boolean
   return isUsableAt(g, at) && g.currency === currency.toLowerCase() && g.balance > 0n;
 }
 
+/**
+ * Could this grant still pay at `at` once brought up to date by a Tick: live, effective by then,
+ * and either not funded yet or with something left. The same test as the ledger's candidate query
+ * over the read model, on a state: a batch re-checks it between requests, since an earlier request
+ * of the batch may have used a grant up or expired it.
+ */
+export function isApplyCandidate(g: GrantState, at: number): boolean {
+  return g.exists && g.voidedAt === null && g.expiredAt === null && g.effectiveAt <= at && (!g.granted || g.balance > 0n);
+}
+
 const CATEGORY_RANK: Record<string, number> = { promotional: 0, paid: 1 };
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allocateCredits, compareGrants, scopeCovers, type PayableLine } from './credit-application.js';
+import { allocateCredits, compareGrants, isApplyCandidate, scopeCovers, type PayableLine } from './credit-application.js';
 import { initialGrantState, type GrantState } from './credit-grant.decider.js';
 
 /** A funded, effective grant, as the ledger would hold it. */
@@ -106,5 +106,22 @@ describe('allocating credits to invoice lines', () => {
   it('the acceptance case: 10.00 USD paid credit on a 30.00 USD line pays 10.00', () => {
     const out = allocateCredits([g('credgr_1', { amount: 1000n, balance: 1000n })], [line('il_1', 3000n)], 'usd', 200);
     expect(out).toEqual([{ line: 'il_1', grant: 'credgr_1', amount: 1000n }]);
+  });
+});
+
+describe('candidates of a request within a batch', () => {
+  it('funded with a balance, or not funded yet but effective by `at`: a candidate', () => {
+    expect(isApplyCandidate(g('a'), 200)).toBe(true);
+    expect(isApplyCandidate(g('a', { granted: false, balance: 0n }), 200)).toBe(true);
+    // Expiring by `at` but not yet processed: still a candidate (the Tick expires it first).
+    expect(isApplyCandidate(g('a', { expiresAt: 150 }), 200)).toBe(true);
+  });
+
+  it('used up by an earlier request, expired, voided, not effective yet, or unknown: not a candidate', () => {
+    expect(isApplyCandidate(g('a', { balance: 0n }), 200)).toBe(false);
+    expect(isApplyCandidate(g('a', { expiredAt: 150, expiresAt: 150 }), 200)).toBe(false);
+    expect(isApplyCandidate(g('a', { voidedAt: 150 }), 200)).toBe(false);
+    expect(isApplyCandidate(g('a', { effectiveAt: 300, granted: false, balance: 0n }), 200)).toBe(false);
+    expect(isApplyCandidate(initialGrantState(), 200)).toBe(false);
   });
 });

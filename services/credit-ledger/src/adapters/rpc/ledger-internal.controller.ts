@@ -1,8 +1,10 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
   CLOCK_OPS,
   CREDIT_LEDGER_OPS,
+  ApplyCreditsManyEnvelope,
+  type ApplyCreditsManyReply,
   type ApplyCreditsReply,
   ApplyCreditsRequest,
   type ClockAdvanceToReply,
@@ -10,17 +12,40 @@ import {
   type ClockNextDueReply,
   ClockNextDueRequest,
 } from '@meterflow/contracts';
-import { contract } from '@meterflow/service-kit';
+import { toErrorShape } from '@meterflow/messaging';
+import type { Logger } from '@meterflow/observability';
+import { contract, contractViolation, LOGGER } from '@meterflow/service-kit';
 import { CreditLedgerService } from '../../application/credit-ledger.service.js';
 
-/** Internal ops: invoicing's `credits.apply`, and the test-clock protocol. */
+/** Internal ops: invoicing's `credits.apply` and `credits.apply_many`, and the test-clock protocol. */
 @Controller()
 export class LedgerInternalController {
-  constructor(private readonly ledger: CreditLedgerService) {}
+  constructor(
+    private readonly ledger: CreditLedgerService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
 
   @MessagePattern(CREDIT_LEDGER_OPS.applyCredits)
   apply(@Payload(contract(ApplyCreditsRequest)) req: ApplyCreditsRequest): Promise<ApplyCreditsReply> {
     return this.ledger.applyCredits(req);
+  }
+
+  /** Each item is parsed on its own: a malformed one is answered with its own 400, the others go through. */
+  @MessagePattern(CREDIT_LEDGER_OPS.applyCreditsMany)
+  async applyMany(@Payload(contract(ApplyCreditsManyEnvelope)) req: ApplyCreditsManyEnvelope): Promise<ApplyCreditsManyReply> {
+    const parsed = req.requests.map((item) => ApplyCreditsRequest.safeParse(item));
+    const outcomes = await this.ledger.applyCreditsMany(parsed.flatMap((p) => (p.success ? [p.data] : [])));
+    let next = 0;
+    return {
+      results: parsed.map((p, i) => {
+        if (!p.success) return { ok: false as const, error: contractViolation(p.error).toShape() };
+        const o = outcomes[next++]!;
+        if (o.ok) return o;
+        const error = toErrorShape(o.error);
+        if (error.status >= 500) this.logger.error({ err: o.error, op: CREDIT_LEDGER_OPS.applyCreditsMany, item: i }, 'credits.apply_many item failed');
+        return { ok: false as const, error };
+      }),
+    };
   }
 
   @MessagePattern(CLOCK_OPS.nextDue)
