@@ -10,8 +10,8 @@ export const invoicingEnvSchema = z.object({
   INVOICE_FINALIZATION_GRACE_SECONDS: z.coerce.number().int().min(0).max(72 * 3600).default(3600),
   /** How often the real-time scheduler looks for drafts due (customers without a test clock); 0 = off. */
   INVOICE_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(0).default(5000),
-  /** Re-rating and credit requests in flight while finalizing a batch of drafts due together. */
-  INVOICE_FINALIZE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  /** Drafts due together finalized per batch: one `billing.rate_periods` and one `credits.apply_many` request each. */
+  INVOICE_FINALIZE_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(500),
 });
 export type InvoicingEnv = z.infer<typeof invoicingEnvSchema>;
 

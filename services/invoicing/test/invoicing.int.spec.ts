@@ -59,6 +59,25 @@ function respond(nc: NatsConnection, service: ServiceName, op: string, handler: 
   });
 }
 
+/** Requests received per batch op. */
+const batchCalls: Record<string, number> = {};
+
+/** A batch op answered item by item with the single op's handler (an item's error fails only it). */
+function respondMany(nc: NatsConnection, service: ServiceName, op: string, handler: (payload: any) => unknown) {
+  respond(nc, service, op, (r: { requests: unknown[] }) => {
+    batchCalls[op] = (batchCalls[op] ?? 0) + 1;
+    return {
+      results: r.requests.map((item) => {
+        try {
+          return { ok: true, result: handler(item) };
+        } catch (e) {
+          return { ok: false, error: { type: 'invalid_request_error', code: 'resource_missing', message: (e as Error).message, status: 404 } };
+        }
+      }),
+    };
+  });
+}
+
 const req = (params: Record<string, unknown> = {}, path: Record<string, string> = {}): ApiRequest => ({ params, path, requestId: 'req_inttest', livemode: false });
 const call = <T = any>(op: string, params: Record<string, unknown> = {}, path: Record<string, string> = {}) =>
   svc.rpc.request<T>('invoicing', op, req(params, path));
@@ -79,12 +98,14 @@ beforeAll(async () => {
   });
   respond(peers, 'rating', 'test_clocks.retrieve', (r: ApiRequest) => ({ id: r.path.id, object: 'test_helpers.test_clock', frozen_time: frozenTime, status: 'ready' }));
   respond(peers, 'rating', 'prices.retrieve', (r: ApiRequest) => ({ id: r.path.id, object: 'price', currency: 'usd', product: 'prod_kit', unit_amount: 250, unit_amount_decimal: '250', recurring: null }));
-  respond(peers, 'rating', 'billing.rate_period', (r: RatePeriodRequest) => {
+  const ratePeriod = (r: RatePeriodRequest) => {
     rateCalls.push(r);
     if (r.subscription === 'sub_gone') throw new Error(`No such subscription: '${r.subscription}'`);
     return { lines: [rated(ratedHours)] };
-  });
-  respond(peers, 'credit-ledger', 'credits.apply', (r: ApplyCreditsRequest) => {
+  };
+  respond(peers, 'rating', 'billing.rate_period', ratePeriod);
+  respondMany(peers, 'rating', 'billing.rate_periods', ratePeriod);
+  const applyCredits = (r: ApplyCreditsRequest) => {
     creditCalls.push(r);
     if (ledgerFailures > 0) {
       ledgerFailures--;
@@ -92,7 +113,9 @@ beforeAll(async () => {
     }
     const metered = r.lines.find((l) => l.metered)!;
     return { applications: [{ line: metered.id, amount: Math.min(1000, metered.amount), credit_balance_transaction: `cbtxn_for_${r.invoice}`, credit_grant: 'credgr_1' }] };
-  });
+  };
+  respond(peers, 'credit-ledger', 'credits.apply', applyCredits);
+  respondMany(peers, 'credit-ledger', 'credits.apply_many', applyCredits);
   await peers.flush();
   svc.nc.subscribe(svc.names.eventSubject('>'), {
     callback: (_e, msg) => {
@@ -274,7 +297,12 @@ describe('test clocks, batches', () => {
   it('finalizes drafts due together as a batch, numbering each customer in turn', async () => {
     const made = [];
     for (let i = 0; i < 6; i++) made.push(await handOver('clock_batch', i, i % 2 ? 'cus_batch_b' : 'cus_batch_a'));
+    const before = { rate: batchCalls['billing.rate_periods'] ?? 0, credits: batchCalls['credits.apply_many'] ?? 0, single: rateCalls.length };
     await advanceTo('clock_batch', PERIOD_END + 3600);
+    // One re-rating request and one ledger request for the whole batch.
+    expect(batchCalls['billing.rate_periods']).toBe(before.rate + 1);
+    expect(batchCalls['credits.apply_many']).toBe(before.credits + 1);
+    expect(rateCalls.length - before.single).toBe(6);
     const done = await Promise.all(made.map((m) => call('invoices.retrieve', {}, { id: m.id })));
     for (const inv of done) {
       expect(inv).toMatchObject({ status: 'open', subtotal: 4000, amount_due: 3000, status_transitions: { finalized_at: PERIOD_END + 3600 } });

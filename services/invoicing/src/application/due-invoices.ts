@@ -16,8 +16,8 @@ export class DueInvoices {
     private readonly pool: pg.Pool,
     private readonly finalization: Finalization,
     private readonly logger?: Logger,
-    /** Re-rating and credit requests in flight at once while finalizing a batch. */
-    private readonly concurrency = 8,
+    /** Drafts finalized per batch (one re-rating and one credits request per batch). */
+    private readonly batchSize = 500,
   ) {}
 
   /** Finalize rows (sorted by due time) one due time after the other, each group as batches. */
@@ -28,7 +28,7 @@ export class DueInvoices {
       let j = i;
       while (j < rows.length && rows[j]!.due === due) j++;
       const group = rows.slice(i, j).map((r) => ({ id: r.id, at: at(r) }));
-      await this.finalization.finalizeMany(group, { concurrency: this.concurrency, ...(onError ? { onError } : {}) });
+      await this.finalization.finalizeMany(group, onError ? { onError } : {});
       i = j;
     }
   }
@@ -57,8 +57,8 @@ export class DueInvoices {
       const res = await this.pool.query<DueRow>(
         `SELECT id, automatically_finalizes_at::text AS due FROM invoices
           WHERE status = 'draft' AND auto_advance AND test_clock = $1 AND automatically_finalizes_at <= $2
-          ORDER BY automatically_finalizes_at, id LIMIT 100`,
-        [clock, to],
+          ORDER BY automatically_finalizes_at, id LIMIT $3`,
+        [clock, to, this.batchSize],
       );
       if (res.rows.length === 0) return done;
       await this.inTimeOrder(res.rows, (r) => Number(r.due));
@@ -71,8 +71,8 @@ export class DueInvoices {
     const res = await this.pool.query<DueRow>(
       `SELECT id, automatically_finalizes_at::text AS due FROM invoices
         WHERE status = 'draft' AND auto_advance AND test_clock IS NULL AND automatically_finalizes_at <= $1
-        ORDER BY automatically_finalizes_at, id LIMIT 500`,
-      [now],
+        ORDER BY automatically_finalizes_at, id LIMIT $2`,
+      [now, this.batchSize],
     );
     let failed = 0;
     await this.inTimeOrder(

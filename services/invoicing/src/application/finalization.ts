@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { LineData, RatePeriodRequest, Stripe } from '@meterflow/contracts';
+import type { ApplyCreditsReply, ApplyCreditsRequest, LineData, RatePeriodReply, RatePeriodRequest, RpcReply, Stripe } from '@meterflow/contracts';
 import { DomainError, newId, notFound } from '@meterflow/kernel';
 import type { Invoice } from '../domain/invoice.decider.js';
 import { lineForRated } from '../domain/invoice-item.decider.js';
@@ -74,19 +74,18 @@ export class Finalization {
   }
 
   /**
-   * Finalize a batch of drafts due at the same time with few transactions: every invoice is
-   * re-rated and asked for credits concurrently (`concurrency` at a time), then the re-rated
-   * lines of all are recorded in one transaction, and credits, numbers and opening of all in a
-   * second. Invoices no longer drafts are skipped. If anything fails, the batch falls back to
-   * finalizing one invoice at a time (`finalize`), which reports individual failures.
+   * Finalize a batch of drafts due at the same time with a handful of round trips: the
+   * subscription drafts are re-rated in one `billing.rate_periods` request and their new lines
+   * recorded in one transaction; the ledger answers for all in one `credits.apply_many`; credits,
+   * numbers and opening of all are recorded in a second transaction. Invoices no longer drafts
+   * are skipped. If anything fails, the batch falls back to finalizing one invoice at a time
+   * (`finalize`), which reports individual failures (every step is idempotent, so work the batch
+   * did is found again, not repeated).
    */
-  async finalizeMany(
-    batch: readonly { id: string; at: number }[],
-    opts: { concurrency?: number; onError?: (id: string, e: unknown) => void } = {},
-  ): Promise<void> {
+  async finalizeMany(batch: readonly { id: string; at: number }[], opts: { onError?: (id: string, e: unknown) => void } = {}): Promise<void> {
     if (batch.length === 0) return;
     try {
-      const n = await this.runMany(batch, opts.concurrency ?? 8);
+      const n = await this.runMany(batch);
       invoicesFinalized.inc({ outcome: 'finalized' }, n);
     } catch {
       for (const b of batch) {
@@ -101,19 +100,19 @@ export class Finalization {
     }
   }
 
-  private async runMany(batch: readonly { id: string; at: number }[], concurrency: number): Promise<number> {
+  private async runMany(batch: readonly { id: string; at: number }[]): Promise<number> {
     const loaded = await this.store.loadInvoices(batch.map((b) => b.id));
     const work = batch.filter((b) => {
       const s = loaded.get(b.id)?.state;
       return s && !s.deleted && s.status === 'draft';
     });
 
+    const toRerate = work.filter((b) => isRerated(loaded.get(b.id)!.state!));
+    const rated = await this.peers.ratePeriods(toRerate.map((b) => ratePeriodRequest(loaded.get(b.id)!.state!)));
     const refreshed: PlannedChange[] = [];
-    await eachLimited(work, concurrency, async (b) => {
+    toRerate.forEach((b, i) => {
       const cur = loaded.get(b.id)!;
-      const inv = cur.state!;
-      if (!(inv.subscription && inv.idempotency_key !== null && !inv.credits_applied)) return;
-      const lines = await this.rerated(inv);
+      const lines = this.reratedLines(cur.state!, answer(rated[i]!));
       if (lines.length === 0) return;
       const change = this.store.planInvoice(b.id, cur, { type: 'RefreshSubscriptionLines', at: b.at, lines });
       if (change.events.length > 0) refreshed.push(change);
@@ -123,10 +122,17 @@ export class Finalization {
       for (const c of refreshed) loaded.set(c.id, { state: c.state, version: c.fromVersion + c.events.length });
     }
 
+    const asks = work.flatMap((b) => {
+      const req = creditsRequest(loaded.get(b.id)!.state!, b.at);
+      return req ? [{ id: b.id, req }] : [];
+    });
+    const replies = await this.peers.applyCreditsMany(asks.map((a) => a.req));
     const applications = new Map<string, CreditApplications>();
-    await eachLimited(work, concurrency, async (b) => {
-      const apps = await this.credits(loaded.get(b.id)!.state!, b.at);
-      if (apps) applications.set(b.id, apps);
+    asks.forEach((a, i) => {
+      const r = replies[i];
+      if (!r) throw new Error(`credits.apply_many answered ${replies.length} of ${asks.length} requests`);
+      if (!r.ok) throw DomainError.fromShape(r.error);
+      applications.set(a.id, toApplications(r.result));
     });
 
     await this.store.events.withTransaction(async (tx) => {
@@ -161,12 +167,16 @@ export class Finalization {
   /** The subscription's lines re-rated, keeping each line's id per subscription item. */
   private async rerated(inv: Invoice): Promise<LineData[]> {
     const rated = await this.peers
-      .ratePeriod({ subscription: inv.subscription!, period_start: inv.period_start, period_end: inv.period_end, ...ratedReason(inv.billing_reason) })
+      .ratePeriod(ratePeriodRequest(inv))
       // A subscription rating no longer knows keeps the lines it handed over.
       .catch((e: unknown) => {
         if (e instanceof DomainError && e.code === 'resource_missing') return { lines: [] };
         throw e;
       });
+    return this.reratedLines(inv, rated);
+  }
+
+  private reratedLines(inv: Invoice, rated: RatePeriodReply): LineData[] {
     return rated.lines.map((r) => {
       const same = inv.lines.find((l) => l.subscription_item === r.subscription_item && l.period.start === r.period.start && l.type === 'subscription_item_details');
       return lineForRated(r, same?.id ?? newId('invoiceLineItem'), inv.subscription!);
@@ -175,18 +185,42 @@ export class Finalization {
 
   /** The ledger's answer for this invoice, or null when it has nothing to ask (no metered amount, or already recorded). */
   private async credits(inv: Invoice, at: number): Promise<CreditApplications | null> {
-    if (inv.credits_applied || !inv.lines.some((l) => l.metered && l.amount > 0n)) return null;
-    const reply = await this.peers.applyCredits({
-      invoice: inv.id,
-      customer: inv.customer,
-      currency: inv.currency,
-      at,
-      test_clock: inv.test_clock,
-      lines: inv.lines.map((l) => ({ id: l.id, amount: Number(l.amount), price: l.price, metered: l.metered })),
-    });
-    return reply.applications.map((a) => ({ ...a, amount: String(a.amount) }));
+    const req = creditsRequest(inv, at);
+    return req ? toApplications(await this.peers.applyCredits(req)) : null;
   }
 }
+
+/** Only drafts rating handed over (they carry its idempotency key) are re-rated, until credits are recorded. */
+const isRerated = (inv: Invoice): boolean => !!inv.subscription && inv.idempotency_key !== null && !inv.credits_applied;
+
+const ratePeriodRequest = (inv: Invoice): RatePeriodRequest => ({
+  subscription: inv.subscription!,
+  period_start: inv.period_start,
+  period_end: inv.period_end,
+  ...ratedReason(inv.billing_reason),
+});
+
+/** One `billing.rate_periods` answer; a subscription rating no longer knows keeps the lines it handed over. */
+function answer(r: RpcReply<RatePeriodReply>): RatePeriodReply {
+  if (r.ok) return r.result;
+  if (r.error.code === 'resource_missing') return { lines: [] };
+  throw DomainError.fromShape(r.error);
+}
+
+/** What to ask the ledger for this invoice, or null when nothing (no metered amount, or already recorded). */
+function creditsRequest(inv: Invoice, at: number): ApplyCreditsRequest | null {
+  if (inv.credits_applied || !inv.lines.some((l) => l.metered && l.amount > 0n)) return null;
+  return {
+    invoice: inv.id,
+    customer: inv.customer,
+    currency: inv.currency,
+    at,
+    test_clock: inv.test_clock,
+    lines: inv.lines.map((l) => ({ id: l.id, amount: Number(l.amount), price: l.price, metered: l.metered })),
+  };
+}
+
+const toApplications = (reply: ApplyCreditsReply): CreditApplications => reply.applications.map((a) => ({ ...a, amount: String(a.amount) }));
 
 /** The billing_reason rating can match (a rating-made invoice's reason; not `manual`, which rating never closes). */
 const ratedReason = (reason: Invoice['billing_reason']): { billing_reason?: RatePeriodRequest['billing_reason'] } =>
@@ -195,13 +229,5 @@ const ratedReason = (reason: Invoice['billing_reason']): { billing_reason?: Rate
     : {};
 
 type CreditApplications = { line: string; amount: string; credit_balance_transaction: string; credit_grant: string }[];
-
-async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 export type { Invoice };

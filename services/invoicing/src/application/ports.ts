@@ -1,4 +1,4 @@
-import type { ApplyCreditsReply, ApplyCreditsRequest, RatePeriodReply, RatePeriodRequest } from '@meterflow/contracts';
+import type { ApplyCreditsReply, ApplyCreditsRequest, RatePeriodReply, RatePeriodRequest, RpcReply } from '@meterflow/contracts';
 
 /** What invoicing needs from the other services (implemented over NATS request/reply). */
 export interface CustomerInfo {
@@ -20,6 +20,10 @@ export interface Peers {
   price(id: string): Promise<PriceInfo>;
   ratePeriod(req: RatePeriodRequest): Promise<RatePeriodReply>;
   applyCredits(req: ApplyCreditsRequest): Promise<ApplyCreditsReply>;
+  /** `billing.rate_periods`: one answer per request, in order (any number; sent in chunks). */
+  ratePeriods(reqs: readonly RatePeriodRequest[]): Promise<RpcReply<RatePeriodReply>[]>;
+  /** `credits.apply_many`: one answer per request, in order (any number; sent in chunks, in order). */
+  applyCreditsMany(reqs: readonly ApplyCreditsRequest[]): Promise<RpcReply<ApplyCreditsReply>[]>;
 }
 export const PEERS = Symbol('PEERS');
 

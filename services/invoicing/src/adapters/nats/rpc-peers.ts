@@ -3,10 +3,13 @@ import {
   CREDIT_LEDGER_OPS,
   RATING_OPS,
   type ApiRequest,
+  type ApplyCreditsManyReply,
   type ApplyCreditsReply,
   type ApplyCreditsRequest,
   type RatePeriodReply,
   type RatePeriodRequest,
+  type RatePeriodsReply,
+  type RpcReply,
   type Stripe,
 } from '@meterflow/contracts';
 import { DomainError, newId, notFound } from '@meterflow/kernel';
@@ -68,4 +71,25 @@ export class RpcPeers implements Peers {
   applyCredits(req: ApplyCreditsRequest): Promise<ApplyCreditsReply> {
     return this.rpc.request<ApplyCreditsReply>('credit-ledger', CREDIT_LEDGER_OPS.applyCredits, req);
   }
+
+  async ratePeriods(reqs: readonly RatePeriodRequest[]): Promise<RpcReply<RatePeriodReply>[]> {
+    const out: RpcReply<RatePeriodReply>[] = [];
+    for (const chunk of chunks(reqs)) out.push(...(await this.rpc.request<RatePeriodsReply>('rating', RATING_OPS.ratePeriods, { requests: chunk })).results);
+    return out;
+  }
+
+  async applyCreditsMany(reqs: readonly ApplyCreditsRequest[]): Promise<RpcReply<ApplyCreditsReply>[]> {
+    // In order, one chunk after the other: invoices of one customer draw on its balance in turn.
+    const out: RpcReply<ApplyCreditsReply>[] = [];
+    for (const chunk of chunks(reqs))
+      out.push(...(await this.rpc.request<ApplyCreditsManyReply>('credit-ledger', CREDIT_LEDGER_OPS.applyCreditsMany, { requests: chunk })).results);
+    return out;
+  }
+}
+
+/** Batch ops take at most 500 requests. */
+function chunks<T>(items: readonly T[], size = 500): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
