@@ -45,7 +45,8 @@ async function ready(url, timeoutMs) {
 
 /**
  * Start the whole system. `opts.env` is applied to every service; `opts.portOffset` shifts
- * every port (tests use it to run beside a developer's stack). Returns a handle to stop it.
+ * every port (tests use it to run beside a developer's stack); `opts.nodeArgs(service)` adds Node
+ * flags (benchmarks: `--cpu-prof`). Returns a handle to stop it.
  */
 export async function startStack(opts = {}) {
   const databaseUrl = await ensurePostgres(opts.databaseUrl ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/meterflow');
@@ -57,7 +58,7 @@ export async function startStack(opts = {}) {
   const offset = opts.portOffset ?? 0;
   for (const s of SERVICES) {
     const port = s.port + offset;
-    const child = spawn(nodeBin, ['--enable-source-maps', path.join(ROOT, 'services', s.name, 'dist', 'main.js')], {
+    const child = spawn(nodeBin, ['--enable-source-maps', ...(opts.nodeArgs?.(s.name) ?? []), path.join(ROOT, 'services', s.name, 'dist', 'main.js')], {
       cwd: path.join(ROOT, 'services', s.name),
       env: { ...process.env, ...env, HTTP_PORT: String(port) },
       stdio: opts.quiet ? ['ignore', 'ignore', 'inherit'] : ['ignore', 'inherit', 'inherit'],

@@ -12,9 +12,13 @@
 // each, 1,000 of credit applied to every second one, amount_due totals exact to the cent.
 //
 //   BENCH_SUBS=10000 (default)  BENCH_SUBS=100000 for the full target
-//   BENCH_SETUP_CONCURRENCY=48  BENCH_BUILD=0  BENCH_KEEP_DB=1
+//   BENCH_SETUP_CONCURRENCY=48  BENCH_BUILD=0  BENCH_KEEP_DB=1  BENCH_CPU_PROF=1 (bench/period-close/profiles/<service>/*.cpuprofile)
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import Stripe from 'stripe';
 import { connect } from '@nats-io/transport-node';
@@ -22,6 +26,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { startStack } from '../../scripts/stack.mjs';
 
 const env = process.env;
+const PROFILES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'profiles');
 const SUBS = Number(env.BENCH_SUBS ?? 10_000);
 const CONCURRENCY = Number(env.BENCH_SETUP_CONCURRENCY ?? 48);
 const ADMIN_URL = env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -36,6 +41,27 @@ const rand = () => randomBytes(4).toString('hex');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (m) => console.log(`[bench:close] ${m}`);
 const rate = (n, ms) => `${Math.round((n * 1000) / ms).toLocaleString('en-US')}/s`;
+
+/** CPU seconds (user + system) used so far by a process. */
+const TICK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+function cpuSeconds(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / TICK;
+  } catch {
+    return 0;
+  }
+}
+/** CPU seconds of each service and of the NATS server, and the whole machine's busy seconds. */
+function cpuNow(children) {
+  const out = Object.fromEntries(children.map((c) => [c.name, cpuSeconds(c.child.pid)]));
+  const nats = execFileSync('ps', ['-C', 'nats-server', '-o', 'pid=']).toString().trim().split(/\s+/).filter(Boolean);
+  out['nats-server'] = nats.reduce((a, p) => a + cpuSeconds(p), 0);
+  // /proc/stat "cpu" line: user nice system idle iowait irq softirq steal ...
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  out.machine = (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / TICK;
+  return out;
+}
 
 /** Run `fn(i)` for i in [0, n) with at most `limit` at once. */
 async function pool(n, limit, fn) {
@@ -60,6 +86,7 @@ const stack = await startStack({
   portOffset: 30000 + Math.floor(Math.random() * 10000),
   build: env.BENCH_BUILD !== '0',
   quiet: true,
+  nodeArgs: env.BENCH_CPU_PROF === '1' ? (name) => ['--cpu-prof', `--cpu-prof-dir=${path.join(PROFILES, name)}`] : undefined,
   env: { MF_NAMESPACE: namespace, MF_API_KEYS: KEY, LOG_LEVEL: 'warn', INVOICE_FINALIZATION_GRACE_SECONDS: String(GRACE), OTEL_SDK_DISABLED: 'true' },
 });
 const db = new pg.Pool({ connectionString: dbUrl.toString(), max: 2 });
@@ -119,6 +146,7 @@ try {
     const { rows } = await db.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE status <> 'draft')::int AS done FROM invoicing.invoices`);
     return rows[0];
   };
+  const cpuBefore = cpuNow(stack.children);
   const start = Date.now();
   await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: TARGET });
   for (;;) {
@@ -131,6 +159,15 @@ try {
     await sleep(200);
   }
   const elapsed = Date.now() - start;
+  const cpuAfter = cpuNow(stack.children);
+  const used = Object.fromEntries(Object.entries(cpuAfter).map(([k, v]) => [k, v - cpuBefore[k]]));
+  const { machine, ...procs } = used;
+  // What the services and NATS did not use is (almost all) Postgres.
+  procs['postgres and the rest'] = machine - Object.values(procs).reduce((a, b) => a + b, 0);
+  const cpu = Object.entries(procs)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+    .join(', ');
 
   // ---- checks --------------------------------------------------------------------------------
   const { rows } = await db.query(`
@@ -152,6 +189,7 @@ period close, end to end: ${SUBS.toLocaleString('en-US')} subscriptions on one t
   all finalized         ${phases.finalized === null ? '-' : `${(phases.finalized / 1000).toFixed(1)} s`}   (invoicing: re-rate, credits.apply, finalize)
   invoices              ${got.invoices} (${got.open} open), total ${got.total}, amount_due ${got.due}   expected ${JSON.stringify(expected)}  ${ok ? 'OK' : 'MISMATCH'}
   credits applied       ${applied[0].n} transactions, ${applied[0].amount} cents (expected ${granted} / ${granted * 1000})
+  CPU during the run     ${cpu}  (machine busy ${machine.toFixed(1)} of ${((elapsed / 1000) * os.cpus().length).toFixed(1)} s)
   target (DESIGN.md)    100,000 in <= 60 s  => ${rate(100_000, 60_000)}
   machine               ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, node ${process.version}
 `);
