@@ -45,12 +45,18 @@ describe('usage alerts (int)', () => {
       usage_threshold: { gte: '1', meter, recurrence: 'one_time', filters: [{ type: 'customer', customer: 'cus_b' }] },
     });
     const send = (customer: string, value: number) => h.call('meter_events.create', { event_name: 'calls', payload: { stripe_customer_id: customer, value: String(value) } });
+    // Alerts are checked as usage is written, batch by batch: the reported value is the usage at
+    // that check. Each step waits for its trigger so that the values are deterministic.
+    const triggered = (alert: string, customer: string) =>
+      eventually(async () => received.find((e) => e.data.object.alert.id === alert && e.data.object.customer === customer), 15_000);
     await send('cus_a', 6);
     await send('cus_a', 4); // reaches 10
+    await triggered(all.id, 'cus_a');
     await send('cus_a', 5); // already triggered
     await send('cus_b', 3);
+    await triggered(onlyB.id, 'cus_b');
     await send('cus_b', 8); // reaches 10 too
-    await eventually(async () => (received.length >= 3 ? true : undefined), 15_000);
+    await triggered(all.id, 'cus_b');
     await new Promise((r) => setTimeout(r, 500));
     // delivery is at least once: a subscriber dedupes by the event id (Nats-Msg-Id)
     const unique = [...new Map(received.map((e) => [e.id, e])).values()];
