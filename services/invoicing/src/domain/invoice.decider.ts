@@ -192,7 +192,10 @@ export function decideInvoice(command: InvoiceCommand, state: InvoiceState): Inv
     case 'RefreshSubscriptionLines': {
       const inv = draft(state);
       if (inv.credits_applied) return []; // credits were computed on these lines: keep them
-      return [InvoiceLinesRefreshed({ at: command.at, lines: command.lines })];
+      const refreshed = InvoiceLinesRefreshed({ at: command.at, lines: command.lines });
+      // Usage unchanged since the hand-over (the common case): nothing to record.
+      if (canonical(evolveInvoice(inv, refreshed)!.lines) === canonical(inv.lines)) return [];
+      return [refreshed];
     }
     case 'RecordCreditApplications': {
       const inv = draft(state);
@@ -254,6 +257,16 @@ export function decideInvoice(command: InvoiceCommand, state: InvoiceState): Inv
       return assertNever(command);
   }
 }
+
+/** A stable text of a value: object keys sorted, bigints as decimal strings (for equality). */
+const canonical = (v: unknown): string =>
+  JSON.stringify(v, (_k, x: unknown) =>
+    typeof x === 'bigint'
+      ? x.toString()
+      : x && typeof x === 'object' && !Array.isArray(x)
+        ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        : x,
+  );
 
 const toLine = (l: LineData, credits: CreditApplication[] = []): Line => ({ ...l, amount: BigInt(l.amount), credits });
 

@@ -141,6 +141,9 @@ describe('invoice aggregate', () => {
     given(start)
       .when({ type: 'RefreshSubscriptionLines', at: 5_000, lines: [line('il_1', 4000, { quantity: 4 })] })
       .then((_ev, s) => expect(totals(s!).subtotal).toBe(4000n));
+    // Re-rated lines equal to the ones handed over (usage unchanged): nothing to record.
+    expect(decideInvoice({ type: 'RefreshSubscriptionLines', at: 5_000, lines: [line('il_1', 3000)] }, fold(start))).toEqual([]);
+    expect(decideInvoice({ type: 'RefreshSubscriptionLines', at: 5_000, lines: [line('il_1', 3000, { description: 'other' })] }, fold(start))).toHaveLength(1);
     const open = [...start, ...decideInvoice({ type: 'FinalizeInvoice', at: 5_600, number: 'X-0001' }, fold(start))];
     given(open).when({ type: 'AddLine', at: 6_000, line: line('il_9', 1) }).thenThrows('invoice_not_editable');
     given(open).when({ type: 'FinalizeInvoice', at: 6_000, number: 'X' }).thenThrows('status_transition_invalid');
