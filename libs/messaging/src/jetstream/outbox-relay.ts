@@ -1,8 +1,8 @@
 import pg from 'pg';
-import { jetstream, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { STRIPE_EVENT_EMITTED, type EventMetadata, type NatsNames, type ServiceName } from '@meterflow/contracts';
-import { eventsChannel, quoteIdent, toJson } from '@meterflow/event-store';
+import { STRIPE_EVENT_EMITTED, type NatsNames, type ServiceName } from '@meterflow/contracts';
+import { eventsChannel, quoteIdent } from '@meterflow/event-store';
+import { JetStreamPublisher, type JetStreamAck } from './jetstream-publisher.js';
 
 export interface RelayLogger {
   error(obj: object, msg?: string): void;
@@ -25,16 +25,25 @@ export interface OutboxRelayOptions {
   listen?: boolean;
 }
 
+/**
+ * A row as the relay reads it: `data` and `metadata` as their JSON text (never parsed: the
+ * published body is built from the text), plus the few fields the subject and headers need.
+ */
 interface RelayRow {
   global_position: string;
   transaction_id: string;
   type: string;
   schema_version: number;
-  data: { id?: string; type?: string } & Record<string, unknown>;
-  metadata: EventMetadata;
+  data: string;
+  metadata: string;
+  event_id: string | null;
+  traceparent: string | null;
+  correlation_id: string | null;
+  causation_id: string | null;
+  /** Stripe events only: `data->>'id'` and `data->>'type'`. */
+  stripe_id: string | null;
+  stripe_type: string | null;
 }
-
-const encoder = new TextEncoder();
 
 /**
  * Publishes every committed event of a service schema to JetStream, in commit-safe order.
@@ -45,7 +54,7 @@ const encoder = new TextEncoder();
  */
 export class OutboxRelay {
   private readonly opts: Required<Omit<OutboxRelayOptions, 'logger'>> & { logger?: RelayLogger };
-  private readonly js: JetStreamClient;
+  private publisher: JetStreamPublisher | undefined;
   private readonly events: string;
   private readonly cursor: string;
   private running = false;
@@ -56,7 +65,6 @@ export class OutboxRelay {
 
   constructor(opts: OutboxRelayOptions) {
     this.opts = { batchSize: 500, idleMs: 100, cursorName: 'outbox', listen: true, ...opts };
-    this.js = jetstream(opts.nc);
     this.events = `${quoteIdent(opts.schema)}.events`;
     this.cursor = `${quoteIdent(opts.schema)}.relay_cursor`;
   }
@@ -73,6 +81,9 @@ export class OutboxRelay {
     this.wake?.();
     await this.loop;
     this.loop = undefined;
+    while (this.draining) await this.draining.catch(() => undefined);
+    this.publisher?.close();
+    this.publisher = undefined;
     const l = this.listener;
     this.listener = undefined;
     await l?.end().catch(() => undefined);
@@ -108,16 +119,24 @@ export class OutboxRelay {
           );
           const c = cur.rows[0]!;
           const rows = await pool.query<RelayRow>(
-            `SELECT global_position::text, transaction_id::text, type, schema_version, data, metadata
+            `SELECT global_position::text, transaction_id::text, type, schema_version,
+                    data::text AS data, metadata::text AS metadata,
+                    metadata->>'eventId' AS event_id, metadata->>'traceparent' AS traceparent,
+                    metadata->>'correlationId' AS correlation_id, metadata->>'causationId' AS causation_id,
+                    CASE WHEN type = $4 THEN data->>'id' END AS stripe_id,
+                    CASE WHEN type = $4 THEN data->>'type' END AS stripe_type
                FROM ${this.events}
               WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
                 AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
               ORDER BY transaction_id, global_position
               LIMIT $3`,
-            [c.transaction_id, c.global_position, batchSize],
+            [c.transaction_id, c.global_position, batchSize, STRIPE_EVENT_EMITTED],
           );
           if (rows.rows.length === 0) break;
-          await Promise.all(rows.rows.map((r) => this.publish(r)));
+          // Every publish of the batch must be acked before the cursor moves; one failure fails
+          // the drain and the whole batch is published again (Nats-Msg-Id drops the repeats).
+          const publisher = (this.publisher ??= new JetStreamPublisher(this.opts.nc));
+          await Promise.all(rows.rows.map((r) => this.publish(publisher, r)));
           const last = rows.rows[rows.rows.length - 1]!;
           await pool.query(`UPDATE ${this.cursor} SET transaction_id = $2::xid8, global_position = $3::bigint WHERE name = $1`, [
             cursorName,
@@ -136,20 +155,20 @@ export class OutboxRelay {
     return total;
   }
 
-  private publish(r: RelayRow): Promise<PubAck> {
+  private publish(publisher: JetStreamPublisher, r: RelayRow): Promise<JetStreamAck> {
     const { names, service } = this.opts;
     const h = natsHeaders();
-    const m = r.metadata;
-    if (m.traceparent) h.set('traceparent', m.traceparent);
-    if (m.correlationId) h.set('mf-correlation-id', m.correlationId);
-    if (m.causationId) h.set('mf-causation-id', m.causationId);
+    if (r.traceparent) h.set('traceparent', r.traceparent);
+    if (r.correlation_id) h.set('mf-correlation-id', r.correlation_id);
+    if (r.causation_id) h.set('mf-causation-id', r.causation_id);
     h.set('mf-event-type', r.type);
     if (r.type === STRIPE_EVENT_EMITTED) {
-      const evt = r.data;
-      return this.js.publish(names.eventSubject(String(evt.type)), encoder.encode(toJson(evt)), { msgID: String(evt.id), headers: h });
+      // The Stripe event object is the body as stored.
+      return publisher.publish(names.eventSubject(String(r.stripe_type ?? undefined)), r.data, { msgId: String(r.stripe_id ?? undefined), headers: h });
     }
-    const envelope = { type: r.type, schemaVersion: r.schema_version, data: r.data, metadata: m };
-    return this.js.publish(names.serviceEventSubject(service, r.type), encoder.encode(toJson(envelope)), { msgID: m.eventId, headers: h });
+    // JSON text by hand: type is a plain identifier-like name but is escaped anyway.
+    const envelope = `{"type":${JSON.stringify(r.type)},"schemaVersion":${r.schema_version},"data":${r.data},"metadata":${r.metadata}}`;
+    return publisher.publish(names.serviceEventSubject(service, r.type), envelope, { msgId: r.event_id || undefined, headers: h });
   }
 
   private async run(): Promise<void> {
