@@ -77,12 +77,21 @@ describe('OutboxRelay', () => {
     expect(svc[0]!.header.get('mf-correlation-id')).toBe('req_1');
     expect(svc[0]!.header.get('mf-causation-id')).toBe('cmd_1');
     expect(svc[0]!.header.get('traceparent')).toMatch(/^00-0af7/);
+    expect(svc[0]!.header.get('mf-event-type')).toBe('MeterCreated');
+    // the body is built from the stored JSON text: exactly the stored data and metadata
+    for (const [i, m] of [[0, svc[0]!], [2, svc[1]!]] as const) {
+      const e = appended.stored[i]!;
+      expect(m.body).toEqual({ type: e.type, schemaVersion: e.schemaVersion, data: JSON.parse(JSON.stringify(e.data, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))), metadata: e.metadata });
+    }
 
     const stripe = await messages(names.eventsStream);
     expect(stripe).toHaveLength(1);
     expect(stripe[0]!.subject).toBe(`${ns}.mf.events.billing.meter.created`);
     expect(stripe[0]!.msgId).toBe('evt_test_1');
     expect(stripe[0]!.body).toMatchObject({ id: 'evt_test_1', object: 'event', type: 'billing.meter.created', data: { object: { id: 'mtr_1' } } });
+    expect(stripe[0]!.body).toEqual(appended.stored[1]!.data);
+    expect(stripe[0]!.header.get('mf-event-type')).toBe(evt.type);
+    expect(stripe[0]!.header.get('mf-correlation-id')).toBe('req_1');
 
     // restart: a new relay resumes from the stored cursor
     const restarted = newRelay();
@@ -91,6 +100,59 @@ describe('OutboxRelay', () => {
     expect(await restarted.drainOnce()).toBe(1);
     expect(await count(names.serviceStream('rating'))).toBe(3);
     expect(await count(names.eventsStream)).toBe(1);
+  });
+
+  it('publishes the stored JSON text faithfully (escapes, unicode, numbers, nesting)', async () => {
+    const data = { s: 'ü "q" \\ \n\t ✓ 𝄞', n: [0, -1.5, 1e21, 12345678901234567, 0.1], b: true, z: null, o: { k: { deep: [{}] } }, big: 2n ** 70n };
+    const a = await store.append('faithful', 'no_stream', [{ type: 'Faithful', data }]);
+    await newRelay().drainOnce();
+    const m = (await messages(names.serviceStream('rating'))).find((x) => x.msgId === a.stored[0]!.eventId)!;
+    expect(m.body).toEqual({ type: 'Faithful', schemaVersion: 1, data: { ...data, big: (2n ** 70n).toString() }, metadata: a.stored[0]!.metadata });
+    expect(m.header.has('mf-correlation-id')).toBe(false);
+    expect(m.header.has('traceparent')).toBe(false);
+  });
+
+  it('moves the cursor only once every publish of a batch is acked, and retries the batch', async () => {
+    // a namespace with no streams yet: every publish fails (no responders)
+    const ns2 = testNamespace();
+    const names2 = natsNames(ns2);
+    const relay = newRelay({ names: names2, cursorName: 'retry_test', batchSize: 4 });
+    const cursor = async () => (await pool.query(`SELECT global_position::text AS p FROM rating.relay_cursor WHERE name = 'retry_test'`)).rows[0]?.p as string | undefined;
+    try {
+      await expect(relay.drainOnce()).rejects.toThrow(/no responders/);
+      expect(await cursor()).toBe('0');
+      const total = Number((await pool.query('SELECT count(*) AS n FROM rating.events')).rows[0].n);
+      await ensureStreams(nc, names2, ['rating']);
+      expect(await relay.drainOnce()).toBe(total);
+      expect(await count(names2.serviceStream('rating'))).toBeGreaterThan(0);
+      expect((await count(names2.serviceStream('rating'))) + (await count(names2.eventsStream))).toBe(total);
+    } finally {
+      await relay.stop();
+      await deleteNamespaceStreams(nc, ns2);
+    }
+  });
+
+  it('orders by the numeric position, not its text, when positions gain a digit inside one transaction', async () => {
+    // (The SELECT returns positions as text; an ORDER BY on the output name sorted "100" before "99",
+    // so a batch ending at "101" skipped 95..99 and republished others.)
+    const max = Number((await pool.query('SELECT coalesce(max(global_position), 0) AS p FROM rating.events')).rows[0].p);
+    const nextPow = 10 ** String(max + 1).length;
+    await store.withTransaction(async (tx) => {
+      const n = nextPow - max + 25;
+      for (let i = 0; i < n; i += 50) await store.append(`digits-${i}`, 'no_stream', Array.from({ length: Math.min(50, n - i) }, (_, k) => ({ type: 'Digit', data: { i: i + k } })), { tx });
+    });
+    const total = Number((await pool.query('SELECT count(*) AS n FROM rating.events')).rows[0].n);
+    const ns3 = testNamespace();
+    const names3 = natsNames(ns3);
+    await ensureStreams(nc, names3, ['rating']);
+    const relay = newRelay({ names: names3, cursorName: 'digits_test', batchSize: 7 });
+    try {
+      expect(await relay.drainOnce()).toBe(total);
+      expect((await count(names3.serviceStream('rating'))) + (await count(names3.eventsStream))).toBe(total);
+    } finally {
+      await relay.stop();
+      await deleteNamespaceStreams(nc, ns3);
+    }
   });
 
   it('never passes a slow transaction that holds a lower position', async () => {

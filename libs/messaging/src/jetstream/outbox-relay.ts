@@ -119,16 +119,18 @@ export class OutboxRelay {
           );
           const c = cur.rows[0]!;
           const rows = await pool.query<RelayRow>(
-            `SELECT global_position::text, transaction_id::text, type, schema_version,
-                    data::text AS data, metadata::text AS metadata,
-                    metadata->>'eventId' AS event_id, metadata->>'traceparent' AS traceparent,
-                    metadata->>'correlationId' AS correlation_id, metadata->>'causationId' AS causation_id,
-                    CASE WHEN type = $4 THEN data->>'id' END AS stripe_id,
-                    CASE WHEN type = $4 THEN data->>'type' END AS stripe_type
-               FROM ${this.events}
-              WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
-                AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-              ORDER BY transaction_id, global_position
+            // Qualified names in WHERE and ORDER BY: a bare ORDER BY name would sort by the text
+            // output column ("100" before "99") and a batch could end past rows it never read.
+            `SELECT e.global_position::text AS global_position, e.transaction_id::text AS transaction_id, e.type, e.schema_version,
+                    e.data::text AS data, e.metadata::text AS metadata,
+                    e.metadata->>'eventId' AS event_id, e.metadata->>'traceparent' AS traceparent,
+                    e.metadata->>'correlationId' AS correlation_id, e.metadata->>'causationId' AS causation_id,
+                    CASE WHEN e.type = $4 THEN e.data->>'id' END AS stripe_id,
+                    CASE WHEN e.type = $4 THEN e.data->>'type' END AS stripe_type
+               FROM ${this.events} e
+              WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+                AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+              ORDER BY e.transaction_id, e.global_position
               LIMIT $3`,
             [c.transaction_id, c.global_position, batchSize, STRIPE_EVENT_EMITTED],
           );
