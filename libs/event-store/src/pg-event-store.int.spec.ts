@@ -101,6 +101,17 @@ describe('PgEventStore', () => {
     expect((await strict.readStream('acct_ok')).map((e) => e.type)).toEqual(['Deposited', 'StripeEventEmitted']);
   });
 
+  it('reads several streams in one call, each in stream order, unknown ones empty', async () => {
+    await store.append('multi-a', 'no_stream', [{ type: 'A1', data: {} }, { type: 'A2', data: {} }]);
+    await store.append('multi-b', 'no_stream', [{ type: 'B1', data: {} }]);
+    await store.append('multi-a', 2, [{ type: 'A3', data: {} }]);
+    const got = await store.readStreams(['multi-b', 'multi-a', 'multi-none']);
+    expect([...got.keys()]).toEqual(['multi-b', 'multi-a', 'multi-none']);
+    expect(got.get('multi-a')!.map((e) => [e.type, e.streamPosition])).toEqual([['A1', 1], ['A2', 2], ['A3', 3]]);
+    expect(got.get('multi-b')!.map((e) => e.type)).toEqual(['B1']);
+    expect(got.get('multi-none')).toEqual([]);
+  });
+
   it('upcasts old schema versions on read', async () => {
     await store.append('up_1', 'no_stream', [{ type: 'MeterCreated', schemaVersion: 1, data: { name: 'calls' } }]);
     const upcasting = new PgEventStore(pool, SCHEMA, {

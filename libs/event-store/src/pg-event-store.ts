@@ -271,6 +271,16 @@ export class PgEventStore {
     return res.rows.map((r) => this.upcast(toStoredEvent(r)));
   }
 
+  /** Several streams in one query: each id maps to its events in stream order (empty when it has none). */
+  async readStreams(streamIds: readonly string[], opts: { tx?: pg.PoolClient } = {}): Promise<Map<string, StoredEvent[]>> {
+    const out = new Map<string, StoredEvent[]>(streamIds.map((id) => [id, []]));
+    if (streamIds.length === 0) return out;
+    const db: Queryable = opts.tx ?? this.pool;
+    const res = await db.query<EventRow>(`SELECT ${COLUMNS} FROM ${this.t} WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, stream_position`, [streamIds]);
+    for (const r of res.rows) out.get(r.stream_id)?.push(this.upcast(toStoredEvent(r)));
+    return out;
+  }
+
   /** Every stream in commit-independent position order (`global_position`). */
   async readAll(opts: { after?: bigint; limit: number; types?: string[] }): Promise<StoredEvent[]> {
     const params: unknown[] = [(opts.after ?? 0n).toString(), opts.limit];

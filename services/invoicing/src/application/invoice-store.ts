@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { InvoiceKeyClaimed, stripeEvent, type InvoiceEvent, type InvoiceItemEvent } from '@meterflow/contracts';
-import { VersionConflictError, quoteIdent, type AppendBatch, type NewEvent, type PgEventStore } from '@meterflow/event-store';
+import { VersionConflictError, quoteIdent, type AppendBatch, type NewEvent, type PgEventStore, type StoredEvent } from '@meterflow/event-store';
 import { newId, notFound } from '@meterflow/kernel';
 import { decideInvoice, evolveInvoice, stripeTypesFor, type Invoice, type InvoiceCommand, type InvoiceState } from '../domain/invoice.decider.js';
 import {
@@ -131,20 +131,8 @@ export class InvoiceStore {
   }
 
   /** Many invoice streams in one query (for batches). */
-  async loadInvoices(ids: readonly string[]): Promise<Map<string, { state: InvoiceState; version: number }>> {
-    const out = new Map<string, { state: InvoiceState; version: number }>(ids.map((id) => [id, { state: null, version: 0 }]));
-    if (ids.length === 0) return out;
-    const res = await this.events.pool.query<{ stream_id: string; stream_position: number; type: string; data: unknown }>(
-      `SELECT stream_id, stream_position, type, data FROM ${quoteIdent(this.events.schema)}.events
-        WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, stream_position`,
-      [ids.map(invoiceStream)],
-    );
-    for (const r of res.rows) {
-      const id = r.stream_id.slice(invoiceStream('').length);
-      const cur = out.get(id)!;
-      out.set(id, { state: evolveInvoice(cur.state, { type: r.type, data: r.data } as InvoiceEvent), version: r.stream_position });
-    }
-    return out;
+  loadInvoices(ids: readonly string[], tx?: pg.PoolClient): Promise<Map<string, { state: InvoiceState; version: number }>> {
+    return this.loadMany(ids, invoiceStream, (s, e) => evolveInvoice(s, e as unknown as InvoiceEvent), tx);
   }
 
   /**
@@ -248,21 +236,26 @@ export class InvoiceStore {
   }
 
   /** Many item streams in one query. */
-  async loadItems(ids: readonly string[], tx?: pg.PoolClient): Promise<Map<string, { state: InvoiceItemState; version: number }>> {
-    const out = new Map<string, { state: InvoiceItemState; version: number }>(ids.map((id) => [id, { state: null, version: 0 }]));
-    if (ids.length === 0) return out;
-    const res = await (tx ?? this.events.pool).query<{ stream_id: string; stream_position: number; type: string; data: unknown }>(
-      `SELECT stream_id, stream_position, type, data FROM ${quoteIdent(this.events.schema)}.events
-        WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, stream_position`,
-      [ids.map(invoiceItemStream)],
-    );
-    for (const r of res.rows) {
-      const id = r.stream_id.slice(invoiceItemStream('').length);
-      const cur = out.get(id)!;
-      out.set(id, { state: evolveInvoiceItem(cur.state, { type: r.type, data: r.data } as InvoiceItemEvent), version: r.stream_position });
-    }
-    return out;
+  loadItems(ids: readonly string[], tx?: pg.PoolClient): Promise<Map<string, { state: InvoiceItemState; version: number }>> {
+    return this.loadMany(ids, invoiceItemStream, (s, e) => evolveInvoiceItem(s, e as unknown as InvoiceItemEvent), tx);
   }
+
+  /** Fold many streams read in one query: id -> state and version. */
+  private async loadMany<S>(
+    ids: readonly string[],
+    stream: (id: string) => string,
+    evolve: (s: S | null, e: StoredEvent) => S | null,
+    tx?: pg.PoolClient,
+  ): Promise<Map<string, { state: S | null; version: number }>> {
+    const streams = await this.events.readStreams(ids.map(stream), { tx });
+    return new Map(
+      ids.map((id) => {
+        const history = streams.get(stream(id)) ?? [];
+        return [id, { state: history.reduce<S | null>(evolve, null), version: history.at(-1)?.streamPosition ?? 0 }];
+      }),
+    );
+  }
+
 
   /** The invoices subscription idempotency keys already made (keys not yet claimed are absent). */
   async invoicesForKeys(keys: readonly string[], tx?: pg.PoolClient): Promise<Map<string, string>> {
