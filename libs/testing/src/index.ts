@@ -83,3 +83,34 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** A fresh database with a pool, a NATS connection and a namespace of the test's own. */
+export interface TestInfra {
+  db: TestDatabase;
+  pool: pg.Pool;
+  nc: NatsConnection;
+  ns: string;
+  /** Delete the namespace's streams, close the connections, drop the database. */
+  close(): Promise<void>;
+}
+
+export async function openTestInfra(opts: { poolMax?: number } = {}): Promise<TestInfra> {
+  const db = await createTestDatabase();
+  const pool = new pg.Pool({ connectionString: db.url, max: opts.poolMax ?? 8 });
+  const nc = await connectTestNats();
+  const ns = testNamespace();
+  return {
+    db,
+    pool,
+    nc,
+    ns,
+    async close() {
+      await deleteNamespaceStreams(nc, ns).catch(() => undefined);
+      await nc.close();
+      await pool.end();
+      // pg-pool resolves end() before its sockets close; let them, so DROP ... (FORCE) kills nobody
+      await new Promise((r) => setTimeout(r, 100));
+      await db.drop();
+    },
+  };
+}

@@ -4,35 +4,26 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsNames, type NatsNames } from '@meterflow/contracts';
 import { eventStoreMigration } from '@meterflow/event-store';
-import { connectTestNats, createTestDatabase, deleteNamespaceStreams, eventually, testNamespace, type TestDatabase } from '@meterflow/testing';
+import { eventually, openTestInfra, type TestInfra } from '@meterflow/testing';
 import { DeadLetterStore, ensureStreams, startBatchConsumer } from './index.js';
 
 const SCHEMA = 'meter_ingestion';
-let db: TestDatabase;
+let infra: TestInfra;
 let pool: pg.Pool;
 let nc: NatsConnection;
 let ns: string;
 let names: NatsNames;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  infra = await openTestInfra({ poolMax: 4 });
+  ({ pool, nc, ns } = infra);
   await pool.query(eventStoreMigration(SCHEMA).sql);
-  nc = await connectTestNats();
-  ns = testNamespace();
   names = natsNames(ns);
   await ensureStreams(nc, names);
 });
 
 afterAll(async () => {
-  if (nc) {
-    await deleteNamespaceStreams(nc, ns);
-    await nc.close();
-  }
-  await pool?.end();
-  // pg-pool resolves end() before its sockets close; let them, so DROP ... (FORCE) kills nobody
-  await new Promise((r) => setTimeout(r, 100));
-  await db?.drop();
+  await infra?.close();
 });
 
 const encoder = new TextEncoder();

@@ -5,12 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsNames, type NatsNames } from '@meterflow/contracts';
 import { eventStoreMigration, PgEventStore } from '@meterflow/event-store';
 import { DomainError } from '@meterflow/kernel';
-import { connectTestNats, createTestDatabase, deleteNamespaceStreams, eventually, testNamespace, type TestDatabase } from '@meterflow/testing';
+import { eventually, openTestInfra, type TestInfra } from '@meterflow/testing';
 import { headersWithTrace } from '../rpc/index.js';
 import { DeadLetterStore, ensureStreams, startDurableConsumer, withInbox, type InboundMessage } from './index.js';
 
 const SCHEMA = 'meter_ingestion';
-let db: TestDatabase;
+let infra: TestInfra;
 let pool: pg.Pool;
 let nc: NatsConnection;
 let js: JetStreamClient;
@@ -20,28 +20,19 @@ let names: NatsNames;
 let deadLetters: DeadLetterStore;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 8 });
+  infra = await openTestInfra({ poolMax: 8 });
+  ({ pool, nc, ns } = infra);
   await pool.query(eventStoreMigration(SCHEMA).sql);
   await pool.query(`CREATE TABLE ${SCHEMA}.effects (message_id text, delivery int)`);
   deadLetters = new DeadLetterStore(pool, SCHEMA);
-  nc = await connectTestNats();
   js = jetstream(nc);
   jsm = await jetstreamManager(nc);
-  ns = testNamespace();
   names = natsNames(ns);
   await ensureStreams(nc, names);
 });
 
 afterAll(async () => {
-  if (nc) {
-    await deleteNamespaceStreams(nc, ns);
-    await nc.close();
-  }
-  await pool?.end();
-  // pg-pool resolves end() before its sockets close; let them, so DROP ... (FORCE) kills nobody
-  await new Promise((r) => setTimeout(r, 100));
-  await db?.drop();
+  await infra?.close();
 });
 
 const publish = (subject: string, body: unknown, msgID: string) =>

@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsNames, stripeEvent, type NatsNames } from '@meterflow/contracts';
 import { eventStoreMigration, PgEventStore, type AppendBatch } from '@meterflow/event-store';
-import { connectTestNats, createTestDatabase, deleteNamespaceStreams, testNamespace, type TestDatabase } from '@meterflow/testing';
+import { openTestInfra, type TestInfra } from '@meterflow/testing';
 import { ensureStreams } from './index.js';
 import type { OutboxRelay } from './outbox-relay.js';
 
@@ -17,7 +17,7 @@ import type { OutboxRelay } from './outbox-relay.js';
 const N = Number(process.env.MF_RELAY_BENCH ?? 0);
 const SCHEMA = 'invoicing';
 
-let db: TestDatabase;
+let infra: TestInfra;
 let pool: pg.Pool;
 let nc: NatsConnection;
 let ns: string;
@@ -49,11 +49,9 @@ function invoiceLike(i: number) {
 
 describe.runIf(N > 0)('OutboxRelay throughput (opt-in)', () => {
   beforeAll(async () => {
-    db = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: db.url, max: 8 });
+    infra = await openTestInfra({ poolMax: 8 });
+    ({ pool, nc, ns } = infra);
     await pool.query(eventStoreMigration(SCHEMA).sql);
-    nc = await connectTestNats();
-    ns = testNamespace();
     names = natsNames(ns);
     await ensureStreams(nc, names, [SCHEMA]);
     const store = new PgEventStore(pool, SCHEMA);
@@ -74,13 +72,7 @@ describe.runIf(N > 0)('OutboxRelay throughput (opt-in)', () => {
   }, 600_000);
 
   afterAll(async () => {
-    if (nc) {
-      await deleteNamespaceStreams(nc, ns);
-      await nc.close();
-    }
-    await pool?.end();
-    await new Promise((r) => setTimeout(r, 100));
-    await db?.drop();
+    await infra?.close();
   });
 
   it(`drains ${N} events`, async () => {

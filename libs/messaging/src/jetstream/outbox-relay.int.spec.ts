@@ -4,11 +4,11 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsNames, stripeEvent, type NatsNames } from '@meterflow/contracts';
 import { eventStoreMigration, PgEventStore } from '@meterflow/event-store';
-import { connectTestNats, createTestDatabase, deleteNamespaceStreams, eventually, testNamespace, type TestDatabase } from '@meterflow/testing';
+import { deleteNamespaceStreams, eventually, openTestInfra, testNamespace, type TestInfra } from '@meterflow/testing';
 import { ensureStreams, OutboxRelay } from './index.js';
 
 const SCHEMA = 'rating';
-let db: TestDatabase;
+let infra: TestInfra;
 let pool: pg.Pool;
 let store: PgEventStore;
 let nc: NatsConnection;
@@ -17,27 +17,18 @@ let ns: string;
 let names: NatsNames;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 12 });
+  infra = await openTestInfra({ poolMax: 12 });
+  ({ pool, nc, ns } = infra);
   await pool.query(eventStoreMigration(SCHEMA).sql);
   store = new PgEventStore(pool, SCHEMA);
-  nc = await connectTestNats();
   jsm = await jetstreamManager(nc);
-  ns = testNamespace();
   names = natsNames(ns);
   await ensureStreams(nc, names, ['rating']);
   await ensureStreams(nc, names, ['rating']); // idempotent
 });
 
 afterAll(async () => {
-  if (nc) {
-    await deleteNamespaceStreams(nc, ns);
-    await nc.close();
-  }
-  await pool?.end();
-  // pg-pool resolves end() before its sockets close; let them, so DROP ... (FORCE) kills nobody
-  await new Promise((r) => setTimeout(r, 100));
-  await db?.drop();
+  await infra?.close();
 });
 
 const count = async (stream: string): Promise<number> => (await jsm.streams.info(stream)).state.messages;
