@@ -1,17 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Msg, Subscription } from '@nats-io/transport-node';
 import type {
   ApiRequest,
-  CreateSubscriptionInvoiceRequest,
   RatePeriodReply,
-  UsageQueryRequest,
 } from '@meterflow/contracts';
-import { encodeJson } from '@meterflow/messaging';
 import { PG_POOL, startServiceForTest, type ServiceUnderTest } from '@meterflow/service-kit';
 import { createTestDatabase, deleteNamespaceStreams, eventually, testNamespace, type TestDatabase } from '@meterflow/testing';
 import type pg from 'pg';
 import { ratingDefinition } from '../src/rating.definition.js';
 import { RatingModule } from '../src/rating.module.js';
+import { PeerStubs } from './peers.js';
 
 /**
  * Rating against real Postgres and NATS; meter-ingestion and invoicing are stood in for by tiny
@@ -20,14 +17,10 @@ import { RatingModule } from '../src/rating.module.js';
 let db: TestDatabase;
 let svc: ServiceUnderTest;
 let ns: string;
-const subs: Subscription[] = [];
 
 // Stand-ins' state: usage per (meter, customer) as [timestamp, value] events; invoices received.
-const usage: { meter: string; customer: string; ts: number; value: number }[] = [];
-const invoices: CreateSubscriptionInvoiceRequest[] = [];
-const clockCalls: string[] = [];
-let usageQueries = 0;
-let invoicingDown = false;
+const peers = new PeerStubs();
+const { usage, invoices, clockCalls } = peers;
 
 const req = (params: Record<string, unknown> = {}, path: Record<string, string> = {}): ApiRequest => ({
   params,
@@ -39,20 +32,6 @@ const call = <T = any>(op: string, params: Record<string, unknown> = {}, path: R
   svc.rpc.request<T>('rating', op, req(params, path));
 const u = (iso: string): number => Date.parse(iso) / 1000;
 
-function respond(subject: string, fn: (data: any) => unknown) {
-  subs.push(
-    svc.nc.subscribe(subject, {
-      callback: (_e: Error | null, m: Msg) => {
-        try {
-          m.respond(encodeJson({ ok: true, result: fn(m.json()) }));
-        } catch (e) {
-          m.respond(encodeJson({ ok: false, error: { type: 'api_error', message: (e as Error).message, status: 503 } }));
-        }
-      },
-    }),
-  );
-}
-
 beforeAll(async () => {
   db = await createTestDatabase();
   ns = testNamespace();
@@ -61,49 +40,10 @@ beforeAll(async () => {
     namespace: ns,
     env: { LOG_LEVEL: 'fatal', RATING_SCHEDULER_INTERVAL_MS: '0', RATING_CLOCK_PARTICIPANTS: 'meter-ingestion,rating,invoicing', RATING_RPC_TIMEOUT_MS: '2000' },
   });
-  subs.push(
-    svc.nc.subscribe(svc.names.rpcSubject('meter-ingestion', 'meters.retrieve'), {
-      callback: (_e: Error | null, m: Msg) => {
-        const id = m.json<ApiRequest>().path.id;
-        m.respond(
-          encodeJson(
-            id === 'mtr_missing'
-              ? { ok: false, error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such billing.meter: '${id}'`, status: 404 } }
-              : { ok: true, result: { id, object: 'billing.meter' } },
-          ),
-        );
-      },
-    }),
-  );
-  respond(svc.names.rpcSubject('meter-ingestion', 'usage.query'), (r: UsageQueryRequest) => {
-    usageQueries++;
-    const results: Record<string, { value: string; formula: 'sum' }> = {};
-    for (const q of r.queries) {
-      const sum = usage.filter((e) => e.meter === q.meter && e.customer === q.customer && e.ts >= q.start && e.ts < q.end).reduce((a, e) => a + e.value, 0);
-      results[q.key] = { value: String(sum), formula: 'sum' };
-    }
-    return { results };
-  });
-  const createInvoice = (r: CreateSubscriptionInvoiceRequest) => {
-    if (invoicingDown) throw new Error('invoicing down');
-    const i = invoices.findIndex((x) => x.idempotency_key === r.idempotency_key);
-    if (i < 0) invoices.push(r);
-    return { id: `in_${r.idempotency_key.replace(/[^A-Za-z0-9]/g, '')}`, object: 'invoice' };
-  };
-  respond(svc.names.rpcSubject('invoicing', 'subscription_invoices.create'), createInvoice);
-  respond(svc.names.rpcSubject('invoicing', 'subscription_invoices.create_many'), (b: { requests: CreateSubscriptionInvoiceRequest[] }) => ({
-    results: b.requests.map((r) => ({ ok: true, result: { id: createInvoice(r).id } })),
-  }));
-  for (const svcName of ['meter-ingestion', 'invoicing'] as const) {
-    respond(svc.names.rpcSubject(svcName, 'clock.next_due'), () => ({ at: null }));
-    respond(svc.names.rpcSubject(svcName, 'clock.advance_to'), (r: { to: number }) => {
-      clockCalls.push(`${svcName}@${r.to}`);
-      return { done: true };
-    });
-  }
+  peers.start(svc);
 });
 afterAll(async () => {
-  for (const s of subs) s.unsubscribe();
+  peers.close();
   await svc?.close();
   if (svc) await deleteNamespaceStreams(svc.nc, ns).catch(() => {});
   await db?.drop();
@@ -250,7 +190,7 @@ describe('the car rental cycle on a test clock', () => {
     const cus = await call('customers.create', { test_clock: clock.id });
     const price = await carRental();
     const sub = await call('subscriptions.create', { customer: cus.id, items: [{ price: price.id }] });
-    invoicingDown = true;
+    peers.invoicingDown = true;
     try {
       await call('test_clocks.advance', { frozen_time: String(u('2025-06-02T00:00:00Z')) }, { id: clock.id });
       const failed = await eventually(async () => {
@@ -259,7 +199,7 @@ describe('the car rental cycle on a test clock', () => {
       }, 20_000);
       expect(failed.frozen_time).toBe(t0);
     } finally {
-      invoicingDown = false;
+      peers.invoicingDown = false;
     }
     // The period was closed durably; the retry hands the invoice over exactly once.
     await call('test_clocks.advance', { frozen_time: String(u('2025-06-03T00:00:00Z')) }, { id: clock.id });
@@ -379,10 +319,10 @@ describe('subscriptions API', () => {
     const { rows } = await pool.query<{ next_due: string }>(`SELECT next_due FROM subscriptions WHERE id = ANY($1)`, [created]);
     const due = Math.max(...rows.map((r) => Number(r.next_due)));
     const { PeriodCloseService } = await import('../src/application/period-close.service.js');
-    const before = usageQueries;
+    const before = peers.usageQueries;
     const res = await svc.app.get(PeriodCloseService).runDue(null, due);
     expect(res.closed).toBe(3);
-    expect(usageQueries - before).toBe(1);
+    expect(peers.usageQueries - before).toBe(1);
     expect(invoices.filter((i) => created.includes(i.subscription))).toHaveLength(3);
     // idempotent: nothing more is due
     expect((await svc.app.get(PeriodCloseService).runDue(null, due)).closed).toBe(0);

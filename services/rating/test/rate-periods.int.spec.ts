@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Msg, Subscription } from '@nats-io/transport-node';
-import type { ApiRequest, CreateSubscriptionInvoiceRequest, RatePeriodRequest, RpcReply, UsageQueryRequest } from '@meterflow/contracts';
+import type { ApiRequest, RatePeriodRequest, RpcReply } from '@meterflow/contracts';
 import { encodeJson } from '@meterflow/messaging';
 import { startServiceForTest, type ServiceUnderTest } from '@meterflow/service-kit';
 import { createTestDatabase, deleteNamespaceStreams, eventually, testNamespace, type TestDatabase } from '@meterflow/testing';
 import { ratingDefinition } from '../src/rating.definition.js';
 import { RatingModule } from '../src/rating.module.js';
+import { PeerStubs } from './peers.js';
 
 /**
  * `billing.rate_periods` against real Postgres and NATS: every item answers exactly what
@@ -15,11 +15,9 @@ import { RatingModule } from '../src/rating.module.js';
 let db: TestDatabase;
 let svc: ServiceUnderTest;
 let ns: string;
-const subs: Subscription[] = [];
 
-const usage: { meter: string; customer: string; ts: number; value: number }[] = [];
-const invoices: CreateSubscriptionInvoiceRequest[] = [];
-let usageQueries = 0;
+const peers = new PeerStubs();
+const { usage, invoices } = peers;
 
 const u = (iso: string): number => Date.parse(iso) / 1000;
 const call = <T = any>(op: string, params: Record<string, unknown> = {}, path: Record<string, string> = {}) =>
@@ -27,10 +25,6 @@ const call = <T = any>(op: string, params: Record<string, unknown> = {}, path: R
 /** The reply exactly as it crosses the wire (`{ok,result}` | `{ok,error}`). */
 const raw = async (op: string, payload: unknown): Promise<RpcReply<any>> =>
   (await svc.nc.request(svc.names.rpcSubject('rating', op), encodeJson(payload), { timeout: 10_000 })).json();
-
-function respond(subject: string, fn: (data: any) => unknown) {
-  subs.push(svc.nc.subscribe(subject, { callback: (_e: Error | null, m: Msg) => void m.respond(encodeJson({ ok: true, result: fn(m.json()) })) }));
-}
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -40,32 +34,10 @@ beforeAll(async () => {
     namespace: ns,
     env: { LOG_LEVEL: 'fatal', RATING_SCHEDULER_INTERVAL_MS: '0', RATING_CLOCK_PARTICIPANTS: 'meter-ingestion,rating,invoicing', RATING_RPC_TIMEOUT_MS: '2000' },
   });
-  respond(svc.names.rpcSubject('meter-ingestion', 'meters.retrieve'), (r: ApiRequest) => ({ id: r.path.id, object: 'billing.meter' }));
-  respond(svc.names.rpcSubject('meter-ingestion', 'usage.query'), (r: UsageQueryRequest) => {
-    usageQueries++;
-    const results: Record<string, { value: string; formula: 'sum' }> = {};
-    for (const q of r.queries) {
-      const sum = usage.filter((e) => e.meter === q.meter && e.customer === q.customer && e.ts >= q.start && e.ts < q.end).reduce((a, e) => a + e.value, 0);
-      results[q.key] = { value: String(sum), formula: 'sum' };
-    }
-    return { results };
-  });
-  const accept = (r: CreateSubscriptionInvoiceRequest) => {
-    if (!invoices.some((x) => x.idempotency_key === r.idempotency_key)) invoices.push(r);
-    return { id: `in_${r.idempotency_key.replace(/[^A-Za-z0-9]/g, '')}`, object: 'invoice' };
-  };
-  // the single hand-over and its batch form (whichever rating uses)
-  respond(svc.names.rpcSubject('invoicing', 'subscription_invoices.create'), accept);
-  respond(svc.names.rpcSubject('invoicing', 'subscription_invoices.create_many'), (r: { requests: CreateSubscriptionInvoiceRequest[] }) => ({
-    results: r.requests.map((x) => ({ ok: true, result: accept(x) })),
-  }));
-  for (const name of ['meter-ingestion', 'invoicing'] as const) {
-    respond(svc.names.rpcSubject(name, 'clock.next_due'), () => ({ at: null }));
-    respond(svc.names.rpcSubject(name, 'clock.advance_to'), () => ({ done: true }));
-  }
+  peers.start(svc);
 });
 afterAll(async () => {
-  for (const s of subs) s.unsubscribe();
+  peers.close();
   await svc?.close();
   if (svc) await deleteNamespaceStreams(svc.nc, ns).catch(() => {});
   await db?.drop();
@@ -139,9 +111,9 @@ describe('billing.rate_periods', () => {
       { subscription: subA.id, ...period },
     ];
 
-    const before = usageQueries;
+    const before = peers.usageQueries;
     const batch = await raw('billing.rate_periods', { requests });
-    expect(usageQueries - before).toBe(1);
+    expect(peers.usageQueries - before).toBe(1);
     expect(batch.ok).toBe(true);
     const results = (batch as { ok: true; result: { results: RpcReply<any>[] } }).result.results;
 
