@@ -28,10 +28,10 @@ type Config = ServiceConfig & GatewayEnv;
 class GatewayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly prune: PeriodicTask;
   constructor(
-    @Inject(IDEMPOTENCY_STORE) private readonly store: IdempotencyStore,
-    @Inject(CONFIG) private readonly config: Config,
-    @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(IDEMPOTENCY_STORE) store: IdempotencyStore,
+    @Inject(CONFIG) config: Config,
+    @Inject(CLOCK) clock: Clock,
+    @Inject(LOGGER) logger: Logger,
     @Inject(SERVICE_CALLER) private readonly caller: ServiceCaller,
     private readonly handler: ApiCallHandler,
   ) {

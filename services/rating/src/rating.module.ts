@@ -21,6 +21,7 @@ import { PeriodCloseScheduler } from './adapters/scheduler/period-close.schedule
 import { CatalogHandler } from './application/catalog.handler.js';
 import { ClockAdvanceRunner } from './application/clock-advance.runner.js';
 import { CustomersHandler } from './application/customers.handler.js';
+import { PeriodRerating } from './application/period-rerating.js';
 import { PeriodCloseService } from './application/period-close.service.js';
 import { SubscriptionsHandler } from './application/subscriptions.handler.js';
 import { TestClocksHandler } from './application/test-clocks.handler.js';
@@ -42,6 +43,7 @@ const repo = (token: symbol, make: (store: PgEventStore) => unknown) => ({ provi
     CatalogHandler,
     UsageRatingService,
     PeriodCloseService,
+    PeriodRerating,
     SubscriptionsHandler,
     ClockAdvanceRunner,
     TestClocksHandler,

@@ -4,24 +4,21 @@ import {
   type CreateSubscriptionInvoiceRequest,
   type CreateSubscriptionInvoicesReply,
   type CreateSubscriptionInvoicesRequest,
-  type RatePeriodReply,
-  type RatePeriodRequest,
   type RatedLine,
 } from '@meterflow/contracts';
 import { VersionConflictError, type NewEvent } from '@meterflow/event-store';
-import { DomainError, notFound } from '@meterflow/kernel';
+import { DomainError } from '@meterflow/kernel';
 import type { RpcClient } from '@meterflow/messaging';
 import type { Logger } from '@meterflow/observability';
 import { CONFIG, LOGGER, RPC_CLIENT } from '@meterflow/service-kit';
-import { PRICES, SUBSCRIPTIONS, type PriceRepository, type SubscriptionRepository } from '../adapters/persistence/repositories.js';
+import { SUBSCRIPTIONS, type SubscriptionRepository } from '../adapters/persistence/repositories.js';
 import { previousAttributes } from '../domain/catalog.events.js';
-import { isMetered, type PriceObject } from '../domain/price.js';
+import { isMetered } from '../domain/price.js';
 import { decide, dueClosing, meteredWindows, type SubscriptionEvent } from '../domain/subscription.decider.js';
 import type { SubscriptionState } from '../domain/subscription.types.js';
 import { toStripeSubscription } from '../domain/subscription.view.js';
 import type { RatingEnv } from '../rating.definition.js';
 import { fact } from './stripe-facts.js';
-import { PeriodRerating } from './period-rerating.js';
 import { UsageRatingService, type UsageWindow } from './usage-rating.service.js';
 
 /** Stripe events for a subscription change, from the states before and after. */
@@ -54,7 +51,6 @@ const clockFilter = (clock: string | null, arg: number): string => (clock === nu
 export class PeriodCloseService {
   constructor(
     @Inject(SUBSCRIPTIONS) private readonly subs: SubscriptionRepository,
-    @Inject(PRICES) private readonly prices: PriceRepository,
     @Inject(RPC_CLIENT) private readonly rpc: RpcClient,
     @Inject(CONFIG) private readonly config: RatingEnv,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -284,13 +280,5 @@ export class PeriodCloseService {
       if (conflicts.length && attempt >= 5) throw new VersionConflictError(conflicts[0]!, 'any', undefined);
       pending = conflicts;
     }
-  }
-
-  /**
-   * `billing.rate_period`: the lines of a closed period rated again with the usage known now
-   * (invoicing calls it when it finalizes). A batch of one of `billing.rate_periods`.
-   */
-  async ratePeriod(req: RatePeriodRequest): Promise<RatePeriodReply> {
-    return new PeriodRerating(this.subs, this.prices, this.rating).ratePeriod(req);
   }
 }

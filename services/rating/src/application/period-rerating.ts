@@ -1,10 +1,11 @@
 import type { CreateSubscriptionInvoiceRequest, RatedLine, RatePeriodReply, RatePeriodRequest, RpcReply } from '@meterflow/contracts';
 import { quoteIdent } from '@meterflow/event-store';
 import { DomainError, notFound } from '@meterflow/kernel';
-import type { PriceRepository, SubscriptionRepository } from '../adapters/persistence/repositories.js';
+import { Inject, Injectable } from '@nestjs/common';
+import { PRICES, SUBSCRIPTIONS, type PriceRepository, type SubscriptionRepository } from '../adapters/persistence/repositories.js';
 import type { PriceObject } from '../domain/price.js';
 import type { SubscriptionState } from '../domain/subscription.types.js';
-import type { UsageRatingService, UsageWindow } from './usage-rating.service.js';
+import { UsageRatingService, type UsageWindow } from './usage-rating.service.js';
 
 /** The subscription events that carry invoice requests (the only ones re-rating reads in full). */
 const INVOICE_EVENTS = ['SubscriptionCreated', 'SubscriptionPeriodClosed', 'SubscriptionCanceled', 'SubscriptionBillingCycleAnchorReset'];
@@ -23,10 +24,11 @@ interface StreamFacts {
  * one load of all the prices, one `UsageRatingService.rate` (usage queries of up to 1,000 windows).
  * The single op is a batch of one.
  */
+@Injectable()
 export class PeriodRerating {
   constructor(
-    private readonly subs: SubscriptionRepository,
-    private readonly prices: PriceRepository,
+    @Inject(SUBSCRIPTIONS) private readonly subs: SubscriptionRepository,
+    @Inject(PRICES) private readonly prices: PriceRepository,
     private readonly rating: UsageRatingService,
   ) {}
 

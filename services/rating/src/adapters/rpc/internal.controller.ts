@@ -1,4 +1,4 @@
-import { Controller, Inject } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
   CLOCK_OPS,
@@ -15,22 +15,14 @@ import {
 import { contract } from '@meterflow/service-kit';
 import { PeriodCloseService } from '../../application/period-close.service.js';
 import { PeriodRerating } from '../../application/period-rerating.js';
-import { UsageRatingService } from '../../application/usage-rating.service.js';
-import { PRICES, SUBSCRIPTIONS, type PriceRepository, type SubscriptionRepository } from '../persistence/repositories.js';
 
 /** Ops other services call: the clock protocol and re-rating closed periods. */
 @Controller()
 export class InternalController {
-  private readonly rerating: PeriodRerating;
-
   constructor(
     private readonly periods: PeriodCloseService,
-    @Inject(SUBSCRIPTIONS) subs: SubscriptionRepository,
-    @Inject(PRICES) prices: PriceRepository,
-    rating: UsageRatingService,
-  ) {
-    this.rerating = new PeriodRerating(subs, prices, rating);
-  }
+    private readonly rerating: PeriodRerating,
+  ) {}
 
   @MessagePattern(CLOCK_OPS.nextDue)
   async nextDue(@Payload(contract(ClockNextDueRequest)) req: ClockNextDueRequest): Promise<ClockNextDueReply> {
@@ -45,7 +37,7 @@ export class InternalController {
 
   @MessagePattern(RATING_OPS.ratePeriod)
   ratePeriod(@Payload(contract(RatePeriodRequest)) req: RatePeriodRequest): Promise<RatePeriodReply> {
-    return this.periods.ratePeriod(req);
+    return this.rerating.ratePeriod(req);
   }
 
   /** Many `billing.rate_period` requests in one: one reply each, same order (an error item fails alone). */
