@@ -1,12 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ApiRequest, ApplyCreditsRequest, CreateSubscriptionInvoiceRequest, RatePeriodRequest, RatedLine, ServiceName } from '@meterflow/contracts';
-import { EVENT_STORE, startServiceForTest, type ServiceUnderTest } from '@meterflow/service-kit';
+import { EVENT_STORE, PG_POOL, startServiceForTest, type ServiceUnderTest } from '@meterflow/service-kit';
+import type pg from 'pg';
 import type { PgEventStore } from '@meterflow/event-store';
 import { connectTestNats, createTestDatabase, deleteNamespaceStreams, eventually, testNamespace, type TestDatabase } from '@meterflow/testing';
 import { invoicingDefinition } from '../src/invoicing.definition.js';
 import { InvoicingModule } from '../src/invoicing.module.js';
 import { rebuildReadModels } from '../src/adapters/projections/invoice.projection.js';
+import { DueInvoices } from '../src/application/due-invoices.js';
+import { Finalization } from '../src/application/finalization.js';
 
 /**
  * The invoicing service in-process, driven over NATS exactly as the gateway and rating drive it.
@@ -312,6 +315,23 @@ describe('test clocks, batches', () => {
     expect(numbers('cus_batch_a')).toEqual(['0001', '0002', '0003']);
     expect(numbers('cus_batch_b')).toEqual(['0001', '0002', '0003']);
     for (const inv of done) await eventFor('invoice.finalized', inv.id);
+  });
+
+  it('answers a clock step within its budget: done false while drafts due are left, carried on by the next call', async () => {
+    const made = [];
+    for (let i = 0; i < 5; i++) made.push(await handOver('clock_budget', i, 'cus_batch_d'));
+    // Batches of two and no time to spare: one batch per call.
+    const due = new DueInvoices(svc.app.get<pg.Pool>(PG_POOL), svc.app.get(Finalization), undefined, 2);
+    const steps: { done: boolean; finalized: number }[] = [];
+    for (let r = { done: false, finalized: 0 }; !r.done; ) steps.push((r = await due.advanceTo('clock_budget', PERIOD_END + 3600, 0)));
+    expect(steps).toEqual([
+      { done: false, finalized: 2 },
+      { done: false, finalized: 2 },
+      { done: true, finalized: 1 },
+    ]);
+    for (const m of made) expect((await call('invoices.retrieve', {}, { id: m.id })).status).toBe('open');
+    // Over NATS with the default budget, nothing is left: done at once.
+    expect(await advanceTo('clock_budget', PERIOD_END + 3600)).toEqual({ done: true });
   });
 
   it('falls back to one invoice at a time when the batch fails, and reports what still fails', async () => {

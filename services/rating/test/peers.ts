@@ -23,6 +23,8 @@ export class PeerStubs {
   usageQueries = 0;
   /** While true, invoicing answers every hand-over with an error. */
   invoicingDown = false;
+  /** How many more `clock.advance_to` calls invoicing answers `done: false` (work left, ask again). */
+  invoicingStepsLeft = 0;
   private readonly subs: Subscription[] = [];
 
   start(svc: ServiceUnderTest): void {
@@ -69,6 +71,10 @@ export class PeerStubs {
       respond(svc.names.rpcSubject(service, 'clock.next_due'), () => ({ at: null }));
       respond(svc.names.rpcSubject(service, 'clock.advance_to'), (r: { to: number }) => {
         this.clockCalls.push(`${service}@${r.to}`);
+        if (service === 'invoicing' && this.invoicingStepsLeft > 0) {
+          this.invoicingStepsLeft--;
+          return { done: false };
+        }
         return { done: true };
       });
     }

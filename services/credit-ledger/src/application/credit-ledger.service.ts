@@ -430,18 +430,26 @@ export class CreditLedgerService {
     return { at: rows[0]?.at == null ? null : Number(rows[0].at) };
   }
 
-  /** Do every grant's work due by `to` (`clock` = one test clock; null = customers without one). */
-  async runDue(clock: string | null, to: number): Promise<number> {
+  /**
+   * Do every grant's work due by `to` (`clock` = one test clock; null = customers without one).
+   * After `budgetMs` it stops between grants (`done: false`): the rest stays due for the next call.
+   */
+  async runDue(clock: string | null, to: number, budgetMs = Infinity): Promise<{ processed: number; done: boolean }> {
+    const deadline = Date.now() + budgetMs;
     const { rows } = await this.pool.query<{ id: string }>(
       `SELECT id FROM credit_grants WHERE ${clock === null ? 'test_clock IS NULL AND $1::text IS NULL' : 'test_clock = $1'} AND ${DUE_SQL}
         ORDER BY LEAST(CASE WHEN granted THEN NULL ELSE effective_at END, expires_at), id`,
       [clock, to],
     );
+    let processed = 0;
     for (const { id } of rows) {
+      // Past the budget (a clock step): stop between grants; the rest is still due next time.
+      if (Date.now() >= deadline) return { processed, done: false };
       await inUnitOfWork(this.store, async (uow) => {
         await uow.run(id, { type: 'Tick', at: to, nextTxnId }, to);
       });
+      processed++;
     }
-    return rows.length;
+    return { processed, done: true };
   }
 }

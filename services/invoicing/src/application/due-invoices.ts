@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { CLOCK_ADVANCE_BUDGET_MS } from '@meterflow/contracts';
 import type { Logger } from '@meterflow/observability';
 import type { Finalization } from './finalization.js';
 
@@ -50,9 +51,14 @@ export class DueInvoices {
     return due <= upTo ? due : null;
   }
 
-  /** Finalize every draft on this clock due at or before `to`, each at its own due time. */
-  async advanceTo(clock: string, to: number): Promise<number> {
-    let done = 0;
+  /**
+   * Finalize the drafts on this clock due at or before `to`, each at its own due time, batch
+   * after batch. After `budgetMs` it stops between batches: `done: false` means drafts due by `to`
+   * may be left, for the next call (the clock protocol asks again).
+   */
+  async advanceTo(clock: string, to: number, budgetMs = CLOCK_ADVANCE_BUDGET_MS): Promise<{ done: boolean; finalized: number }> {
+    const deadline = Date.now() + budgetMs;
+    let finalized = 0;
     for (;;) {
       const res = await this.pool.query<DueRow>(
         `SELECT id, automatically_finalizes_at::text AS due FROM invoices
@@ -60,9 +66,11 @@ export class DueInvoices {
           ORDER BY automatically_finalizes_at, id LIMIT $3`,
         [clock, to, this.batchSize],
       );
-      if (res.rows.length === 0) return done;
+      if (res.rows.length === 0) return { done: true, finalized };
       await this.inTimeOrder(res.rows, (r) => Number(r.due));
-      done += res.rows.length;
+      finalized += res.rows.length;
+      if (res.rows.length < this.batchSize) return { done: true, finalized };
+      if (Date.now() >= deadline) return { done: false, finalized };
     }
   }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   CLOCK_OPS,
   CLOCK_PARTICIPANTS,
+  type ClockAdvanceToReply,
   type ClockAdvanceToRequest,
   type ClockNextDueReply,
   type ClockNextDueRequest,
@@ -151,6 +152,10 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
       await this.periods.runDue(q.clock, q.to);
       return;
     }
-    await this.rpc.request(p, CLOCK_OPS.advanceTo, q, { timeoutMs: Math.max(this.config.RATING_RPC_TIMEOUT_MS, 120_000) });
+    // A participant with much work due answers `done: false` after a while: ask again.
+    for (;;) {
+      const r = await this.rpc.request<ClockAdvanceToReply>(p, CLOCK_OPS.advanceTo, q, { timeoutMs: Math.max(this.config.RATING_RPC_TIMEOUT_MS, 120_000) });
+      if (r.done !== false || this.stopped) return;
+    }
   }
 }

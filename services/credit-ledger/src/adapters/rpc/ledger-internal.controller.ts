@@ -1,6 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
+  CLOCK_ADVANCE_BUDGET_MS,
   CLOCK_OPS,
   CREDIT_LEDGER_OPS,
   ApplyCreditsManyEnvelope,
@@ -55,7 +56,7 @@ export class LedgerInternalController {
 
   @MessagePattern(CLOCK_OPS.advanceTo)
   async advanceTo(@Payload(contract(ClockAdvanceToRequest)) req: ClockAdvanceToRequest): Promise<ClockAdvanceToReply> {
-    await this.ledger.runDue(req.clock, req.to);
-    return { done: true };
+    const { done } = await this.ledger.runDue(req.clock, req.to, CLOCK_ADVANCE_BUDGET_MS);
+    return { done };
   }
 }

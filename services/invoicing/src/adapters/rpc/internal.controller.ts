@@ -52,7 +52,6 @@ export class InternalController {
 
   @MessagePattern(CLOCK_OPS.advanceTo)
   async advanceTo(@Payload(contract(ClockAdvanceToRequest)) req: ClockAdvanceToRequest): Promise<ClockAdvanceToReply> {
-    await this.due.advanceTo(req.clock, req.to);
-    return { done: true };
+    return { done: (await this.due.advanceTo(req.clock, req.to)).done };
   }
 }
