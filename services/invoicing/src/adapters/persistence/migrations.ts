@@ -57,4 +57,15 @@ CREATE TABLE IF NOT EXISTS invoice_number_counters (
 );
 `,
   },
+  {
+    id: '0003_due_drafts_by_clock',
+    sql: `
+-- Drafts due are read per clock (or without one) in (due time, id) order, 500 at a time: this
+-- index answers each batch from its first entries, where the old one (due time only) made
+-- Postgres sort every draft of the clock for every batch (a 100,000-draft clock: O(n) per batch).
+CREATE INDEX IF NOT EXISTS invoices_clock_due_idx ON invoices (test_clock, automatically_finalizes_at, id)
+  WHERE status = 'draft' AND auto_advance;
+DROP INDEX IF EXISTS invoices_due_drafts_idx;
+`,
+  },
 ];
