@@ -337,10 +337,17 @@ export class CreditLedgerService {
    */
   private async candidateGrants(db: Db, items: readonly ApplyCreditsRequest[]): Promise<string[][]> {
     const { rows } = await db.query<{ i: number; id: string }>(
+      // One index lookup by customer per request (LATERAL, fenced with OFFSET 0): with a plain join
+      // and stale statistics Postgres nested-looped every request over every grant (229 ms per
+      // batch of 250 at 20,000 grants, the top statement of a 40,000-subscription period close).
       `SELECT r.i::int AS i, g.id
          FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS r(customer, currency, at, i)
-         JOIN credit_grants g ON g.customer = r.customer AND g.currency = r.currency AND g.voided_at IS NULL
-          AND g.expired_at IS NULL AND g.effective_at <= r.at AND (NOT g.granted OR g.ledger_balance > 0)
+        CROSS JOIN LATERAL (
+          SELECT g.id FROM credit_grants g
+           WHERE g.customer = r.customer AND g.currency = r.currency AND g.voided_at IS NULL AND g.expired_at IS NULL
+             AND g.effective_at <= r.at AND (NOT g.granted OR g.ledger_balance > 0)
+          OFFSET 0
+        ) g
         ORDER BY r.i, g.id`,
       [items.map((r) => r.customer), items.map((r) => r.currency.toLowerCase()), items.map((r) => r.at)],
     );
