@@ -124,11 +124,16 @@ check('Dockerfile: multi-stage build on node:24-bookworm-slim with pnpm deploy p
 });
 
 check('Dockerfile: files it copies from deploy/ exist', () =>
-  [...read('Dockerfile').matchAll(/^COPY\s+(deploy\/\S+)/gm)].map((m) => m[1]).filter((p) => !existsSync(join(root, p))).map((p) => `missing ${p}`),
+  [...read('Dockerfile').matchAll(/^COPY\s+(deploy\/\S+)/gm)]
+    .map((m) => m[1])
+    .filter((p) => !existsSync(join(root, p)))
+    .map((p) => `missing ${p}`),
 );
 
 check('.dockerignore excludes node_modules, dist, .git, .tmp', () => {
-  const lines = read('.dockerignore').split('\n').map((l) => l.trim());
+  const lines = read('.dockerignore')
+    .split('\n')
+    .map((l) => l.trim());
   return ['node_modules', 'dist', '.git', '.tmp']
     .filter((p) => !lines.some((l) => l === p || l === `**/${p}` || l === `/${p}`))
     .map((p) => `${p} not ignored`);
@@ -167,7 +172,11 @@ if (composeCli) {
     return r.status === 0 ? [] : [(r.stderr || r.stdout).trim().split('\n').join(' | ')];
   });
 } else {
-  report('skip', 'docker-compose.yml: `docker-compose config -q`', 'neither docker-compose nor docker compose is installed; checking structure only below');
+  report(
+    'skip',
+    'docker-compose.yml: `docker-compose config -q`',
+    'neither docker-compose nor docker compose is installed; checking structure only below',
+  );
 }
 
 let compose;
@@ -180,8 +189,10 @@ check('docker-compose.yml: structure (nats, postgres, migrate, every service bui
     if (!def.image && !def.build) problems.push(`${name}: neither image nor build`);
     for (const [dep, cond] of Object.entries(dependsOn(def))) {
       if (!(dep in svcs)) problems.push(`${name}: depends_on unknown service ${dep}`);
-      if (!['service_started', 'service_healthy', 'service_completed_successfully'].includes(cond)) problems.push(`${name}: depends_on ${dep} with condition ${cond}`);
-      if (cond === 'service_healthy' && !svcs[dep]?.healthcheck) problems.push(`${name}: waits for ${dep} healthy, but ${dep} has no healthcheck`);
+      if (!['service_started', 'service_healthy', 'service_completed_successfully'].includes(cond))
+        problems.push(`${name}: depends_on ${dep} with condition ${cond}`);
+      if (cond === 'service_healthy' && !svcs[dep]?.healthcheck)
+        problems.push(`${name}: waits for ${dep} healthy, but ${dep} has no healthcheck`);
     }
   }
   const nats = svcs.nats;
@@ -230,7 +241,8 @@ for (const s of services) {
     if (String(env.HTTP_PORT) !== String(PORTS[s])) problems.push(`HTTP_PORT ${env.HTTP_PORT} != ${PORTS[s]}`);
     if (s === 'gateway') {
       if (!env.MF_API_KEYS) problems.push('no MF_API_KEYS');
-      if (!(def.ports ?? []).some((p) => /(^|:)3000:3000$/.test(String(p)) || p?.published == 3000)) problems.push('port 3000 not published');
+      if (!(def.ports ?? []).some((p) => /(^|:)3000:3000$/.test(String(p)) || p?.published == 3000))
+        problems.push('port 3000 not published');
     }
     if (s === 'invoicing' && !env.INVOICE_FINALIZATION_GRACE_SECONDS) problems.push('no INVOICE_FINALIZATION_GRACE_SECONDS');
     return problems;
@@ -243,7 +255,11 @@ const kubectl = hasCommand('kubectl', ['version', '--client']);
 const rendered = {};
 
 if (!kubectl) {
-  report('skip', 'kubectl kustomize', 'kubectl is not installed: validating the base resource files as written (no generators, patches or overlays)');
+  report(
+    'skip',
+    'kubectl kustomize',
+    'kubectl is not installed: validating the base resource files as written (no generators, patches or overlays)',
+  );
 }
 for (const target of ['base', ...OVERLAYS.map((o) => `overlays/${o}`)]) {
   const dir = `${k8sDir}/${target}`;
@@ -278,10 +294,12 @@ if (base.length) {
     const problems = [];
     if (!find(base, 'Namespace', NAMESPACE)) problems.push(`no Namespace ${NAMESPACE}`);
     for (const o of base) {
-      if (o.kind !== 'Namespace' && kubectl && o.metadata?.namespace !== NAMESPACE) problems.push(`${o.kind}/${o.metadata?.name} not in namespace ${NAMESPACE}`);
+      if (o.kind !== 'Namespace' && kubectl && o.metadata?.namespace !== NAMESPACE)
+        problems.push(`${o.kind}/${o.metadata?.name} not in namespace ${NAMESPACE}`);
       if (o.kind === 'Secret') problems.push(`Secret/${o.metadata?.name} is rendered (secrets must be created out of band)`);
     }
-    if (kubectl && !base.some((o) => o.kind === 'ConfigMap' && o.metadata?.name?.startsWith('meterflow-config'))) problems.push('no meterflow-config ConfigMap');
+    if (kubectl && !base.some((o) => o.kind === 'ConfigMap' && o.metadata?.name?.startsWith('meterflow-config')))
+      problems.push('no meterflow-config ConfigMap');
     return problems;
   });
 
@@ -302,22 +320,28 @@ if (base.length) {
       if (env.HTTP_PORT?.value !== String(PORTS[s])) problems.push(`HTTP_PORT ${env.HTTP_PORT?.value}`);
       if (probePath(c.livenessProbe) !== '/healthz') problems.push('liveness probe is not GET /healthz');
       if (probePath(c.readinessProbe) !== '/readyz') problems.push('readiness probe is not GET /readyz');
-      for (const k of ['requests', 'limits']) for (const r of ['cpu', 'memory']) if (!c.resources?.[k]?.[r]) problems.push(`no resources.${k}.${r}`);
+      for (const k of ['requests', 'limits'])
+        for (const r of ['cpu', 'memory']) if (!c.resources?.[k]?.[r]) problems.push(`no resources.${k}.${r}`);
       const ann = pod?.metadata?.annotations ?? {};
       if (ann['prometheus.io/scrape'] !== 'true') problems.push('no prometheus.io/scrape annotation');
       if (ann['prometheus.io/port'] !== String(PORTS[s])) problems.push('prometheus.io/port annotation');
       if (ann['prometheus.io/path'] !== '/metrics') problems.push('prometheus.io/path annotation');
-      problems.push(...secretRefProblems(c, s === 'gateway' ? ['DATABASE_URL', 'NATS_PASSWORD', 'MF_API_KEYS'] : ['DATABASE_URL', 'NATS_PASSWORD']));
+      problems.push(
+        ...secretRefProblems(c, s === 'gateway' ? ['DATABASE_URL', 'NATS_PASSWORD', 'MF_API_KEYS'] : ['DATABASE_URL', 'NATS_PASSWORD']),
+      );
       problems.push(...configRefProblems(c, base));
       if (pod?.spec?.securityContext?.runAsNonRoot !== true) problems.push('pod does not set runAsNonRoot');
       if (svc) {
         const sel = svc.spec?.selector ?? {};
         const labels = pod?.metadata?.labels ?? {};
-        if (!Object.keys(sel).length || Object.entries(sel).some(([k, v]) => labels[k] !== v)) problems.push('Service selector does not match the pod labels');
-        if (!svc.spec?.ports?.some((p) => p.targetPort === 'http' || p.targetPort === PORTS[s])) problems.push('Service does not target the http port');
+        if (!Object.keys(sel).length || Object.entries(sel).some(([k, v]) => labels[k] !== v))
+          problems.push('Service selector does not match the pod labels');
+        if (!svc.spec?.ports?.some((p) => p.targetPort === 'http' || p.targetPort === PORTS[s]))
+          problems.push('Service does not target the http port');
       }
       const dsel = dep.spec?.selector?.matchLabels ?? {};
-      if (Object.entries(dsel).some(([k, v]) => pod?.metadata?.labels?.[k] !== v)) problems.push('Deployment selector does not match its pod labels');
+      if (Object.entries(dsel).some(([k, v]) => pod?.metadata?.labels?.[k] !== v))
+        problems.push('Deployment selector does not match its pod labels');
       return problems;
     });
   }
@@ -330,7 +354,14 @@ if (base.length) {
     if (!['Never', 'OnFailure'].includes(spec.restartPolicy)) problems.push(`restartPolicy ${spec.restartPolicy}`);
     const steps = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
     for (const s of services) {
-      const step = steps.find((c) => String(c.image ?? '').startsWith(`meterflow/${s}`) && (c.command ?? []).concat(c.args ?? []).join(' ').includes('dist/migrate.js'));
+      const step = steps.find(
+        (c) =>
+          String(c.image ?? '').startsWith(`meterflow/${s}`) &&
+          (c.command ?? [])
+            .concat(c.args ?? [])
+            .join(' ')
+            .includes('dist/migrate.js'),
+      );
       if (!step) {
         problems.push(`no migrate step for ${s}`);
         continue;
@@ -342,20 +373,24 @@ if (base.length) {
   });
 }
 
-await checkAsync(`${k8sDir}/base/secret.example.yaml: a valid example Secret ${SECRET_NAME} with ${SECRET_KEYS.join(', ')}, not in any kustomization`, async () => {
-  const problems = [];
-  const file = `${k8sDir}/base/secret.example.yaml`;
-  if (!existsSync(join(root, file))) return ['missing'];
-  const [secret] = parseDocs(read(file), file);
-  if (secret?.kind !== 'Secret' || secret.metadata?.name !== SECRET_NAME) problems.push('not a Secret named meterflow-secrets');
-  else problems.push(...(await validateK8s(secret)));
-  const keys = Object.keys({ ...(secret?.data ?? {}), ...(secret?.stringData ?? {}) });
-  for (const k of SECRET_KEYS) if (!keys.includes(k)) problems.push(`no key ${k}`);
-  for (const k of kustomizationFiles(join(root, k8sDir))) {
-    if (/secret\.example\.yaml/.test(readFileSync(k, 'utf8').replace(/#.*$/gm, ''))) problems.push(`listed in ${k.slice(root.length + 1)}`);
-  }
-  return problems;
-});
+await checkAsync(
+  `${k8sDir}/base/secret.example.yaml: a valid example Secret ${SECRET_NAME} with ${SECRET_KEYS.join(', ')}, not in any kustomization`,
+  async () => {
+    const problems = [];
+    const file = `${k8sDir}/base/secret.example.yaml`;
+    if (!existsSync(join(root, file))) return ['missing'];
+    const [secret] = parseDocs(read(file), file);
+    if (secret?.kind !== 'Secret' || secret.metadata?.name !== SECRET_NAME) problems.push('not a Secret named meterflow-secrets');
+    else problems.push(...(await validateK8s(secret)));
+    const keys = Object.keys({ ...(secret?.data ?? {}), ...(secret?.stringData ?? {}) });
+    for (const k of SECRET_KEYS) if (!keys.includes(k)) problems.push(`no key ${k}`);
+    for (const k of kustomizationFiles(join(root, k8sDir))) {
+      if (/secret\.example\.yaml/.test(readFileSync(k, 'utf8').replace(/#.*$/gm, '')))
+        problems.push(`listed in ${k.slice(root.length + 1)}`);
+    }
+    return problems;
+  },
+);
 
 for (const o of OVERLAYS) {
   const objs = rendered[`overlays/${o}`];

@@ -5,7 +5,12 @@ import Stripe from 'stripe';
 
 const api = new URL(process.env.MF_API_URL ?? 'http://127.0.0.1:3000');
 const key = (process.env.MF_API_KEYS ?? 'sk_test_meterflow').split(',')[0];
-const stripe = new Stripe(key, { host: api.hostname, port: Number(api.port || 80), protocol: api.protocol.replace(':', ''), maxNetworkRetries: 1 });
+const stripe = new Stripe(key, {
+  host: api.hostname,
+  port: Number(api.port || 80),
+  protocol: api.protocol.replace(':', ''),
+  maxNetworkRetries: 1,
+});
 const usd = (cents) => `${(cents / 100).toFixed(2)} USD`;
 const step = (m) => console.log(`- ${m}`);
 

@@ -58,11 +58,15 @@ export async function startStack(opts = {}) {
   const offset = opts.portOffset ?? 0;
   for (const s of SERVICES) {
     const port = s.port + offset;
-    const child = spawn(nodeBin, ['--enable-source-maps', ...(opts.nodeArgs?.(s.name) ?? []), path.join(ROOT, 'services', s.name, 'dist', 'main.js')], {
-      cwd: path.join(ROOT, 'services', s.name),
-      env: { ...process.env, ...env, HTTP_PORT: String(port) },
-      stdio: opts.quiet ? ['ignore', 'ignore', 'inherit'] : ['ignore', 'inherit', 'inherit'],
-    });
+    const child = spawn(
+      nodeBin,
+      ['--enable-source-maps', ...(opts.nodeArgs?.(s.name) ?? []), path.join(ROOT, 'services', s.name, 'dist', 'main.js')],
+      {
+        cwd: path.join(ROOT, 'services', s.name),
+        env: { ...process.env, ...env, HTTP_PORT: String(port) },
+        stdio: opts.quiet ? ['ignore', 'ignore', 'inherit'] : ['ignore', 'inherit', 'inherit'],
+      },
+    );
     children.push({ ...s, port, child });
   }
   const stop = async () => {

@@ -86,7 +86,11 @@ if (env.BENCH_CPU_PROF === '1') {
   mkdirSync(profDir, { recursive: true });
   nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profDir}`);
 }
-const child = spawn(process.execPath, [...nodeArgs, path.join(SVC, 'dist', 'main.js')], { cwd: SVC, env: svcEnv, stdio: ['ignore', 'inherit', 'inherit'] });
+const child = spawn(process.execPath, [...nodeArgs, path.join(SVC, 'dist', 'main.js')], {
+  cwd: SVC,
+  env: svcEnv,
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
 const base = `http://127.0.0.1:${port}`;
 // Whatever happens to this script, its services do not outlive it.
 process.on('exit', () => {
@@ -107,7 +111,11 @@ if (startGateway) {
   const gwEnv = { ...svcEnv, HTTP_PORT: String(gwPort), MF_API_KEYS: env.BENCH_API_KEY ?? 'sk_test_meterflow' };
   const gm = spawnSync(process.execPath, [path.join(GW, 'dist', 'migrate.js')], { cwd: GW, env: gwEnv, stdio: 'inherit' });
   if (gm.status !== 0) throw new Error('gateway migrations failed');
-  gatewayChild = spawn(process.execPath, [path.join(GW, 'dist', 'main.js')], { cwd: GW, env: gwEnv, stdio: ['ignore', 'inherit', 'inherit'] });
+  gatewayChild = spawn(process.execPath, [path.join(GW, 'dist', 'main.js')], {
+    cwd: GW,
+    env: gwEnv,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   gatewayUrl = `http://127.0.0.1:${gwPort}`;
   for (let i = 0; ; i++) {
     try {
@@ -141,14 +149,24 @@ const db = new pg.Pool({ connectionString: DATABASE_URL, max: 2, options: '-c se
 
 const rssSamples = [];
 const rssTimer = setInterval(() => rssSamples.push(rss()), 1000);
-const result = { database: env.BENCH_KEEP_DB === '1' ? dbName : undefined, mode: MODE, rate_limit: MODE === 'nats' ? RATE || 'none' : undefined, machine: '2 cores (shared), 24 GB RAM, Postgres 15 + nats-server 2.9 on the same box', node: process.version };
+const result = {
+  database: env.BENCH_KEEP_DB === '1' ? dbName : undefined,
+  mode: MODE,
+  rate_limit: MODE === 'nats' ? RATE || 'none' : undefined,
+  machine: '2 cores (shared), 24 GB RAM, Postgres 15 + nats-server 2.9 on the same box',
+  node: process.version,
+};
 
 async function flushStats() {
   try {
     const text = await (await fetch(`${base}/metrics`)).text();
     const v = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
     const n = v('meterflow_ingest_flush_seconds_count');
-    return { transactions: n, avg_ms: +((v('meterflow_ingest_flush_seconds_sum') / n) * 1000).toFixed(1), avg_events: Math.round(v('meterflow_ingest_flush_events_sum') / n) };
+    return {
+      transactions: n,
+      avg_ms: +((v('meterflow_ingest_flush_seconds_sum') / n) * 1000).toFixed(1),
+      avg_events: Math.round(v('meterflow_ingest_flush_events_sum') / n),
+    };
   } catch {
     return undefined;
   }
@@ -165,7 +183,8 @@ async function cleanup() {
   await db.end();
   try {
     const jsm = await jetstreamManager(nc);
-    for await (const si of jsm.streams.list()) if (si.config.name.startsWith(`${namespace.toUpperCase()}_`)) await jsm.streams.delete(si.config.name);
+    for await (const si of jsm.streams.list())
+      if (si.config.name.startsWith(`${namespace.toUpperCase()}_`)) await jsm.streams.delete(si.config.name);
   } catch {}
   await nc.close();
   if (env.BENCH_KEEP_DB !== '1') {
@@ -199,7 +218,9 @@ if (MODE === 'nats') {
     const end = now() + 3600;
     const pending = probes.filter((x) => !probeDone.has(x.customer));
     if (!pending.length) return;
-    const r = await rpc('usage.query', { queries: pending.map((x) => ({ key: x.customer, meter: meter.id, customer: x.customer, start, end })) });
+    const r = await rpc('usage.query', {
+      queries: pending.map((x) => ({ key: x.customer, meter: meter.id, customer: x.customer, start, end })),
+    });
     const seen = Date.now();
     for (const x of pending)
       if (r.results[x.customer]?.value === '1') {
@@ -234,7 +255,12 @@ if (MODE === 'nats') {
     for (let i = 0; i < n; i++) {
       if (probe && i === 0) {
         const id = `p-${probe.customer}`;
-        events.push({ event_name: 'bench_calls', payload: { stripe_customer_id: probe.customer, value: '1' }, identifier: id, timestamp: ts });
+        events.push({
+          event_name: 'bench_calls',
+          payload: { stripe_customer_id: probe.customer, value: '1' },
+          identifier: id,
+          timestamp: ts,
+        });
         expectedSum += 1n;
         unique++;
         continue;
@@ -247,7 +273,12 @@ if (MODE === 'nats') {
         continue;
       }
       const value = 1 + ((b * 7 + i) % 10);
-      const e = { event_name: 'bench_calls', payload: { stripe_customer_id: `cus_${(b * 100 + i) % CUSTOMERS}`, value: String(value) }, identifier: `e-${b}-${i}`, timestamp: ts };
+      const e = {
+        event_name: 'bench_calls',
+        payload: { stripe_customer_id: `cus_${(b * 100 + i) % CUSTOMERS}`, value: String(value) },
+        identifier: `e-${b}-${i}`,
+        timestamp: ts,
+      };
       events.push(e);
       if (sentIds.length < 100_000) sentIds.push(e);
       else sentIds[Math.floor(Math.random() * sentIds.length)] = e;
@@ -297,7 +328,9 @@ if (MODE === 'nats') {
     [meter.id],
   );
   const tot = totals.rows[0];
-  const api0 = await rpc('usage.query', { queries: [{ key: 'all', meter: meter.id, customer: 'cus_1', start: now() - 86400, end: now() + 3600 }] });
+  const api0 = await rpc('usage.query', {
+    queries: [{ key: 'all', meter: meter.id, customer: 'cus_1', start: now() - 86400, end: now() + 3600 }],
+  });
   const secs = (tDone - t0) / 1000;
   Object.assign(result, {
     events_published: sent,
@@ -308,10 +341,21 @@ if (MODE === 'nats') {
     queryable_seconds: secs,
     sustained_events_per_s: Math.round(sent / secs),
     latency_ms: { samples: latencies.length, p50: pct(latencies, 50), p99: pct(latencies, 99), max: Math.max(...latencies) },
-    totals: { expected_sum: expectedSum.toString(), stored_sum: tot.sum, expected_count: unique, stored_count: Number(tot.count), raw_rows: Number(tot.raw), dead_letters: Number(tot.dead) },
+    totals: {
+      expected_sum: expectedSum.toString(),
+      stored_sum: tot.sum,
+      expected_count: unique,
+      stored_count: Number(tot.count),
+      raw_rows: Number(tot.raw),
+      dead_letters: Number(tot.dead),
+    },
     totals_exact: tot.sum === expectedSum.toString() && Number(tot.count) === unique && Number(tot.raw) === unique,
     sample_usage_query_cus_1: api0.results.all.value,
-    service_rss_mb: { min: Math.round(Math.min(...rssSamples.filter(Number.isFinite))), max: Math.round(Math.max(...rssSamples.filter(Number.isFinite))), last: Math.round(rss()) },
+    service_rss_mb: {
+      min: Math.round(Math.min(...rssSamples.filter(Number.isFinite))),
+      max: Math.round(Math.max(...rssSamples.filter(Number.isFinite))),
+      last: Math.round(rss()),
+    },
     // stored events over time, to see how throughput changes as the store grows
     rate_by_segment: segmentRates(timeline),
   });
@@ -386,8 +430,21 @@ end
     const t = performance.now();
     try {
       if (gw) {
-        const body = new URLSearchParams({ event_name: params.event_name, 'payload[stripe_customer_id]': params.payload.stripe_customer_id, 'payload[value]': '1', identifier: params.identifier });
-        const r = await fetch(`${gw}/v1/billing/meter_events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-www-form-urlencoded', ...(idem ? { 'idempotency-key': `stripe-node-retry-${params.identifier}` } : {}) }, body });
+        const body = new URLSearchParams({
+          event_name: params.event_name,
+          'payload[stripe_customer_id]': params.payload.stripe_customer_id,
+          'payload[value]': '1',
+          identifier: params.identifier,
+        });
+        const r = await fetch(`${gw}/v1/billing/meter_events`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${key}`,
+            'content-type': 'application/x-www-form-urlencoded',
+            ...(idem ? { 'idempotency-key': `stripe-node-retry-${params.identifier}` } : {}),
+          },
+          body,
+        });
         if (!r.ok) failures++;
         await r.arrayBuffer();
       } else await api('meter_events.create', params);
@@ -405,7 +462,9 @@ end
   const secs = (performance.now() - t0) / 1000;
   const { rows } = await db.query('SELECT coalesce(sum(count),0)::text AS c FROM usage_rollups');
   Object.assign(result, {
-    path: gw ? `HTTP POST ${gw}/v1/billing/meter_events` : 'NATS request/reply meter_events.create (the op the gateway calls; no gateway given)',
+    path: gw
+      ? `HTTP POST ${gw}/v1/billing/meter_events`
+      : 'NATS request/reply meter_events.create (the op the gateway calls; no gateway given)',
     requests: N,
     concurrency: C,
     idempotency_keys: Boolean(gw) && idem,

@@ -87,7 +87,13 @@ const stack = await startStack({
   build: env.BENCH_BUILD !== '0',
   quiet: true,
   nodeArgs: env.BENCH_CPU_PROF === '1' ? (name) => ['--cpu-prof', `--cpu-prof-dir=${path.join(PROFILES, name)}`] : undefined,
-  env: { MF_NAMESPACE: namespace, MF_API_KEYS: KEY, LOG_LEVEL: 'warn', INVOICE_FINALIZATION_GRACE_SECONDS: String(GRACE), OTEL_SDK_DISABLED: 'true' },
+  env: {
+    MF_NAMESPACE: namespace,
+    MF_API_KEYS: KEY,
+    LOG_LEVEL: 'warn',
+    INVOICE_FINALIZATION_GRACE_SECONDS: String(GRACE),
+    OTEL_SDK_DISABLED: 'true',
+  },
 });
 const db = new pg.Pool({ connectionString: dbUrl.toString(), max: 2 });
 let failed = false;
@@ -97,7 +103,11 @@ try {
 
   // ---- setup (not timed) ---------------------------------------------------------------------
   let t = Date.now();
-  const meter = await stripe.billing.meters.create({ display_name: 'Minutes', event_name: `minutes_${rand()}`, default_aggregation: { formula: 'sum' } });
+  const meter = await stripe.billing.meters.create({
+    display_name: 'Minutes',
+    event_name: `minutes_${rand()}`,
+    default_aggregation: { formula: 'sum' },
+  });
   const price = await stripe.prices.create({
     currency: 'usd',
     unit_amount: 1000,
@@ -128,13 +138,20 @@ try {
   // Customers on a test clock: timestamps are checked against the clock's frozen time.
   const ts = new Date(T0 * 1000).toISOString();
   await pool(Math.ceil(SUBS / 100), 16, async (b) => {
-    const events = customers.slice(b * 100, b * 100 + 100).map((c) => ({ event_name: meter.event_name, payload: { stripe_customer_id: c, value: '150' }, identifier: `u-${c}`, timestamp: ts }));
+    const events = customers.slice(b * 100, b * 100 + 100).map((c) => ({
+      event_name: meter.event_name,
+      payload: { stripe_customer_id: c, value: '150' },
+      identifier: `u-${c}`,
+      timestamp: ts,
+    }));
     await js.publish(subject, JSON.stringify({ events }));
   });
   await nc.drain();
   // Usage is visible when the rollups hold every customer's 150 minutes.
   for (;;) {
-    const { rows } = await db.query(`SELECT coalesce(sum(sum), 0)::text AS v FROM ingestion.usage_rollups`).catch(() => ({ rows: [{ v: '?' }] }));
+    const { rows } = await db
+      .query(`SELECT coalesce(sum(sum), 0)::text AS v FROM ingestion.usage_rollups`)
+      .catch(() => ({ rows: [{ v: '?' }] }));
     if (rows[0].v === String(SUBS * 150)) break;
     await sleep(250);
   }
@@ -185,7 +202,9 @@ try {
   const granted = Math.ceil(SUBS / 2);
   const expected = { invoices: SUBS, open: SUBS, total: String(SUBS * 3000), due: String(SUBS * 3000 - granted * 1000) };
   const ok = JSON.stringify(got) === JSON.stringify(expected);
-  const { rows: applied } = await db.query(`SELECT count(*)::int AS n, coalesce(sum(amount), 0)::text AS amount FROM credit_ledger.credit_balance_transactions WHERE reason = 'credits_applied'`);
+  const { rows: applied } = await db.query(
+    `SELECT count(*)::int AS n, coalesce(sum(amount), 0)::text AS amount FROM credit_ledger.credit_balance_transactions WHERE reason = 'credits_applied'`,
+  );
 
   console.log(`
 period close, end to end: ${SUBS.toLocaleString('en-US')} subscriptions on one test clock
@@ -196,7 +215,10 @@ period close, end to end: ${SUBS.toLocaleString('en-US')} subscriptions on one t
   credits applied       ${applied[0].n} transactions, ${applied[0].amount} cents (expected ${granted} / ${granted * 1000})
   CPU during the run     ${cpu}  (machine busy ${machine.toFixed(1)} of ${((elapsed / 1000) * os.cpus().length).toFixed(1)} s)
   target (DESIGN.md)    100,000 in <= 60 s  => ${rate(100_000, 60_000)}
-  machine               ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, node ${process.version}
+  machine               ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, load ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}, node ${process.version}
 `);
   failed = !ok || applied[0].n !== granted;
 } finally {
@@ -208,7 +230,8 @@ period close, end to end: ${SUBS.toLocaleString('en-US')} subscriptions on one t
   if (nc) {
     const { jetstreamManager } = await import('@nats-io/jetstream');
     const jsm = await jetstreamManager(nc);
-    for await (const s of jsm.streams.list()) if (s.config.name.startsWith(`${namespace.toUpperCase()}_`)) await jsm.streams.delete(s.config.name).catch(() => {});
+    for await (const s of jsm.streams.list())
+      if (s.config.name.startsWith(`${namespace.toUpperCase()}_`)) await jsm.streams.delete(s.config.name).catch(() => {});
     await nc.close();
   }
 }

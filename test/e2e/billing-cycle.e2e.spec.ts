@@ -74,11 +74,15 @@ describe('usage becomes an invoice; credits pay part of it', () => {
   async function advance(clockId: string, to: number) {
     const started = await stripe.testHelpers.testClocks.advance(clockId, { frozen_time: to });
     expect(started.status).toBe('advancing');
-    return eventually(async () => {
-      const c = await stripe.testHelpers.testClocks.retrieve(clockId);
-      if (c.status === 'internal_failure') throw new Error('clock advance failed');
-      return c.status === 'ready' && c.frozen_time === to ? c : undefined;
-    }, 60_000, 250);
+    return eventually(
+      async () => {
+        const c = await stripe.testHelpers.testClocks.retrieve(clockId);
+        if (c.status === 'internal_failure') throw new Error('clock advance failed');
+        return c.status === 'ready' && c.frozen_time === to ? c : undefined;
+      },
+      60_000,
+      250,
+    );
   }
 
   it('bills 150 minutes as 3 hours = 30.00 USD, and pays it', async () => {
@@ -147,7 +151,9 @@ describe('usage becomes an invoice; credits pay part of it', () => {
     for (const type of ['invoice.created', 'invoice.finalized']) {
       await eventually(async () => (received.some((e) => e.type === type && e.object.id === invoice.id) ? true : undefined));
     }
-    await eventually(async () => (received.some((e) => e.type === 'billing.credit_grant.created' && e.object.id === grant.id) ? true : undefined));
+    await eventually(async () =>
+      received.some((e) => e.type === 'billing.credit_grant.created' && e.object.id === grant.id) ? true : undefined,
+    );
     for (const t of txns.data) {
       await eventually(async () =>
         received.some((e) => e.type === 'billing.credit_balance_transaction.created' && e.object.id === t.id) ? true : undefined,
@@ -163,7 +169,10 @@ describe('usage becomes an invoice; credits pay part of it', () => {
       const list = await stripe.billing.creditBalanceTransactions.list({ customer: customer.id });
       return list.data.find((t) => t.credit?.type === 'credits_application_invoice_voided');
     });
-    expect(reinstated.credit).toMatchObject({ amount: { monetary: { value: 1000 } }, credits_application_invoice_voided: { invoice: invoice.id, invoice_line_item: line.id } });
+    expect(reinstated.credit).toMatchObject({
+      amount: { monetary: { value: 1000 } },
+      credits_application_invoice_voided: { invoice: invoice.id, invoice_line_item: line.id },
+    });
     const after = await stripe.billing.creditBalanceSummaries.retrieve({
       customer: customer.id,
       filter: { type: 'credit_grant', credit_grant: grant.id },

@@ -29,8 +29,14 @@ describe('meters, adjustments, alerts and asynchronous error reports', () => {
 
   it('updates, deactivates (no events accepted) and reactivates a meter; event_name is unique', async () => {
     const name = `lifecycle_${Date.now()}`;
-    const meter = await stripe.billing.meters.create({ display_name: 'Lifecycle', event_name: name, default_aggregation: { formula: 'count' } });
-    const dup = await stripe.billing.meters.create({ display_name: 'Again', event_name: name, default_aggregation: { formula: 'sum' } }).catch((e: unknown) => e);
+    const meter = await stripe.billing.meters.create({
+      display_name: 'Lifecycle',
+      event_name: name,
+      default_aggregation: { formula: 'count' },
+    });
+    const dup = await stripe.billing.meters
+      .create({ display_name: 'Again', event_name: name, default_aggregation: { formula: 'sum' } })
+      .catch((e: unknown) => e);
     expect(dup).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
 
     expect((await stripe.billing.meters.update(meter.id, { display_name: 'Renamed' })).display_name).toBe('Renamed');
@@ -56,7 +62,11 @@ describe('meters, adjustments, alerts and asynchronous error reports', () => {
     const name = `adjust_${Date.now()}`;
     const meter = await stripe.billing.meters.create({ display_name: 'Adjust', event_name: name, default_aggregation: { formula: 'sum' } });
     const customer = await stripe.customers.create({ name: 'Adjust' });
-    for (const [identifier, value] of [['adj-a', '10'], ['adj-b', '20'], ['adj-c', '30']] as const) {
+    for (const [identifier, value] of [
+      ['adj-a', '10'],
+      ['adj-b', '20'],
+      ['adj-c', '30'],
+    ] as const) {
       await stripe.billing.meterEvents.create({ event_name: name, identifier, payload: { stripe_customer_id: customer.id, value } });
     }
     await eventually(async () => ((await total(meter.id, customer.id)) === 60 ? true : undefined));
@@ -72,7 +82,11 @@ describe('meters, adjustments, alerts and asynchronous error reports', () => {
 
   it('fires billing.alert.triggered once when a customer reaches the threshold', async () => {
     const name = `alerted_${Date.now()}`;
-    const meter = await stripe.billing.meters.create({ display_name: 'Alerted', event_name: name, default_aggregation: { formula: 'sum' } });
+    const meter = await stripe.billing.meters.create({
+      display_name: 'Alerted',
+      event_name: name,
+      default_aggregation: { formula: 'sum' },
+    });
     const customer = await stripe.customers.create({ name: 'Alerted' });
     const alert = await stripe.billing.alerts.create({
       alert_type: 'usage_threshold',
@@ -90,7 +104,9 @@ describe('meters, adjustments, alerts and asynchronous error reports', () => {
     );
     expect(triggered.data.object).toMatchObject({ object: 'billing.alert_triggered', customer: customer.id });
     await new Promise((r) => setTimeout(r, 1000));
-    expect(received.filter((e) => e.type === 'billing.alert.triggered' && (e.data.object.alert as { id?: string })?.id === alert.id)).toHaveLength(1);
+    expect(
+      received.filter((e) => e.type === 'billing.alert.triggered' && (e.data.object.alert as { id?: string })?.id === alert.id),
+    ).toHaveLength(1);
 
     expect((await stripe.billing.alerts.deactivate(alert.id)).status).toBe('inactive');
     expect((await stripe.billing.alerts.activate(alert.id)).status).toBe('active');
@@ -99,7 +115,11 @@ describe('meters, adjustments, alerts and asynchronous error reports', () => {
 
   it('reports events that fail validation over NATS as Stripe error-report events', async () => {
     const name = `reported_${Date.now()}`;
-    const meter = await stripe.billing.meters.create({ display_name: 'Reported', event_name: name, default_aggregation: { formula: 'sum' } });
+    const meter = await stripe.billing.meters.create({
+      display_name: 'Reported',
+      event_name: name,
+      default_aggregation: { formula: 'sum' },
+    });
     const customer = await stripe.customers.create({ name: 'Reported' });
     const js = jetstream(nc);
     await js.publish(
@@ -108,8 +128,17 @@ describe('meters, adjustments, alerts and asynchronous error reports', () => {
         events: [
           { event_name: name, payload: { stripe_customer_id: customer.id, value: '5' }, identifier: 'rep-ok' },
           { event_name: name, payload: { stripe_customer_id: customer.id, value: '1.5' }, identifier: 'rep-decimal' },
-          { event_name: name, payload: { stripe_customer_id: customer.id, value: '1' }, identifier: 'rep-old', timestamp: new Date(Date.now() - 40 * 86400_000).toISOString() },
-          { event_name: `no_such_meter_${Date.now()}`, payload: { stripe_customer_id: customer.id, value: '1' }, identifier: 'rep-nometer' },
+          {
+            event_name: name,
+            payload: { stripe_customer_id: customer.id, value: '1' },
+            identifier: 'rep-old',
+            timestamp: new Date(Date.now() - 40 * 86400_000).toISOString(),
+          },
+          {
+            event_name: `no_such_meter_${Date.now()}`,
+            payload: { stripe_customer_id: customer.id, value: '1' },
+            identifier: 'rep-nometer',
+          },
         ],
       }),
     );
@@ -118,7 +147,8 @@ describe('meters, adjustments, alerts and asynchronous error reports', () => {
         (e) => e.type === 'v1.billing.meter.error_report_triggered' && (e.data.object.related_object as { id?: string })?.id === meter.id,
       ),
     );
-    const codes = (report.data.object.reason as { error_types: { code: string; sample_errors: { request: { identifier: string } }[] }[] }).error_types;
+    const codes = (report.data.object.reason as { error_types: { code: string; sample_errors: { request: { identifier: string } }[] }[] })
+      .error_types;
     expect(codes.map((c) => c.code).sort()).toEqual(['meter_event_invalid_value', 'timestamp_too_far_in_past']);
     expect(codes.flatMap((c) => c.sample_errors.map((s) => s.request.identifier)).sort()).toEqual(['rep-decimal', 'rep-old']);
     await eventually(async () => (received.some((e) => e.type === 'v1.billing.meter.no_meter_found') ? true : undefined));

@@ -42,8 +42,18 @@ describe('usage recorded three ways is summed once', () => {
     await stripe.v2.billing.meterEventStream.create(
       {
         events: [
-          { event_name: meter.event_name, payload: { stripe_customer_id: customer.id, value: '7' }, identifier: 'thread-v2-1', timestamp: new Date(ts * 1000).toISOString() },
-          { event_name: meter.event_name, payload: { stripe_customer_id: customer.id, value: '11' }, identifier: 'thread-v2-2', timestamp: new Date(ts * 1000).toISOString() },
+          {
+            event_name: meter.event_name,
+            payload: { stripe_customer_id: customer.id, value: '7' },
+            identifier: 'thread-v2-1',
+            timestamp: new Date(ts * 1000).toISOString(),
+          },
+          {
+            event_name: meter.event_name,
+            payload: { stripe_customer_id: customer.id, value: '11' },
+            identifier: 'thread-v2-2',
+            timestamp: new Date(ts * 1000).toISOString(),
+          },
         ],
       },
       { apiKey: session.authentication_token },
@@ -57,8 +67,18 @@ describe('usage recorded three ways is summed once', () => {
         subject('mf.ingest.meter_events'),
         JSON.stringify({
           events: [
-            { event_name: meter.event_name, payload: { stripe_customer_id: customer.id, value: '13' }, identifier: 'thread-nats-1', timestamp: new Date(ts * 1000).toISOString() },
-            { event_name: meter.event_name, payload: { stripe_customer_id: customer.id, value: '17' }, identifier: 'thread-nats-2', timestamp: new Date(ts * 1000).toISOString() },
+            {
+              event_name: meter.event_name,
+              payload: { stripe_customer_id: customer.id, value: '13' },
+              identifier: 'thread-nats-1',
+              timestamp: new Date(ts * 1000).toISOString(),
+            },
+            {
+              event_name: meter.event_name,
+              payload: { stripe_customer_id: customer.id, value: '17' },
+              identifier: 'thread-nats-2',
+              timestamp: new Date(ts * 1000).toISOString(),
+            },
           ],
         }),
       );
@@ -73,11 +93,22 @@ describe('usage recorded three ways is summed once', () => {
       return list.data[0]?.aggregated_value === total ? list : undefined;
     });
     expect(summaries.data).toHaveLength(1);
-    expect(summaries.data[0]).toMatchObject({ object: 'billing.meter_event_summary', meter: meter.id, aggregated_value: total, start_time: start, end_time: end });
+    expect(summaries.data[0]).toMatchObject({
+      object: 'billing.meter_event_summary',
+      meter: meter.id,
+      aggregated_value: total,
+      start_time: start,
+      end_time: end,
+    });
 
     // A duplicate identifier: Stripe's 400, counted once.
     const dup = await stripe.billing.meterEvents
-      .create({ event_name: meter.event_name, payload: { stripe_customer_id: customer.id, value: '1000' }, identifier: 'thread-v1-1', timestamp: ts })
+      .create({
+        event_name: meter.event_name,
+        payload: { stripe_customer_id: customer.id, value: '1000' },
+        identifier: 'thread-v1-1',
+        timestamp: ts,
+      })
       .catch((e: unknown) => e);
     expect(dup).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
     expect((dup as Stripe.errors.StripeError).statusCode).toBe(400);
@@ -87,7 +118,11 @@ describe('usage recorded three ways is summed once', () => {
     try {
       await jetstream(nc2).publish(
         subject('mf.ingest.meter_events'),
-        JSON.stringify({ events: [{ event_name: meter.event_name, payload: { stripe_customer_id: customer.id, value: '500' }, identifier: 'thread-nats-1' }] }),
+        JSON.stringify({
+          events: [
+            { event_name: meter.event_name, payload: { stripe_customer_id: customer.id, value: '500' }, identifier: 'thread-nats-1' },
+          ],
+        }),
       );
     } finally {
       await nc2.drain();

@@ -17,13 +17,15 @@ export interface ApiRoute {
   auth?: 'secret' | 'meter_event_session';
 }
 
-const r = (
-  method: ApiRoute['method'],
-  path: string,
-  service: ServiceName,
-  op: string,
-  extra: Partial<ApiRoute> = {},
-): ApiRoute => ({ method, path, service, op, api: path.startsWith('/v2/') ? 'v2' : 'v1', auth: 'secret', ...extra });
+const r = (method: ApiRoute['method'], path: string, service: ServiceName, op: string, extra: Partial<ApiRoute> = {}): ApiRoute => ({
+  method,
+  path,
+  service,
+  op,
+  api: path.startsWith('/v2/') ? 'v2' : 'v1',
+  auth: 'secret',
+  ...extra,
+});
 
 export const API_ROUTES: readonly ApiRoute[] = [
   // meter-ingestion

@@ -150,9 +150,7 @@ export const ApplyCreditsRequest = z.object({
 });
 export type ApplyCreditsRequest = z.infer<typeof ApplyCreditsRequest>;
 export const ApplyCreditsReply = z.object({
-  applications: z.array(
-    z.object({ line: Id, amount: MinorUnits.nonnegative(), credit_balance_transaction: Id, credit_grant: Id }),
-  ),
+  applications: z.array(z.object({ line: Id, amount: MinorUnits.nonnegative(), credit_balance_transaction: Id, credit_grant: Id })),
 });
 export type ApplyCreditsReply = z.infer<typeof ApplyCreditsReply>;
 /**

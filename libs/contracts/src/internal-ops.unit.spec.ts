@@ -61,25 +61,41 @@ const creditsRequest = (over: Record<string, unknown> = {}) => ({
 
 describe('internal op contracts', () => {
   it('accept the messages services really send', () => {
-    expect(rejected(UsageQueryRequest, { queries: [{ key: 'si_1:1767225600', meter: 'mtr_1', customer: 'cus_1', start: T0, end: T0 + 60 }] })).toEqual([]);
+    expect(
+      rejected(UsageQueryRequest, { queries: [{ key: 'si_1:1767225600', meter: 'mtr_1', customer: 'cus_1', start: T0, end: T0 + 60 }] }),
+    ).toEqual([]);
     expect(rejected(UsageQueryRequest, { queries: [] })).toEqual([]);
-    expect(rejected(UsageQueryReply, { results: { a: { value: '25', formula: 'sum' }, b: { value: '0.125', formula: 'last' } } })).toEqual([]);
+    expect(rejected(UsageQueryReply, { results: { a: { value: '25', formula: 'sum' }, b: { value: '0.125', formula: 'last' } } })).toEqual(
+      [],
+    );
     expect(rejected(RatedLine, line())).toEqual([]);
     expect(rejected(RatePeriodRequest, { subscription: 'sub_1', period_start: T0, period_end: T0 + 1 })).toEqual([]);
-    expect(rejected(RatePeriodRequest, { subscription: 'sub_1', period_start: T0, period_end: T0 + 1, billing_reason: 'subscription_create' })).toEqual([]);
+    expect(
+      rejected(RatePeriodRequest, { subscription: 'sub_1', period_start: T0, period_end: T0 + 1, billing_reason: 'subscription_create' }),
+    ).toEqual([]);
     expect(rejected(RatePeriodReply, { lines: [line()] })).toEqual([]);
     expect(rejected(CreateSubscriptionInvoiceRequest, invoiceRequest())).toEqual([]);
     expect(rejected(ApplyCreditsRequest, creditsRequest())).toEqual([]);
-    expect(rejected(ApplyCreditsReply, { applications: [{ line: 'il_2', amount: 1000, credit_balance_transaction: 'cbtxn_1', credit_grant: 'credgr_1' }] })).toEqual([]);
+    expect(
+      rejected(ApplyCreditsReply, {
+        applications: [{ line: 'il_2', amount: 1000, credit_balance_transaction: 'cbtxn_1', credit_grant: 'credgr_1' }],
+      }),
+    ).toEqual([]);
   });
 
   it('reject malformed ones, naming the field', () => {
     expect(rejected(UsageQueryRequest, {})).toEqual(['queries']);
-    expect(rejected(UsageQueryRequest, { queries: [{ key: 'a', meter: 'mtr_1', customer: 'cus_1', start: '1767225600', end: T0 }] })).toEqual(['queries.0.start']);
-    expect(rejected(UsageQueryRequest, { queries: [{ key: 'a', meter: 'mtr_1', customer: 'cus_1', start: T0 * 1000 + 0.5, end: T0 }] })).toEqual(['queries.0.start']);
+    expect(
+      rejected(UsageQueryRequest, { queries: [{ key: 'a', meter: 'mtr_1', customer: 'cus_1', start: '1767225600', end: T0 }] }),
+    ).toEqual(['queries.0.start']);
+    expect(
+      rejected(UsageQueryRequest, { queries: [{ key: 'a', meter: 'mtr_1', customer: 'cus_1', start: T0 * 1000 + 0.5, end: T0 }] }),
+    ).toEqual(['queries.0.start']);
     expect(rejected(UsageQueryReply, { results: { a: { value: '1e-7', formula: 'sum' } } })).toEqual(['results.a.value']);
     expect(rejected(UsageQueryReply, { results: { a: { value: '1', formula: 'max' } } })).toEqual(['results.a.formula']);
-    expect(rejected(RatePeriodRequest, { subscription: 'sub_1', period_start: T0, period_end: T0 + 1, billing_reason: 'cycle' })).toEqual(['billing_reason']);
+    expect(rejected(RatePeriodRequest, { subscription: 'sub_1', period_start: T0, period_end: T0 + 1, billing_reason: 'cycle' })).toEqual([
+      'billing_reason',
+    ]);
     expect(rejected(RatePeriodRequest, { subscription: '', period_start: -1, period_end: T0 })).toEqual(['subscription', 'period_start']);
   });
 
@@ -92,12 +108,20 @@ describe('internal op contracts', () => {
     expect(rejected(RatedLine, line({ unit_amount_decimal: '2,5' }))).toEqual(['unit_amount_decimal']);
     expect(rejected(RatedLine, line({ currency: 'USD' }))).toEqual(['currency']);
     expect(rejected(RatedLine, line({ period: { start: T0 } }))).toEqual(['period.end']);
-    expect(rejected(CreateSubscriptionInvoiceRequest, invoiceRequest({ lines: [line(), line({ amount: null })] }))).toEqual(['lines.1.amount']);
+    expect(rejected(CreateSubscriptionInvoiceRequest, invoiceRequest({ lines: [line(), line({ amount: null })] }))).toEqual([
+      'lines.1.amount',
+    ]);
     expect(rejected(CreateSubscriptionInvoiceRequest, invoiceRequest({ billing_reason: 'upcoming' }))).toEqual(['billing_reason']);
     expect(rejected(CreateSubscriptionInvoiceRequest, invoiceRequest({ test_clock: undefined }))).toEqual(['test_clock']);
     expect(rejected(ApplyCreditsRequest, creditsRequest({ at: '2026-01-01T01:00:00Z' }))).toEqual(['at']);
-    expect(rejected(ApplyCreditsRequest, creditsRequest({ lines: [{ id: 'il_1', amount: 5, price: null, metered: 'true' }] }))).toEqual(['lines.0.metered']);
-    expect(rejected(ApplyCreditsReply, { applications: [{ line: 'il_2', amount: -1, credit_balance_transaction: 'cbtxn_1', credit_grant: 'credgr_1' }] })).toEqual(['applications.0.amount']);
+    expect(rejected(ApplyCreditsRequest, creditsRequest({ lines: [{ id: 'il_1', amount: 5, price: null, metered: 'true' }] }))).toEqual([
+      'lines.0.metered',
+    ]);
+    expect(
+      rejected(ApplyCreditsReply, {
+        applications: [{ line: 'il_2', amount: -1, credit_balance_transaction: 'cbtxn_1', credit_grant: 'credgr_1' }],
+      }),
+    ).toEqual(['applications.0.amount']);
   });
 
   it('drop keys the contract does not know (the receiver gets only what it declared)', () => {
@@ -123,7 +147,12 @@ describe('clock protocol contracts', () => {
 
 describe('rpc envelopes', () => {
   it('ApiRequest is what the gateway sends', () => {
-    const req = { params: { customer: 'cus_1', limit: '10', items: [{ price: 'price_1' }] }, path: { id: 'sub_1' }, requestId: 'req_1', livemode: false };
+    const req = {
+      params: { customer: 'cus_1', limit: '10', items: [{ price: 'price_1' }] },
+      path: { id: 'sub_1' },
+      requestId: 'req_1',
+      livemode: false,
+    };
     expect(rejected(ApiRequest, req)).toEqual([]);
     expect(rejected(ApiRequest, { ...req, apiVersion: '2026-07-29.dahlia', idempotencyKey: 'k', sessionToken: 'ek_test_1' })).toEqual([]);
     expect(rejected(ApiRequest, { ...req, livemode: true })).toEqual(['livemode']);
@@ -133,7 +162,12 @@ describe('rpc envelopes', () => {
 
   it('RpcReply is a result or an error shape', () => {
     expect(rejected(RpcReply, { ok: true, result: { id: 'in_1' } })).toEqual([]);
-    expect(rejected(RpcReply, { ok: false, error: { type: 'invalid_request_error', code: 'resource_missing', message: "No such customer: 'cus_x'", param: 'id', status: 404 } })).toEqual([]);
+    expect(
+      rejected(RpcReply, {
+        ok: false,
+        error: { type: 'invalid_request_error', code: 'resource_missing', message: "No such customer: 'cus_x'", param: 'id', status: 404 },
+      }),
+    ).toEqual([]);
     expect(rejected(RpcReply, { ok: false, error: { type: 'bad_error', message: 'x', status: 400 } })).toEqual(['error.type']);
     expect(rejected(RpcReply, { ok: false, error: { type: 'api_error', message: 'x' } })).toEqual(['error.status']);
     expect(rejected(RpcReply, { ok: 'yes' })).toEqual(['ok']);

@@ -27,10 +27,15 @@ afterAll(async () => {
 
 describe('PgEventStore', () => {
   it('appends and reads a stream back, with metadata and bigint data as strings', async () => {
-    const r = await store.append('credgr_1', 'no_stream', [
-      { type: 'CreditGrantCreated', data: { amount: 12_345_678_901_234_567_890n, currency: 'usd' } },
-      { type: 'CreditGrantVoided', schemaVersion: 2, data: {} },
-    ], { correlationId: 'corr_1', causationId: 'cause_1' });
+    const r = await store.append(
+      'credgr_1',
+      'no_stream',
+      [
+        { type: 'CreditGrantCreated', data: { amount: 12_345_678_901_234_567_890n, currency: 'usd' } },
+        { type: 'CreditGrantVoided', schemaVersion: 2, data: {} },
+      ],
+      { correlationId: 'corr_1', causationId: 'cause_1' },
+    );
     expect(r.nextVersion).toBe(2);
     const events = await store.readStream('credgr_1');
     expect(events.map((e) => [e.streamPosition, e.type, e.schemaVersion])).toEqual([
@@ -39,7 +44,12 @@ describe('PgEventStore', () => {
     ]);
     expect(events[0]!.data).toEqual({ amount: '12345678901234567890', currency: 'usd' });
     expect(BigInt(events[0]!.data.amount)).toBe(12_345_678_901_234_567_890n);
-    expect(events[0]!.metadata).toMatchObject({ streamId: 'credgr_1', eventId: events[0]!.eventId, correlationId: 'corr_1', causationId: 'cause_1' });
+    expect(events[0]!.metadata).toMatchObject({
+      streamId: 'credgr_1',
+      eventId: events[0]!.eventId,
+      correlationId: 'corr_1',
+      causationId: 'cause_1',
+    });
     expect(typeof events[0]!.globalPosition).toBe('bigint');
 
     const more = await store.append('credgr_1', 2, [{ type: 'Noted', data: { n: 1 } }]);
@@ -96,18 +106,27 @@ describe('PgEventStore', () => {
     ]);
     await expect(bad).rejects.toBeInstanceOf(EventContractError);
     await expect(bad).rejects.toThrow(/'Deposited' on stream 'acct_c2' breaks its contract: amount: /);
-    await expect(strict.append('acct_c3', 'no_stream', [{ type: 'Withdrawn', data: {} }])).rejects.toThrow(/unknown event type 'Withdrawn'/);
+    await expect(strict.append('acct_c3', 'no_stream', [{ type: 'Withdrawn', data: {} }])).rejects.toThrow(
+      /unknown event type 'Withdrawn'/,
+    );
     expect(await strict.readStream('acct_c1')).toEqual([]);
     expect((await strict.readStream('acct_ok')).map((e) => e.type)).toEqual(['Deposited', 'StripeEventEmitted']);
   });
 
   it('reads several streams in one call, each in stream order, unknown ones empty', async () => {
-    await store.append('multi-a', 'no_stream', [{ type: 'A1', data: {} }, { type: 'A2', data: {} }]);
+    await store.append('multi-a', 'no_stream', [
+      { type: 'A1', data: {} },
+      { type: 'A2', data: {} },
+    ]);
     await store.append('multi-b', 'no_stream', [{ type: 'B1', data: {} }]);
     await store.append('multi-a', 2, [{ type: 'A3', data: {} }]);
     const got = await store.readStreams(['multi-b', 'multi-a', 'multi-none']);
     expect([...got.keys()]).toEqual(['multi-b', 'multi-a', 'multi-none']);
-    expect(got.get('multi-a')!.map((e) => [e.type, e.streamPosition])).toEqual([['A1', 1], ['A2', 2], ['A3', 3]]);
+    expect(got.get('multi-a')!.map((e) => [e.type, e.streamPosition])).toEqual([
+      ['A1', 1],
+      ['A2', 2],
+      ['A3', 3],
+    ]);
     expect(got.get('multi-b')!.map((e) => e.type)).toEqual(['B1']);
     expect(got.get('multi-none')).toEqual([]);
   });
@@ -115,7 +134,8 @@ describe('PgEventStore', () => {
   it('upcasts old schema versions on read', async () => {
     await store.append('up_1', 'no_stream', [{ type: 'MeterCreated', schemaVersion: 1, data: { name: 'calls' } }]);
     const upcasting = new PgEventStore(pool, SCHEMA, {
-      upcast: (e) => (e.type === 'MeterCreated' && e.schemaVersion === 1 ? { ...e, schemaVersion: 2, data: { displayName: e.data.name } } : e),
+      upcast: (e) =>
+        e.type === 'MeterCreated' && e.schemaVersion === 1 ? { ...e, schemaVersion: 2, data: { displayName: e.data.name } } : e,
     });
     expect((await upcasting.readStream('up_1'))[0]).toMatchObject({ schemaVersion: 2, data: { displayName: 'calls' } });
     expect((await store.readStream('up_1'))[0]).toMatchObject({ schemaVersion: 1, data: { name: 'calls' } });
@@ -126,7 +146,9 @@ describe('PgEventStore', () => {
       store.withTransaction(async (tx) => {
         await store.append('tx_stream', 'no_stream', [{ type: 'Inside', data: {} }], { tx });
         // a conflict inside the transaction does not poison it
-        await expect(store.append('tx_stream', 'no_stream', [{ type: 'Again', data: {} }], { tx })).rejects.toBeInstanceOf(VersionConflictError);
+        await expect(store.append('tx_stream', 'no_stream', [{ type: 'Again', data: {} }], { tx })).rejects.toBeInstanceOf(
+          VersionConflictError,
+        );
         expect(await store.readStream('tx_stream', { tx })).toHaveLength(1);
         throw new Error('abort');
       }),
@@ -142,7 +164,14 @@ describe('PgEventStore.appendMany', () => {
     await store.append('many_b', 'no_stream', [{ type: 'Opened', data: {} }]);
     const r = await store.appendMany(
       [
-        { streamId: 'many_a', expected: 'no_stream', events: [{ type: 'A1', data: { n: 1 } }, { type: 'A2', data: { n: 2 } }] },
+        {
+          streamId: 'many_a',
+          expected: 'no_stream',
+          events: [
+            { type: 'A1', data: { n: 1 } },
+            { type: 'A2', data: { n: 2 } },
+          ],
+        },
         { streamId: 'many_b', expected: 1, events: [{ type: 'B2', data: { n: 3 } }] },
         { streamId: 'many_c', expected: 'any', events: [{ type: 'C1', data: { n: 4 } }] },
         { streamId: 'many_d', expected: 'no_stream', events: [] },
@@ -161,11 +190,19 @@ describe('PgEventStore.appendMany', () => {
     expect(all.map((e) => e.globalPosition)).toEqual([...all.map((e) => e.globalPosition)].sort((x, y) => (x < y ? -1 : 1)));
     expect(all[2]!.metadata).toMatchObject({ streamId: 'many_b', eventId: all[2]!.eventId, correlationId: 'corr_many' });
     expect(await heads('many_a', 'many_b', 'many_c')).toEqual([2, 2, 1]);
-    await expect(store.appendMany([{ streamId: 'x', expected: 'any', events: [] }, { streamId: 'x', expected: 'any', events: [] }])).rejects.toThrow(/more than one batch/);
+    await expect(
+      store.appendMany([
+        { streamId: 'x', expected: 'any', events: [] },
+        { streamId: 'x', expected: 'any', events: [] },
+      ]),
+    ).rejects.toThrow(/more than one batch/);
   });
 
   it('a stale expected version names its stream and writes nothing', async () => {
-    await store.append('stale_b', 'no_stream', [{ type: 'Opened', data: {} }, { type: 'Moved', data: {} }]);
+    await store.append('stale_b', 'no_stream', [
+      { type: 'Opened', data: {} },
+      { type: 'Moved', data: {} },
+    ]);
     const err = await store
       .appendMany([
         { streamId: 'stale_a', expected: 'no_stream', events: [{ type: 'A', data: {} }] },
@@ -286,7 +323,10 @@ describe('handleCommand', () => {
   });
 
   /** Another writer holds an uncommitted append at the head; it commits while `run` waits on it. */
-  async function raceAgainstOpenWriter<T>(streamId: string, run: (calls: () => number) => Promise<T>): Promise<{ result: T; decides: number }> {
+  async function raceAgainstOpenWriter<T>(
+    streamId: string,
+    run: (calls: () => number) => Promise<T>,
+  ): Promise<{ result: T; decides: number }> {
     const other = await pool.connect();
     try {
       await other.query('BEGIN');

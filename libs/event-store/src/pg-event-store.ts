@@ -98,8 +98,7 @@ export const toStoredEvent = (r: EventRow): StoredEvent => ({
   recordedAt: r.recorded_at,
 });
 
-const isUniqueViolation = (e: unknown): boolean =>
-  typeof e === 'object' && e !== null && (e as { code?: string }).code === '23505';
+const isUniqueViolation = (e: unknown): boolean => typeof e === 'object' && e !== null && (e as { code?: string }).code === '23505';
 
 export interface PgEventStoreOptions {
   /** Applied to every event read (readStream, readAll): lift old schema versions to the current shape. */
@@ -168,7 +167,10 @@ export class PgEventStore {
         }
     }
     if (batches.every((b) => b.events.length === 0)) {
-      const versions = await this.currentVersions(db, batches.map((b) => b.streamId));
+      const versions = await this.currentVersions(
+        db,
+        batches.map((b) => b.streamId),
+      );
       for (const b of batches) this.check(b.streamId, b.expected, versions.get(b.streamId) ?? 0);
       return batches.map((b) => ({ streamId: b.streamId, nextVersion: versions.get(b.streamId) ?? 0, stored: [] }));
     }
@@ -181,7 +183,15 @@ export class PgEventStore {
     const correlationId = opts.correlationId ?? ctx?.correlationId;
     const streamIds: string[] = [];
     const exacts: (number | null)[] = [];
-    const cols = { stream: [] as string[], ord: [] as number[], id: [] as string[], type: [] as string[], sv: [] as number[], data: [] as string[], meta: [] as string[] };
+    const cols = {
+      stream: [] as string[],
+      ord: [] as number[],
+      id: [] as string[],
+      type: [] as string[],
+      sv: [] as number[],
+      data: [] as string[],
+      meta: [] as string[],
+    };
     for (const b of batches) {
       streamIds.push(b.streamId);
       exacts.push(b.expected === 'any' ? null : b.expected === 'no_stream' ? 0 : b.expected);
@@ -276,7 +286,10 @@ export class PgEventStore {
     const out = new Map<string, StoredEvent[]>(streamIds.map((id) => [id, []]));
     if (streamIds.length === 0) return out;
     const db: Queryable = opts.tx ?? this.pool;
-    const res = await db.query<EventRow>(`SELECT ${COLUMNS} FROM ${this.t} WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, stream_position`, [streamIds]);
+    const res = await db.query<EventRow>(
+      `SELECT ${COLUMNS} FROM ${this.t} WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, stream_position`,
+      [streamIds],
+    );
     for (const r of res.rows) out.get(r.stream_id)?.push(this.upcast(toStoredEvent(r)));
     return out;
   }
@@ -309,7 +322,9 @@ export class PgEventStore {
   }
 
   private async currentVersion(db: Queryable, streamId: string): Promise<number> {
-    const res = await db.query<{ v: number }>(`SELECT coalesce(max(stream_position), 0)::int AS v FROM ${this.t} WHERE stream_id = $1`, [streamId]);
+    const res = await db.query<{ v: number }>(`SELECT coalesce(max(stream_position), 0)::int AS v FROM ${this.t} WHERE stream_id = $1`, [
+      streamId,
+    ]);
     return res.rows[0]?.v ?? 0;
   }
 

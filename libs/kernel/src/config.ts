@@ -10,7 +10,10 @@ export const baseEnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   /** Prefix for every stream, consumer and subject; lets test runs share one NATS server. */
-  MF_NAMESPACE: z.string().regex(/^[a-z0-9_]*$/).default(''),
+  MF_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9_]*$/)
+    .default(''),
 });
 
 export type BaseEnv = z.infer<typeof baseEnvSchema>;

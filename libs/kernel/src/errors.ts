@@ -19,11 +19,7 @@ export class DomainError extends Error {
   readonly status: number;
   readonly type: StripeErrorType;
 
-  constructor(
-    code: string,
-    message: string,
-    opts: { param?: string; status?: number; type?: StripeErrorType } = {},
-  ) {
+  constructor(code: string, message: string, opts: { param?: string; status?: number; type?: StripeErrorType } = {}) {
     super(message);
     this.name = 'DomainError';
     this.code = code;
@@ -53,8 +49,7 @@ export const notFound = (objectName: string, id: string, param = 'id'): DomainEr
 export const invalid = (param: string, message: string, code = 'parameter_invalid'): DomainError =>
   new DomainError(code, message, { param });
 
-export const missing = (param: string): DomainError =>
-  new DomainError('parameter_missing', `Missing required param: ${param}.`, { param });
+export const missing = (param: string): DomainError => new DomainError('parameter_missing', `Missing required param: ${param}.`, { param });
 
 /** Compile-time exhaustiveness for `switch` over unions. */
 export function assertNever(x: never): never {

@@ -33,11 +33,10 @@ export async function bootstrapService(
   class RootModule {}
   Module({ imports: [MeterflowModule.forRoot(def, config), appModule] })(RootModule);
 
-  const app = await NestFactory.create<NestFastifyApplication>(
-    RootModule,
-    new FastifyAdapter({ bodyLimit: 10 * 1024 * 1024 }),
-    { logger: config.LOG_LEVEL === 'silent' ? false : ['error', 'warn'], bufferLogs: false },
-  );
+  const app = await NestFactory.create<NestFastifyApplication>(RootModule, new FastifyAdapter({ bodyLimit: 10 * 1024 * 1024 }), {
+    logger: config.LOG_LEVEL === 'silent' ? false : ['error', 'warn'],
+    bufferLogs: false,
+  });
   const logger = app.get<Logger>(LOGGER);
   const nc = app.get<NatsConnection>(NATS_CONNECTION);
   const names = app.get<NatsNames>(NATS_NAMES);

@@ -7,13 +7,23 @@ const meta = { type: 'custom' } as const;
 
 describe('contract(schema) pipe', () => {
   it('hands the handler the parsed request, unknown keys dropped', () => {
-    expect(contract(ClockAdvanceToRequest).transform({ clock: 'clock_1', to: 1_767_225_600, stray: true }, meta)).toEqual({ clock: 'clock_1', to: 1_767_225_600 });
+    expect(contract(ClockAdvanceToRequest).transform({ clock: 'clock_1', to: 1_767_225_600, stray: true }, meta)).toEqual({
+      clock: 'clock_1',
+      to: 1_767_225_600,
+    });
   });
 
   it('refuses a malformed request with a 400 naming the first bad field, Stripe style', () => {
     const attempt = () =>
       contract(ApplyCreditsRequest).transform(
-        { invoice: 'in_1', customer: 'cus_1', currency: 'usd', at: 1_767_225_600, test_clock: null, lines: [{ id: 'il_1', amount: '5.00', price: null, metered: true }] },
+        {
+          invoice: 'in_1',
+          customer: 'cus_1',
+          currency: 'usd',
+          at: 1_767_225_600,
+          test_clock: null,
+          lines: [{ id: 'il_1', amount: '5.00', price: null, metered: true }],
+        },
         meta,
       );
     expect(attempt).toThrow(DomainError);

@@ -20,17 +20,7 @@ import { OutboxRelay, RpcClient, connectNats, ensureStreams } from '@meterflow/m
 import { createLogger, metricsRegistry, type Logger } from '@meterflow/observability';
 import type { ServiceDefinition } from './definition.js';
 import type { ServiceConfig } from './config.js';
-import {
-  CONFIG,
-  EVENT_STORE,
-  LOGGER,
-  MIKRO_ORM,
-  NATS_CONNECTION,
-  NATS_NAMES,
-  PG_POOL,
-  RPC_CLIENT,
-  SERVICE_DEFINITION,
-} from './tokens.js';
+import { CONFIG, EVENT_STORE, LOGGER, MIKRO_ORM, NATS_CONNECTION, NATS_NAMES, PG_POOL, RPC_CLIENT, SERVICE_DEFINITION } from './tokens.js';
 
 interface Reply {
   code(n: number): Reply;

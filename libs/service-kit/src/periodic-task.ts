@@ -10,9 +10,7 @@ export class PeriodicTask {
   private running: Promise<void> | undefined;
   private stopped = true;
 
-  constructor(
-    private readonly opts: { name: string; everyMs: number; run: () => Promise<unknown>; logger: Pick<Logger, 'warn'> },
-  ) {}
+  constructor(private readonly opts: { name: string; everyMs: number; run: () => Promise<unknown>; logger: Pick<Logger, 'warn'> }) {}
 
   /** Starts ticking; `everyMs <= 0` leaves the task off. */
   start(): void {

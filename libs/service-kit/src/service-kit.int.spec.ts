@@ -116,7 +116,12 @@ describe('service-kit: a service boots, answers, reports errors, publishes its f
     const meta = async (id: string) => (await svc.app.get<PgEventStore>(EVENT_STORE).readStream(id))[0]!.metadata;
     await svc.rpc.request('rating', 'toys.create', { name: 'api', requestId: 'req_api' });
     expect(await meta('toy_api')).toMatchObject({ correlationId: 'req_api', causationId: 'req_api' });
-    await svc.rpc.request('rating', 'toys.create', { name: 'hdr' }, { headers: { 'mf-correlation-id': 'req_root', 'mf-causation-id': 'evt_parent' } });
+    await svc.rpc.request(
+      'rating',
+      'toys.create',
+      { name: 'hdr' },
+      { headers: { 'mf-correlation-id': 'req_root', 'mf-causation-id': 'evt_parent' } },
+    );
     expect(await meta('toy_hdr')).toMatchObject({ correlationId: 'req_root', causationId: 'evt_parent' });
     await svc.rpc.request('rating', 'toys.create_via', { name: 'via', requestId: 'req_outer' });
     expect(await meta('toy_via')).toMatchObject({ correlationId: 'req_outer', causationId: 'req_outer' });

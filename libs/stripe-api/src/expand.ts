@@ -67,11 +67,9 @@ export function expandPaths(raw: unknown): string[] {
   for (const p of list) {
     if (typeof p !== 'string' || p === '') throw new DomainError('parameter_invalid', 'Invalid array', { param: 'expand' });
     if (p.split('.').length > MAX_EXPAND_DEPTH) {
-      throw new DomainError(
-        'parameter_invalid',
-        `You cannot expand more than ${MAX_EXPAND_DEPTH} levels of a property. Property: ${p}`,
-        { param: 'expand' },
-      );
+      throw new DomainError('parameter_invalid', `You cannot expand more than ${MAX_EXPAND_DEPTH} levels of a property. Property: ${p}`, {
+        param: 'expand',
+      });
     }
     if (!out.includes(p)) out.push(p);
   }

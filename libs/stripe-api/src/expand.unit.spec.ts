@@ -66,12 +66,18 @@ describe('expandObject', () => {
       parent: null,
       lines: {
         object: 'list',
-        data: [{ id: 'il_1', object: 'line_item', pricing: { type: 'price_details', price_details: { price: 'price_1', product: 'prod_1' } } }],
+        data: [
+          { id: 'il_1', object: 'line_item', pricing: { type: 'price_details', price_details: { price: 'price_1', product: 'prod_1' } } },
+        ],
       },
     };
     await expandObject(invoice, ['lines.data.pricing.price_details.price', 'parent.subscription_details.subscription'], fetch);
     expect(invoice.lines.data[0]!.pricing.price_details.price).toMatchObject({ id: 'price_1', object: 'price' });
-    const sub = { id: 'sub_1', object: 'subscription', items: { object: 'list', data: [{ object: 'subscription_item', price: { id: 'price_1', object: 'price', product: 'prod_1' } }] } };
+    const sub = {
+      id: 'sub_1',
+      object: 'subscription',
+      items: { object: 'list', data: [{ object: 'subscription_item', price: { id: 'price_1', object: 'price', product: 'prod_1' } }] },
+    };
     await expandObject(sub, ['items.data.price.product'], fetch);
     expect(sub.items.data[0]!.price.product).toMatchObject({ id: 'prod_1', object: 'product' });
   });

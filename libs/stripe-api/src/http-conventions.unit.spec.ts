@@ -7,9 +7,7 @@ import { decideIdempotency, requestHash, shouldStoreResponse, type StoredIdempot
 
 describe('form decoding', () => {
   it('bracket notation, indexed and unindexed arrays, escaped brackets, empty values', () => {
-    expect(
-      decodeForm('a%5Bb%5D=c&x[0]=1&x[1]=2&e[]=p&e[]=q&m=&items[0][price]=p1&items[1][price]=p2&d[a][b][c][d][e]=deep'),
-    ).toEqual({
+    expect(decodeForm('a%5Bb%5D=c&x[0]=1&x[1]=2&e[]=p&e[]=q&m=&items[0][price]=p1&items[1][price]=p2&d[a][b][c][d][e]=deep')).toEqual({
       a: { b: 'c' },
       x: ['1', '2'],
       e: ['p', 'q'],

@@ -29,9 +29,7 @@ export interface IncomingIdempotent {
 }
 
 export type IdempotencyDecision =
-  | { kind: 'proceed' }
-  | { kind: 'replay'; status: number; body: string }
-  | { kind: 'error'; error: DomainError };
+  { kind: 'proceed' } | { kind: 'replay'; status: number; body: string } | { kind: 'error'; error: DomainError };
 
 /**
  * Decide what to do with a request whose key already exists (`stored`), or that was just
@@ -79,11 +77,9 @@ export const idempotencyKeyInUse = (): DomainError =>
   );
 
 export const idempotencyKeyTooLong = (): DomainError =>
-  new DomainError(
-    'idempotency_key_invalid',
-    `Idempotency-Key must be at most ${IDEMPOTENCY_KEY_MAX_LENGTH} characters long.`,
-    { status: 400 },
-  );
+  new DomainError('idempotency_key_invalid', `Idempotency-Key must be at most ${IDEMPOTENCY_KEY_MAX_LENGTH} characters long.`, {
+    status: 400,
+  });
 
 /** Hash of what makes two requests "the same": method, path and the raw body/query. */
 export function requestHash(method: string, path: string, rawParams: string): string {

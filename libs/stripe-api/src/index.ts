@@ -34,16 +34,7 @@ export {
   timestamp,
   unknownParamError,
 } from './params.js';
-export {
-  type ListParams,
-  type ListSql,
-  type StripeList,
-  LIST_PARAM_KEYS,
-  listSql,
-  pageInMemory,
-  parseListParams,
-  toList,
-} from './list.js';
+export { type ListParams, type ListSql, type StripeList, LIST_PARAM_KEYS, listSql, pageInMemory, parseListParams, toList } from './list.js';
 export { decodeForm, decodeJsonBody, decodeQuery, encodeForm } from './form.js';
 export {
   type ApiMode,

@@ -38,11 +38,9 @@ export function parseListParams(p: Params): ListParams {
   const startingAfter = str(p, 'starting_after', { maxLength: 5000 }) ?? undefined;
   const endingBefore = str(p, 'ending_before', { maxLength: 5000 }) ?? undefined;
   if (startingAfter !== undefined && endingBefore !== undefined) {
-    throw new DomainError(
-      'parameters_exclusive',
-      'You may only specify one of these parameters: ending_before, starting_after.',
-      { param: 'ending_before' },
-    );
+    throw new DomainError('parameters_exclusive', 'You may only specify one of these parameters: ending_before, starting_after.', {
+      param: 'ending_before',
+    });
   }
   return {
     limit,

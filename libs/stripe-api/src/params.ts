@@ -41,8 +41,7 @@ function withPath<T extends object>(value: T, path: string): T {
 /** Empty string means "unset" (null) in Stripe's form encoding; JSON null means the same in v2. */
 export const isUnset = (v: unknown): boolean => v === '' || v === null;
 
-const isPlainObject = (v: unknown): v is Params =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Params => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 // ---------------------------------------------------------------------------------------------
 // Errors, with Stripe's codes and messages
@@ -168,18 +167,8 @@ const oneOf = (values: readonly string[]): string =>
   values.length <= 2 ? values.join(' or ') : `${values.slice(0, -1).join(', ')}, or ${values.at(-1)}`;
 
 export function enumOf<T extends string>(p: Params, key: string, values: readonly T[], opts: ReadOpts & Req): T;
-export function enumOf<T extends string>(
-  p: Params,
-  key: string,
-  values: readonly T[],
-  opts?: ReadOpts,
-): T | null | undefined;
-export function enumOf<T extends string>(
-  p: Params,
-  key: string,
-  values: readonly T[],
-  opts?: ReadOpts,
-): T | null | undefined {
+export function enumOf<T extends string>(p: Params, key: string, values: readonly T[], opts?: ReadOpts): T | null | undefined;
+export function enumOf<T extends string>(p: Params, key: string, values: readonly T[], opts?: ReadOpts): T | null | undefined {
   const { name, v, done } = raw(p, key, opts);
   if (done) return v as null | undefined;
   if (typeof v === 'string' && (values as readonly string[]).includes(v)) return v as T;

@@ -47,9 +47,7 @@ describe('params readers', () => {
       status: 400,
     });
     expect(errorOf(() => str({ name: '' }, 'name', { required: true })).code).toBe('parameter_invalid_empty');
-    expect(errorOf(() => str({ a: 'abcdef' }, 'a', { maxLength: 3 })).message).toBe(
-      'Invalid string: abcdef; must be at most 3 characters',
-    );
+    expect(errorOf(() => str({ a: 'abcdef' }, 'a', { maxLength: 3 })).message).toBe('Invalid string: abcdef; must be at most 3 characters');
     expect(errorOf(() => str({ a: { b: '1' } }, 'a')).param).toBe('a');
   });
 
@@ -64,9 +62,7 @@ describe('params readers', () => {
     });
     expect(errorOf(() => int({ n: '1.5' }, 'n')).code).toBe('parameter_invalid_integer');
     expect(errorOf(() => int({ n: 1.5 }, 'n')).code).toBe('parameter_invalid_integer');
-    expect(errorOf(() => int({ limit: '0' }, 'limit', { min: 1 })).message).toBe(
-      'This value must be greater than or equal to 1.',
-    );
+    expect(errorOf(() => int({ limit: '0' }, 'limit', { min: 1 })).message).toBe('This value must be greater than or equal to 1.');
   });
 
   it('bigInt keeps large amounts exact', () => {

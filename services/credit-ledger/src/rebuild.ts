@@ -10,7 +10,11 @@ import { creditLedgerDefinition } from './credit-ledger.definition.js';
  * see the old rows until the new ones commit; writers wait on the table locks).
  */
 export async function rebuild(databaseUrl: string): Promise<{ grants: number; transactions: number; ms: number }> {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1, options: `-c search_path="${creditLedgerDefinition.dbSchema}",public` });
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: 1,
+    options: `-c search_path="${creditLedgerDefinition.dbSchema}",public`,
+  });
   const started = performance.now();
   try {
     const counts = await withTransaction(pool, async (tx) => {

@@ -111,7 +111,9 @@ async function grant(customer: string, name: string, value: number, extra: Recor
 }
 
 const transactions = (customer: string) =>
-  api<{ data: Stripe.Billing.CreditBalanceTransaction[] }>('credit_balance_transactions.list', { customer, limit: '100' }).then((l) => l.data);
+  api<{ data: Stripe.Billing.CreditBalanceTransaction[] }>('credit_balance_transactions.list', { customer, limit: '100' }).then(
+    (l) => l.data,
+  );
 const summary = (customer: string) =>
   api<Stripe.Billing.CreditBalanceSummary>('credit_balance_summary.retrieve', {
     customer,
@@ -139,7 +141,11 @@ async function normalizer(customer: string) {
   return (value: unknown): unknown => {
     let s = JSON.stringify(value);
     for (const [id, name] of names) s = s.replaceAll(id, name);
-    s = s.replaceAll(customer, 'CUSTOMER').replace(/cbtxn_[A-Za-z0-9]+/g, 'cbtxn').replace(/evt_[A-Za-z0-9]+/g, 'evt').replace(/req_[A-Za-z0-9]+/g, 'req');
+    s = s
+      .replaceAll(customer, 'CUSTOMER')
+      .replace(/cbtxn_[A-Za-z0-9]+/g, 'cbtxn')
+      .replace(/evt_[A-Za-z0-9]+/g, 'evt')
+      .replace(/req_[A-Za-z0-9]+/g, 'req');
     const parsed = JSON.parse(s) as unknown;
     // Streams are keyed by id: re-key them by the normalized name, sorted.
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
@@ -230,7 +236,9 @@ describe('credits.apply_many (int)', () => {
       ['credits_applied', 50],
     ]);
     const streams = await streamsOf(many, invoices(many));
-    expect(streams[`credit_application-in_${many}_0`]).toEqual([expect.objectContaining({ data: expect.objectContaining({ applications: [] }) })]);
+    expect(streams[`credit_application-in_${many}_0`]).toEqual([
+      expect.objectContaining({ data: expect.objectContaining({ applications: [] }) }),
+    ]);
     expect(streams[`credit_application-in_${many}_4`]).toBeUndefined();
     expect((await summary(many)).balances).toEqual((await summary(one)).balances);
   });

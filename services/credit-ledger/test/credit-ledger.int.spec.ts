@@ -4,7 +4,14 @@ import { jetstream } from '@nats-io/jetstream';
 import type { ApiRequest, ApplyCreditsReply, ApplyCreditsRequest, Stripe } from '@meterflow/contracts';
 import { DomainError, newId } from '@meterflow/kernel';
 import { startServiceForTest, type ServiceUnderTest } from '@meterflow/service-kit';
-import { connectTestNats, createTestDatabase, deleteNamespaceStreams, eventually, testNamespace, type TestDatabase } from '@meterflow/testing';
+import {
+  connectTestNats,
+  createTestDatabase,
+  deleteNamespaceStreams,
+  eventually,
+  testNamespace,
+  type TestDatabase,
+} from '@meterflow/testing';
 import { creditLedgerDefinition } from '../src/credit-ledger.definition.js';
 import { CreditLedgerModule } from '../src/credit-ledger.module.js';
 import { rebuild } from '../src/rebuild.js';
@@ -37,7 +44,16 @@ function respondAs(subject: string, answer: (id: string) => unknown) {
         msg.respond(
           JSON.stringify(
             result === undefined
-              ? { ok: false, error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such customer: '${id}'`, param: 'id', status: 404 } }
+              ? {
+                  ok: false,
+                  error: {
+                    type: 'invalid_request_error',
+                    code: 'resource_missing',
+                    message: `No such customer: '${id}'`,
+                    param: 'id',
+                    status: 404,
+                  },
+                }
               : { ok: true, result },
           ),
         );
@@ -64,10 +80,18 @@ const summary = (customer: string) =>
     filter: { type: 'applicability_scope', applicability_scope: { price_type: 'metered' } },
   });
 const transactions = (customer: string, extra: Record<string, unknown> = {}) =>
-  api<{ data: Stripe.Billing.CreditBalanceTransaction[]; has_more: boolean }>('credit_balance_transactions.list', { customer, limit: '100', ...extra });
+  api<{ data: Stripe.Billing.CreditBalanceTransaction[]; has_more: boolean }>('credit_balance_transactions.list', {
+    customer,
+    limit: '100',
+    ...extra,
+  });
 
 const apply = (r: Omit<ApplyCreditsRequest, 'currency' | 'test_clock'>) =>
-  svc.rpc.request<ApplyCreditsReply>('credit-ledger', 'credits.apply', { currency: 'usd', test_clock: null, ...r } satisfies ApplyCreditsRequest);
+  svc.rpc.request<ApplyCreditsReply>('credit-ledger', 'credits.apply', {
+    currency: 'usd',
+    test_clock: null,
+    ...r,
+  } satisfies ApplyCreditsRequest);
 
 async function publishInvoiceEvent(type: string, invoice: Record<string, unknown>) {
   const js = jetstream(nc);
@@ -82,8 +106,12 @@ beforeAll(async () => {
   ns = testNamespace();
   nc = await connectTestNats();
   const names = (await import('@meterflow/contracts')).natsNames(ns);
-  respondAs(names.rpcSubject('rating', 'customers.retrieve'), (id) => (CUSTOMERS[id] ? { id, object: 'customer', ...CUSTOMERS[id] } : undefined));
-  respondAs(names.rpcSubject('rating', 'test_clocks.retrieve'), (id) => (id === 'clock_1' ? { id, object: 'test_helpers.test_clock', ...clock } : undefined));
+  respondAs(names.rpcSubject('rating', 'customers.retrieve'), (id) =>
+    CUSTOMERS[id] ? { id, object: 'customer', ...CUSTOMERS[id] } : undefined,
+  );
+  respondAs(names.rpcSubject('rating', 'test_clocks.retrieve'), (id) =>
+    id === 'clock_1' ? { id, object: 'test_helpers.test_clock', ...clock } : undefined,
+  );
   subs.push(
     nc.subscribe(names.eventSubject('>'), {
       callback: (_e, msg) => {
@@ -114,7 +142,10 @@ describe('credit grants over NATS request/reply', () => {
   let grant: Stripe.Billing.CreditGrant;
 
   it('creates a grant, effective now, and records credits_granted', async () => {
-    grant = await api<Stripe.Billing.CreditGrant>('credit_grants.create', grantParams('cus_rt', 1000, { name: 'Prepaid', metadata: { k: 'v' } }));
+    grant = await api<Stripe.Billing.CreditGrant>(
+      'credit_grants.create',
+      grantParams('cus_rt', 1000, { name: 'Prepaid', metadata: { k: 'v' } }),
+    );
     expect(grant).toMatchObject({
       object: 'billing.credit_grant',
       amount: { type: 'monetary', monetary: { currency: 'usd', value: 1000 } },
@@ -134,49 +165,87 @@ describe('credit grants over NATS request/reply', () => {
     expect(list.data.map((g) => g.id)).toEqual([grant.id]);
     const txns = await transactions('cus_rt');
     expect(txns.data).toHaveLength(1);
-    expect(txns.data[0]).toMatchObject({ type: 'credit', credit: { type: 'credits_granted', amount: { monetary: { value: 1000 } } }, credit_grant: grant.id });
+    expect(txns.data[0]).toMatchObject({
+      type: 'credit',
+      credit: { type: 'credits_granted', amount: { monetary: { value: 1000 } } },
+      credit_grant: grant.id,
+    });
     expect((await summary('cus_rt')).balances).toEqual([
-      { available_balance: { type: 'monetary', monetary: { currency: 'usd', value: 1000 } }, ledger_balance: { type: 'monetary', monetary: { currency: 'usd', value: 1000 } } },
+      {
+        available_balance: { type: 'monetary', monetary: { currency: 'usd', value: 1000 } },
+        ledger_balance: { type: 'monetary', monetary: { currency: 'usd', value: 1000 } },
+      },
     ]);
   });
 
   it('publishes billing.credit_grant.created and billing.credit_balance_transaction.created', async () => {
-    await eventually(async () => (received.some((e) => e.type === 'billing.credit_grant.created' && e.object.id === grant.id) ? true : undefined));
-    await eventually(async () => (received.some((e) => e.type === 'billing.credit_balance_transaction.created' && e.object.credit_grant === grant.id) ? true : undefined));
+    await eventually(async () =>
+      received.some((e) => e.type === 'billing.credit_grant.created' && e.object.id === grant.id) ? true : undefined,
+    );
+    await eventually(async () =>
+      received.some((e) => e.type === 'billing.credit_balance_transaction.created' && e.object.credit_grant === grant.id)
+        ? true
+        : undefined,
+    );
   });
 
   it('answers Stripe errors: unknown customer, unknown grant, bad params', async () => {
-    await expect(api('credit_grants.create', grantParams('cus_nobody', 1000))).rejects.toMatchObject({ code: 'resource_missing', status: 404, param: 'customer' });
+    await expect(api('credit_grants.create', grantParams('cus_nobody', 1000))).rejects.toMatchObject({
+      code: 'resource_missing',
+      status: 404,
+      param: 'customer',
+    });
     await expect(api('credit_grants.retrieve', {}, { id: 'credgr_nope' })).rejects.toMatchObject({ code: 'resource_missing', status: 404 });
     await expect(api('credit_grants.create', grantParams('cus_rt', 0))).rejects.toMatchObject({ param: 'amount[monetary][value]' });
-    await expect(api('credit_grants.create', { ...grantParams('cus_rt', 5), bogus: '1' })).rejects.toMatchObject({ code: 'parameter_unknown' });
+    await expect(api('credit_grants.create', { ...grantParams('cus_rt', 5), bogus: '1' })).rejects.toMatchObject({
+      code: 'parameter_unknown',
+    });
     await expect(api('credit_balance_transactions.list', {})).rejects.toBeInstanceOf(DomainError);
   });
 
   it('credits.apply pays the metered line once, and a repeat returns the same applications', async () => {
-    const req = { invoice: 'in_acc', customer: 'cus_rt', at: Math.floor(Date.now() / 1000), lines: [
-      { id: 'il_fixed', amount: 500, price: 'price_fixed', metered: false },
-      { id: 'il_usage', amount: 3000, price: 'price_minutes', metered: true },
-    ] };
+    const req = {
+      invoice: 'in_acc',
+      customer: 'cus_rt',
+      at: Math.floor(Date.now() / 1000),
+      lines: [
+        { id: 'il_fixed', amount: 500, price: 'price_fixed', metered: false },
+        { id: 'il_usage', amount: 3000, price: 'price_minutes', metered: true },
+      ],
+    };
     const first = await apply(req);
-    expect(first.applications).toEqual([{ line: 'il_usage', amount: 1000, credit_grant: grant.id, credit_balance_transaction: expect.stringMatching(/^cbtxn_/) }]);
+    expect(first.applications).toEqual([
+      { line: 'il_usage', amount: 1000, credit_grant: grant.id, credit_balance_transaction: expect.stringMatching(/^cbtxn_/) },
+    ]);
     const again = await apply(req);
     expect(again).toEqual(first);
     expect(await apply({ ...req, invoice: 'in_other_customer', customer: 'cus_without_grants' })).toEqual({ applications: [] });
     const [s, txns] = await Promise.all([summary('cus_rt'), transactions('cus_rt')]);
     expect(s.balances[0]).toMatchObject({ available_balance: { monetary: { value: 0 } }, ledger_balance: { monetary: { value: 0 } } });
     expect(txns.data.map((t) => t.credit?.type ?? t.debit?.type)).toEqual(['credits_applied', 'credits_granted']);
-    expect(txns.data[0]).toMatchObject({ id: first.applications[0]!.credit_balance_transaction, debit: { credits_applied: { invoice: 'in_acc', invoice_line_item: 'il_usage' } } });
+    expect(txns.data[0]).toMatchObject({
+      id: first.applications[0]!.credit_balance_transaction,
+      debit: { credits_applied: { invoice: 'in_acc', invoice_line_item: 'il_usage' } },
+    });
   });
 
   it('invoice.voided on MF_EVENTS reinstates the credit, once even when redelivered', async () => {
-    const invoice = { id: 'in_acc', object: 'invoice', customer: 'cus_rt', status: 'void', status_transitions: { voided_at: Math.floor(Date.now() / 1000) } };
+    const invoice = {
+      id: 'in_acc',
+      object: 'invoice',
+      customer: 'cus_rt',
+      status: 'void',
+      status_transitions: { voided_at: Math.floor(Date.now() / 1000) },
+    };
     await publishInvoiceEvent('invoice.voided', invoice);
     const back = await eventually(async () => {
       const t = await transactions('cus_rt');
       return t.data.find((x) => x.credit?.type === 'credits_application_invoice_voided');
     });
-    expect(back.credit).toMatchObject({ amount: { monetary: { value: 1000 } }, credits_application_invoice_voided: { invoice: 'in_acc', invoice_line_item: 'il_usage' } });
+    expect(back.credit).toMatchObject({
+      amount: { monetary: { value: 1000 } },
+      credits_application_invoice_voided: { invoice: 'in_acc', invoice_line_item: 'il_usage' },
+    });
     await publishInvoiceEvent('invoice.voided', invoice); // a second copy with another event id
     await new Promise((r) => setTimeout(r, 500));
     expect((await transactions('cus_rt')).data).toHaveLength(3);
@@ -184,9 +253,16 @@ describe('credit grants over NATS request/reply', () => {
   });
 
   it('updates metadata and expiry, expires and voids', async () => {
-    const g = await api<Stripe.Billing.CreditGrant>('credit_grants.create', grantParams('cus_rt', 300, { metadata: { a: '1' }, category: 'promotional', priority: '10' }));
+    const g = await api<Stripe.Billing.CreditGrant>(
+      'credit_grants.create',
+      grantParams('cus_rt', 300, { metadata: { a: '1' }, category: 'promotional', priority: '10' }),
+    );
     const far = Math.floor(Date.now() / 1000) + 86_400;
-    const u = await api<Stripe.Billing.CreditGrant>('credit_grants.update', { expires_at: String(far), metadata: { a: '', b: '2' } }, { id: g.id });
+    const u = await api<Stripe.Billing.CreditGrant>(
+      'credit_grants.update',
+      { expires_at: String(far), metadata: { a: '', b: '2' } },
+      { id: g.id },
+    );
     expect(u).toMatchObject({ expires_at: far, metadata: { b: '2' } });
     const never = await api<Stripe.Billing.CreditGrant>('credit_grants.update', { expires_at: '' }, { id: g.id });
     expect(never.expires_at).toBeNull();
@@ -202,12 +278,19 @@ describe('credit grants over NATS request/reply', () => {
     expect(voided.voided_at).toBeGreaterThan(0);
     const vt = await transactions('cus_rt', { credit_grant: v.id });
     expect(vt.data[0]).toMatchObject({ debit: { type: 'credits_voided', amount: { monetary: { value: 200 } } } });
-    await eventually(async () => (received.some((e) => e.type === 'billing.credit_grant.updated' && e.object.id === v.id && e.object.voided_at) ? true : undefined));
+    await eventually(async () =>
+      received.some((e) => e.type === 'billing.credit_grant.updated' && e.object.id === v.id && e.object.voided_at) ? true : undefined,
+    );
   });
 
   it('concurrent credits.apply for one invoice applies once and answers the same', async () => {
     const g = await api<Stripe.Billing.CreditGrant>('credit_grants.create', grantParams('cus_rt', 400, { priority: '0' }));
-    const req = { invoice: 'in_race', customer: 'cus_rt', at: Math.floor(Date.now() / 1000), lines: [{ id: 'il_race', amount: 250, price: 'price_m', metered: true }] };
+    const req = {
+      invoice: 'in_race',
+      customer: 'cus_rt',
+      at: Math.floor(Date.now() / 1000),
+      lines: [{ id: 'il_race', amount: 250, price: 'price_m', metered: true }],
+    };
     const answers = await Promise.all([apply(req), apply(req), apply(req), apply(req)]);
     for (const a of answers) expect(a).toEqual(answers[0]);
     expect(answers[0]!.applications).toEqual([expect.objectContaining({ credit_grant: g.id, amount: 250 })]);
@@ -256,7 +339,12 @@ describe('funding from a paid invoice', () => {
     await new Promise((r) => setTimeout(r, 500));
     const after = await api<{ data: Stripe.Billing.CreditGrant[] }>('credit_grants.list', { customer: 'cus_fund' });
     expect(after.data).toHaveLength(1);
-    expect(list.data[0]).toMatchObject({ name: 'Top-up', amount: { monetary: { value: 2500 } }, category: 'paid', metadata: { meterflow_funding_invoice: 'in_purchase' } });
+    expect(list.data[0]).toMatchObject({
+      name: 'Top-up',
+      amount: { monetary: { value: 2500 } },
+      category: 'paid',
+      metadata: { meterflow_funding_invoice: 'in_purchase' },
+    });
     expect((await summary('cus_fund')).balances[0]).toMatchObject({ available_balance: { monetary: { value: 2500 } } });
   });
 });
@@ -293,17 +381,26 @@ describe('funding: invalid metadata', () => {
 describe('test clocks', () => {
   it('reports the next effective/expiry time and does the work when advanced', async () => {
     const t0 = clock.frozen_time;
-    const g = await api<Stripe.Billing.CreditGrant>('credit_grants.create', grantParams('cus_clock', 700, { effective_at: String(t0 + 100), expires_at: String(t0 + 1000) }));
+    const g = await api<Stripe.Billing.CreditGrant>(
+      'credit_grants.create',
+      grantParams('cus_clock', 700, { effective_at: String(t0 + 100), expires_at: String(t0 + 1000) }),
+    );
     expect(g.test_clock).toBe('clock_1');
     expect(g.created).toBe(t0);
-    const due = (after: number, upTo: number) => svc.rpc.request<{ at: number | null }>('credit-ledger', 'clock.next_due', { clock: 'clock_1', after, upTo });
+    const due = (after: number, upTo: number) =>
+      svc.rpc.request<{ at: number | null }>('credit-ledger', 'clock.next_due', { clock: 'clock_1', after, upTo });
     expect(await due(t0, t0 + 5000)).toEqual({ at: t0 + 100 });
     expect(await due(t0, t0 + 50)).toEqual({ at: null });
     clock.frozen_time = t0 + 100;
     await svc.rpc.request('credit-ledger', 'clock.advance_to', { clock: 'clock_1', to: t0 + 100 });
     expect((await summary('cus_clock')).balances[0]).toMatchObject({ ledger_balance: { monetary: { value: 700 } } });
     expect(await due(t0 + 100, t0 + 5000)).toEqual({ at: t0 + 1000 });
-    const applied = await apply({ invoice: 'in_clock', customer: 'cus_clock', at: t0 + 500, lines: [{ id: 'il_c', amount: 200, price: 'price_m', metered: true }] });
+    const applied = await apply({
+      invoice: 'in_clock',
+      customer: 'cus_clock',
+      at: t0 + 500,
+      lines: [{ id: 'il_c', amount: 200, price: 'price_m', metered: true }],
+    });
     expect(applied.applications[0]?.amount).toBe(200);
     clock.frozen_time = t0 + 1000;
     await svc.rpc.request('credit-ledger', 'clock.advance_to', { clock: 'clock_1', to: t0 + 1000 });

@@ -54,7 +54,9 @@ const applyRequest: ApplyCreditsRequest = {
 
 describe('internal op contracts at the receiving edge (int)', () => {
   it('credits.apply with a malformed line is refused with a 400 naming it, before the application', async () => {
-    const e = await errorOf(call(CREDIT_LEDGER_OPS.applyCredits, { ...applyRequest, lines: [{ id: 'il_1', amount: '30.00', price: 'price_m', metered: true }] }));
+    const e = await errorOf(
+      call(CREDIT_LEDGER_OPS.applyCredits, { ...applyRequest, lines: [{ id: 'il_1', amount: '30.00', price: 'price_m', metered: true }] }),
+    );
     expect(e).toBeInstanceOf(DomainError);
     expect(e.toShape()).toEqual({
       type: 'invalid_request_error',
@@ -72,8 +74,14 @@ describe('internal op contracts at the receiving edge (int)', () => {
   });
 
   it('the clock protocol: milliseconds as a string, or a misspelt bound, are refused', async () => {
-    expect(await errorOf(call(CLOCK_OPS.advanceTo, { clock: 'clock_1', to: String(T0 * 1000) }))).toMatchObject({ status: 400, param: 'to' });
-    expect(await errorOf(call(CLOCK_OPS.nextDue, { clock: 'clock_1', after: T0, up_to: T0 + 60 }))).toMatchObject({ status: 400, param: 'upTo' });
+    expect(await errorOf(call(CLOCK_OPS.advanceTo, { clock: 'clock_1', to: String(T0 * 1000) }))).toMatchObject({
+      status: 400,
+      param: 'to',
+    });
+    expect(await errorOf(call(CLOCK_OPS.nextDue, { clock: 'clock_1', after: T0, up_to: T0 + 60 }))).toMatchObject({
+      status: 400,
+      param: 'upTo',
+    });
     expect(await errorOf(call(CLOCK_OPS.nextDue, undefined))).toMatchObject({ status: 400, param: 'clock' });
   });
 

@@ -82,7 +82,9 @@ async function runIn(db: TestDatabase): Promise<LedgerBenchResult> {
   const genMs = performance.now() - genStart;
 
   const r = await rebuild(db.url);
-  const check = await pool.query<{ b: string; n: string }>('SELECT min(ledger_balance) AS b, count(DISTINCT ledger_balance) AS n FROM credit_grants');
+  const check = await pool.query<{ b: string; n: string }>(
+    'SELECT min(ledger_balance) AS b, count(DISTINCT ledger_balance) AS n FROM credit_grants',
+  );
   await pool.end();
   return {
     events,

@@ -9,7 +9,10 @@ let n = 0;
 
 // MF_BENCH_METRICS="gateway=http://127.0.0.1:3000/metrics,ingestion=http://...": CPU seconds of
 // each service process (from /metrics) before and after, reported per request.
-const metrics = (process.env.MF_BENCH_METRICS ?? '').split(',').filter(Boolean).map((e) => e.split('='));
+const metrics = (process.env.MF_BENCH_METRICS ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((e) => e.split('='));
 const cpuSeconds = async () =>
   Object.fromEntries(
     await Promise.all(

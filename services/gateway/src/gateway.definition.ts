@@ -13,7 +13,10 @@ export const gatewayEnvSchema = z.object({
   /** How often idempotency records older than 24 h are deleted. */
   MF_IDEMPOTENCY_PRUNE_MS: z.coerce.number().int().min(1000).default(60_000),
   /** Trade: +9% keyed req/s, but a Postgres crash forgets the last ~0.6 s of idempotency records. */
-  MF_IDEMPOTENCY_ASYNC_COMMIT: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  MF_IDEMPOTENCY_ASYNC_COMMIT: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
 });
 
 export type GatewayEnv = z.infer<typeof gatewayEnvSchema>;

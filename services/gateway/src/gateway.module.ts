@@ -68,8 +68,7 @@ class GatewayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
     {
       provide: SERVICE_CALLER,
       inject: [NATS_CONNECTION, NATS_NAMES, CONFIG],
-      useFactory: (nc: NatsConnection, names: NatsNames, config: Config) =>
-        new NatsServiceCaller(nc, names, config.MF_RPC_TIMEOUT_MS),
+      useFactory: (nc: NatsConnection, names: NatsNames, config: Config) => new NatsServiceCaller(nc, names, config.MF_RPC_TIMEOUT_MS),
     },
     {
       provide: ApiCallHandler,

@@ -25,7 +25,15 @@ describe.skipIf(!process.env.MF_BENCH)('gateway throughput', () => {
         msg.respond(
           JSON.stringify({
             ok: true,
-            result: { object: 'billing.meter_event', created: 1, event_name: p.event_name, identifier: p.identifier, livemode: false, payload: p.payload, timestamp: 1 },
+            result: {
+              object: 'billing.meter_event',
+              created: 1,
+              event_name: p.event_name,
+              identifier: p.identifier,
+              livemode: false,
+              payload: p.payload,
+              timestamp: 1,
+            },
           }),
         );
       },
@@ -47,7 +55,12 @@ describe.skipIf(!process.env.MF_BENCH)('gateway throughput', () => {
       const cpu0 = process.cpuUsage();
       const script = fileURLToPath(new URL('../bench/meter-events.autocannon.mjs', import.meta.url));
       const out = await new Promise<string>((resolve, reject) => {
-        const child = spawn(process.execPath, [script, gw.url, process.env.MF_BENCH_SECONDS ?? '10', process.env.MF_BENCH_CONNECTIONS ?? '64']);
+        const child = spawn(process.execPath, [
+          script,
+          gw.url,
+          process.env.MF_BENCH_SECONDS ?? '10',
+          process.env.MF_BENCH_CONNECTIONS ?? '64',
+        ]);
         let text = '';
         child.stdout.on('data', (d: Buffer) => (text += d.toString()));
         child.stderr.on('data', (d: Buffer) => process.stderr.write(d));

@@ -135,7 +135,9 @@ describe('gateway', () => {
     });
     const wrongMethod = await raw('/v1/customers', { method: 'PUT' });
     expect(wrongMethod.status).toBe(404);
-    expect(((await wrongMethod.json()) as { error: { message: string } }).error.message).toBe('Unrecognized request URL (PUT: /v1/customers).');
+    expect(((await wrongMethod.json()) as { error: { message: string } }).error.message).toBe(
+      'Unrecognized request URL (PUT: /v1/customers).',
+    );
     const viaSdk = await failure(stripe.rawRequest('GET', '/v1/nope'));
     expect(viaSdk).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
   });
@@ -291,9 +293,7 @@ describe('gateway', () => {
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
     try {
-      const { rows } = await c.query(
-        `SELECT key, status, response FROM gateway.idempotency_keys WHERE scope = 'cycle' ORDER BY key`,
-      );
+      const { rows } = await c.query(`SELECT key, status, response FROM gateway.idempotency_keys WHERE scope = 'cycle' ORDER BY key`);
       expect(rows).toEqual([
         { key: 'c-done', status: 200, response: '{"id":"cus_1"}' },
         { key: 'c-gone', status: null, response: null },
@@ -314,9 +314,7 @@ describe('gateway', () => {
       expect(await store.claim(claim)).toEqual({ claimed: true });
       await store.complete('async', 'a-1', 200, '{}');
       expect(await store.claim(claim)).toMatchObject({ claimed: false, stored: { status: 200, body: '{}' } });
-      const { rows } = await pool.query(
-        `SELECT current_setting('synchronous_commit') AS sc, current_setting('enable_hashjoin') AS hj`,
-      );
+      const { rows } = await pool.query(`SELECT current_setting('synchronous_commit') AS sc, current_setting('enable_hashjoin') AS hj`);
       expect(rows[0]).toEqual({ sc: 'off', hj: 'off' });
       const durable = gw.app.get<IdempotencyStore>(IDEMPOTENCY_STORE);
       await durable.claim({ ...claim, scope: 'durable' });
@@ -373,9 +371,12 @@ describe('gateway', () => {
     expect(req.sessionToken).toBe('sess_good');
     expect(req.params).toEqual({ events: [{ event_name: 'api_calls', payload: { stripe_customer_id: 'cus_1', value: '3' } }] });
 
-    const expired = await failure(stripe.v2.billing.meterEventStream
-      .create({ events: [{ event_name: 'api_calls', payload: { stripe_customer_id: 'cus_1', value: '3' } }] }, { apiKey: 'sess_old' })
-      );
+    const expired = await failure(
+      stripe.v2.billing.meterEventStream.create(
+        { events: [{ event_name: 'api_calls', payload: { stripe_customer_id: 'cus_1', value: '3' } }] },
+        { apiKey: 'sess_old' },
+      ),
+    );
     expect(expired).toBeInstanceOf(Stripe.errors.TemporarySessionExpiredError);
     expect(expired).toMatchObject({ statusCode: 401, code: 'billing_meter_event_session_expired' });
   });

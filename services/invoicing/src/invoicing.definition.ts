@@ -7,7 +7,12 @@ import { invoicingEntities } from './adapters/persistence/invoicing.entities.js'
 
 export const invoicingEnvSchema = z.object({
   /** Grace between a subscription draft's creation and its automatic finalization (Stripe: 1 h, at most 72 h). */
-  INVOICE_FINALIZATION_GRACE_SECONDS: z.coerce.number().int().min(0).max(72 * 3600).default(3600),
+  INVOICE_FINALIZATION_GRACE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(72 * 3600)
+    .default(3600),
   /** How often the real-time scheduler looks for drafts due (customers without a test clock); 0 = off. */
   INVOICE_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(0).default(5000),
   /** Drafts due together finalized per batch: one `billing.rate_periods` and one `credits.apply_many` request each. */

@@ -38,7 +38,8 @@ import type { InvoicingEnv } from './invoicing.definition.js';
     {
       provide: DueInvoices,
       inject: [PG_POOL, Finalization, LOGGER, CONFIG],
-      useFactory: (pool: pg.Pool, f: Finalization, logger: Logger, c: InvoicingEnv) => new DueInvoices(pool, f, logger, c.INVOICE_FINALIZE_BATCH_SIZE),
+      useFactory: (pool: pg.Pool, f: Finalization, logger: Logger, c: InvoicingEnv) =>
+        new DueInvoices(pool, f, logger, c.INVOICE_FINALIZE_BATCH_SIZE),
     },
     { provide: InvoiceQueries, inject: [MIKRO_ORM], useFactory: (orm: MikroORM) => new InvoiceQueries(orm) },
     FinalizationScheduler,

@@ -1,10 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { ApiRequest, ApplyCreditsRequest, CreateSubscriptionInvoiceRequest, RatePeriodRequest, RatedLine, ServiceName } from '@meterflow/contracts';
+import type {
+  ApiRequest,
+  ApplyCreditsRequest,
+  CreateSubscriptionInvoiceRequest,
+  RatePeriodRequest,
+  RatedLine,
+  ServiceName,
+} from '@meterflow/contracts';
 import { EVENT_STORE, PG_POOL, startServiceForTest, type ServiceUnderTest } from '@meterflow/service-kit';
 import type pg from 'pg';
 import type { PgEventStore } from '@meterflow/event-store';
-import { connectTestNats, createTestDatabase, deleteNamespaceStreams, eventually, testNamespace, type TestDatabase } from '@meterflow/testing';
+import {
+  connectTestNats,
+  createTestDatabase,
+  deleteNamespaceStreams,
+  eventually,
+  testNamespace,
+  type TestDatabase,
+} from '@meterflow/testing';
 import { invoicingDefinition } from '../src/invoicing.definition.js';
 import { InvoicingModule } from '../src/invoicing.module.js';
 import { rebuildReadModels } from '../src/adapters/projections/invoice.projection.js';
@@ -56,7 +70,12 @@ function respond(nc: NatsConnection, service: ServiceName, op: string, handler: 
       try {
         msg.respond(JSON.stringify({ ok: true, result: handler(msg.json()) }));
       } catch (e) {
-        msg.respond(JSON.stringify({ ok: false, error: { type: 'invalid_request_error', code: 'resource_missing', message: (e as Error).message, status: 404 } }));
+        msg.respond(
+          JSON.stringify({
+            ok: false,
+            error: { type: 'invalid_request_error', code: 'resource_missing', message: (e as Error).message, status: 404 },
+          }),
+        );
       }
     },
   });
@@ -74,14 +93,22 @@ function respondMany(nc: NatsConnection, service: ServiceName, op: string, handl
         try {
           return { ok: true, result: handler(item) };
         } catch (e) {
-          return { ok: false, error: { type: 'invalid_request_error', code: 'resource_missing', message: (e as Error).message, status: 404 } };
+          return {
+            ok: false,
+            error: { type: 'invalid_request_error', code: 'resource_missing', message: (e as Error).message, status: 404 },
+          };
         }
       }),
     };
   });
 }
 
-const req = (params: Record<string, unknown> = {}, path: Record<string, string> = {}): ApiRequest => ({ params, path, requestId: 'req_inttest', livemode: false });
+const req = (params: Record<string, unknown> = {}, path: Record<string, string> = {}): ApiRequest => ({
+  params,
+  path,
+  requestId: 'req_inttest',
+  livemode: false,
+});
 const call = <T = any>(op: string, params: Record<string, unknown> = {}, path: Record<string, string> = {}) =>
   svc.rpc.request<T>('invoicing', op, req(params, path));
 
@@ -99,8 +126,21 @@ beforeAll(async () => {
     if (!c) throw new Error(`No such customer: '${r.path.id}'`);
     return c;
   });
-  respond(peers, 'rating', 'test_clocks.retrieve', (r: ApiRequest) => ({ id: r.path.id, object: 'test_helpers.test_clock', frozen_time: frozenTime, status: 'ready' }));
-  respond(peers, 'rating', 'prices.retrieve', (r: ApiRequest) => ({ id: r.path.id, object: 'price', currency: 'usd', product: 'prod_kit', unit_amount: 250, unit_amount_decimal: '250', recurring: null }));
+  respond(peers, 'rating', 'test_clocks.retrieve', (r: ApiRequest) => ({
+    id: r.path.id,
+    object: 'test_helpers.test_clock',
+    frozen_time: frozenTime,
+    status: 'ready',
+  }));
+  respond(peers, 'rating', 'prices.retrieve', (r: ApiRequest) => ({
+    id: r.path.id,
+    object: 'price',
+    currency: 'usd',
+    product: 'prod_kit',
+    unit_amount: 250,
+    unit_amount_decimal: '250',
+    recurring: null,
+  }));
   const ratePeriod = (r: RatePeriodRequest) => {
     rateCalls.push(r);
     if (r.subscription === 'sub_gone') throw new Error(`No such subscription: '${r.subscription}'`);
@@ -115,7 +155,16 @@ beforeAll(async () => {
       throw new Error('ledger unavailable');
     }
     const metered = r.lines.find((l) => l.metered)!;
-    return { applications: [{ line: metered.id, amount: Math.min(1000, metered.amount), credit_balance_transaction: `cbtxn_for_${r.invoice}`, credit_grant: 'credgr_1' }] };
+    return {
+      applications: [
+        {
+          line: metered.id,
+          amount: Math.min(1000, metered.amount),
+          credit_balance_transaction: `cbtxn_for_${r.invoice}`,
+          credit_grant: 'credgr_1',
+        },
+      ],
+    };
   };
   respond(peers, 'credit-ledger', 'credits.apply', applyCredits);
   respondMany(peers, 'credit-ledger', 'credits.apply_many', applyCredits);
@@ -151,8 +200,7 @@ const subscriptionInvoice = (over: Partial<CreateSubscriptionInvoiceRequest> = {
   ...over,
 });
 
-const eventFor = (type: string, id: string) =>
-  eventually(async () => received.find((e) => e.type === type && e.object.id === id), 10_000);
+const eventFor = (type: string, id: string) => eventually(async () => received.find((e) => e.type === type && e.object.id === id), 10_000);
 
 describe('subscription invoices through a test clock', () => {
   let invoiceId: string;
@@ -186,7 +234,10 @@ describe('subscription invoices through a test clock', () => {
       quantity: 3,
       period: { start: T0, end: PERIOD_END },
       pricing: { price_details: { price: 'price_hour', product: 'prod_rental' }, unit_amount_decimal: '1000' },
-      parent: { type: 'subscription_item_details', subscription_item_details: { subscription: 'sub_rental', subscription_item: 'si_rental' } },
+      parent: {
+        type: 'subscription_item_details',
+        subscription_item_details: { subscription: 'sub_rental', subscription_item: 'si_rental' },
+      },
     });
     expect(await call('invoices.retrieve', {}, { id: a.id })).toEqual(a);
     const created = await eventFor('invoice.created', a.id);
@@ -195,11 +246,20 @@ describe('subscription invoices through a test clock', () => {
   });
 
   it('reports the finalization due to the clock, and finalizes it when the clock gets there', async () => {
-    expect(await svc.rpc.request('invoicing', 'clock.next_due', { clock: CLOCK, after: PERIOD_END, upTo: PERIOD_END + 7200 })).toEqual({ at: PERIOD_END + 3600 });
-    expect(await svc.rpc.request('invoicing', 'clock.next_due', { clock: CLOCK, after: PERIOD_END, upTo: PERIOD_END + 60 })).toEqual({ at: null });
+    expect(await svc.rpc.request('invoicing', 'clock.next_due', { clock: CLOCK, after: PERIOD_END, upTo: PERIOD_END + 7200 })).toEqual({
+      at: PERIOD_END + 3600,
+    });
+    expect(await svc.rpc.request('invoicing', 'clock.next_due', { clock: CLOCK, after: PERIOD_END, upTo: PERIOD_END + 60 })).toEqual({
+      at: null,
+    });
     expect(await svc.rpc.request('invoicing', 'clock.advance_to', { clock: CLOCK, to: PERIOD_END + 3600 })).toEqual({ done: true });
 
-    expect(rateCalls.at(-1)).toEqual({ subscription: 'sub_rental', period_start: T0, period_end: PERIOD_END, billing_reason: 'subscription_cycle' });
+    expect(rateCalls.at(-1)).toEqual({
+      subscription: 'sub_rental',
+      period_start: T0,
+      period_end: PERIOD_END,
+      billing_reason: 'subscription_cycle',
+    });
     const inv = await call('invoices.retrieve', {}, { id: invoiceId });
     const line = inv.lines.data[0];
     expect(inv).toMatchObject({
@@ -211,10 +271,16 @@ describe('subscription invoices through a test clock', () => {
       amount_remaining: 3000,
       automatically_finalizes_at: null,
       status_transitions: { finalized_at: PERIOD_END + 3600, paid_at: null },
-      total_pretax_credit_amounts: [{ amount: 1000, type: 'credit_balance_transaction', credit_balance_transaction: `cbtxn_for_${invoiceId}` }],
+      total_pretax_credit_amounts: [
+        { amount: 1000, type: 'credit_balance_transaction', credit_balance_transaction: `cbtxn_for_${invoiceId}` },
+      ],
     });
     expect(inv.number).toMatch(/^[0-9A-F]{8}-0001$/);
-    expect(line).toMatchObject({ amount: 4000, quantity: 4, pretax_credit_amounts: [{ amount: 1000, type: 'credit_balance_transaction' }] });
+    expect(line).toMatchObject({
+      amount: 4000,
+      quantity: 4,
+      pretax_credit_amounts: [{ amount: 1000, type: 'credit_balance_transaction' }],
+    });
     expect(creditCalls.at(-1)).toEqual({
       invoice: invoiceId,
       customer: 'cus_clocked',
@@ -223,18 +289,30 @@ describe('subscription invoices through a test clock', () => {
       test_clock: CLOCK,
       lines: [{ id: line.id, amount: 4000, price: 'price_hour', metered: true }],
     });
-    expect(await svc.rpc.request('invoicing', 'clock.next_due', { clock: CLOCK, after: PERIOD_END, upTo: PERIOD_END + 7200 })).toEqual({ at: null });
+    expect(await svc.rpc.request('invoicing', 'clock.next_due', { clock: CLOCK, after: PERIOD_END, upTo: PERIOD_END + 7200 })).toEqual({
+      at: null,
+    });
 
     const finalized = await eventFor('invoice.finalized', invoiceId);
     expect(finalized.object).toMatchObject({ status: 'open', amount_due: 3000, total_pretax_credit_amounts: [{ amount: 1000 }] });
   });
 
   it('refuses what the lifecycle forbids', async () => {
-    await expect(call('invoices.finalize', {}, { id: invoiceId })).rejects.toMatchObject({ status: 400, code: 'status_transition_invalid' });
+    await expect(call('invoices.finalize', {}, { id: invoiceId })).rejects.toMatchObject({
+      status: 400,
+      code: 'status_transition_invalid',
+    });
     await expect(call('invoices.del', {}, { id: invoiceId })).rejects.toMatchObject({ status: 400, code: 'invoice_not_editable' });
-    await expect(call('invoices.retrieve', {}, { id: 'in_nope' })).rejects.toMatchObject({ status: 404, code: 'resource_missing', message: "No such invoice: 'in_nope'" });
+    await expect(call('invoices.retrieve', {}, { id: 'in_nope' })).rejects.toMatchObject({
+      status: 404,
+      code: 'resource_missing',
+      message: "No such invoice: 'in_nope'",
+    });
     await expect(call('invoices.create', { customer: 'cus_nope' })).rejects.toMatchObject({ status: 404, code: 'resource_missing' });
-    await expect(call('invoices.create', { customer: 'cus_plain', bogus: '1' })).rejects.toMatchObject({ status: 400, code: 'parameter_unknown' });
+    await expect(call('invoices.create', { customer: 'cus_plain', bogus: '1' })).rejects.toMatchObject({
+      status: 400,
+      code: 'parameter_unknown',
+    });
   });
 
   it('voids, announcing the invoice with its credits for the ledger to reinstate', async () => {
@@ -250,8 +328,12 @@ describe('subscription invoices through a test clock', () => {
       total_pretax_credit_amounts: [{ amount: 1000 }],
       status_transitions: { voided_at: PERIOD_END + 7200 },
     });
-    expect(e.object.lines.data[0].pretax_credit_amounts).toEqual([{ amount: 1000, type: 'credit_balance_transaction', credit_balance_transaction: `cbtxn_for_${invoiceId}` }]);
-    await expect(call('invoices.pay', { paid_out_of_band: 'true' }, { id: invoiceId })).rejects.toMatchObject({ code: 'status_transition_invalid' });
+    expect(e.object.lines.data[0].pretax_credit_amounts).toEqual([
+      { amount: 1000, type: 'credit_balance_transaction', credit_balance_transaction: `cbtxn_for_${invoiceId}` },
+    ]);
+    await expect(call('invoices.pay', { paid_out_of_band: 'true' }, { id: invoiceId })).rejects.toMatchObject({
+      code: 'status_transition_invalid',
+    });
   });
 });
 
@@ -263,7 +345,17 @@ describe('subscription invoices, concurrency and failures', () => {
     const key = `sub_race:${T0}:subscription_cycle`;
     const replies = await Promise.all(
       Array.from({ length: 4 }, () =>
-        svc.rpc.request<any>('invoicing', 'subscription_invoices.create', subscriptionInvoice({ idempotency_key: key, subscription: 'sub_race', customer: 'cus_other', test_clock: null, created: FAR_FUTURE })),
+        svc.rpc.request<any>(
+          'invoicing',
+          'subscription_invoices.create',
+          subscriptionInvoice({
+            idempotency_key: key,
+            subscription: 'sub_race',
+            customer: 'cus_other',
+            test_clock: null,
+            created: FAR_FUTURE,
+          }),
+        ),
       ),
     );
     expect(new Set(replies.map((r) => r.id)).size).toBe(1);
@@ -275,11 +367,21 @@ describe('subscription invoices, concurrency and failures', () => {
     const inv = await svc.rpc.request<any>(
       'invoicing',
       'subscription_invoices.create',
-      subscriptionInvoice({ idempotency_key: `sub_retry:${T0}:subscription_cycle`, subscription: 'sub_retry', customer: 'cus_other', test_clock: null, created: FAR_FUTURE }),
+      subscriptionInvoice({
+        idempotency_key: `sub_retry:${T0}:subscription_cycle`,
+        subscription: 'sub_retry',
+        customer: 'cus_other',
+        test_clock: null,
+        created: FAR_FUTURE,
+      }),
     );
     ledgerFailures = 1;
     await expect(call('invoices.finalize', {}, { id: inv.id })).rejects.toMatchObject({ message: 'ledger unavailable' });
-    expect(await call('invoices.retrieve', {}, { id: inv.id })).toMatchObject({ status: 'draft', number: null, total_pretax_credit_amounts: [] });
+    expect(await call('invoices.retrieve', {}, { id: inv.id })).toMatchObject({
+      status: 'draft',
+      number: null,
+      total_pretax_credit_amounts: [],
+    });
     const open = await call('invoices.finalize', {}, { id: inv.id });
     expect(open).toMatchObject({ status: 'open', subtotal: 4000, amount_due: 3000 });
     expect(open.number).toMatch(/^[0-9A-F]{8}-0001$/);
@@ -293,14 +395,23 @@ describe('test clocks, batches', () => {
     svc.rpc.request<any>(
       'invoicing',
       'subscription_invoices.create',
-      subscriptionInvoice({ idempotency_key: `sub_${clock}_${i}:${T0}:subscription_cycle`, subscription: `sub_${clock}_${i}`, customer, test_clock: clock }),
+      subscriptionInvoice({
+        idempotency_key: `sub_${clock}_${i}:${T0}:subscription_cycle`,
+        subscription: `sub_${clock}_${i}`,
+        customer,
+        test_clock: clock,
+      }),
     );
   const advanceTo = (clock: string, to: number) => svc.rpc.request('invoicing', 'clock.advance_to', { clock, to });
 
   it('finalizes drafts due together as a batch, numbering each customer in turn', async () => {
     const made = [];
     for (let i = 0; i < 6; i++) made.push(await handOver('clock_batch', i, i % 2 ? 'cus_batch_b' : 'cus_batch_a'));
-    const before = { rate: batchCalls['billing.rate_periods'] ?? 0, credits: batchCalls['credits.apply_many'] ?? 0, single: rateCalls.length };
+    const before = {
+      rate: batchCalls['billing.rate_periods'] ?? 0,
+      credits: batchCalls['credits.apply_many'] ?? 0,
+      single: rateCalls.length,
+    };
     await advanceTo('clock_batch', PERIOD_END + 3600);
     // One re-rating request and one ledger request for the whole batch.
     expect(batchCalls['billing.rate_periods']).toBe(before.rate + 1);
@@ -308,10 +419,21 @@ describe('test clocks, batches', () => {
     expect(rateCalls.length - before.single).toBe(6);
     const done = await Promise.all(made.map((m) => call('invoices.retrieve', {}, { id: m.id })));
     for (const inv of done) {
-      expect(inv).toMatchObject({ status: 'open', subtotal: 4000, amount_due: 3000, status_transitions: { finalized_at: PERIOD_END + 3600 } });
-      expect(inv.lines.data[0].pretax_credit_amounts).toEqual([{ amount: 1000, type: 'credit_balance_transaction', credit_balance_transaction: `cbtxn_for_${inv.id}` }]);
+      expect(inv).toMatchObject({
+        status: 'open',
+        subtotal: 4000,
+        amount_due: 3000,
+        status_transitions: { finalized_at: PERIOD_END + 3600 },
+      });
+      expect(inv.lines.data[0].pretax_credit_amounts).toEqual([
+        { amount: 1000, type: 'credit_balance_transaction', credit_balance_transaction: `cbtxn_for_${inv.id}` },
+      ]);
     }
-    const numbers = (customer: string) => done.filter((d) => d.customer === customer).map((d) => d.number.split('-')[1]).sort();
+    const numbers = (customer: string) =>
+      done
+        .filter((d) => d.customer === customer)
+        .map((d) => d.number.split('-')[1])
+        .sort();
     expect(numbers('cus_batch_a')).toEqual(['0001', '0002', '0003']);
     expect(numbers('cus_batch_b')).toEqual(['0001', '0002', '0003']);
     for (const inv of done) await eventFor('invoice.finalized', inv.id);
@@ -323,7 +445,7 @@ describe('test clocks, batches', () => {
     // Batches of two and no time to spare: one batch per call.
     const due = new DueInvoices(svc.app.get<pg.Pool>(PG_POOL), svc.app.get(Finalization), undefined, 2);
     const steps: { done: boolean; finalized: number }[] = [];
-    for (let r = { done: false, finalized: 0 }; !r.done; ) steps.push((r = await due.advanceTo('clock_budget', PERIOD_END + 3600, 0)));
+    for (let r = { done: false, finalized: 0 }; !r.done;) steps.push((r = await due.advanceTo('clock_budget', PERIOD_END + 3600, 0)));
     expect(steps).toEqual([
       { done: false, finalized: 2 },
       { done: false, finalized: 2 },
@@ -352,7 +474,13 @@ describe('test clocks, odd cases', () => {
     const inv = await svc.rpc.request<any>(
       'invoicing',
       'subscription_invoices.create',
-      subscriptionInvoice({ idempotency_key: `sub_gone:${T0}:subscription_cycle`, subscription: 'sub_gone', customer: 'cus_other', test_clock: null, created: FAR_FUTURE }),
+      subscriptionInvoice({
+        idempotency_key: `sub_gone:${T0}:subscription_cycle`,
+        subscription: 'sub_gone',
+        customer: 'cus_other',
+        test_clock: null,
+        created: FAR_FUTURE,
+      }),
     );
     const open = await call('invoices.finalize', {}, { id: inv.id });
     expect(open).toMatchObject({ status: 'open', subtotal: 3000, amount_due: 2000 });
@@ -362,13 +490,21 @@ describe('test clocks, odd cases', () => {
     const inv = await svc.rpc.request<any>(
       'invoicing',
       'subscription_invoices.create',
-      subscriptionInvoice({ idempotency_key: `sub_late:${T0}:subscription_cycle`, subscription: 'sub_late', test_clock: 'clock_late', created: T0 }),
+      subscriptionInvoice({
+        idempotency_key: `sub_late:${T0}:subscription_cycle`,
+        subscription: 'sub_late',
+        test_clock: 'clock_late',
+        created: T0,
+      }),
     );
     const nextDue = (after: number, upTo: number) => svc.rpc.request('invoicing', 'clock.next_due', { clock: 'clock_late', after, upTo });
     expect(await nextDue(T0 + 7200, T0 + 9000)).toEqual({ at: T0 + 7201 });
     expect(await nextDue(T0, T0 + 60)).toEqual({ at: null });
     await svc.rpc.request('invoicing', 'clock.advance_to', { clock: 'clock_late', to: T0 + 7201 });
-    expect(await call('invoices.retrieve', {}, { id: inv.id })).toMatchObject({ status: 'open', status_transitions: { finalized_at: T0 + 3600 } });
+    expect(await call('invoices.retrieve', {}, { id: inv.id })).toMatchObject({
+      status: 'open',
+      status_transitions: { finalized_at: T0 + 3600 },
+    });
     expect(await nextDue(T0 + 7201, T0 + 9000)).toEqual({ at: null });
   });
 
@@ -395,7 +531,10 @@ describe('subscription_invoices.create_many', () => {
     return JSON.parse(text.replace(/"evt_[A-Za-z0-9]+"/g, '"evt"'));
   };
   const normalized = async (streamId: string, ids: Record<string, string>) =>
-    swap((await store().readStream(streamId)).map((e) => ({ type: e.type, data: e.data })), ids);
+    swap(
+      (await store().readStream(streamId)).map((e) => ({ type: e.type, data: e.data })),
+      ids,
+    );
   const idsOf = (inv: any, items: string[]) => ({
     [inv.id]: 'INVOICE',
     [inv.customer]: 'CUSTOMER',
@@ -409,7 +548,13 @@ describe('subscription_invoices.create_many', () => {
       const fee = await call('invoiceitems.create', { customer, amount: '700', currency: 'usd', description: 'Setup fee' });
       const mine = await call('invoiceitems.create', { customer, amount: '50', currency: 'usd', description: 'Extra', subscription });
       const eur = await call('invoiceitems.create', { customer, amount: '900', currency: 'eur', description: 'Euro fee' });
-      const other = await call('invoiceitems.create', { customer, amount: '60', currency: 'usd', description: 'Other sub', subscription: `${subscription}_other` });
+      const other = await call('invoiceitems.create', {
+        customer,
+        amount: '60',
+        currency: 'usd',
+        description: 'Other sub',
+        subscription: `${subscription}_other`,
+      });
       return { on: [fee.id, mine.id], off: [eur.id, other.id] };
     };
     const single = await setup('cus_many_single', 'sub_many_single');
@@ -423,7 +568,11 @@ describe('subscription_invoices.create_many', () => {
     expect(new Set(ids).size).toBe(3);
 
     const fromBatch = await call('invoices.retrieve', {}, { id: ids[0]! });
-    expect(fromBatch).toMatchObject({ status: 'draft', subtotal: 3750, lines: { data: [{ amount: 3000 }, { amount: 700 }, { amount: 50 }] } });
+    expect(fromBatch).toMatchObject({
+      status: 'draft',
+      subtotal: 3750,
+      lines: { data: [{ amount: 3000 }, { amount: 700 }, { amount: 50 }] },
+    });
     const a = idsOf(one, single.on);
     const b = idsOf(fromBatch, batched.on);
     expect(swap(fromBatch, b)).toEqual(swap(one, a));
@@ -434,7 +583,9 @@ describe('subscription_invoices.create_many', () => {
       expect((await call('invoiceitems.retrieve', {}, { id })).invoice).toBe(ids[0]);
     }
     for (const id of [...single.off, ...batched.off]) expect((await call('invoiceitems.retrieve', {}, { id })).invoice).toBeNull();
-    expect(await normalized(`invoicekey-sub_many_batch:${T0}:subscription_cycle`, b)).toEqual(await normalized(`invoicekey-sub_many_single:${T0}:subscription_cycle`, a));
+    expect(await normalized(`invoicekey-sub_many_batch:${T0}:subscription_cycle`, b)).toEqual(
+      await normalized(`invoicekey-sub_many_single:${T0}:subscription_cycle`, a),
+    );
 
     for (const id of ids) {
       const e = await eventFor('invoice.created', id);
@@ -452,13 +603,23 @@ describe('subscription_invoices.create_many', () => {
     expect(await count('SELECT count(*) AS n FROM events')).toBe(events);
     for (const s of ['sub_many_r1', 'sub_many_r2', 'sub_many_r3']) expect(await invoicesFor(s)).toBe(1);
     // The single op answers the invoice a batch made, rendered in full.
-    expect(await svc.rpc.request<any>('invoicing', 'subscription_invoices.create', batch[1])).toMatchObject({ id: first[1], object: 'invoice', subtotal: 3000 });
+    expect(await svc.rpc.request<any>('invoicing', 'subscription_invoices.create', batch[1])).toMatchObject({
+      id: first[1],
+      object: 'invoice',
+      subtotal: 3000,
+    });
   });
 
   it('mixes new keys, keys made earlier (by either op) and a key repeated within the batch', async () => {
     const earlier = await svc.rpc.request<any>('invoicing', 'subscription_invoices.create', hand('sub_many_m0'));
     const [before] = (await many([hand('sub_many_m1')])).results;
-    const { results } = await many([hand('sub_many_m2'), hand('sub_many_m0'), hand('sub_many_m2'), hand('sub_many_m1'), hand('sub_many_m3', 'cus_many_b')]);
+    const { results } = await many([
+      hand('sub_many_m2'),
+      hand('sub_many_m0'),
+      hand('sub_many_m2'),
+      hand('sub_many_m1'),
+      hand('sub_many_m3', 'cus_many_b'),
+    ]);
     expect(results.every((r) => r.ok)).toBe(true);
     const ids = results.map((r) => r.result.id);
     expect(ids[1]).toBe(earlier.id);
@@ -471,9 +632,17 @@ describe('subscription_invoices.create_many', () => {
   });
 
   it('fails a malformed item alone', async () => {
-    const { results } = await many([hand('sub_many_x1'), { ...hand('sub_many_x2'), currency: 'USD' }, { idempotency_key: 'nope' }, hand('sub_many_x3')]);
+    const { results } = await many([
+      hand('sub_many_x1'),
+      { ...hand('sub_many_x2'), currency: 'USD' },
+      { idempotency_key: 'nope' },
+      hand('sub_many_x3'),
+    ]);
     expect(results[0]).toMatchObject({ ok: true });
-    expect(results[1]).toMatchObject({ ok: false, error: { status: 400, type: 'invalid_request_error', code: 'parameter_invalid', param: 'currency' } });
+    expect(results[1]).toMatchObject({
+      ok: false,
+      error: { status: 400, type: 'invalid_request_error', code: 'parameter_invalid', param: 'currency' },
+    });
     expect(results[2]).toMatchObject({ ok: false, error: { status: 400, code: 'parameter_invalid' } });
     expect(results[3]).toMatchObject({ ok: true });
     expect(await invoicesFor('sub_many_x1')).toBe(1);
@@ -488,7 +657,9 @@ describe('subscription_invoices.create_many', () => {
 
   it('concurrent batches over the same keys make one invoice per key', async () => {
     const names = Array.from({ length: 6 }, (_v, i) => `sub_many_c${i}`);
-    const batches = [names, [...names].reverse(), [names[3]!, names[0]!, names[5]!]].map((b) => b.map((n) => hand(n, names.indexOf(n) % 2 ? 'cus_many_b' : 'cus_many_a')));
+    const batches = [names, [...names].reverse(), [names[3]!, names[0]!, names[5]!]].map((b) =>
+      b.map((n) => hand(n, names.indexOf(n) % 2 ? 'cus_many_b' : 'cus_many_a')),
+    );
     const replies = await Promise.all(batches.map((b) => many(b)));
     const byKey = new Map<string, Set<string>>();
     replies.forEach((r, i) =>
@@ -507,18 +678,45 @@ describe('subscription_invoices.create_many', () => {
 
 describe('one-off invoices and invoice items', () => {
   it('bills pending items on a manual invoice, finalizes it and records an out-of-band payment', async () => {
-    const item = await call('invoiceitems.create', { customer: 'cus_plain', unit_amount_decimal: '33.335', quantity: '3', currency: 'usd', description: 'Credits pack' });
-    expect(item).toMatchObject({ object: 'invoiceitem', amount: 100, quantity: 3, invoice: null, pricing: { unit_amount_decimal: '33.335' }, test_clock: null });
-    const other = await call('invoiceitems.create', { customer: 'cus_plain', 'pricing': { price: 'price_kit' }, quantity: '2' });
+    const item = await call('invoiceitems.create', {
+      customer: 'cus_plain',
+      unit_amount_decimal: '33.335',
+      quantity: '3',
+      currency: 'usd',
+      description: 'Credits pack',
+    });
+    expect(item).toMatchObject({
+      object: 'invoiceitem',
+      amount: 100,
+      quantity: 3,
+      invoice: null,
+      pricing: { unit_amount_decimal: '33.335' },
+      test_clock: null,
+    });
+    const other = await call('invoiceitems.create', { customer: 'cus_plain', pricing: { price: 'price_kit' }, quantity: '2' });
     expect(other).toMatchObject({ amount: 500, pricing: { price_details: { price: 'price_kit', product: 'prod_kit' } } });
-    expect((await call('invoiceitems.list', { customer: 'cus_plain', pending: 'true' })).data.map((i: any) => i.id)).toEqual([other.id, item.id]);
+    expect((await call('invoiceitems.list', { customer: 'cus_plain', pending: 'true' })).data.map((i: any) => i.id)).toEqual([
+      other.id,
+      item.id,
+    ]);
 
     const excluded = await call('invoices.create', { customer: 'cus_plain' });
-    expect(excluded).toMatchObject({ status: 'draft', auto_advance: false, automatically_finalizes_at: null, billing_reason: 'manual', subtotal: 0, lines: { data: [] } });
+    expect(excluded).toMatchObject({
+      status: 'draft',
+      auto_advance: false,
+      automatically_finalizes_at: null,
+      billing_reason: 'manual',
+      subtotal: 0,
+      lines: { data: [] },
+    });
     await call('invoices.del', {}, { id: excluded.id });
     await expect(call('invoices.retrieve', {}, { id: excluded.id })).rejects.toMatchObject({ code: 'resource_missing' });
 
-    const inv = await call('invoices.create', { customer: 'cus_plain', pending_invoice_items_behavior: 'include', metadata: { grant_credits: '600' } });
+    const inv = await call('invoices.create', {
+      customer: 'cus_plain',
+      pending_invoice_items_behavior: 'include',
+      metadata: { grant_credits: '600' },
+    });
     expect(inv).toMatchObject({ subtotal: 600, amount_due: 600, currency: 'usd', metadata: { grant_credits: '600' } });
     expect(inv.lines.data.map((l: any) => l.parent.invoice_item_details.invoice_item)).toEqual([item.id, other.id]);
     expect((await call('invoiceitems.retrieve', {}, { id: item.id })).invoice).toBe(inv.id);
@@ -568,7 +766,8 @@ describe('one-off invoices and invoice items', () => {
   it('pages through lines and invoices', async () => {
     const inv = await call('invoices.create', { customer: 'cus_plain', metadata: { k: 'v' } });
     const ids: string[] = [];
-    for (let i = 0; i < 12; i++) ids.push((await call('invoiceitems.create', { customer: 'cus_plain', amount: String(i + 1), currency: 'usd', invoice: inv.id })).id);
+    for (let i = 0; i < 12; i++)
+      ids.push((await call('invoiceitems.create', { customer: 'cus_plain', amount: String(i + 1), currency: 'usd', invoice: inv.id })).id);
     const full = await call('invoices.retrieve', {}, { id: inv.id });
     expect(full.lines).toMatchObject({ has_more: true, url: `/v1/invoices/${inv.id}/lines` });
     expect(full.lines.data).toHaveLength(10);
@@ -595,7 +794,13 @@ describe('one-off invoices and invoice items', () => {
 
   it('edits drafts: auto_advance schedules finalization, item changes reach the line, deleting a draft deletes its items', async () => {
     const inv = await call('invoices.create', { customer: 'cus_plain' });
-    const item = await call('invoiceitems.create', { customer: 'cus_plain', unit_amount_decimal: '10', quantity: '2', currency: 'usd', invoice: inv.id });
+    const item = await call('invoiceitems.create', {
+      customer: 'cus_plain',
+      unit_amount_decimal: '10',
+      quantity: '2',
+      currency: 'usd',
+      invoice: inv.id,
+    });
     const changed = await call('invoiceitems.update', { quantity: '5', description: 'Five' }, { id: item.id });
     expect(changed).toMatchObject({ amount: 50, quantity: 5, description: 'Five', invoice: inv.id });
     const withLine = await call('invoices.retrieve', {}, { id: inv.id });
@@ -605,7 +810,10 @@ describe('one-off invoices and invoice items', () => {
     const later = await call('invoices.update', { auto_advance: 'true' }, { id: inv.id });
     expect(later.auto_advance).toBe(true);
     expect(later.automatically_finalizes_at).toBeGreaterThan(later.created);
-    expect(await call('invoices.update', { auto_advance: 'false' }, { id: inv.id })).toMatchObject({ auto_advance: false, automatically_finalizes_at: null });
+    expect(await call('invoices.update', { auto_advance: 'false' }, { id: inv.id })).toMatchObject({
+      auto_advance: false,
+      automatically_finalizes_at: null,
+    });
 
     await call('invoices.del', {}, { id: inv.id });
     await expect(call('invoiceitems.retrieve', {}, { id: item.id })).rejects.toMatchObject({ code: 'resource_missing' });
@@ -614,7 +822,9 @@ describe('one-off invoices and invoice items', () => {
   });
 
   it('sends invoices collected by sending them, due after days_until_due', async () => {
-    await expect(call('invoices.create', { customer: 'cus_plain', collection_method: 'send_invoice' })).rejects.toMatchObject({ param: 'days_until_due' });
+    await expect(call('invoices.create', { customer: 'cus_plain', collection_method: 'send_invoice' })).rejects.toMatchObject({
+      param: 'days_until_due',
+    });
     const inv = await call('invoices.create', { customer: 'cus_plain', collection_method: 'send_invoice', days_until_due: '30' });
     expect(inv.due_date).toBe(inv.created + 30 * 86_400);
     await call('invoiceitems.create', { customer: 'cus_plain', amount: '700', currency: 'usd', invoice: inv.id });

@@ -50,23 +50,48 @@ const f = <T>(provide: unknown, inject: unknown[], useFactory: (...args: never[]
     f(SessionRepository, [PG_POOL], (pool: pg.Pool) => new SessionRepository(pool)),
     f(RejectionRecorder, [EVENT_STORE], (store: PgEventStore) => new RejectionRecorder(store)),
     f(MeterCatalog, [MeterRepository], (repo: MeterRepository) => new MeterCatalog(repo)),
-    f(MetersService, [EVENT_STORE, MeterRepository, MeterCatalog, CLOCK], (s: PgEventStore, r: MeterRepository, c: MeterCatalog, k: Clock) => new MetersService(s, r, c, k)),
-    f(CustomerDirectory, [RPC_CLIENT, CLOCK, INGESTION_SETTINGS], (rpc: RpcClient, k: Clock, st: IngestionSettings) =>
-      new CustomerDirectory(st.customerLookup === 'off' ? null : rpc, k),
+    f(
+      MetersService,
+      [EVENT_STORE, MeterRepository, MeterCatalog, CLOCK],
+      (s: PgEventStore, r: MeterRepository, c: MeterCatalog, k: Clock) => new MetersService(s, r, c, k),
+    ),
+    f(
+      CustomerDirectory,
+      [RPC_CLIENT, CLOCK, INGESTION_SETTINGS],
+      (rpc: RpcClient, k: Clock, st: IngestionSettings) => new CustomerDirectory(st.customerLookup === 'off' ? null : rpc, k),
     ),
     f(AlertRepository, [PG_POOL], (pool: pg.Pool) => new AlertRepository(pool)),
-    f(AlertsService, [EVENT_STORE, AlertRepository, MeterCatalog, UsageService, CLOCK], (s: PgEventStore, r: AlertRepository, c: MeterCatalog, u: UsageService, k: Clock) =>
-      new AlertsService(s, r, c, u, k),
+    f(
+      AlertsService,
+      [EVENT_STORE, AlertRepository, MeterCatalog, UsageService, CLOCK],
+      (s: PgEventStore, r: AlertRepository, c: MeterCatalog, u: UsageService, k: Clock) => new AlertsService(s, r, c, u, k),
     ),
-    f(WriteQueue, [MeterEventStore, MeterCatalog, INGESTION_SETTINGS, AlertsService], (store: MeterEventStore, cat: MeterCatalog, st: IngestionSettings, alerts: AlertsService) =>
-      new WriteQueue(store, (id) => cat.byMeterId(id)?.eventTimeWindow ?? null, st.flushMaxEvents, (stored) => alerts.evaluate(stored), st.writers),
+    f(
+      WriteQueue,
+      [MeterEventStore, MeterCatalog, INGESTION_SETTINGS, AlertsService],
+      (store: MeterEventStore, cat: MeterCatalog, st: IngestionSettings, alerts: AlertsService) =>
+        new WriteQueue(
+          store,
+          (id) => cat.byMeterId(id)?.eventTimeWindow ?? null,
+          st.flushMaxEvents,
+          (stored) => alerts.evaluate(stored),
+          st.writers,
+        ),
     ),
-    f(IngestService, [MeterCatalog, CustomerDirectory, WriteQueue, RejectionRecorder, CLOCK], (c: MeterCatalog, d: CustomerDirectory, q: WriteQueue, r: RejectionRecorder, k: Clock) =>
-      new IngestService(c, d, q, r, k),
+    f(
+      IngestService,
+      [MeterCatalog, CustomerDirectory, WriteQueue, RejectionRecorder, CLOCK],
+      (c: MeterCatalog, d: CustomerDirectory, q: WriteQueue, r: RejectionRecorder, k: Clock) => new IngestService(c, d, q, r, k),
     ),
-    f(UsageService, [MeterCatalog, MeterRepository, MeterEventStore], (c: MeterCatalog, r: MeterRepository, s: MeterEventStore) => new UsageService(c, r, s)),
-    f(AdjustmentsService, [EVENT_STORE, MeterEventStore, MeterCatalog, CLOCK], (s: PgEventStore, e: MeterEventStore, c: MeterCatalog, k: Clock) =>
-      new AdjustmentsService(s, e, c, k),
+    f(
+      UsageService,
+      [MeterCatalog, MeterRepository, MeterEventStore],
+      (c: MeterCatalog, r: MeterRepository, s: MeterEventStore) => new UsageService(c, r, s),
+    ),
+    f(
+      AdjustmentsService,
+      [EVENT_STORE, MeterEventStore, MeterCatalog, CLOCK],
+      (s: PgEventStore, e: MeterEventStore, c: MeterCatalog, k: Clock) => new AdjustmentsService(s, e, c, k),
     ),
     f(IngestPublisher, [NATS_CONNECTION, NATS_NAMES], (nc: NatsConnection, n: NatsNames) => new IngestPublisher(nc, n)),
     f(

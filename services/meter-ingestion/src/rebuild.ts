@@ -7,7 +7,10 @@ import { rebuildReadModels } from './adapters/projections/rebuild.projection.js'
 import { meterIngestionDefinition } from './meter-ingestion.definition.js';
 
 const config = loadServiceConfig(meterIngestionDefinition);
-const pool = new pg.Pool({ connectionString: config.DATABASE_URL, options: `-c search_path="${meterIngestionDefinition.dbSchema}",public` });
+const pool = new pg.Pool({
+  connectionString: config.DATABASE_URL,
+  options: `-c search_path="${meterIngestionDefinition.dbSchema}",public`,
+});
 try {
   const c = await rebuildReadModels(new PgEventStore(pool, meterIngestionDefinition.dbSchema), pool);
   console.log(`rebuilt ${c.meters} meters, ${c.alerts} alerts, ${c.rollups} minute rollups, ${c.buckets} buckets`);

@@ -16,7 +16,11 @@ describe('usage alerts (int)', () => {
   });
 
   it('create, retrieve, list, deactivate, activate, archive', async () => {
-    const a = await h.call('alerts.create', { alert_type: 'usage_threshold', title: 'Big', usage_threshold: { gte: '10', meter, recurrence: 'one_time' } });
+    const a = await h.call('alerts.create', {
+      alert_type: 'usage_threshold',
+      title: 'Big',
+      usage_threshold: { gte: '10', meter, recurrence: 'one_time' },
+    });
     expect(a).toEqual({
       id: expect.stringMatching(/^alrt_/),
       object: 'billing.alert',
@@ -33,18 +37,39 @@ describe('usage alerts (int)', () => {
     expect(await errorOf(h.call('alerts.activate', {}, { id: a.id }))).toMatchObject({ status: 400 });
     const list = await h.call('alerts.list', { meter });
     expect(list.data.map((x: any) => x.id)).toContain(a.id);
-    expect(await errorOf(h.call('alerts.create', { alert_type: 'usage_threshold', title: 'x', usage_threshold: { gte: '1', meter: 'mtr_nope', recurrence: 'one_time' } }))).toMatchObject({ status: 404 });
-    expect(await errorOf(h.call('alerts.create', { alert_type: 'usage_threshold', title: 'x', usage_threshold: { gte: '0', meter, recurrence: 'one_time' } }))).toMatchObject({ status: 400 });
+    expect(
+      await errorOf(
+        h.call('alerts.create', {
+          alert_type: 'usage_threshold',
+          title: 'x',
+          usage_threshold: { gte: '1', meter: 'mtr_nope', recurrence: 'one_time' },
+        }),
+      ),
+    ).toMatchObject({ status: 404 });
+    expect(
+      await errorOf(
+        h.call('alerts.create', {
+          alert_type: 'usage_threshold',
+          title: 'x',
+          usage_threshold: { gte: '0', meter, recurrence: 'one_time' },
+        }),
+      ),
+    ).toMatchObject({ status: 400 });
   });
 
   it('billing.alert.triggered fires once per customer when usage reaches gte', async () => {
-    const all = await h.call('alerts.create', { alert_type: 'usage_threshold', title: 'All', usage_threshold: { gte: '10', meter, recurrence: 'one_time' } });
+    const all = await h.call('alerts.create', {
+      alert_type: 'usage_threshold',
+      title: 'All',
+      usage_threshold: { gte: '10', meter, recurrence: 'one_time' },
+    });
     const onlyB = await h.call('alerts.create', {
       alert_type: 'usage_threshold',
       title: 'B',
       usage_threshold: { gte: '1', meter, recurrence: 'one_time', filters: [{ type: 'customer', customer: 'cus_b' }] },
     });
-    const send = (customer: string, value: number) => h.call('meter_events.create', { event_name: 'calls', payload: { stripe_customer_id: customer, value: String(value) } });
+    const send = (customer: string, value: number) =>
+      h.call('meter_events.create', { event_name: 'calls', payload: { stripe_customer_id: customer, value: String(value) } });
     // Alerts are checked as usage is written, batch by batch: the reported value is the usage at
     // that check. Each step waits for its trigger so that the values are deterministic.
     const triggered = (alert: string, customer: string) =>

@@ -18,7 +18,12 @@ describe('customers and test clocks (int)', () => {
         try {
           m.respond(JSON.stringify({ ok: true, result: fn(m.json()) }));
         } catch (e: any) {
-          m.respond(JSON.stringify({ ok: false, error: { type: 'invalid_request_error', code: 'resource_missing', message: e.message, status: 404 } }));
+          m.respond(
+            JSON.stringify({
+              ok: false,
+              error: { type: 'invalid_request_error', code: 'resource_missing', message: e.message, status: 404 },
+            }),
+          );
         }
       },
     });
@@ -31,7 +36,11 @@ describe('customers and test clocks (int)', () => {
       if (!c) throw new Error(`No such customer: '${req.path.id}'`);
       return { id: req.path.id, object: 'customer', ...c };
     });
-    respond(h.svc.nc, h.svc.names.rpcSubject('rating', 'test_clocks.retrieve'), (req) => ({ id: req.path.id, object: 'test_helpers.test_clock', frozen_time: frozen }));
+    respond(h.svc.nc, h.svc.names.rpcSubject('rating', 'test_clocks.retrieve'), (req) => ({
+      id: req.path.id,
+      object: 'test_helpers.test_clock',
+      frozen_time: frozen,
+    }));
     await h.call('meters.create', { display_name: 'Calls', event_name: 'calls', default_aggregation: { formula: 'sum' } });
   });
   afterAll(async () => {
@@ -42,16 +51,28 @@ describe('customers and test clocks (int)', () => {
     await h.call('meter_events.create', { event_name: 'calls', payload: { stripe_customer_id: 'cus_real', value: '1' } });
     await h.call('meter_events.create', { event_name: 'calls', payload: { stripe_customer_id: 'cus_real', value: '1' } });
     expect(retrieves).toBe(1);
-    const e = await errorOf(h.call('meter_events.create', { event_name: 'calls', payload: { stripe_customer_id: 'cus_ghost', value: '1' } }));
+    const e = await errorOf(
+      h.call('meter_events.create', { event_name: 'calls', payload: { stripe_customer_id: 'cus_ghost', value: '1' } }),
+    );
     expect(e).toMatchObject({ status: 400, code: 'meter_event_customer_not_found' });
   });
 
   it("uses the customer's test clock time as now: default timestamp and the 35 days / 5 minutes bounds", async () => {
     const ev = await h.call('meter_events.create', { event_name: 'calls', payload: { stripe_customer_id: 'cus_clock', value: '1' } });
     expect(ev.timestamp).toBe(frozen);
-    const ok = await h.call('meter_events.create', { event_name: 'calls', payload: { stripe_customer_id: 'cus_clock', value: '1' }, timestamp: String(frozen - 30 * 86400) });
+    const ok = await h.call('meter_events.create', {
+      event_name: 'calls',
+      payload: { stripe_customer_id: 'cus_clock', value: '1' },
+      timestamp: String(frozen - 30 * 86400),
+    });
     expect(ok.timestamp).toBe(frozen - 30 * 86400);
-    const future = await errorOf(h.call('meter_events.create', { event_name: 'calls', payload: { stripe_customer_id: 'cus_clock', value: '1' }, timestamp: String(frozen + 3600) }));
+    const future = await errorOf(
+      h.call('meter_events.create', {
+        event_name: 'calls',
+        payload: { stripe_customer_id: 'cus_clock', value: '1' },
+        timestamp: String(frozen + 3600),
+      }),
+    );
     expect(future).toMatchObject({ code: 'timestamp_in_future' });
   });
 });

@@ -17,7 +17,8 @@ describe('identifier uniqueness window (int)', () => {
   });
 
   it('an identifier is unique within the window and usable again once the window has passed', async () => {
-    const send = () => h.call('meter_events.create', { event_name: 'calls', payload: { stripe_customer_id: 'c', value: '1' }, identifier: 'w-1' });
+    const send = () =>
+      h.call('meter_events.create', { event_name: 'calls', payload: { stripe_customer_id: 'c', value: '1' }, identifier: 'w-1' });
     await send();
     expect(await errorOf(send())).toMatchObject({ status: 400, message: 'An event already exists with identifier w-1.' });
     // received 25 hours ago: outside a 1-day window, pruned by housekeeping

@@ -45,7 +45,9 @@ describe('meter event ingestion (int)', () => {
       payload: { stripe_customer_id: 'cus_v1', value: '7' },
       timestamp: now - 30,
     });
-    const dup = await errorOf(h.call('meter_events.create', { event_name: 'calls', payload: { stripe_customer_id: 'cus_v1', value: '7' }, identifier: 'v1-a' }));
+    const dup = await errorOf(
+      h.call('meter_events.create', { event_name: 'calls', payload: { stripe_customer_id: 'cus_v1', value: '7' }, identifier: 'v1-a' }),
+    );
     expect(dup).toMatchObject({ status: 400, type: 'invalid_request_error', message: 'An event already exists with identifier v1-a.' });
     const gen = await h.call('meter_events.create', { event_name: 'calls', payload: { stripe_customer_id: 'cus_v1', value: '-2' } });
     expect(gen.identifier).toMatch(/^mfe_/);
@@ -57,14 +59,29 @@ describe('meter event ingestion (int)', () => {
     const cases: [Record<string, unknown>, Record<string, unknown>][] = [
       [{ payload: { stripe_customer_id: 'c', value: '1' } }, { code: 'parameter_missing', param: 'event_name' }],
       [{ event_name: 'calls' }, { code: 'parameter_missing', param: 'payload' }],
-      [{ event_name: 'nope', payload: { stripe_customer_id: 'c', value: '1' } }, { code: 'no_meter', param: 'event_name' }],
+      [
+        { event_name: 'nope', payload: { stripe_customer_id: 'c', value: '1' } },
+        { code: 'no_meter', param: 'event_name' },
+      ],
       [{ event_name: 'calls', payload: { value: '1' } }, { code: 'meter_event_no_customer_defined' }],
-      [{ event_name: 'calls', payload: { stripe_customer_id: 'c', value: '1.5' } }, { code: 'meter_event_invalid_value', param: 'payload[value]' }],
+      [
+        { event_name: 'calls', payload: { stripe_customer_id: 'c', value: '1.5' } },
+        { code: 'meter_event_invalid_value', param: 'payload[value]' },
+      ],
       [{ event_name: 'calls', payload: { stripe_customer_id: 'c' } }, { code: 'meter_event_invalid_value' }],
-      [{ event_name: 'calls', payload: { stripe_customer_id: 'c', value: '1' }, timestamp: String(now - 36 * 86400) }, { code: 'timestamp_too_far_in_past', param: 'timestamp' }],
-      [{ event_name: 'calls', payload: { stripe_customer_id: 'c', value: '1' }, timestamp: String(now + 600) }, { code: 'timestamp_in_future', param: 'timestamp' }],
+      [
+        { event_name: 'calls', payload: { stripe_customer_id: 'c', value: '1' }, timestamp: String(now - 36 * 86400) },
+        { code: 'timestamp_too_far_in_past', param: 'timestamp' },
+      ],
+      [
+        { event_name: 'calls', payload: { stripe_customer_id: 'c', value: '1' }, timestamp: String(now + 600) },
+        { code: 'timestamp_in_future', param: 'timestamp' },
+      ],
       [{ event_name: 'calls', payload: { stripe_customer_id: 'c', value: '1' }, identifier: 'x'.repeat(101) }, { param: 'identifier' }],
-      [{ event_name: 'calls', payload: { stripe_customer_id: 'c', value: '1' }, extra: '1' }, { code: 'parameter_unknown', param: 'extra' }],
+      [
+        { event_name: 'calls', payload: { stripe_customer_id: 'c', value: '1' }, extra: '1' },
+        { code: 'parameter_unknown', param: 'extra' },
+      ],
     ];
     for (const [params, expected] of cases) {
       const e = await errorOf(h.call('meter_events.create', params));
@@ -75,10 +92,17 @@ describe('meter event ingestion (int)', () => {
 
   it('v2 meter_events: RFC 3339 in and out', async () => {
     const ts = new Date((now - 60) * 1000).toISOString();
-    const ev = await h.call('v2.meter_events.create', { event_name: 'calls', payload: { stripe_customer_id: 'cus_v2', value: '3' }, identifier: 'v2-a', timestamp: ts });
+    const ev = await h.call('v2.meter_events.create', {
+      event_name: 'calls',
+      payload: { stripe_customer_id: 'cus_v2', value: '3' },
+      identifier: 'v2-a',
+      timestamp: ts,
+    });
     expect(ev).toMatchObject({ object: 'v2.billing.meter_event', identifier: 'v2-a', timestamp: ts, livemode: false });
     expect(ev.created).toMatch(/^\d{4}-\d{2}-\d{2}T/);
-    const dup = await errorOf(h.call('v2.meter_events.create', { event_name: 'calls', payload: { stripe_customer_id: 'cus_v2', value: '3' }, identifier: 'v2-a' }));
+    const dup = await errorOf(
+      h.call('v2.meter_events.create', { event_name: 'calls', payload: { stripe_customer_id: 'cus_v2', value: '3' }, identifier: 'v2-a' }),
+    );
     expect(dup.status).toBe(400);
     expect(await total('cus_v2')).toBe(3);
   });
@@ -87,7 +111,11 @@ describe('meter event ingestion (int)', () => {
     const s = await h.call('v2.meter_event_session.create');
     expect(s).toMatchObject({ object: 'v2.billing.meter_event_session', livemode: false });
     expect(Date.parse(s.expires_at) - Date.parse(s.created)).toBe(15 * 60 * 1000);
-    const events = Array.from({ length: 100 }, (_, i) => ({ event_name: 'calls', payload: { stripe_customer_id: 'cus_stream', value: '2' }, identifier: `st-${i}` }));
+    const events = Array.from({ length: 100 }, (_, i) => ({
+      event_name: 'calls',
+      payload: { stripe_customer_id: 'cus_stream', value: '2' },
+      identifier: `st-${i}`,
+    }));
     expect(await h.call('v2.meter_event_stream.create', { events }, {}, { sessionToken: s.authentication_token })).toEqual({});
     // the same batch again (a client retry): counted once
     await h.call('v2.meter_event_stream.create', { events }, {}, { sessionToken: s.authentication_token });
@@ -96,11 +124,21 @@ describe('meter event ingestion (int)', () => {
     const unknown = await errorOf(h.call('v2.meter_event_stream.create', { events }, {}, { sessionToken: 'nope' }));
     expect(unknown).toMatchObject({ status: 401, code: 'billing_meter_event_session_expired' });
     // a session issued 16 minutes ago (as another replica would have stored it)
-    await db.query('INSERT INTO meter_event_sessions (id, token, created, expires_at) VALUES ($1, $2, $3, $4)', ['mtr_session_old', 'tok_old', now - 960, now - 60]);
+    await db.query('INSERT INTO meter_event_sessions (id, token, created, expires_at) VALUES ($1, $2, $3, $4)', [
+      'mtr_session_old',
+      'tok_old',
+      now - 960,
+      now - 60,
+    ]);
     const expired = await errorOf(h.call('v2.meter_event_stream.create', { events }, {}, { sessionToken: 'tok_old' }));
     expect(expired).toMatchObject({ status: 401, code: 'billing_meter_event_session_expired' });
     const tooMany = await errorOf(
-      h.call('v2.meter_event_stream.create', { events: [...events, events[0]] }, {}, { sessionToken: (await h.call('v2.meter_event_session.create')).authentication_token }),
+      h.call(
+        'v2.meter_event_stream.create',
+        { events: [...events, events[0]] },
+        {},
+        { sessionToken: (await h.call('v2.meter_event_session.create')).authentication_token },
+      ),
     );
     expect(tooMany).toMatchObject({ status: 400, param: 'events' });
   });
@@ -110,27 +148,45 @@ describe('meter event ingestion (int)', () => {
     const reports: any[] = [];
     const sub = h.svc.nc.subscribe(h.svc.names.eventSubject('v1.billing.meter.>'), { callback: (_e, m) => void reports.push(m.json()) });
     const batch = (from: number, n: number) =>
-      Array.from({ length: n }, (_, i) => ({ event_name: 'calls', payload: { stripe_customer_id: 'cus_nats', value: '1' }, identifier: `n-${from + i}` }));
+      Array.from({ length: n }, (_, i) => ({
+        event_name: 'calls',
+        payload: { stripe_customer_id: 'cus_nats', value: '1' },
+        identifier: `n-${from + i}`,
+      }));
     await js.publish(h.svc.names.ingestSubject(), JSON.stringify({ events: batch(0, 100) }));
     await js.publish(h.svc.names.ingestSubject('p1'), JSON.stringify({ events: batch(50, 100) })); // 50 overlap
     // same identifier as a v1 event: a duplicate across paths
-    await js.publish(h.svc.names.ingestSubject(), JSON.stringify({ events: [{ event_name: 'calls', payload: { stripe_customer_id: 'cus_v1', value: '100' }, identifier: 'v1-a' }] }));
+    await js.publish(
+      h.svc.names.ingestSubject(),
+      JSON.stringify({ events: [{ event_name: 'calls', payload: { stripe_customer_id: 'cus_v1', value: '100' }, identifier: 'v1-a' }] }),
+    );
     // no identifier: generated from the message, counted once
-    await js.publish(h.svc.names.ingestSubject(), JSON.stringify({ events: [{ event_name: 'calls', payload: { stripe_customer_id: 'cus_nats', value: '1000' } }] }));
+    await js.publish(
+      h.svc.names.ingestSubject(),
+      JSON.stringify({ events: [{ event_name: 'calls', payload: { stripe_customer_id: 'cus_nats', value: '1000' } }] }),
+    );
     await js.publish(
       h.svc.names.ingestSubject(),
       JSON.stringify({
         events: [
           { event_name: 'calls', payload: { stripe_customer_id: 'cus_nats', value: 'abc' }, identifier: 'bad-value' },
           { event_name: 'calls', payload: { value: '1' }, identifier: 'no-customer' },
-          { event_name: 'calls', payload: { stripe_customer_id: 'cus_nats', value: '1' }, identifier: 'too-old', timestamp: new Date((now - 40 * 86400) * 1000).toISOString() },
+          {
+            event_name: 'calls',
+            payload: { stripe_customer_id: 'cus_nats', value: '1' },
+            identifier: 'too-old',
+            timestamp: new Date((now - 40 * 86400) * 1000).toISOString(),
+          },
           { event_name: 'ghost', payload: { stripe_customer_id: 'cus_nats', value: '1' }, identifier: 'no-meter' },
         ],
       }),
     );
     await js.publish(h.svc.names.ingestSubject(), 'not json');
     // a single event, published bare
-    await js.publish(h.svc.names.ingestSubject('single'), JSON.stringify({ event_name: 'calls', payload: { stripe_customer_id: 'cus_nats', value: '50' }, identifier: 'single-1' }));
+    await js.publish(
+      h.svc.names.ingestSubject('single'),
+      JSON.stringify({ event_name: 'calls', payload: { stripe_customer_id: 'cus_nats', value: '50' }, identifier: 'single-1' }),
+    );
 
     await eventually(async () => ((await total('cus_nats')) === 1200 ? true : undefined), 15_000);
     expect(await total('cus_v1')).toBe(5);
@@ -140,7 +196,15 @@ describe('meter event ingestion (int)', () => {
       return rows.length >= 5 ? rows : undefined;
     });
     const reasons = dl.map((r) => r.reason.split(':')[0]);
-    expect(reasons).toEqual(expect.arrayContaining(['meter_event_invalid_value', 'meter_event_no_customer_defined', 'timestamp_too_far_in_past', 'no_meter', 'invalid_json']));
+    expect(reasons).toEqual(
+      expect.arrayContaining([
+        'meter_event_invalid_value',
+        'meter_event_no_customer_defined',
+        'timestamp_too_far_in_past',
+        'no_meter',
+        'invalid_json',
+      ]),
+    );
 
     await eventually(async () => (reports.length >= 2 ? true : undefined), 15_000);
     sub.unsubscribe();
@@ -149,9 +213,19 @@ describe('meter event ingestion (int)', () => {
     const obj = triggered.data.object;
     expect(obj.related_object).toMatchObject({ id: meterId, type: 'billing.meter' });
     expect(obj.reason.error_count).toBe(3);
-    const codes = Object.fromEntries(obj.reason.error_types.map((t: any) => [t.code, t.sample_errors.map((s: any) => s.request.identifier)]));
-    expect(codes).toEqual({ meter_event_invalid_value: ['bad-value'], meter_event_no_customer_defined: ['no-customer'], timestamp_too_far_in_past: ['too-old'] });
+    const codes = Object.fromEntries(
+      obj.reason.error_types.map((t: any) => [t.code, t.sample_errors.map((s: any) => s.request.identifier)]),
+    );
+    expect(codes).toEqual({
+      meter_event_invalid_value: ['bad-value'],
+      meter_event_no_customer_defined: ['no-customer'],
+      timestamp_too_far_in_past: ['too-old'],
+    });
     const noMeter = reports.find((r) => r.type === 'v1.billing.meter.no_meter_found');
-    expect(noMeter.data.object.reason.error_types[0]).toMatchObject({ code: 'no_meter', error_count: 1, sample_errors: [{ request: { identifier: 'no-meter' } }] });
+    expect(noMeter.data.object.reason.error_types[0]).toMatchObject({
+      code: 'no_meter',
+      error_count: 1,
+      sample_errors: [{ request: { identifier: 'no-meter' } }],
+    });
   });
 });

@@ -40,7 +40,11 @@ describe('meters (int)', () => {
       value_settings: { event_payload_key: 'n' },
       event_time_window: 'hour',
     });
-    expect(m2).toMatchObject({ customer_mapping: { event_payload_key: 'cust' }, value_settings: { event_payload_key: 'n' }, event_time_window: 'hour' });
+    expect(m2).toMatchObject({
+      customer_mapping: { event_payload_key: 'cust' },
+      value_settings: { event_payload_key: 'n' },
+      event_time_window: 'hour',
+    });
 
     const inactive = await h.call('meters.list', { status: 'inactive' });
     expect(inactive.data.map((x: { id: string }) => x.id)).toEqual([m.id]);
@@ -57,7 +61,9 @@ describe('meters (int)', () => {
 
   it('refuses a second meter with the same event_name, bad formulas and unknown meters', async () => {
     await h.call('meters.create', { display_name: 'x', event_name: 'dup_name', default_aggregation: { formula: 'count' } });
-    const dup = await errorOf(h.call('meters.create', { display_name: 'y', event_name: 'dup_name', default_aggregation: { formula: 'count' } }));
+    const dup = await errorOf(
+      h.call('meters.create', { display_name: 'y', event_name: 'dup_name', default_aggregation: { formula: 'count' } }),
+    );
     expect(dup).toMatchObject({ status: 400, param: 'event_name' });
     const bad = await errorOf(h.call('meters.create', { display_name: 'y', event_name: 'z', default_aggregation: { formula: 'max' } }));
     expect(bad).toMatchObject({ status: 400, param: 'default_aggregation[formula]' });

@@ -12,7 +12,12 @@ describe('summaries, usage.query and adjustments (int)', () => {
   let h: Harness;
   const meters: Record<string, string> = {};
   const send = (event_name: string, customer: string, value: number, timestamp: number, identifier: string) =>
-    h.call('meter_events.create', { event_name, payload: { stripe_customer_id: customer, value: String(value) }, timestamp: String(timestamp), identifier });
+    h.call('meter_events.create', {
+      event_name,
+      payload: { stripe_customer_id: customer, value: String(value) },
+      timestamp: String(timestamp),
+      identifier,
+    });
 
   beforeAll(async () => {
     h = await startIngestion();
@@ -23,7 +28,12 @@ describe('summaries, usage.query and adjustments (int)', () => {
       ['pre_hour', 'sum', 'hour'],
       ['pre_day_last', 'last', 'day'],
     ] as const) {
-      const m = await h.call('meters.create', { display_name: name, event_name: name, default_aggregation: { formula }, ...(window ? { event_time_window: window } : {}) });
+      const m = await h.call('meters.create', {
+        display_name: name,
+        event_name: name,
+        default_aggregation: { formula },
+        ...(window ? { event_time_window: window } : {}),
+      });
       meters[name] = m.id;
     }
     let i = 0;
@@ -54,7 +64,15 @@ describe('summaries, usage.query and adjustments (int)', () => {
     const range = { start_time: String(D0), end_time: String(D0 + 2 * DAY) };
     const sum = await summaries('sum_m', range);
     expect(sum.data).toEqual([
-      { id: expect.stringMatching(/^mtrusg_/), object: 'billing.meter_event_summary', aggregated_value: 25, start_time: D0, end_time: D0 + 2 * DAY, livemode: false, meter: meters.sum_m },
+      {
+        id: expect.stringMatching(/^mtrusg_/),
+        object: 'billing.meter_event_summary',
+        aggregated_value: 25,
+        start_time: D0,
+        end_time: D0 + 2 * DAY,
+        livemode: false,
+        meter: meters.sum_m,
+      },
     ]);
     expect((await summaries('count_m', range)).data[0].aggregated_value).toBe(4);
     expect((await summaries('last_m', range)).data[0].aggregated_value).toBe(11);
@@ -64,20 +82,48 @@ describe('summaries, usage.query and adjustments (int)', () => {
 
   it('hour and day grouping, newest first, with pagination', async () => {
     const hours = await summaries('sum_m', { start_time: String(D0), end_time: String(D0 + 3 * HOUR), value_grouping_window: 'hour' });
-    expect(hours.data.map((s: any) => [s.start_time - D0, s.aggregated_value])).toEqual([[2 * HOUR, 0], [HOUR, 2], [0, 12]]);
-    const days = await summaries('last_m', { start_time: String(D0), end_time: String(D0 + 2 * DAY), value_grouping_window: 'day', limit: '1' });
+    expect(hours.data.map((s: any) => [s.start_time - D0, s.aggregated_value])).toEqual([
+      [2 * HOUR, 0],
+      [HOUR, 2],
+      [0, 12],
+    ]);
+    const days = await summaries('last_m', {
+      start_time: String(D0),
+      end_time: String(D0 + 2 * DAY),
+      value_grouping_window: 'day',
+      limit: '1',
+    });
     expect(days).toMatchObject({ has_more: true, data: [{ start_time: D0 + DAY, aggregated_value: 11 }] });
-    const page2 = await summaries('last_m', { start_time: String(D0), end_time: String(D0 + 2 * DAY), value_grouping_window: 'day', limit: '1', starting_after: days.data[0].id });
+    const page2 = await summaries('last_m', {
+      start_time: String(D0),
+      end_time: String(D0 + 2 * DAY),
+      value_grouping_window: 'day',
+      limit: '1',
+      starting_after: days.data[0].id,
+    });
     expect(page2).toMatchObject({ has_more: false, data: [{ start_time: D0, aggregated_value: 2 }] });
-    const preHours = await summaries('pre_hour', { start_time: String(D0), end_time: String(D0 + 2 * HOUR), value_grouping_window: 'hour' });
+    const preHours = await summaries('pre_hour', {
+      start_time: String(D0),
+      end_time: String(D0 + 2 * HOUR),
+      value_grouping_window: 'hour',
+    });
     expect(preHours.data.map((s: any) => s.aggregated_value)).toEqual([6, 4]);
   });
 
   it('refuses misaligned windows', async () => {
-    expect(await errorOf(summaries('sum_m', { start_time: String(D0 + 1), end_time: String(D0 + 120) }))).toMatchObject({ status: 400, param: 'start_time' });
-    expect(await errorOf(summaries('sum_m', { start_time: String(D0 + 60), end_time: String(D0 + HOUR), value_grouping_window: 'hour' }))).toMatchObject({ status: 400, param: 'start_time' });
-    expect(await errorOf(summaries('sum_m', { start_time: String(D0), end_time: String(D0 + HOUR), value_grouping_window: 'day' }))).toMatchObject({ status: 400, param: 'end_time' });
-    expect(await errorOf(h.call('meters.event_summaries', { start_time: String(D0), end_time: String(D0 + 60) }, { id: meters.sum_m! }))).toMatchObject({ param: 'customer' });
+    expect(await errorOf(summaries('sum_m', { start_time: String(D0 + 1), end_time: String(D0 + 120) }))).toMatchObject({
+      status: 400,
+      param: 'start_time',
+    });
+    expect(
+      await errorOf(summaries('sum_m', { start_time: String(D0 + 60), end_time: String(D0 + HOUR), value_grouping_window: 'hour' })),
+    ).toMatchObject({ status: 400, param: 'start_time' });
+    expect(
+      await errorOf(summaries('sum_m', { start_time: String(D0), end_time: String(D0 + HOUR), value_grouping_window: 'day' })),
+    ).toMatchObject({ status: 400, param: 'end_time' });
+    expect(
+      await errorOf(h.call('meters.event_summaries', { start_time: String(D0), end_time: String(D0 + 60) }, { id: meters.sum_m! })),
+    ).toMatchObject({ param: 'customer' });
   });
 
   it('usage.query answers many (meter, customer, window) queries, exact at any second', async () => {
@@ -103,29 +149,61 @@ describe('summaries, usage.query and adjustments (int)', () => {
       none: { value: '0', formula: 'sum' },
       pre: { value: '4', formula: 'sum' },
     });
-    expect(await errorOf(h.svc.rpc.request('meter-ingestion', 'usage.query', { queries: [{ key: 'x', meter: 'mtr_nope', customer: 'c', start: 0, end: 1 }] }))).toMatchObject({ status: 404 });
+    expect(
+      await errorOf(
+        h.svc.rpc.request('meter-ingestion', 'usage.query', {
+          queries: [{ key: 'x', meter: 'mtr_nope', customer: 'c', start: 0, end: 1 }],
+        }),
+      ),
+    ).toMatchObject({ status: 404 });
   });
 
   it('cancel adjustments take events out of every summary, exactly (sum, last, pre-aggregated)', async () => {
     const range = { start_time: String(D0), end_time: String(D0 + 2 * DAY) };
     const adj = await h.call('meter_event_adjustments.create', { event_name: 'sum_m', type: 'cancel', cancel: { identifier: 'sum_m-1' } });
-    expect(adj).toEqual({ object: 'billing.meter_event_adjustment', cancel: { identifier: 'sum_m-1' }, event_name: 'sum_m', livemode: false, status: 'complete', type: 'cancel' });
+    expect(adj).toEqual({
+      object: 'billing.meter_event_adjustment',
+      cancel: { identifier: 'sum_m-1' },
+      event_name: 'sum_m',
+      livemode: false,
+      status: 'complete',
+      type: 'cancel',
+    });
     expect((await summaries('sum_m', range)).data[0].aggregated_value).toBe(18);
     // cancelling the last event: the previous one becomes last
     await h.call('meter_event_adjustments.create', { event_name: 'last_m', type: 'cancel', cancel: { identifier: 'last_m-13' } });
     expect((await summaries('last_m', range)).data[0].aggregated_value).toBe(2);
     // edge minute reads the log: the cancelled event is gone there too
-    const r = await h.svc.rpc.request<any>('meter-ingestion', 'usage.query', { queries: [{ key: 'e', meter: meters.sum_m, customer: 'cus_a', start: D0 + 11, end: D0 + 71 }] });
+    const r = await h.svc.rpc.request<any>('meter-ingestion', 'usage.query', {
+      queries: [{ key: 'e', meter: meters.sum_m, customer: 'cus_a', start: D0 + 11, end: D0 + 71 }],
+    });
     expect(r.results.e.value).toBe('0');
     // v2, on a pre-aggregated meter: the surviving event of hour 0 is cancelled, the one received before it takes over
-    const v2 = await h.call('v2.meter_event_adjustments.create', { event_name: 'pre_hour', type: 'cancel', cancel: { identifier: 'ph-3' } });
-    expect(v2).toMatchObject({ object: 'v2.billing.meter_event_adjustment', status: 'complete', type: 'cancel', cancel: { identifier: 'ph-3' } });
+    const v2 = await h.call('v2.meter_event_adjustments.create', {
+      event_name: 'pre_hour',
+      type: 'cancel',
+      cancel: { identifier: 'ph-3' },
+    });
+    expect(v2).toMatchObject({
+      object: 'v2.billing.meter_event_adjustment',
+      status: 'complete',
+      type: 'cancel',
+      cancel: { identifier: 'ph-3' },
+    });
     expect(v2.id).toMatch(/^mtr_event_adj_/);
     expect((await summaries('pre_hour', range)).data[0].aggregated_value).toBe(26); // 20 + 6
     // errors
-    expect(await errorOf(h.call('meter_event_adjustments.create', { event_name: 'sum_m', type: 'cancel', cancel: { identifier: 'never-sent' } }))).toMatchObject({ status: 400 });
-    expect(await errorOf(h.call('meter_event_adjustments.create', { event_name: 'count_m', type: 'cancel', cancel: { identifier: 'sum_m-2' } }))).toMatchObject({ status: 400 });
-    expect(await errorOf(h.call('meter_event_adjustments.create', { event_name: 'sum_m', type: 'void', cancel: { identifier: 'sum_m-2' } }))).toMatchObject({ param: 'type' });
+    expect(
+      await errorOf(
+        h.call('meter_event_adjustments.create', { event_name: 'sum_m', type: 'cancel', cancel: { identifier: 'never-sent' } }),
+      ),
+    ).toMatchObject({ status: 400 });
+    expect(
+      await errorOf(h.call('meter_event_adjustments.create', { event_name: 'count_m', type: 'cancel', cancel: { identifier: 'sum_m-2' } })),
+    ).toMatchObject({ status: 400 });
+    expect(
+      await errorOf(h.call('meter_event_adjustments.create', { event_name: 'sum_m', type: 'void', cancel: { identifier: 'sum_m-2' } })),
+    ).toMatchObject({ param: 'type' });
   });
 });
 
@@ -135,12 +213,26 @@ describe('rebuild (int)', () => {
     try {
       const now = Math.floor(Date.now() / 1000);
       const raw = await h.call('meters.create', { display_name: 'r', event_name: 'r_sum', default_aggregation: { formula: 'last' } });
-      const pre = await h.call('meters.create', { display_name: 'p', event_name: 'r_pre', default_aggregation: { formula: 'sum' }, event_time_window: 'day' });
+      const pre = await h.call('meters.create', {
+        display_name: 'p',
+        event_name: 'r_pre',
+        default_aggregation: { formula: 'sum' },
+        event_time_window: 'day',
+      });
       await h.call('meters.deactivate', {}, { id: pre.id });
       await h.call('meters.reactivate', {}, { id: pre.id });
-      await h.call('alerts.create', { alert_type: 'usage_threshold', title: 'a', usage_threshold: { gte: '5', meter: raw.id, recurrence: 'one_time' } });
+      await h.call('alerts.create', {
+        alert_type: 'usage_threshold',
+        title: 'a',
+        usage_threshold: { gte: '5', meter: raw.id, recurrence: 'one_time' },
+      });
       for (let i = 0; i < 30; i++) {
-        await h.call('meter_events.create', { event_name: i % 2 ? 'r_sum' : 'r_pre', payload: { stripe_customer_id: `c${i % 3}`, value: String(i) }, timestamp: String(now - i * 700), identifier: `rb-${i}` });
+        await h.call('meter_events.create', {
+          event_name: i % 2 ? 'r_sum' : 'r_pre',
+          payload: { stripe_customer_id: `c${i % 3}`, value: String(i) },
+          timestamp: String(now - i * 700),
+          identifier: `rb-${i}`,
+        });
       }
       await h.call('meter_event_adjustments.create', { event_name: 'r_sum', type: 'cancel', cancel: { identifier: 'rb-1' } });
       await h.call('meter_event_adjustments.create', { event_name: 'r_pre', type: 'cancel', cancel: { identifier: 'rb-0' } });

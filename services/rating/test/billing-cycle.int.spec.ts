@@ -1,8 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type {
-  ApiRequest,
-  RatePeriodReply,
-} from '@meterflow/contracts';
+import type { ApiRequest, RatePeriodReply } from '@meterflow/contracts';
 import { PG_POOL, startServiceForTest, type ServiceUnderTest } from '@meterflow/service-kit';
 import { createTestDatabase, deleteNamespaceStreams, eventually, testNamespace, type TestDatabase } from '@meterflow/testing';
 import type pg from 'pg';
@@ -38,7 +35,12 @@ beforeAll(async () => {
   svc = await startServiceForTest(ratingDefinition, RatingModule, {
     databaseUrl: db.url,
     namespace: ns,
-    env: { LOG_LEVEL: 'fatal', RATING_SCHEDULER_INTERVAL_MS: '0', RATING_CLOCK_PARTICIPANTS: 'meter-ingestion,rating,invoicing', RATING_RPC_TIMEOUT_MS: '2000' },
+    env: {
+      LOG_LEVEL: 'fatal',
+      RATING_SCHEDULER_INTERVAL_MS: '0',
+      RATING_CLOCK_PARTICIPANTS: 'meter-ingestion,rating,invoicing',
+      RATING_RPC_TIMEOUT_MS: '2000',
+    },
   });
   peers.start(svc);
 });
@@ -96,7 +98,13 @@ describe('the car rental cycle on a test clock', () => {
 
     const price = await carRental();
     const sub = await call('subscriptions.create', { customer: cus.id, items: [{ price: price.id }] });
-    expect(sub).toMatchObject({ object: 'subscription', status: 'active', test_clock: clock.id, billing_mode: { type: 'flexible' }, start_date: t0 });
+    expect(sub).toMatchObject({
+      object: 'subscription',
+      status: 'active',
+      test_clock: clock.id,
+      billing_mode: { type: 'flexible' },
+      start_date: t0,
+    });
     expect(sub).not.toHaveProperty('current_period_end');
     const item = sub.items.data[0];
     expect(item).toMatchObject({ current_period_start: t0, current_period_end: u('2025-02-28T10:00:00Z'), price: { id: price.id } });
@@ -130,7 +138,15 @@ describe('the car rental cycle on a test clock', () => {
       test_clock: clock.id,
     });
     expect(inv[0]!.lines).toEqual([
-      expect.objectContaining({ subscription_item: item.id, price: price.id, quantity: 3, amount: 3000, meter: 'mtr_minutes', unit_amount_decimal: '1000', period: { start: t0, end: u('2025-02-28T10:00:00Z') } }),
+      expect.objectContaining({
+        subscription_item: item.id,
+        price: price.id,
+        quantity: 3,
+        amount: 3000,
+        meter: 'mtr_minutes',
+        unit_amount_decimal: '1000',
+        period: { start: t0, end: u('2025-02-28T10:00:00Z') },
+      }),
     ]);
     // every participant was driven to the period end, in order
     expect(clockCalls).toContain(`meter-ingestion@${u('2025-02-28T10:00:00Z')}`);
@@ -139,7 +155,10 @@ describe('the car rental cycle on a test clock', () => {
     expect(clockCalls.filter((c) => c === `invoicing@${u('2025-02-28T10:00:00Z')}`)).toHaveLength(3);
 
     const after = await call('subscriptions.retrieve', {}, { id: sub.id });
-    expect(after.items.data[0]).toMatchObject({ current_period_start: u('2025-02-28T10:00:00Z'), current_period_end: u('2025-03-31T10:00:00Z') });
+    expect(after.items.data[0]).toMatchObject({
+      current_period_start: u('2025-02-28T10:00:00Z'),
+      current_period_end: u('2025-03-31T10:00:00Z'),
+    });
     expect(after.latest_invoice).toMatch(/^in_/);
 
     // invoicing re-rates the closed period at finalization: late usage inside the period counts
@@ -243,7 +262,11 @@ describe('subscriptions API', () => {
     const changed = await call('subscription_items.update', { price: c.id }, { id: firstItem });
     expect(changed.price.id).toBe(c.id);
     expect(await call('subscription_items.retrieve', {}, { id: firstItem })).toMatchObject({ price: { id: c.id } });
-    expect(await call('subscription_items.del', {}, { id: added.id })).toEqual({ id: added.id, object: 'subscription_item', deleted: true });
+    expect(await call('subscription_items.del', {}, { id: added.id })).toEqual({
+      id: added.id,
+      object: 'subscription_item',
+      deleted: true,
+    });
     await expect(call('subscription_items.retrieve', {}, { id: added.id })).rejects.toMatchObject({ status: 404 });
     await expect(call('subscriptions.create', { customer: cus.id, items: [{ price: a.id, quantity: '2' }] })).rejects.toMatchObject({
       status: 400,
@@ -257,13 +280,21 @@ describe('subscriptions API', () => {
     const t0 = u('2025-09-01T00:00:00Z');
     const clock = await call('test_clocks.create', { frozen_time: String(t0) });
     const cus = await call('customers.create', { test_clock: clock.id });
-    const seat = await call('prices.create', { currency: 'usd', product_data: { name: 'Seat' }, unit_amount: '500', recurring: { interval: 'month' } });
+    const seat = await call('prices.create', {
+      currency: 'usd',
+      product_data: { name: 'Seat' },
+      unit_amount: '500',
+      recurring: { interval: 'month' },
+    });
     const sub = await call('subscriptions.create', { customer: cus.id, items: [{ price: seat.id, quantity: '2' }] });
     expect(sub.items.data[0].quantity).toBe(2);
     expect(sub.latest_invoice).toMatch(/^in_/);
     const first = invoices.filter((i) => i.subscription === sub.id);
     expect(first).toHaveLength(1);
-    expect(first[0]).toMatchObject({ billing_reason: 'subscription_create', lines: [{ quantity: 2, amount: 1000, description: '2 × Seat', meter: null }] });
+    expect(first[0]).toMatchObject({
+      billing_reason: 'subscription_create',
+      lines: [{ quantity: 2, amount: 1000, description: '2 × Seat', meter: null }],
+    });
     const again = await svc.rpc.request<RatePeriodReply>('rating', 'billing.rate_period', {
       subscription: sub.id,
       period_start: first[0]!.period_start,

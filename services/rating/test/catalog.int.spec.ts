@@ -38,7 +38,7 @@ describe('customers', () => {
     expect(c).toMatchObject({ object: 'customer', name: 'Ada', email: 'ada@example.com', metadata: { tier: 'gold' }, test_clock: null });
     expect(c.id).toMatch(/^cus_/);
     expect(await call('customers.retrieve', {}, { id: c.id })).toEqual(c);
-    const u = await call('customers.update', { name: 'Ada L', metadata: { tier: '' , x: '1'} }, { id: c.id });
+    const u = await call('customers.update', { name: 'Ada L', metadata: { tier: '', x: '1' } }, { id: c.id });
     expect(u).toMatchObject({ name: 'Ada L', metadata: { x: '1' } });
     const list = await call('customers.list', { email: 'ada@example.com' });
     expect(list).toMatchObject({ object: 'list', has_more: false, url: '/v1/customers' });
@@ -59,10 +59,9 @@ describe('customers', () => {
   });
   it('records customer.created as a Stripe event in the store', async () => {
     const c = await call('customers.create', { name: 'Evt' });
-    const { rows } = await svc.app.get<any>((await import('@meterflow/service-kit')).PG_POOL).query(
-      `SELECT data FROM rating.events WHERE stream_id = $1 AND type = 'StripeEventEmitted'`,
-      [c.id],
-    );
+    const { rows } = await svc.app
+      .get<any>((await import('@meterflow/service-kit')).PG_POOL)
+      .query(`SELECT data FROM rating.events WHERE stream_id = $1 AND type = 'StripeEventEmitted'`, [c.id]);
     expect(rows[0].data).toMatchObject({ type: 'customer.created', object: 'event', data: { object: { id: c.id } } });
     expect(rows[0].data.id).toMatch(/^evt_/);
   });
@@ -135,7 +134,10 @@ describe('products and prices', () => {
         product_data: { name: 'x' },
         billing_scheme: 'tiered',
         tiers_mode: 'graduated',
-        tiers: [{ up_to: '10', unit_amount: '5' }, { up_to: 'inf', unit_amount: '3' }],
+        tiers: [
+          { up_to: '10', unit_amount: '5' },
+          { up_to: 'inf', unit_amount: '3' },
+        ],
         transform_quantity: { divide_by: '10', round: 'up' },
       }),
     ).rejects.toMatchObject({ status: 400, param: 'transform_quantity', type: 'invalid_request_error' });
@@ -146,15 +148,29 @@ describe('products and prices', () => {
       product_data: { name: 'tiers' },
       billing_scheme: 'tiered',
       tiers_mode: 'volume',
-      tiers: [{ up_to: '10', unit_amount_decimal: '1.5', flat_amount: '100' }, { up_to: 'inf', unit_amount: '1' }],
+      tiers: [
+        { up_to: '10', unit_amount_decimal: '1.5', flat_amount: '100' },
+        { up_to: 'inf', unit_amount: '1' },
+      ],
       recurring: { interval: 'month', usage_type: 'metered', meter: 'mtr_x' },
     });
-    expect(price.tiers[0]).toEqual({ up_to: 10, unit_amount: null, unit_amount_decimal: '1.5', flat_amount: 100, flat_amount_decimal: '100' });
+    expect(price.tiers[0]).toEqual({
+      up_to: 10,
+      unit_amount: null,
+      unit_amount_decimal: '1.5',
+      flat_amount: 100,
+      flat_amount_decimal: '100',
+    });
     expect(price.tiers[1].up_to).toBeNull();
   });
   it('refuses a metered price without a meter and an unknown product', async () => {
     await expect(
-      call('prices.create', { currency: 'usd', product_data: { name: 'x' }, unit_amount: '1', recurring: { interval: 'month', usage_type: 'metered' } }),
+      call('prices.create', {
+        currency: 'usd',
+        product_data: { name: 'x' },
+        unit_amount: '1',
+        recurring: { interval: 'month', usage_type: 'metered' },
+      }),
     ).rejects.toMatchObject({ status: 400, param: 'recurring[meter]' });
     await expect(call('prices.create', { currency: 'usd', product: 'prod_nope', unit_amount: '1' })).rejects.toMatchObject({ status: 404 });
   });

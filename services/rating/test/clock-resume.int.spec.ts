@@ -23,7 +23,12 @@ describe('test clock advance after a restart', () => {
     running.push(s);
     return s;
   };
-  const req = (params: Record<string, unknown>, path: Record<string, string> = {}): ApiRequest => ({ params, path, requestId: 'r', livemode: false });
+  const req = (params: Record<string, unknown>, path: Record<string, string> = {}): ApiRequest => ({
+    params,
+    path,
+    requestId: 'r',
+    livemode: false,
+  });
 
   afterAll(async () => {
     for (const s of running) await s.close().catch(() => {});
@@ -43,7 +48,9 @@ describe('test clock advance after a restart', () => {
     const pool = new pg.Pool({ connectionString: db.url, options: '-c search_path=rating,public' });
     try {
       const repo = testClockRepository(new PgEventStore(pool, 'rating'));
-      await repo.execute(clock.id, (s) => ({ events: decide({ type: 'StartAdvance', frozen_time: 1735689600 + 86400, subscriptions: [] }, s) }));
+      await repo.execute(clock.id, (s) => ({
+        events: decide({ type: 'StartAdvance', frozen_time: 1735689600 + 86400, subscriptions: [] }, s),
+      }));
     } finally {
       await pool.end();
     }

@@ -46,14 +46,18 @@ export class PeerStubs {
     respond(ingestion('meters.retrieve'), (r: ApiRequest) => {
       const id = r.path.id!;
       if (id === 'mtr_missing')
-        throw Object.assign(new Error('missing'), { shape: { type: 'invalid_request_error', code: 'resource_missing', message: `No such billing.meter: '${id}'`, status: 404 } });
+        throw Object.assign(new Error('missing'), {
+          shape: { type: 'invalid_request_error', code: 'resource_missing', message: `No such billing.meter: '${id}'`, status: 404 },
+        });
       return { id, object: 'billing.meter' };
     });
     respond(ingestion('usage.query'), (r: UsageQueryRequest) => {
       this.usageQueries++;
       const results: Record<string, { value: string; formula: 'sum' }> = {};
       for (const q of r.queries) {
-        const sum = this.usage.filter((e) => e.meter === q.meter && e.customer === q.customer && e.ts >= q.start && e.ts < q.end).reduce((a, e) => a + e.value, 0);
+        const sum = this.usage
+          .filter((e) => e.meter === q.meter && e.customer === q.customer && e.ts >= q.start && e.ts < q.end)
+          .reduce((a, e) => a + e.value, 0);
         results[q.key] = { value: String(sum), formula: 'sum' };
       }
       return { results };

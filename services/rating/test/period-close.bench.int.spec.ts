@@ -35,7 +35,11 @@ describe.skipIf(!N)(`period close of ${N} subscriptions`, () => {
       env: { RATING_SCHEDULER_INTERVAL_MS: '0', RATING_CLOSE_BATCH_SIZE: process.env.RATING_CLOSE_BATCH_SIZE ?? '1000' },
     });
     const respond = (subject: string, fn: (d: any) => unknown) =>
-      subs.push(svc.nc.subscribe(subject, { callback: (_e: Error | null, m: Msg) => void m.respond(encodeJson({ ok: true, result: fn(m.json()) })) }));
+      subs.push(
+        svc.nc.subscribe(subject, {
+          callback: (_e: Error | null, m: Msg) => void m.respond(encodeJson({ ok: true, result: fn(m.json()) })),
+        }),
+      );
     respond(svc.names.rpcSubject('meter-ingestion', 'usage.query'), (r: UsageQueryRequest) => {
       queries++;
       return { results: Object.fromEntries(r.queries.map((q) => [q.key, { value: '150', formula: 'sum' }])) };
@@ -59,7 +63,13 @@ describe.skipIf(!N)(`period close of ${N} subscriptions`, () => {
   it('closes every period', async () => {
     const repo = svc.app.get<SubscriptionRepository>(SUBSCRIPTIONS);
     const price = createPrice(
-      { currency: 'usd', product: 'prod_b', unit_amount: 1000, recurring: { interval: 'month', usage_type: 'metered', meter: 'mtr_b' }, transform_quantity: { divide_by: 60, round: 'up' } },
+      {
+        currency: 'usd',
+        product: 'prod_b',
+        unit_amount: 1000,
+        recurring: { interval: 'month', usage_type: 'metered', meter: 'mtr_b' },
+        transform_quantity: { divide_by: 60, round: 'up' },
+      },
       'price_b',
       0,
     );
@@ -84,11 +94,13 @@ describe.skipIf(!N)(`period close of ${N} subscriptions`, () => {
     const started = Date.now();
     const res = await svc.app.get(PeriodCloseService).runDue('clock_bench', Date.parse('2025-02-01T00:00:00Z') / 1000);
     const secs = (Date.now() - started) / 1000;
-    console.log(`closed ${res.closed} periods in ${secs.toFixed(1)} s (${Math.round(res.closed / secs)}/s), ${queries} usage queries, ${invoices} invoice requests`);
-    const { PG_POOL } = await import('@meterflow/service-kit');
-    const sizes = await svc.app.get<any>(PG_POOL).query(
-      `SELECT type, count(*)::int AS n, avg(pg_column_size(data))::int AS avg_bytes FROM events GROUP BY type ORDER BY type`,
+    console.log(
+      `closed ${res.closed} periods in ${secs.toFixed(1)} s (${Math.round(res.closed / secs)}/s), ${queries} usage queries, ${invoices} invoice requests`,
     );
+    const { PG_POOL } = await import('@meterflow/service-kit');
+    const sizes = await svc.app
+      .get<any>(PG_POOL)
+      .query(`SELECT type, count(*)::int AS n, avg(pg_column_size(data))::int AS avg_bytes FROM events GROUP BY type ORDER BY type`);
     const state = await svc.app.get<any>(PG_POOL).query(`SELECT avg(pg_column_size(state))::int AS avg_bytes FROM subscriptions`);
     console.log('event sizes', JSON.stringify(sizes.rows), 'state', state.rows[0].avg_bytes);
     expect(res.closed).toBe(N);

@@ -32,7 +32,12 @@ beforeAll(async () => {
   svc = await startServiceForTest(ratingDefinition, RatingModule, {
     databaseUrl: db.url,
     namespace: ns,
-    env: { LOG_LEVEL: 'fatal', RATING_SCHEDULER_INTERVAL_MS: '0', RATING_CLOCK_PARTICIPANTS: 'meter-ingestion,rating,invoicing', RATING_RPC_TIMEOUT_MS: '2000' },
+    env: {
+      LOG_LEVEL: 'fatal',
+      RATING_SCHEDULER_INTERVAL_MS: '0',
+      RATING_CLOCK_PARTICIPANTS: 'meter-ingestion,rating,invoicing',
+      RATING_RPC_TIMEOUT_MS: '2000',
+    },
   });
   peers.start(svc);
 });
@@ -70,7 +75,12 @@ describe('billing.rate_periods', () => {
     const [cusA, cusB, cusC] = await Promise.all([1, 2, 3].map(() => call('customers.create', { test_clock: clock.id })));
     const car = await metered('Car rental', '1000');
     const van = await metered('Van rental', '2500');
-    const seat = await call('prices.create', { currency: 'usd', product_data: { name: 'Seat' }, unit_amount: '500', recurring: { interval: 'month' } });
+    const seat = await call('prices.create', {
+      currency: 'usd',
+      product_data: { name: 'Seat' },
+      unit_amount: '500',
+      recurring: { interval: 'month' },
+    });
 
     // A: metered only. B: licensed seats (a creation invoice, then cycle invoices) + metered.
     // C: its metered price changes mid-period (flexible: the old price's usage is its own line).
@@ -85,7 +95,8 @@ describe('billing.rate_periods', () => {
     usage.push({ meter: 'mtr_minutes', customer: cusC.id, ts: mid + 3600, value: 180 }); // van, after the change
     await advance(clock.id, end + 3600);
 
-    const closed = (sub: string, reason: string) => invoices.find((i) => i.subscription === sub && i.billing_reason === reason && i.period_end === end)!;
+    const closed = (sub: string, reason: string) =>
+      invoices.find((i) => i.subscription === sub && i.billing_reason === reason && i.period_end === end)!;
     const c = closed(subC.id, 'subscription_cycle');
     expect(c.lines.map((l) => [l.price, l.period.start, l.period.end, l.amount])).toEqual(
       expect.arrayContaining([
@@ -132,7 +143,10 @@ describe('billing.rate_periods', () => {
         [van.id, 4, 10000],
       ]),
     );
-    expect(results[4]).toEqual({ ok: false, error: expect.objectContaining({ code: 'resource_missing', status: 404, param: 'subscription' }) });
+    expect(results[4]).toEqual({
+      ok: false,
+      error: expect.objectContaining({ code: 'resource_missing', status: 404, param: 'subscription' }),
+    });
     expect(results[5]).toEqual({ ok: false, error: expect.objectContaining({ code: 'period_not_closed', status: 404 }) });
     expect(results[6]).toEqual({ ok: false, error: expect.objectContaining({ code: 'period_not_closed', status: 404 }) });
     expect(results[7]).toEqual(results[0]);

@@ -14,7 +14,12 @@ describe('real-time period close', () => {
   const ns = testNamespace();
   const subs: Subscription[] = [];
   const invoices: CreateSubscriptionInvoiceRequest[] = [];
-  const req = (params: Record<string, unknown>, path: Record<string, string> = {}): ApiRequest => ({ params, path, requestId: 'r', livemode: false });
+  const req = (params: Record<string, unknown>, path: Record<string, string> = {}): ApiRequest => ({
+    params,
+    path,
+    requestId: 'r',
+    livemode: false,
+  });
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -24,7 +29,11 @@ describe('real-time period close', () => {
       env: { RATING_SCHEDULER_INTERVAL_MS: '200' },
     });
     const respond = (subject: string, fn: (d: any) => unknown) =>
-      subs.push(svc.nc.subscribe(subject, { callback: (_e: Error | null, m: Msg) => void m.respond(encodeJson({ ok: true, result: fn(m.json()) })) }));
+      subs.push(
+        svc.nc.subscribe(subject, {
+          callback: (_e: Error | null, m: Msg) => void m.respond(encodeJson({ ok: true, result: fn(m.json()) })),
+        }),
+      );
     respond(svc.names.rpcSubject('meter-ingestion', 'usage.query'), (r: UsageQueryRequest) => ({
       results: Object.fromEntries(r.queries.map((q) => [q.key, { value: '90', formula: 'sum' }])),
     }));
@@ -33,9 +42,12 @@ describe('real-time period close', () => {
       return { id: `in_rt${invoices.length}` };
     };
     respond(svc.names.rpcSubject('invoicing', 'subscription_invoices.create'), accept);
-    respond(svc.names.rpcSubject('invoicing', 'subscription_invoices.create_many'), (b: { requests: CreateSubscriptionInvoiceRequest[] }) => ({
-      results: b.requests.map((r) => ({ ok: true, result: accept(r) })),
-    }));
+    respond(
+      svc.names.rpcSubject('invoicing', 'subscription_invoices.create_many'),
+      (b: { requests: CreateSubscriptionInvoiceRequest[] }) => ({
+        results: b.requests.map((r) => ({ ok: true, result: accept(r) })),
+      }),
+    );
   });
   afterAll(async () => {
     for (const s of subs) s.unsubscribe();
@@ -58,10 +70,19 @@ describe('real-time period close', () => {
       }),
     );
     const anchor = Math.floor(Date.now() / 1000) + 2;
-    const sub = await svc.rpc.request<any>('rating', 'subscriptions.create', req({ customer: cus.id, items: [{ price: price.id }], billing_cycle_anchor: String(anchor) }));
+    const sub = await svc.rpc.request<any>(
+      'rating',
+      'subscriptions.create',
+      req({ customer: cus.id, items: [{ price: price.id }], billing_cycle_anchor: String(anchor) }),
+    );
     expect(sub.items.data[0].current_period_end).toBe(anchor);
     const inv = await eventually(async () => invoices.find((i) => i.subscription === sub.id), 10_000);
-    expect(inv).toMatchObject({ billing_reason: 'subscription_cycle', period_end: anchor, test_clock: null, lines: [{ quantity: 2, amount: 2000 }] });
+    expect(inv).toMatchObject({
+      billing_reason: 'subscription_cycle',
+      period_end: anchor,
+      test_clock: null,
+      lines: [{ quantity: 2, amount: 2000 }],
+    });
     // The invoice is handed over before the close is committed: the subscription moves on just after.
     const after = await eventually(async () => {
       const s = await svc.rpc.request<any>('rating', 'subscriptions.retrieve', req({}, { id: sub.id }));

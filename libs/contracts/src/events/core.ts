@@ -13,11 +13,7 @@ export interface EventDefinition<T extends string, S extends z.ZodTypeAny> {
   (data: z.input<S>): { type: T; schemaVersion: number; data: z.output<S> };
 }
 
-export function defineEvent<T extends string, S extends z.ZodTypeAny>(
-  type: T,
-  schemaVersion: number,
-  schema: S,
-): EventDefinition<T, S> {
+export function defineEvent<T extends string, S extends z.ZodTypeAny>(type: T, schemaVersion: number, schema: S): EventDefinition<T, S> {
   const make = ((data: z.input<S>) => ({ type, schemaVersion, data: schema.parse(data) })) as EventDefinition<T, S>;
   Object.defineProperties(make, {
     type: { value: type },

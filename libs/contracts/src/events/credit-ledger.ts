@@ -124,11 +124,7 @@ export type InvoiceFundedCreditGrant = EventOf<typeof InvoiceFundedCreditGrant>;
 
 /** What a grant's stream holds (besides `StripeEventEmitted`). */
 export type CreditGrantEvent =
-  | CreditGrantCreated
-  | CreditGrantUpdated
-  | CreditGrantExpired
-  | CreditGrantVoided
-  | CreditBalanceTransactionRecorded;
+  CreditGrantCreated | CreditGrantUpdated | CreditGrantExpired | CreditGrantVoided | CreditBalanceTransactionRecorded;
 
 /** Everything credit-ledger's event store accepts. */
 export const CREDIT_LEDGER_EVENTS = eventCatalog([

@@ -101,11 +101,7 @@ export const InvoiceLineChanged = defineEvent('InvoiceLineChanged', 1, z.object(
 export const InvoiceLineRemoved = defineEvent('InvoiceLineRemoved', 1, z.object({ at: z.number().int(), line: z.string() }));
 
 /** Subscription lines re-rated at finalization (usage that arrived during the grace period). */
-export const InvoiceLinesRefreshed = defineEvent(
-  'InvoiceLinesRefreshed',
-  1,
-  z.object({ at: z.number().int(), lines: z.array(LineData) }),
-);
+export const InvoiceLinesRefreshed = defineEvent('InvoiceLinesRefreshed', 1, z.object({ at: z.number().int(), lines: z.array(LineData) }));
 
 export const InvoiceCreditsApplied = defineEvent(
   'InvoiceCreditsApplied',
@@ -184,11 +180,7 @@ export const InvoiceItemUpdated = defineEvent(
   }),
 );
 /** A pending item was pulled into an invoice. */
-export const InvoiceItemInvoiced = defineEvent(
-  'InvoiceItemInvoiced',
-  1,
-  z.object({ invoice: z.string(), line: z.string() }),
-);
+export const InvoiceItemInvoiced = defineEvent('InvoiceItemInvoiced', 1, z.object({ invoice: z.string(), line: z.string() }));
 export const InvoiceItemDeleted = defineEvent('InvoiceItemDeleted', 1, z.object({ at: z.number().int() }));
 
 export type InvoiceItemEvent =

@@ -87,16 +87,36 @@ const check = (e: { type: string; data: unknown }) => eventContractViolation(INV
 
 describe('INVOICING_EVENTS', () => {
   it('accepts every event the service appends', () => {
-    const oneOff = { ...line, id: 'il_2', type: 'invoice_item_details' as const, subscription: null, subscription_item: null, invoice_item: 'ii_1', metered: false };
+    const oneOff = {
+      ...line,
+      id: 'il_2',
+      type: 'invoice_item_details' as const,
+      subscription: null,
+      subscription_item: null,
+      invoice_item: 'ii_1',
+      metered: false,
+    };
     const events = [
       InvoiceCreated(invoice),
-      InvoiceCreated({ ...invoice, id: 'in_2', billing_reason: 'manual', collection_method: 'send_invoice', days_until_due: 30, subscription: null, idempotency_key: null, lines: [] }),
+      InvoiceCreated({
+        ...invoice,
+        id: 'in_2',
+        billing_reason: 'manual',
+        collection_method: 'send_invoice',
+        days_until_due: 30,
+        subscription: null,
+        idempotency_key: null,
+        lines: [],
+      }),
       InvoiceUpdated({ at: 2_100, description: 'x', metadata: { a: 'b' }, footer: null }),
       InvoiceLineAdded({ at: 2_100, line: oneOff }),
       InvoiceLineChanged({ at: 2_100, line: { ...oneOff, amount: '-50' } }),
       InvoiceLineRemoved({ at: 2_100, line: 'il_2' }),
       InvoiceLinesRefreshed({ at: 5_600, lines: [{ ...line, amount: '3300', quantity: 33 }] }),
-      InvoiceCreditsApplied({ at: 5_600, applications: [{ line: 'il_1', amount: '500', credit_balance_transaction: 'cbtxn_1', credit_grant: 'credgr_1' }] }),
+      InvoiceCreditsApplied({
+        at: 5_600,
+        applications: [{ line: 'il_1', amount: '500', credit_balance_transaction: 'cbtxn_1', credit_grant: 'credgr_1' }],
+      }),
       InvoiceFinalized({ at: 5_600, number: 'ABC-0001' }),
       InvoiceFinalized({ at: 5_600, number: 'ABC-0002', auto_advance: false }),
       InvoicePaid({ at: 6_000, amount_paid: '2800', paid_out_of_band: true }),
@@ -105,7 +125,16 @@ describe('INVOICING_EVENTS', () => {
       InvoiceSent({ at: 6_000 }),
       InvoiceDeleted({ at: 6_000 }),
       InvoiceItemCreated(item),
-      InvoiceItemUpdated({ amount: '-200', quantity: 2, unit_amount_decimal: '-100', description: null, period: item.period, metadata: {}, price: null, product: null }),
+      InvoiceItemUpdated({
+        amount: '-200',
+        quantity: 2,
+        unit_amount_decimal: '-100',
+        description: null,
+        period: item.period,
+        metadata: {},
+        price: null,
+        product: null,
+      }),
       InvoiceItemInvoiced({ invoice: 'in_2', line: 'il_2' }),
       InvoiceItemDeleted({ at: 6_000 }),
       InvoiceKeyClaimed({ key: 'sub_1:1000:subscription_cycle', invoice: 'in_1' }),

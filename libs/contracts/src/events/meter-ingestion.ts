@@ -60,9 +60,20 @@ export type MeterEventCancelled = EventOf<typeof MeterEventCancelled>;
 export const AlertCreated = defineEvent(
   'AlertCreated',
   1,
-  z.object({ id: z.string(), title: z.string(), meterId: z.string(), gte: z.number().int().positive(), customer: z.string().nullable(), at: unix }),
+  z.object({
+    id: z.string(),
+    title: z.string(),
+    meterId: z.string(),
+    gte: z.number().int().positive(),
+    customer: z.string().nullable(),
+    at: unix,
+  }),
 );
-export const AlertStatusChanged = defineEvent('AlertStatusChanged', 1, z.object({ status: z.enum(['active', 'inactive', 'archived']), at: unix }));
+export const AlertStatusChanged = defineEvent(
+  'AlertStatusChanged',
+  1,
+  z.object({ status: z.enum(['active', 'inactive', 'archived']), at: unix }),
+);
 /** The alert fired for `customer` (once per customer); `value` is the usage then, a decimal string. */
 export const AlertTriggered = defineEvent('AlertTriggered', 1, z.object({ customer: z.string(), value: z.string(), at: unix }));
 

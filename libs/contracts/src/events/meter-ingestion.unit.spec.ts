@@ -25,7 +25,15 @@ const meter = {
   eventTimeWindow: null,
   at: 100,
 };
-const cancelled = { adjustmentId: 'mtradj_1', identifier: 'e-1', meterId: 'mtr_1', customer: 'cus_1', value: '2.5', timestamp: 90, at: 100 };
+const cancelled = {
+  adjustmentId: 'mtradj_1',
+  identifier: 'e-1',
+  meterId: 'mtr_1',
+  customer: 'cus_1',
+  value: '2.5',
+  timestamp: 90,
+  at: 100,
+};
 
 const check = (e: { type: string; data: unknown }) => eventContractViolation(METER_INGESTION_EVENTS, e.type, e.data);
 
@@ -51,7 +59,9 @@ describe('METER_INGESTION_EVENTS', () => {
     expect(check({ type: 'MeterCreated', data: { ...meter, formula: 'avg' } })).toMatch(/^formula: /);
     expect(check({ type: 'MeterCreated', data: { ...meter, eventTimeWindow: 'week' } })).toMatch(/^eventTimeWindow: /);
     expect(check({ type: 'MeterEventCancelled', data: { ...cancelled, value: 2.5 } })).toMatch(/^value: /);
-    expect(check({ type: 'AlertCreated', data: { id: 'alrt_1', title: 't', meterId: 'mtr_1', gte: 0, customer: null, at: 1 } })).toMatch(/^gte: /);
+    expect(check({ type: 'AlertCreated', data: { id: 'alrt_1', title: 't', meterId: 'mtr_1', gte: 0, customer: null, at: 1 } })).toMatch(
+      /^gte: /,
+    );
     expect(check({ type: 'AlertTriggered', data: { customer: 'cus_1', value: 12n, at: 1 } })).toMatch(/^value: /);
     expect(check({ type: 'StripeEventEmitted', data: { id: 'not-an-evt' } })).toMatch(/^id: /);
     // accepted meter events are not event-store facts

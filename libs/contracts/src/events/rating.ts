@@ -298,7 +298,11 @@ export const ProductUpdated = defineEvent(
 );
 
 export const PriceCreated = defineEvent('PriceCreated', 1, z.strictObject({ price: PriceDocument }));
-export const PriceUpdated = defineEvent('PriceUpdated', 1, z.strictObject({ price: PriceDocument, previous_attributes: previousAttributes }));
+export const PriceUpdated = defineEvent(
+  'PriceUpdated',
+  1,
+  z.strictObject({ price: PriceDocument, previous_attributes: previousAttributes }),
+);
 
 // ---- events: test clocks -------------------------------------------------------------------
 
@@ -341,7 +345,11 @@ export const SubscriptionItemDeleted = defineEvent(
   1,
   z.strictObject({ item: subscriptionItemId, pending_lines: z.array(RatedLineSchema) }),
 );
-export const SubscriptionBillingModeMigrated = defineEvent('SubscriptionBillingModeMigrated', 1, z.strictObject({ updated_at: unixSeconds }));
+export const SubscriptionBillingModeMigrated = defineEvent(
+  'SubscriptionBillingModeMigrated',
+  1,
+  z.strictObject({ updated_at: unixSeconds }),
+);
 /** `billing_cycle_anchor=now`: the period ends now (invoiced like a period end) and a new cycle starts. */
 export const SubscriptionBillingCycleAnchorReset = defineEvent(
   'SubscriptionBillingCycleAnchorReset',

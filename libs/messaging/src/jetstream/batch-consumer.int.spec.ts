@@ -102,7 +102,10 @@ describe('startBatchConsumer', () => {
       await eventually(async () => (received >= N ? true : undefined), 120_000, 20);
       const consumed = performance.now();
       const jsm = await jetstreamManager(nc);
-      await eventually(async () => ((await jsm.consumers.info(names.ingestStream, durable)).num_ack_pending === 0 ? true : undefined), 30_000);
+      await eventually(
+        async () => ((await jsm.consumers.info(names.ingestStream, durable)).num_ack_pending === 0 ? true : undefined),
+        30_000,
+      );
       const allAcked = performance.now();
       console.log(
         `[batch-consumer] publish ${N}: ${Math.round(published - t0)} ms (${Math.round(N / ((published - t0) / 1000))}/s); ` +

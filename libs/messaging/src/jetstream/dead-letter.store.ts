@@ -40,7 +40,14 @@ export class DeadLetterStore {
     await this.pool.query(
       `INSERT INTO ${this.t} (consumer, subject, message_id, data, headers, reason) VALUES ($1, $2, $3, $4, $5, $6)`,
       // Postgres text cannot hold NUL bytes.
-      [entry.consumer, entry.subject, entry.messageId ?? null, data.replace(/\u0000/g, ''), JSON.stringify(entry.headers ?? {}), entry.reason],
+      [
+        entry.consumer,
+        entry.subject,
+        entry.messageId ?? null,
+        data.replace(/\u0000/g, ''),
+        JSON.stringify(entry.headers ?? {}),
+        entry.reason,
+      ],
     );
   }
 

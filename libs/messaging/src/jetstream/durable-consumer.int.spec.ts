@@ -64,7 +64,10 @@ describe('startDurableConsumer', () => {
       },
     });
     try {
-      await js.publish(subject, JSON.stringify({ n: 1 }), { msgID: 'evt_first', headers: headersWithTrace({ 'mf-correlation-id': 'req_origin' }) });
+      await js.publish(subject, JSON.stringify({ n: 1 }), {
+        msgID: 'evt_first',
+        headers: headersWithTrace({ 'mf-correlation-id': 'req_origin' }),
+      });
       await publish(subject, { n: 2 }, 'evt_second');
       await settled(durable);
       const meta = async (id: string) => (await store.readStream(id))[0]!.metadata;
@@ -169,7 +172,14 @@ describe('startDurableConsumer', () => {
     const durable = names.durable('meter-ingestion', 'resume');
     const got: number[] = [];
     const start = (concurrency = 16) =>
-      startDurableConsumer({ nc, stream: names.ingestStream, durable, filterSubject: subject, concurrency, handle: async (m) => (got.push(m.json<{ i: number }>().i), { kind: 'ack' }) });
+      startDurableConsumer({
+        nc,
+        stream: names.ingestStream,
+        durable,
+        filterSubject: subject,
+        concurrency,
+        handle: async (m) => (got.push(m.json<{ i: number }>().i), { kind: 'ack' }),
+      });
     const first = await start();
     await publish(subject, { i: 1 }, 'resume-1');
     await eventually(async () => (got.length === 1 ? true : undefined));
@@ -185,7 +195,7 @@ describe('startDurableConsumer', () => {
     expect(got).toEqual([1, 2]);
   });
 
-  it('keeps a slow handler\'s message from being redelivered after ack_wait', async () => {
+  it("keeps a slow handler's message from being redelivered after ack_wait", async () => {
     const subject = names.ingestSubject('slow');
     const durable = names.durable('meter-ingestion', 'slow');
     const deliveries: number[] = [];

@@ -12,4 +12,10 @@ export {
 export { DeadLetterStore, type DeadLetter, type DeadLetterInput } from './dead-letter.store.js';
 export { withInbox, type InboxResult } from './inbox.js';
 export { OutboxRelay, type OutboxRelayOptions, type RelayLogger } from './outbox-relay.js';
-export { JetStreamPublishError, JetStreamPublisher, type JetStreamAck, type JetStreamPublishOptions, type JetStreamPublisherOptions } from './jetstream-publisher.js';
+export {
+  JetStreamPublishError,
+  JetStreamPublisher,
+  type JetStreamAck,
+  type JetStreamPublishOptions,
+  type JetStreamPublisherOptions,
+} from './jetstream-publisher.js';

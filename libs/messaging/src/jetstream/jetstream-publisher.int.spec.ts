@@ -64,7 +64,9 @@ describe('JetStreamPublisher', () => {
 
   it('matches many concurrent acks to their publishes', async () => {
     const subject = names.serviceEventSubject('rating', 'Many');
-    const acks = await Promise.all(Array.from({ length: 300 }, (_, i) => publisher.publish(subject, JSON.stringify({ i }), { msgId: `many-${i}` })));
+    const acks = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => publisher.publish(subject, JSON.stringify({ i }), { msgId: `many-${i}` })),
+    );
     expect(new Set(acks.map((a) => a.seq)).size).toBe(300);
     for (const [i, a] of acks.entries()) {
       const m = await jsm.streams.getMessage(names.serviceStream('rating'), { seq: a.seq });

@@ -1,4 +1,11 @@
-import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import {
+  createInbox,
+  headers as natsHeaders,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
 
 /** JetStream's answer to a stored (or de-duplicated) message. */
 export interface JetStreamAck {
@@ -98,7 +105,11 @@ export class JetStreamPublisher {
         this.nc.publish(subject, data, { reply: `${this.inbox}.${token}`, ...(h ? { headers: h } : {}) });
       } catch (e) {
         this.pending.delete(token);
-        reject(new JetStreamPublishError(`publish to ${subject} failed: ${(e as Error).message}`, subject, 'publish_failed', undefined, { cause: e }));
+        reject(
+          new JetStreamPublishError(`publish to ${subject} failed: ${(e as Error).message}`, subject, 'publish_failed', undefined, {
+            cause: e,
+          }),
+        );
       }
     });
   }
@@ -120,11 +131,20 @@ export class JetStreamPublisher {
     if (msg.data.length === 0) {
       // The server answers 503 with an empty body when nothing (no stream) listens on the subject.
       const code = msg.headers?.code ?? 0;
-      if (code === 503) p.reject(new JetStreamPublishError(`publish to ${p.subject}: no stream captures the subject (no responders)`, p.subject, 'no_responders'));
+      if (code === 503)
+        p.reject(
+          new JetStreamPublishError(`publish to ${p.subject}: no stream captures the subject (no responders)`, p.subject, 'no_responders'),
+        );
       else p.reject(new JetStreamPublishError(`publish to ${p.subject}: empty ack (status ${code})`, p.subject, 'invalid_ack'));
       return;
     }
-    let v: { stream?: unknown; seq?: unknown; duplicate?: unknown; domain?: unknown; error?: { code?: number; err_code?: number; description?: string } };
+    let v: {
+      stream?: unknown;
+      seq?: unknown;
+      duplicate?: unknown;
+      domain?: unknown;
+      error?: { code?: number; err_code?: number; description?: string };
+    };
     try {
       v = msg.json();
     } catch (e) {
@@ -133,14 +153,26 @@ export class JetStreamPublisher {
     }
     if (v.error) {
       const d = v.error;
-      p.reject(new JetStreamPublishError(`publish to ${p.subject}: ${d.description ?? 'jetstream error'} (${d.code ?? '?'}/${d.err_code ?? '?'})`, p.subject, 'api_error', d.err_code));
+      p.reject(
+        new JetStreamPublishError(
+          `publish to ${p.subject}: ${d.description ?? 'jetstream error'} (${d.code ?? '?'}/${d.err_code ?? '?'})`,
+          p.subject,
+          'api_error',
+          d.err_code,
+        ),
+      );
       return;
     }
     if (typeof v.stream !== 'string' || v.stream === '' || typeof v.seq !== 'number') {
       p.reject(new JetStreamPublishError(`publish to ${p.subject}: invalid ack response`, p.subject, 'invalid_ack'));
       return;
     }
-    p.resolve({ stream: v.stream, seq: v.seq, duplicate: v.duplicate === true, ...(typeof v.domain === 'string' ? { domain: v.domain } : {}) });
+    p.resolve({
+      stream: v.stream,
+      seq: v.seq,
+      duplicate: v.duplicate === true,
+      ...(typeof v.domain === 'string' ? { domain: v.domain } : {}),
+    });
   }
 
   private sweep(): void {

@@ -62,12 +62,20 @@ describe.runIf(N > 0)('OutboxRelay throughput (opt-in)', () => {
         const data = invoiceLike(i);
         if (i % 5 === 4) {
           const evt = stripeEvent(`evt_bench_${i}`, 'invoice.finalized', data, 1_700_000_000);
-          batches.push({ streamId: data.id, expected: 'any', events: [{ type: evt.type, schemaVersion: evt.schemaVersion, data: evt.data }] });
+          batches.push({
+            streamId: data.id,
+            expected: 'any',
+            events: [{ type: evt.type, schemaVersion: evt.schemaVersion, data: evt.data }],
+          });
         } else {
           batches.push({ streamId: data.id, expected: 'any', events: [{ type: 'InvoiceFinalized', data }] });
         }
       }
-      await store.appendMany(batches, { correlationId: 'req_bench', causationId: 'cmd_bench', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+      await store.appendMany(batches, {
+        correlationId: 'req_bench',
+        causationId: 'cmd_bench',
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      });
     }
   }, 600_000);
 

@@ -49,11 +49,16 @@ const newRelay = (extra: Partial<ConstructorParameters<typeof OutboxRelay>[0]> =
 describe('OutboxRelay', () => {
   it('publishes every committed event once per msg id, Stripe events on mf.events, and survives a restart', async () => {
     const evt = stripeEvent('evt_test_1', 'billing.meter.created', { id: 'mtr_1', object: 'billing.meter' }, 1_700_000_000);
-    const appended = await store.append('mtr_1', 'no_stream', [
-      { type: 'MeterCreated', data: { id: 'mtr_1', limit: 5n } },
-      { type: evt.type, schemaVersion: evt.schemaVersion, data: evt.data },
-      { type: 'MeterRenamed', data: { name: 'calls' } },
-    ], { correlationId: 'req_1', causationId: 'cmd_1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+    const appended = await store.append(
+      'mtr_1',
+      'no_stream',
+      [
+        { type: 'MeterCreated', data: { id: 'mtr_1', limit: 5n } },
+        { type: evt.type, schemaVersion: evt.schemaVersion, data: evt.data },
+        { type: 'MeterRenamed', data: { name: 'calls' } },
+      ],
+      { correlationId: 'req_1', causationId: 'cmd_1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+    );
 
     const relay = newRelay();
     expect(await relay.drainOnce()).toBe(3);
@@ -64,22 +69,40 @@ describe('OutboxRelay', () => {
       [`${ns}.mf.svc.rating.MeterCreated`, appended.stored[0]!.eventId],
       [`${ns}.mf.svc.rating.MeterRenamed`, appended.stored[2]!.eventId],
     ]);
-    expect(svc[0]!.body).toMatchObject({ type: 'MeterCreated', schemaVersion: 1, data: { id: 'mtr_1', limit: '5' }, metadata: { streamId: 'mtr_1', correlationId: 'req_1' } });
+    expect(svc[0]!.body).toMatchObject({
+      type: 'MeterCreated',
+      schemaVersion: 1,
+      data: { id: 'mtr_1', limit: '5' },
+      metadata: { streamId: 'mtr_1', correlationId: 'req_1' },
+    });
     expect(svc[0]!.header.get('mf-correlation-id')).toBe('req_1');
     expect(svc[0]!.header.get('mf-causation-id')).toBe('cmd_1');
     expect(svc[0]!.header.get('traceparent')).toMatch(/^00-0af7/);
     expect(svc[0]!.header.get('mf-event-type')).toBe('MeterCreated');
     // the body is built from the stored JSON text: exactly the stored data and metadata
-    for (const [i, m] of [[0, svc[0]!], [2, svc[1]!]] as const) {
+    for (const [i, m] of [
+      [0, svc[0]!],
+      [2, svc[1]!],
+    ] as const) {
       const e = appended.stored[i]!;
-      expect(m.body).toEqual({ type: e.type, schemaVersion: e.schemaVersion, data: JSON.parse(JSON.stringify(e.data, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))), metadata: e.metadata });
+      expect(m.body).toEqual({
+        type: e.type,
+        schemaVersion: e.schemaVersion,
+        data: JSON.parse(JSON.stringify(e.data, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))),
+        metadata: e.metadata,
+      });
     }
 
     const stripe = await messages(names.eventsStream);
     expect(stripe).toHaveLength(1);
     expect(stripe[0]!.subject).toBe(`${ns}.mf.events.billing.meter.created`);
     expect(stripe[0]!.msgId).toBe('evt_test_1');
-    expect(stripe[0]!.body).toMatchObject({ id: 'evt_test_1', object: 'event', type: 'billing.meter.created', data: { object: { id: 'mtr_1' } } });
+    expect(stripe[0]!.body).toMatchObject({
+      id: 'evt_test_1',
+      object: 'event',
+      type: 'billing.meter.created',
+      data: { object: { id: 'mtr_1' } },
+    });
     expect(stripe[0]!.body).toEqual(appended.stored[1]!.data);
     expect(stripe[0]!.header.get('mf-event-type')).toBe(evt.type);
     expect(stripe[0]!.header.get('mf-correlation-id')).toBe('req_1');
@@ -94,11 +117,23 @@ describe('OutboxRelay', () => {
   });
 
   it('publishes the stored JSON text faithfully (escapes, unicode, numbers, nesting)', async () => {
-    const data = { s: 'ü "q" \\ \n\t ✓ 𝄞', n: [0, -1.5, 1e21, 12345678901234567, 0.1], b: true, z: null, o: { k: { deep: [{}] } }, big: 2n ** 70n };
+    const data = {
+      s: 'ü "q" \\ \n\t ✓ 𝄞',
+      n: [0, -1.5, 1e21, 12345678901234567, 0.1],
+      b: true,
+      z: null,
+      o: { k: { deep: [{}] } },
+      big: 2n ** 70n,
+    };
     const a = await store.append('faithful', 'no_stream', [{ type: 'Faithful', data }]);
     await newRelay().drainOnce();
     const m = (await messages(names.serviceStream('rating'))).find((x) => x.msgId === a.stored[0]!.eventId)!;
-    expect(m.body).toEqual({ type: 'Faithful', schemaVersion: 1, data: { ...data, big: (2n ** 70n).toString() }, metadata: a.stored[0]!.metadata });
+    expect(m.body).toEqual({
+      type: 'Faithful',
+      schemaVersion: 1,
+      data: { ...data, big: (2n ** 70n).toString() },
+      metadata: a.stored[0]!.metadata,
+    });
     expect(m.header.has('mf-correlation-id')).toBe(false);
     expect(m.header.has('traceparent')).toBe(false);
   });
@@ -108,7 +143,9 @@ describe('OutboxRelay', () => {
     const ns2 = testNamespace();
     const names2 = natsNames(ns2);
     const relay = newRelay({ names: names2, cursorName: 'retry_test', batchSize: 4 });
-    const cursor = async () => (await pool.query(`SELECT global_position::text AS p FROM rating.relay_cursor WHERE name = 'retry_test'`)).rows[0]?.p as string | undefined;
+    const cursor = async () =>
+      (await pool.query(`SELECT global_position::text AS p FROM rating.relay_cursor WHERE name = 'retry_test'`)).rows[0]?.p as
+        string | undefined;
     try {
       await expect(relay.drainOnce()).rejects.toThrow(/no responders/);
       expect(await cursor()).toBe('0');
@@ -130,7 +167,13 @@ describe('OutboxRelay', () => {
     const nextPow = 10 ** String(max + 1).length;
     await store.withTransaction(async (tx) => {
       const n = nextPow - max + 25;
-      for (let i = 0; i < n; i += 50) await store.append(`digits-${i}`, 'no_stream', Array.from({ length: Math.min(50, n - i) }, (_, k) => ({ type: 'Digit', data: { i: i + k } })), { tx });
+      for (let i = 0; i < n; i += 50)
+        await store.append(
+          `digits-${i}`,
+          'no_stream',
+          Array.from({ length: Math.min(50, n - i) }, (_, k) => ({ type: 'Digit', data: { i: i + k } })),
+          { tx },
+        );
     });
     const total = Number((await pool.query('SELECT count(*) AS n FROM rating.events')).rows[0].n);
     const ns3 = testNamespace();
@@ -188,7 +231,10 @@ describe('OutboxRelay', () => {
         }),
       );
       // NOTIFY wakes it well before the 2 s idle poll
-      await eventually(async () => ((await count(names.serviceStream('rating'))) === before + writers * perWriter ? true : undefined), 5000);
+      await eventually(
+        async () => ((await count(names.serviceStream('rating'))) === before + writers * perWriter ? true : undefined),
+        5000,
+      );
     } finally {
       await relay.stop();
     }

@@ -166,7 +166,10 @@ export class OutboxRelay {
     h.set('mf-event-type', r.type);
     if (r.type === STRIPE_EVENT_EMITTED) {
       // The Stripe event object is the body as stored.
-      return publisher.publish(names.eventSubject(String(r.stripe_type ?? undefined)), r.data, { msgId: String(r.stripe_id ?? undefined), headers: h });
+      return publisher.publish(names.eventSubject(String(r.stripe_type ?? undefined)), r.data, {
+        msgId: String(r.stripe_id ?? undefined),
+        headers: h,
+      });
     }
     // JSON text by hand: type is a plain identifier-like name but is escaped anyway.
     const envelope = `{"type":${JSON.stringify(r.type)},"schemaVersion":${r.schema_version},"data":${r.data},"metadata":${r.metadata}}`;

@@ -1,4 +1,12 @@
-import { DiscardPolicy, jetstreamManager, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import {
+  DiscardPolicy,
+  jetstreamManager,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import type { NatsNames, ServiceName } from '@meterflow/contracts';
 
@@ -6,7 +14,10 @@ const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
 /** The stream configs Meterflow relies on (nats-server 2.9 compatible: no transforms, no multi-filter). */
-export function streamConfigs(names: NatsNames, services: readonly ServiceName[] = []): Array<Partial<StreamConfig> & { name: string; subjects: string[] }> {
+export function streamConfigs(
+  names: NatsNames,
+  services: readonly ServiceName[] = [],
+): Array<Partial<StreamConfig> & { name: string; subjects: string[] }> {
   const base = {
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
@@ -28,7 +39,12 @@ export function streamConfigs(names: NatsNames, services: readonly ServiceName[]
       ...(process.env.MF_INGEST_MAX_BYTES ? { max_bytes: Number(process.env.MF_INGEST_MAX_BYTES), discard: DiscardPolicy.New } : {}),
     },
     { ...base, name: names.eventsStream, subjects: [names.eventsSubjects], max_age: nanos(30 * DAY) },
-    ...services.map((svc) => ({ ...base, name: names.serviceStream(svc), subjects: [names.serviceSubjects(svc)], max_age: nanos(30 * DAY) })),
+    ...services.map((svc) => ({
+      ...base,
+      name: names.serviceStream(svc),
+      subjects: [names.serviceSubjects(svc)],
+      max_age: nanos(30 * DAY),
+    })),
   ];
 }
 

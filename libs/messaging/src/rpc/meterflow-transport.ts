@@ -105,7 +105,8 @@ export class MeterflowTransport extends Server implements CustomTransportStrateg
  * gateway (no headers on its hot path), the request's `req_` id is both.
  */
 function requestContext(h: MsgHdrs | undefined, data: unknown): MessageContext {
-  const requestId = typeof (data as { requestId?: unknown })?.requestId === 'string' ? (data as { requestId: string }).requestId : undefined;
+  const requestId =
+    typeof (data as { requestId?: unknown })?.requestId === 'string' ? (data as { requestId: string }).requestId : undefined;
   return {
     correlationId: h?.get(HEADERS.correlationId) || requestId,
     causationId: h?.get(HEADERS.causationId) || requestId,

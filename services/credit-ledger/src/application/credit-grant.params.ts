@@ -36,16 +36,28 @@ function readScope(p: Params, key: string, required: boolean): { priceType: 'met
   rejectUnknown(scope, ['price_type', 'prices']);
   exclusive(scope, ['price_type', 'prices']);
   const priceType = enumOf(scope, 'price_type', ['metered'] as const) ?? null;
-  const prices = objArr(scope, 'prices')?.map((pr) => {
-    rejectUnknown(pr, ['id']);
-    return str(pr, 'id', { required: true });
-  }) ?? null;
+  const prices =
+    objArr(scope, 'prices')?.map((pr) => {
+      rejectUnknown(pr, ['id']);
+      return str(pr, 'id', { required: true });
+    }) ?? null;
   if (prices && prices.length > 20) throw invalid(`${key}[prices]`, 'You can specify at most 20 prices.');
   return { priceType, prices };
 }
 
 export function parseCreateGrant(p: Params): CreateGrantParams {
-  rejectUnknown(p, ['amount', 'applicability_config', 'category', 'customer', 'customer_account', 'effective_at', 'expires_at', 'metadata', 'name', 'priority']);
+  rejectUnknown(p, [
+    'amount',
+    'applicability_config',
+    'category',
+    'customer',
+    'customer_account',
+    'effective_at',
+    'expires_at',
+    'metadata',
+    'name',
+    'priority',
+  ]);
   if (p.customer_account !== undefined) throw noAccounts('customer_account');
   const customer = str(p, 'customer', { required: true });
   const amount = obj(p, 'amount', { required: true });
@@ -82,8 +94,7 @@ export function parseCreateGrant(p: Params): CreateGrantParams {
   };
 }
 
-const stripEmpty = (m: MetadataPatch): Record<string, string> =>
-  Object.fromEntries(Object.entries(m ?? {}).filter(([, v]) => v !== ''));
+const stripEmpty = (m: MetadataPatch): Record<string, string> => Object.fromEntries(Object.entries(m ?? {}).filter(([, v]) => v !== ''));
 
 export interface UpdateGrantParams {
   expiresAt: number | null | undefined;
@@ -100,8 +111,7 @@ export function parseNoParams(p: Params): void {
 }
 
 export type SummaryFilter =
-  | { type: 'credit_grant'; creditGrant: string }
-  | { type: 'applicability_scope'; priceType: 'metered' | null; prices: string[] | null };
+  { type: 'credit_grant'; creditGrant: string } | { type: 'applicability_scope'; priceType: 'metered' | null; prices: string[] | null };
 
 export function parseSummary(p: Params): { customer: string; filter: SummaryFilter } {
   rejectUnknown(p, ['customer', 'customer_account', 'filter']);

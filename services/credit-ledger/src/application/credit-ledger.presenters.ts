@@ -42,7 +42,10 @@ export interface TransactionRow {
 
 const num = (v: string | number | bigint): number => Number(v);
 const numOrNull = (v: string | number | null): number | null => (v === null ? null : Number(v));
-const monetary = (currency: string, value: string | number | bigint) => ({ type: 'monetary' as const, monetary: { currency, value: num(value) } });
+const monetary = (currency: string, value: string | number | bigint) => ({
+  type: 'monetary' as const,
+  monetary: { currency, value: num(value) },
+});
 
 function scopeOf(priceType: string | null, prices: readonly string[] | null): Stripe.Billing.CreditGrant.ApplicabilityConfig.Scope {
   if (prices && prices.length > 0) return { prices: prices.map((id) => ({ id })) };

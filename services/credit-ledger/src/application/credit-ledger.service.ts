@@ -164,7 +164,9 @@ export class CreditLedgerService {
   async listTransactions(req: ApiRequest): Promise<StripeList<Stripe.Billing.CreditBalanceTransaction>> {
     rejectUnknown(req.params, ['customer', 'customer_account', 'credit_grant', ...LIST_PARAM_KEYS]);
     if (req.params.customer_account !== undefined) {
-      throw new DomainError('parameter_unsupported', "'customer_account' is not supported by Meterflow; pass 'customer'.", { param: 'customer_account' });
+      throw new DomainError('parameter_unsupported', "'customer_account' is not supported by Meterflow; pass 'customer'.", {
+        param: 'customer_account',
+      });
     }
     const customer = str(req.params, 'customer', { required: true });
     const grant = str(req.params, 'credit_grant') ?? undefined;
@@ -237,7 +239,10 @@ export class CreditLedgerService {
     try {
       const out: (Outcome<ApplyCreditsReply> | undefined)[] = new Array(items.length);
       const [stored, candidates] = await Promise.all([
-        this.storedApplications(this.pool, items.map((r) => r.invoice)),
+        this.storedApplications(
+          this.pool,
+          items.map((r) => r.invoice),
+        ),
         this.candidateGrants(this.pool, items),
       ]);
       // An invoice some request may write must go through the transaction under every request naming it.
@@ -250,7 +255,16 @@ export class CreditLedgerService {
         else rest.push(i);
       });
       if (rest.length > 0) {
-        const decided = await inUnitOfWork(this.store, (uow) => this.applyIn(uow, rest.map((i) => items[i]!)), {}, attempts);
+        const decided = await inUnitOfWork(
+          this.store,
+          (uow) =>
+            this.applyIn(
+              uow,
+              rest.map((i) => items[i]!),
+            ),
+          {},
+          attempts,
+        );
         rest.forEach((i, k) => (out[i] = decided[k]));
       }
       return out as Outcome<ApplyCreditsReply>[];
@@ -263,7 +277,10 @@ export class CreditLedgerService {
   /** Decide every request in order against the same loaded states; a request that fails leaves no trace. */
   private async applyIn(uow: LedgerUnitOfWork, items: readonly ApplyCreditsRequest[]): Promise<Outcome<ApplyCreditsReply>[]> {
     const [stored, candidates] = await Promise.all([
-      this.storedApplications(uow.tx, items.map((r) => r.invoice)),
+      this.storedApplications(
+        uow.tx,
+        items.map((r) => r.invoice),
+      ),
       this.candidateGrants(uow.tx, items),
     ]);
     await uow.preload(candidates.flat());
@@ -365,11 +382,7 @@ export class CreditLedgerService {
     const txns: string[] = [];
     for (const a of apps) {
       await uow.run(a.credit_grant, { type: 'Tick', at, nextTxnId }, at);
-      const { events } = await uow.run(
-        a.credit_grant,
-        { type: 'ReinstateApplication', invoice, line: a.line, at, nextTxnId },
-        at,
-      );
+      const { events } = await uow.run(a.credit_grant, { type: 'ReinstateApplication', invoice, line: a.line, at, nextTxnId }, at);
       for (const e of events) if (e.type === 'CreditBalanceTransactionRecorded') txns.push(e.data.id);
     }
     uow.add(streams.application(invoice), history.at(-1)!.streamPosition, [

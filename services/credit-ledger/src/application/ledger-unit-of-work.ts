@@ -1,8 +1,24 @@
 import type pg from 'pg';
 import { stripeEvent, type CreditGrantEvent } from '@meterflow/contracts';
-import { quoteIdent, VersionConflictError, type AppendBatch, type ExpectedVersion, type NewEvent, type PgEventStore, type StoredEvent } from '@meterflow/event-store';
+import {
+  quoteIdent,
+  VersionConflictError,
+  type AppendBatch,
+  type ExpectedVersion,
+  type NewEvent,
+  type PgEventStore,
+  type StoredEvent,
+} from '@meterflow/event-store';
 import { newId } from '@meterflow/kernel';
-import { decideGrant, evolveGrant, foldGrant, initialGrantState, type GrantCommand, type GrantState, type Posting } from '../domain/credit-grant.decider.js';
+import {
+  decideGrant,
+  evolveGrant,
+  foldGrant,
+  initialGrantState,
+  type GrantCommand,
+  type GrantState,
+  type Posting,
+} from '../domain/credit-grant.decider.js';
 import { projectStored } from '../adapters/projections/ledger.projection.js';
 import { renderGrantState, renderTransaction } from './credit-ledger.presenters.js';
 import { streams } from './streams.js';
@@ -59,7 +75,11 @@ export class LedgerUnitOfWork {
     }
     for (const id of wanted) {
       const history = byStream.get(streams.grant(id)) ?? [];
-      this.grants.set(id, { state: history.length ? foldGrant(history) : initialGrantState(), version: history.at(-1)?.stream_position ?? 0, pending: [] });
+      this.grants.set(id, {
+        state: history.length ? foldGrant(history) : initialGrantState(),
+        version: history.at(-1)?.stream_position ?? 0,
+        pending: [],
+      });
     }
   }
 
@@ -112,7 +132,9 @@ export class LedgerUnitOfWork {
       case 'CreditGrantCreated':
         return [stripeEvent(newId('event'), 'billing.credit_grant.created', { ...renderGrantState(after) }, at, opts)];
       case 'CreditBalanceTransactionRecorded':
-        return [stripeEvent(newId('event'), 'billing.credit_balance_transaction.created', { ...renderTransaction(e.data as Posting) }, at, opts)];
+        return [
+          stripeEvent(newId('event'), 'billing.credit_balance_transaction.created', { ...renderTransaction(e.data as Posting) }, at, opts),
+        ];
       case 'CreditGrantUpdated':
       case 'CreditGrantExpired':
       case 'CreditGrantVoided': {

@@ -16,7 +16,13 @@ const g = (id: string, over: Partial<GrantState> = {}): GrantState => ({
   created: 100,
   ...over,
 });
-const line = (id: string, amount: bigint, over: Partial<PayableLine> = {}): PayableLine => ({ id, amount, price: 'price_m', metered: true, ...over });
+const line = (id: string, amount: bigint, over: Partial<PayableLine> = {}): PayableLine => ({
+  id,
+  amount,
+  price: 'price_m',
+  metered: true,
+  ...over,
+});
 const ids = (gs: GrantState[]) => [...gs].sort(compareGrants).map((x) => x.id);
 
 describe('ordering of several grants', () => {
@@ -64,7 +70,12 @@ describe('allocating credits to invoice lines', () => {
   });
 
   it('a grant is shared across lines until it runs out', () => {
-    const out = allocateCredits([g('a', { balance: 500n }), g('b', { balance: 500n })], [line('il_1', 300n), line('il_2', 400n), line('il_3', 400n)], 'usd', 200);
+    const out = allocateCredits(
+      [g('a', { balance: 500n }), g('b', { balance: 500n })],
+      [line('il_1', 300n), line('il_2', 400n), line('il_3', 400n)],
+      'usd',
+      200,
+    );
     expect(out).toEqual([
       { line: 'il_1', grant: 'a', amount: 300n },
       { line: 'il_2', grant: 'a', amount: 200n },

@@ -14,8 +14,7 @@ export interface GrantBalance {
 }
 
 export type BalanceFilter =
-  | { type: 'credit_grant'; creditGrant: string }
-  | { type: 'applicability_scope'; priceType: 'metered' | null; prices: string[] | null };
+  { type: 'credit_grant'; creditGrant: string } | { type: 'applicability_scope'; priceType: 'metered' | null; prices: string[] | null };
 
 export interface CurrencyBalance {
   currency: string;

@@ -21,11 +21,15 @@ describe('balance summary', () => {
     ]);
   });
   it('available leaves out grants past expires_at whose expiry is not posted yet', () => {
-    expect(summarizeBalances([gb('a', { expiresAt: 50 }), gb('b')], metered, 100)).toEqual([{ currency: 'usd', available: 1000n, ledger: 2000n }]);
+    expect(summarizeBalances([gb('a', { expiresAt: 50 }), gb('b')], metered, 100)).toEqual([
+      { currency: 'usd', available: 1000n, ledger: 2000n },
+    ]);
   });
   it('filters by credit_grant, and by scope', () => {
     const grants = [gb('a'), gb('b', { scope: { price_type: null, prices: ['price_x'] }, ledgerBalance: 7n })];
-    expect(summarizeBalances(grants, { type: 'credit_grant', creditGrant: 'b' }, 100)).toEqual([{ currency: 'usd', available: 7n, ledger: 7n }]);
+    expect(summarizeBalances(grants, { type: 'credit_grant', creditGrant: 'b' }, 100)).toEqual([
+      { currency: 'usd', available: 7n, ledger: 7n },
+    ]);
     expect(summarizeBalances(grants, metered, 100)).toEqual([{ currency: 'usd', available: 1000n, ledger: 1000n }]);
     expect(summarizeBalances(grants, { type: 'applicability_scope', priceType: null, prices: ['price_x'] }, 100)).toEqual([
       { currency: 'usd', available: 1007n, ledger: 1007n },
@@ -82,7 +86,15 @@ describe('funding from a paid invoice', () => {
     );
     expect(d).toMatchObject({
       kind: 'grant',
-      request: { amount: 1200n, currency: 'eur', category: 'promotional', name: 'Bonus', expiresAt: 5000, priority: 10, scope: { price_type: null, prices: ['price_a', 'price_b'] } },
+      request: {
+        amount: 1200n,
+        currency: 'eur',
+        category: 'promotional',
+        name: 'Bonus',
+        expiresAt: 5000,
+        priority: 10,
+        scope: { price_type: null, prices: ['price_a', 'price_b'] },
+      },
     });
   });
   it('bad values are reported, never guessed', () => {

@@ -50,7 +50,8 @@ export function fundingFromInvoice(inv: PaidInvoice): FundingDecision {
   if (!asked) return { kind: 'none' };
 
   const amountRaw = md[FUNDING_KEYS.amount];
-  if (amountRaw !== undefined && !INT.test(amountRaw)) return { kind: 'invalid', reason: `${FUNDING_KEYS.amount} must be a positive integer (minor units)` };
+  if (amountRaw !== undefined && !INT.test(amountRaw))
+    return { kind: 'invalid', reason: `${FUNDING_KEYS.amount} must be a positive integer (minor units)` };
   const amount = amountRaw !== undefined ? BigInt(amountRaw) : BigInt(inv.amount_paid);
   if (amount <= 0n) return { kind: 'invalid', reason: 'credit grant amount resolves to 0' };
 
@@ -58,7 +59,8 @@ export function fundingFromInvoice(inv: PaidInvoice): FundingDecision {
   if (!/^[a-z]{3}$/.test(currency)) return { kind: 'invalid', reason: `${FUNDING_KEYS.currency} must be a 3-letter currency code` };
 
   const category = md[FUNDING_KEYS.category] ?? 'paid';
-  if (category !== 'paid' && category !== 'promotional') return { kind: 'invalid', reason: `${FUNDING_KEYS.category} must be paid or promotional` };
+  if (category !== 'paid' && category !== 'promotional')
+    return { kind: 'invalid', reason: `${FUNDING_KEYS.category} must be paid or promotional` };
 
   const priorityRaw = md[FUNDING_KEYS.priority];
   if (priorityRaw !== undefined && (!INT.test(priorityRaw) || Number(priorityRaw) > 100)) {
@@ -70,10 +72,16 @@ export function fundingFromInvoice(inv: PaidInvoice): FundingDecision {
   const expRaw = md[FUNDING_KEYS.expiresAt];
   if (expRaw !== undefined && !INT.test(expRaw)) return { kind: 'invalid', reason: `${FUNDING_KEYS.expiresAt} must be unix seconds` };
   const expiresAt = expRaw !== undefined ? Number(expRaw) : null;
-  if (expiresAt !== null && expiresAt <= effectiveAt) return { kind: 'invalid', reason: `${FUNDING_KEYS.expiresAt} must be after the grant becomes effective` };
+  if (expiresAt !== null && expiresAt <= effectiveAt)
+    return { kind: 'invalid', reason: `${FUNDING_KEYS.expiresAt} must be after the grant becomes effective` };
 
   const pricesRaw = md[FUNDING_KEYS.prices];
-  const prices = pricesRaw ? pricesRaw.split(',').map((p) => p.trim()).filter(Boolean) : [];
+  const prices = pricesRaw
+    ? pricesRaw
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)
+    : [];
   const scope: Scope = prices.length > 0 ? { price_type: null, prices } : { price_type: 'metered', prices: null };
 
   return {

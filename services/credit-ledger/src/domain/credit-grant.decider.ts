@@ -152,7 +152,18 @@ export const foldGrant = (events: readonly { type: string; data: unknown }[]): G
 
 export type NewGrant = Pick<
   GrantState,
-  'id' | 'customer' | 'testClock' | 'currency' | 'amount' | 'category' | 'scope' | 'priority' | 'effectiveAt' | 'expiresAt' | 'name' | 'metadata'
+  | 'id'
+  | 'customer'
+  | 'testClock'
+  | 'currency'
+  | 'amount'
+  | 'category'
+  | 'scope'
+  | 'priority'
+  | 'effectiveAt'
+  | 'expiresAt'
+  | 'name'
+  | 'metadata'
 >;
 
 /** Ids come in with the command: the domain never generates them. */
@@ -178,8 +189,7 @@ export type GrantCommand =
 export type GrantEvent = CreditGrantEvent;
 
 export const grantError = {
-  voided: (id: string) =>
-    new DomainError('credit_grant_voided', `The credit grant '${id}' has been voided and can no longer be changed.`),
+  voided: (id: string) => new DomainError('credit_grant_voided', `The credit grant '${id}' has been voided and can no longer be changed.`),
   expired: (id: string) =>
     new DomainError('credit_grant_expired', `The credit grant '${id}' has already expired and can no longer be changed.`),
 };
@@ -234,13 +244,17 @@ function due(s: GrantState, at: number, nextTxnId: NextId): CreditGrantEvent[] {
   let balance = s.balance;
   const becomesEffective = !s.granted && s.effectiveAt <= at && (s.expiresAt === null || s.effectiveAt < s.expiresAt);
   if (becomesEffective) {
-    out.push(posting(s, { id: nextTxnId(), reason: 'credits_granted', amount: s.amount, effectiveAt: s.effectiveAt, created: at, key: 'granted' }));
+    out.push(
+      posting(s, { id: nextTxnId(), reason: 'credits_granted', amount: s.amount, effectiveAt: s.effectiveAt, created: at, key: 'granted' }),
+    );
     balance += s.amount;
   }
   if (s.expiresAt !== null && s.expiresAt <= at) {
     out.push(CreditGrantExpired({ expires_at: s.expiresAt, updated: at }) as CreditGrantEvent);
     if (balance > 0n) {
-      out.push(posting(s, { id: nextTxnId(), reason: 'credits_expired', amount: balance, effectiveAt: s.expiresAt, created: at, key: 'expired' }));
+      out.push(
+        posting(s, { id: nextTxnId(), reason: 'credits_expired', amount: balance, effectiveAt: s.expiresAt, created: at, key: 'expired' }),
+      );
     }
   }
   return out;
@@ -328,9 +342,13 @@ export function decideGrant(command: GrantCommand, s: GrantState): CreditGrantEv
       ];
       // Reinstated credits of a grant that has already expired (or was voided) leave again at once.
       if (s.expiredAt !== null) {
-        out.push(posting(s, { id: command.nextTxnId(), reason: 'credits_expired', amount, effectiveAt: at, created: at, key: `expired:${ref}` }));
+        out.push(
+          posting(s, { id: command.nextTxnId(), reason: 'credits_expired', amount, effectiveAt: at, created: at, key: `expired:${ref}` }),
+        );
       } else if (s.voidedAt !== null) {
-        out.push(posting(s, { id: command.nextTxnId(), reason: 'credits_voided', amount, effectiveAt: at, created: at, key: `voided:${ref}` }));
+        out.push(
+          posting(s, { id: command.nextTxnId(), reason: 'credits_voided', amount, effectiveAt: at, created: at, key: `voided:${ref}` }),
+        );
       }
       return out;
     }
@@ -356,7 +374,16 @@ export function decideGrant(command: GrantCommand, s: GrantState): CreditGrantEv
       const at = command.at;
       const out = [CreditGrantExpired({ expires_at: at, updated: at }) as CreditGrantEvent];
       if (s.balance > 0n) {
-        out.push(posting(s, { id: command.nextTxnId(), reason: 'credits_expired', amount: s.balance, effectiveAt: at, created: at, key: 'expired' }));
+        out.push(
+          posting(s, {
+            id: command.nextTxnId(),
+            reason: 'credits_expired',
+            amount: s.balance,
+            effectiveAt: at,
+            created: at,
+            key: 'expired',
+          }),
+        );
       }
       return out;
     }
@@ -365,7 +392,9 @@ export function decideGrant(command: GrantCommand, s: GrantState): CreditGrantEv
       const at = command.at;
       const out = [CreditGrantVoided({ voided_at: at, updated: at }) as CreditGrantEvent];
       if (s.balance > 0n) {
-        out.push(posting(s, { id: command.nextTxnId(), reason: 'credits_voided', amount: s.balance, effectiveAt: at, created: at, key: 'voided' }));
+        out.push(
+          posting(s, { id: command.nextTxnId(), reason: 'credits_voided', amount: s.balance, effectiveAt: at, created: at, key: 'voided' }),
+        );
       }
       return out;
     }
@@ -374,10 +403,8 @@ export function decideGrant(command: GrantCommand, s: GrantState): CreditGrantEv
   }
 }
 
-
 /** Decide, then fold the result: handy for commands run in sequence inside one transaction. */
 export function run(s: GrantState, command: GrantCommand): { state: GrantState; events: CreditGrantEvent[] } {
   const events = decideGrant(command, s);
   return { state: events.reduce(evolveGrant, s), events };
 }
-

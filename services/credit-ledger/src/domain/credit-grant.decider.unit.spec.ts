@@ -49,13 +49,20 @@ function given(history: CreditGrantEvent[]) {
 const postingsOf = (events: CreditGrantEvent[]): Posting[] =>
   events.filter((e) => e.type === 'CreditBalanceTransactionRecorded').map((e) => e.data as Posting);
 
-const create = (over: Partial<NewGrant> = {}, now = 100) => decideGrant({ type: 'CreateGrant', grant: grant(over), now, nextTxnId }, initialGrantState());
+const create = (over: Partial<NewGrant> = {}, now = 100) =>
+  decideGrant({ type: 'CreateGrant', grant: grant(over), now, nextTxnId }, initialGrantState());
 
 describe('credit grant: creation and effectiveness', () => {
   it('given nothing, when created effective now, then credits_granted is posted at once', () => {
     const { events, state, postings } = given([]).when({ type: 'CreateGrant', grant: grant(), now: 100, nextTxnId });
     expect(events.map((e) => e.type)).toEqual(['CreditGrantCreated', 'CreditBalanceTransactionRecorded']);
-    expect(postings[0]).toMatchObject({ type: 'credit', reason: 'credits_granted', amount: 1000n, effective_at: 100, idempotency_key: 'granted' });
+    expect(postings[0]).toMatchObject({
+      type: 'credit',
+      reason: 'credits_granted',
+      amount: 1000n,
+      effective_at: 100,
+      idempotency_key: 'granted',
+    });
     expect(state.balance).toBe(1000n);
     expect(state.granted).toBe(true);
   });
@@ -89,9 +96,23 @@ describe('credit grant: creation and effectiveness', () => {
 
 describe('credit grant: applying', () => {
   it('given 1000 granted, when 300 applied, then a credits_applied debit with invoice and line', () => {
-    const { postings, state } = given(create()).when({ type: 'ApplyCredits', invoice: 'in_1', line: 'il_1', amount: 300n, at: 200, txnId: 'cbtxn_a' });
+    const { postings, state } = given(create()).when({
+      type: 'ApplyCredits',
+      invoice: 'in_1',
+      line: 'il_1',
+      amount: 300n,
+      at: 200,
+      txnId: 'cbtxn_a',
+    });
     expect(postings).toEqual([
-      expect.objectContaining({ id: 'cbtxn_a', type: 'debit', reason: 'credits_applied', amount: 300n, invoice: 'in_1', invoice_line_item: 'il_1' }),
+      expect.objectContaining({
+        id: 'cbtxn_a',
+        type: 'debit',
+        reason: 'credits_applied',
+        amount: 300n,
+        invoice: 'in_1',
+        invoice_line_item: 'il_1',
+      }),
     ]);
     expect(state.balance).toBe(700n);
   });
@@ -99,14 +120,27 @@ describe('credit grant: applying', () => {
   it('applying the same invoice line twice has no second effect', () => {
     const h = create();
     const once = given(h).when({ type: 'ApplyCredits', invoice: 'in_1', line: 'il_1', amount: 300n, at: 200, txnId: 'cbtxn_a' });
-    const twice = given([...h, ...once.events]).when({ type: 'ApplyCredits', invoice: 'in_1', line: 'il_1', amount: 300n, at: 200, txnId: 'cbtxn_b' });
+    const twice = given([...h, ...once.events]).when({
+      type: 'ApplyCredits',
+      invoice: 'in_1',
+      line: 'il_1',
+      amount: 300n,
+      at: 200,
+      txnId: 'cbtxn_b',
+    });
     expect(twice.events).toEqual([]);
   });
 
   it('never applies more than the balance, nor before effective, nor after expiry', () => {
-    expect(() => given(create()).when({ type: 'ApplyCredits', invoice: 'in_1', line: 'il_1', amount: 1001n, at: 200, txnId: 'x' })).toThrow(/has 1000/);
-    expect(() => given(create({ effectiveAt: 500 })).when({ type: 'ApplyCredits', invoice: 'in_1', line: 'il_1', amount: 1n, at: 200, txnId: 'x' })).toThrow(/cannot be applied/);
-    expect(() => given(create({ expiresAt: 150 })).when({ type: 'ApplyCredits', invoice: 'in_1', line: 'il_1', amount: 1n, at: 150, txnId: 'x' })).toThrow(/cannot be applied/);
+    expect(() => given(create()).when({ type: 'ApplyCredits', invoice: 'in_1', line: 'il_1', amount: 1001n, at: 200, txnId: 'x' })).toThrow(
+      /has 1000/,
+    );
+    expect(() =>
+      given(create({ effectiveAt: 500 })).when({ type: 'ApplyCredits', invoice: 'in_1', line: 'il_1', amount: 1n, at: 200, txnId: 'x' }),
+    ).toThrow(/cannot be applied/);
+    expect(() =>
+      given(create({ expiresAt: 150 })).when({ type: 'ApplyCredits', invoice: 'in_1', line: 'il_1', amount: 1n, at: 150, txnId: 'x' }),
+    ).toThrow(/cannot be applied/);
   });
 });
 
@@ -185,9 +219,21 @@ describe('credit grant: reinstatement when the invoice is voided', () => {
   ];
 
   it('given 400 applied, when the invoice is voided, then a credits_application_invoice_voided credit of 400', () => {
-    const { postings, state } = given(applyAll(create())).when({ type: 'ReinstateApplication', invoice: 'in_1', line: 'il_1', at: 300, nextTxnId });
+    const { postings, state } = given(applyAll(create())).when({
+      type: 'ReinstateApplication',
+      invoice: 'in_1',
+      line: 'il_1',
+      at: 300,
+      nextTxnId,
+    });
     expect(postings).toEqual([
-      expect.objectContaining({ type: 'credit', reason: 'credits_application_invoice_voided', amount: 400n, invoice: 'in_1', invoice_line_item: 'il_1' }),
+      expect.objectContaining({
+        type: 'credit',
+        reason: 'credits_application_invoice_voided',
+        amount: 400n,
+        invoice: 'in_1',
+        invoice_line_item: 'il_1',
+      }),
     ]);
     expect(state.balance).toBe(1000n);
   });
@@ -195,7 +241,9 @@ describe('credit grant: reinstatement when the invoice is voided', () => {
   it('reinstating twice, or a line never applied, has no effect', () => {
     const h = applyAll(create());
     const once = given(h).when({ type: 'ReinstateApplication', invoice: 'in_1', line: 'il_1', at: 300, nextTxnId });
-    expect(given([...h, ...once.events]).when({ type: 'ReinstateApplication', invoice: 'in_1', line: 'il_1', at: 301, nextTxnId }).events).toEqual([]);
+    expect(
+      given([...h, ...once.events]).when({ type: 'ReinstateApplication', invoice: 'in_1', line: 'il_1', at: 301, nextTxnId }).events,
+    ).toEqual([]);
     expect(given(h).when({ type: 'ReinstateApplication', invoice: 'in_2', line: 'il_1', at: 300, nextTxnId }).events).toEqual([]);
   });
 
@@ -203,7 +251,13 @@ describe('credit grant: reinstatement when the invoice is voided', () => {
     const h = applyAll(create({ expiresAt: 250 }));
     const expired = given(h).when({ type: 'Tick', at: 260, nextTxnId });
     expect(expired.postings.map((p) => [p.reason, p.amount])).toEqual([['credits_expired', 600n]]);
-    const { postings, state } = given([...h, ...expired.events]).when({ type: 'ReinstateApplication', invoice: 'in_1', line: 'il_1', at: 300, nextTxnId });
+    const { postings, state } = given([...h, ...expired.events]).when({
+      type: 'ReinstateApplication',
+      invoice: 'in_1',
+      line: 'il_1',
+      at: 300,
+      nextTxnId,
+    });
     expect(postings.map((p) => [p.type, p.reason, p.amount])).toEqual([
       ['credit', 'credits_application_invoice_voided', 400n],
       ['debit', 'credits_expired', 400n],
@@ -214,7 +268,13 @@ describe('credit grant: reinstatement when the invoice is voided', () => {
   it('given the grant was voided, when reinstated, then the credits are voided again at once', () => {
     const h = applyAll(create());
     const voided = given(h).when({ type: 'VoidGrant', at: 250, nextTxnId });
-    const { postings, state } = given([...h, ...voided.events]).when({ type: 'ReinstateApplication', invoice: 'in_1', line: 'il_1', at: 300, nextTxnId });
+    const { postings, state } = given([...h, ...voided.events]).when({
+      type: 'ReinstateApplication',
+      invoice: 'in_1',
+      line: 'il_1',
+      at: 300,
+      nextTxnId,
+    });
     expect(postings.map((p) => p.reason)).toEqual(['credits_application_invoice_voided', 'credits_voided']);
     expect(state.balance).toBe(0n);
   });
@@ -254,7 +314,7 @@ describe('evolve is total', () => {
 });
 
 describe('the event contract (CREDIT_LEDGER_EVENTS)', () => {
-  it('accepts everything the decider emits over a grant\'s life', () => {
+  it("accepts everything the decider emits over a grant's life", () => {
     const h0 = create({ expiresAt: 5000, metadata: { a: '1' } });
     const steps: GrantCommand[] = [
       { type: 'ApplyCredits', invoice: 'in_1', line: 'il_1', amount: 400n, at: 200, txnId: 'cbtxn_a' },
@@ -275,6 +335,8 @@ describe('the event contract (CREDIT_LEDGER_EVENTS)', () => {
 
   it('refuses a posting whose amount is not whole minor units', () => {
     const [posting] = postingsOf(given([]).when({ type: 'CreateGrant', grant: grant(), now: 100, nextTxnId }).events);
-    expect(eventContractViolation(CREDIT_LEDGER_EVENTS, 'CreditBalanceTransactionRecorded', { ...posting, amount: '1.5' })).toMatch(/amount/);
+    expect(eventContractViolation(CREDIT_LEDGER_EVENTS, 'CreditBalanceTransactionRecorded', { ...posting, amount: '1.5' })).toMatch(
+      /amount/,
+    );
   });
 });

@@ -204,10 +204,7 @@ export class ApiCallHandler {
       const target = kind ? RETRIEVE_BY_KIND[kind] : undefined;
       if (!target) return undefined;
       const req: ApiRequest = { params: {}, path: { id }, requestId, livemode: false };
-      return JSON.parse(await this.deps.caller.callRaw(target.service, target.op, JSON.stringify(req))) as Record<
-        string,
-        unknown
-      >;
+      return JSON.parse(await this.deps.caller.callRaw(target.service, target.op, JSON.stringify(req))) as Record<string, unknown>;
     });
   }
 }

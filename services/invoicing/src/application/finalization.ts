@@ -1,5 +1,13 @@
 import type pg from 'pg';
-import type { ApplyCreditsReply, ApplyCreditsRequest, LineData, RatePeriodReply, RatePeriodRequest, RpcReply, Stripe } from '@meterflow/contracts';
+import type {
+  ApplyCreditsReply,
+  ApplyCreditsRequest,
+  LineData,
+  RatePeriodReply,
+  RatePeriodRequest,
+  RpcReply,
+  Stripe,
+} from '@meterflow/contracts';
 import { DomainError, newId, notFound } from '@meterflow/kernel';
 import type { Invoice } from '../domain/invoice.decider.js';
 import { lineForRated } from '../domain/invoice-item.decider.js';
@@ -43,7 +51,10 @@ export class Finalization {
     let inv = loaded.state;
     if (!inv || inv.deleted) throw notFound('invoice', id);
     if (inv.status !== 'draft')
-      throw new DomainError('status_transition_invalid', `You can only finalize an invoice that is \`draft\`. This invoice is \`${inv.status}\`.`);
+      throw new DomainError(
+        'status_transition_invalid',
+        `You can only finalize an invoice that is \`draft\`. This invoice is \`${inv.status}\`.`,
+      );
 
     if (inv.subscription && inv.idempotency_key !== null && !inv.credits_applied) {
       // Only drafts rating handed over (they carry its idempotency key) are re-rated.
@@ -65,9 +76,15 @@ export class Finalization {
     const customer = inv.customer;
     const done = await this.store.transaction(async (tx: pg.PoolClient, attempt) => {
       let cur: { state: Invoice | null; version: number } | undefined = attempt === 1 ? before : undefined;
-      if (applications) cur = await this.store.execInvoiceAt(tx, id, { type: 'RecordCreditApplications', at, applications }, ctx, cur, { project: false });
+      if (applications)
+        cur = await this.store.execInvoiceAt(tx, id, { type: 'RecordCreditApplications', at, applications }, ctx, cur, { project: false });
       const number = await this.store.nextNumber(tx, customer);
-      const command = { type: 'FinalizeInvoice' as const, at, number, ...(opts.auto_advance !== undefined ? { auto_advance: opts.auto_advance } : {}) };
+      const command = {
+        type: 'FinalizeInvoice' as const,
+        at,
+        number,
+        ...(opts.auto_advance !== undefined ? { auto_advance: opts.auto_advance } : {}),
+      };
       return (await this.store.execInvoiceAt(tx, id, command, ctx, cur)).state;
     });
     return renderInvoice(done);
@@ -82,7 +99,10 @@ export class Finalization {
    * (`finalize`), which reports individual failures (every step is idempotent, so work the batch
    * did is found again, not repeated).
    */
-  async finalizeMany(batch: readonly { id: string; at: number }[], opts: { onError?: (id: string, e: unknown) => void } = {}): Promise<void> {
+  async finalizeMany(
+    batch: readonly { id: string; at: number }[],
+    opts: { onError?: (id: string, e: unknown) => void } = {},
+  ): Promise<void> {
     if (batch.length === 0) return;
     try {
       const n = await this.runMany(batch);
@@ -178,7 +198,9 @@ export class Finalization {
 
   private reratedLines(inv: Invoice, rated: RatePeriodReply): LineData[] {
     return rated.lines.map((r) => {
-      const same = inv.lines.find((l) => l.subscription_item === r.subscription_item && l.period.start === r.period.start && l.type === 'subscription_item_details');
+      const same = inv.lines.find(
+        (l) => l.subscription_item === r.subscription_item && l.period.start === r.period.start && l.type === 'subscription_item_details',
+      );
       return lineForRated(r, same?.id ?? newId('invoiceLineItem'), inv.subscription!);
     });
   }
@@ -220,11 +242,15 @@ function creditsRequest(inv: Invoice, at: number): ApplyCreditsRequest | null {
   };
 }
 
-const toApplications = (reply: ApplyCreditsReply): CreditApplications => reply.applications.map((a) => ({ ...a, amount: String(a.amount) }));
+const toApplications = (reply: ApplyCreditsReply): CreditApplications =>
+  reply.applications.map((a) => ({ ...a, amount: String(a.amount) }));
 
 /** The billing_reason rating can match (a rating-made invoice's reason; not `manual`, which rating never closes). */
 const ratedReason = (reason: Invoice['billing_reason']): { billing_reason?: RatePeriodRequest['billing_reason'] } =>
-  reason === 'subscription_cycle' || reason === 'subscription_create' || reason === 'subscription_update' || reason === 'subscription_threshold'
+  reason === 'subscription_cycle' ||
+  reason === 'subscription_create' ||
+  reason === 'subscription_update' ||
+  reason === 'subscription_threshold'
     ? { billing_reason: reason }
     : {};
 

@@ -8,7 +8,6 @@ import { renderInvoice } from '../domain/invoice.render.js';
 import type { InvoicingSettings, Peers } from './ports.js';
 import type { InvoiceStore, PlannedChange, PlannedItemChange, RequestContext } from './invoice-store.js';
 
-
 export interface CreateInvoiceInput {
   customer: string;
   auto_advance?: boolean;
@@ -80,11 +79,17 @@ export class InvoiceCommands {
     if (collection === 'send_invoice' && input.days_until_due === undefined && input.due_date === undefined)
       throw invalid('days_until_due', 'Invoices with `collection_method=send_invoice` need `days_until_due` or `due_date`.');
     if (collection === 'charge_automatically' && (input.days_until_due !== undefined || input.due_date !== undefined))
-      throw invalid(input.days_until_due !== undefined ? 'days_until_due' : 'due_date', 'You can only set a due date on invoices with `collection_method=send_invoice`.');
+      throw invalid(
+        input.days_until_due !== undefined ? 'days_until_due' : 'due_date',
+        'You can only set a due date on invoices with `collection_method=send_invoice`.',
+      );
     const autoAdvance = input.auto_advance ?? false;
     const id = newId('invoice');
     const inv = await this.store.transaction(async (tx) => {
-      const items = input.pending_invoice_items_behavior === 'include' ? await this.store.pendingItems(tx, customer.id, input.subscription ?? null) : [];
+      const items =
+        input.pending_invoice_items_behavior === 'include'
+          ? await this.store.pendingItems(tx, customer.id, input.subscription ?? null)
+          : [];
       const currency = (input.currency ?? items[0]?.currency ?? customer.currency ?? 'usd').toLowerCase();
       const included = items.filter((i) => i.currency === currency);
       const lines = included.map((i) => lineForItem(i, newId('invoiceLineItem')));
@@ -117,7 +122,8 @@ export class InvoiceCommands {
         },
         ctx,
       );
-      for (const [i, item] of included.entries()) await this.store.execItem(tx, item.id, { type: 'InvoiceItem', invoice: id, line: lines[i]!.id }, now, ctx);
+      for (const [i, item] of included.entries())
+        await this.store.execItem(tx, item.id, { type: 'InvoiceItem', invoice: id, line: lines[i]!.id }, now, ctx);
       return created;
     });
     return renderInvoice(inv);
@@ -133,7 +139,9 @@ export class InvoiceCommands {
         changes: {
           ...(input.auto_advance !== undefined ? { auto_advance: input.auto_advance } : {}),
           ...(input.collection_method !== undefined ? { collection_method: input.collection_method } : {}),
-          ...(input.days_until_due !== undefined ? { days_until_due: input.days_until_due, due_date: current.created + input.days_until_due * 86_400 } : {}),
+          ...(input.days_until_due !== undefined
+            ? { days_until_due: input.days_until_due, due_date: current.created + input.days_until_due * 86_400 }
+            : {}),
           ...(input.due_date !== undefined ? { due_date: input.due_date } : {}),
           ...(input.description !== undefined ? { description: input.description } : {}),
           ...(input.footer !== undefined ? { footer: input.footer } : {}),
@@ -156,7 +164,10 @@ export class InvoiceCommands {
       await this.store.execInvoice(tx, id, { type: 'DeleteInvoice', at: now }, ctx);
       // Items on a deleted draft are deleted with it.
       for (const l of current.lines)
-        if (l.invoice_item) await this.store.execItem(tx, l.invoice_item, { type: 'DeleteInvoiceItem', at: now, invoiceStatus: 'draft' }, now, ctx).catch(() => undefined);
+        if (l.invoice_item)
+          await this.store
+            .execItem(tx, l.invoice_item, { type: 'DeleteInvoiceItem', at: now, invoiceStatus: 'draft' }, now, ctx)
+            .catch(() => undefined);
     });
     return { id, object: 'invoice', deleted: true };
   }
@@ -241,7 +252,10 @@ export class InvoiceCommands {
         const created: Parameters<InvoiceStore['appendCreated']>[1][number][] = [];
         for (const [key, req] of makers) {
           try {
-            const change = this.planSubscriptionInvoice(req, pending.filter((p) => !taken.has(p.item.id)));
+            const change = this.planSubscriptionInvoice(
+              req,
+              pending.filter((p) => !taken.has(p.item.id)),
+            );
             for (const i of change.items) taken.add(i.id);
             created.push(change);
             made.set(key, { ok: true, id: change.invoice.id, invoice: change.invoice.state });
@@ -267,36 +281,48 @@ export class InvoiceCommands {
     const id = newId('invoice');
     const currency = req.currency.toLowerCase();
     const items = pending.filter(
-      (p) => p.item.customer === req.customer && (p.item.subscription === null || p.item.subscription === req.subscription) && p.item.currency === currency,
+      (p) =>
+        p.item.customer === req.customer &&
+        (p.item.subscription === null || p.item.subscription === req.subscription) &&
+        p.item.currency === currency,
     );
     const rated = req.lines.map((l) => lineForRated(l, newId('invoiceLineItem'), req.subscription));
     const itemLines = items.map((p) => lineForItem(p.item, newId('invoiceLineItem')));
-    const invoice = this.store.planInvoice(id, { state: null, version: 0 }, {
-      type: 'CreateInvoice',
-      data: {
-        id,
-        customer: req.customer,
-        currency,
-        created: req.created,
-        billing_reason: req.billing_reason,
-        collection_method: 'charge_automatically',
-        auto_advance: true,
-        automatically_finalizes_at: req.created + this.settings.graceSeconds,
-        description: null,
-        metadata: {},
-        test_clock: req.test_clock,
-        subscription: req.subscription,
-        period_start: req.period_start,
-        period_end: req.period_end,
-        days_until_due: null,
-        due_date: null,
-        footer: null,
-        idempotency_key: req.idempotency_key,
-        lines: [...rated, ...itemLines],
+    const invoice = this.store.planInvoice(
+      id,
+      { state: null, version: 0 },
+      {
+        type: 'CreateInvoice',
+        data: {
+          id,
+          customer: req.customer,
+          currency,
+          created: req.created,
+          billing_reason: req.billing_reason,
+          collection_method: 'charge_automatically',
+          auto_advance: true,
+          automatically_finalizes_at: req.created + this.settings.graceSeconds,
+          description: null,
+          metadata: {},
+          test_clock: req.test_clock,
+          subscription: req.subscription,
+          period_start: req.period_start,
+          period_end: req.period_end,
+          days_until_due: null,
+          due_date: null,
+          footer: null,
+          idempotency_key: req.idempotency_key,
+          lines: [...rated, ...itemLines],
+        },
       },
-    });
+    );
     const itemChanges = items.map((p, i) =>
-      this.store.planItem(p.item.id, { state: p.item, version: p.version }, { type: 'InvoiceItem', invoice: id, line: itemLines[i]!.id }, req.created),
+      this.store.planItem(
+        p.item.id,
+        { state: p.item, version: p.version },
+        { type: 'InvoiceItem', invoice: id, line: itemLines[i]!.id },
+        req.created,
+      ),
     );
     return { key: req.idempotency_key, invoice, items: itemChanges };
   }
@@ -307,18 +333,29 @@ export class InvoiceCommands {
     const customer = await this.peers.customer(input.customer);
     const now = await this.nowFor(customer.test_clock);
     const given = [input.amount !== undefined, input.unit_amount_decimal !== undefined, input.price !== undefined].filter(Boolean).length;
-    if (given === 0) throw new DomainError('parameter_missing', 'You must specify either `amount`, `unit_amount_decimal` or `pricing[price]`.', { param: 'amount' });
-    if (given > 1) throw new DomainError('parameters_exclusive', 'You may only specify one of `amount`, `unit_amount_decimal` and `pricing[price]`.', { param: 'amount' });
+    if (given === 0)
+      throw new DomainError('parameter_missing', 'You must specify either `amount`, `unit_amount_decimal` or `pricing[price]`.', {
+        param: 'amount',
+      });
+    if (given > 1)
+      throw new DomainError('parameters_exclusive', 'You may only specify one of `amount`, `unit_amount_decimal` and `pricing[price]`.', {
+        param: 'amount',
+      });
     const quantity = input.quantity ?? 1;
     const price = input.price ? await this.peers.price(input.price) : null;
-    if (price && price.unit_amount_decimal === null) throw invalid('pricing[price]', `The price ${price.id} has no per-unit amount and cannot be used for an invoice item.`);
+    if (price && price.unit_amount_decimal === null)
+      throw invalid('pricing[price]', `The price ${price.id} has no per-unit amount and cannot be used for an invoice item.`);
     const id = newId('invoiceItem');
     const item = await this.store.transaction(async (tx) => {
       const target = input.invoice ? await this.store.getInvoice(input.invoice, tx) : null;
       if (target && target.customer !== customer.id) throw invalid('invoice', `Invoice ${target.id} belongs to another customer.`);
-      if (target && target.status !== 'draft') throw new DomainError('invoice_not_editable', `Invoice ${target.id} is not a draft and cannot take new items.`, { param: 'invoice' });
+      if (target && target.status !== 'draft')
+        throw new DomainError('invoice_not_editable', `Invoice ${target.id} is not a draft and cannot take new items.`, {
+          param: 'invoice',
+        });
       const currency = (input.currency ?? target?.currency ?? price?.currency ?? customer.currency ?? 'usd').toLowerCase();
-      if (target && target.currency !== currency) throw invalid('currency', `The currency ${currency} does not match the invoice's currency ${target.currency}.`);
+      if (target && target.currency !== currency)
+        throw invalid('currency', `The currency ${currency} does not match the invoice's currency ${target.currency}.`);
       const { amount, unit_amount_decimal } = itemAmount({
         ...(input.amount !== undefined ? { amount: input.amount } : {}),
         ...(input.unit_amount_decimal !== undefined ? { unit_amount_decimal: input.unit_amount_decimal } : {}),
@@ -364,7 +401,8 @@ export class InvoiceCommands {
     const item = await this.store.transaction(async (tx) => {
       const current = await this.store.getItem(id, tx);
       const inv = current.invoice ? await this.store.getInvoice(current.invoice, tx) : null;
-      if (inv && inv.status !== 'draft') throw new DomainError('invoice_not_editable', `The invoice item ${id} is on a finalized invoice and cannot be changed.`);
+      if (inv && inv.status !== 'draft')
+        throw new DomainError('invoice_not_editable', `The invoice item ${id} is on a finalized invoice and cannot be changed.`);
       const now = await this.nowFor(current.test_clock);
       const quantity = input.quantity ?? current.quantity;
       const priced =
@@ -394,7 +432,8 @@ export class InvoiceCommands {
         now,
         ctx,
       );
-      if (inv && updated.line) await this.store.execInvoice(tx, inv.id, { type: 'ChangeLine', at: now, line: lineForItem(updated, updated.line) }, ctx);
+      if (inv && updated.line)
+        await this.store.execInvoice(tx, inv.id, { type: 'ChangeLine', at: now, line: lineForItem(updated, updated.line) }, ctx);
       return updated;
     });
     return renderInvoiceItem(item);

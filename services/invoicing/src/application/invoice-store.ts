@@ -1,8 +1,22 @@
 import type pg from 'pg';
 import { InvoiceKeyClaimed, stripeEvent, type InvoiceEvent, type InvoiceItemEvent } from '@meterflow/contracts';
-import { VersionConflictError, quoteIdent, type AppendBatch, type NewEvent, type PgEventStore, type StoredEvent } from '@meterflow/event-store';
+import {
+  VersionConflictError,
+  quoteIdent,
+  type AppendBatch,
+  type NewEvent,
+  type PgEventStore,
+  type StoredEvent,
+} from '@meterflow/event-store';
 import { newId, notFound } from '@meterflow/kernel';
-import { decideInvoice, evolveInvoice, stripeTypesFor, type Invoice, type InvoiceCommand, type InvoiceState } from '../domain/invoice.decider.js';
+import {
+  decideInvoice,
+  evolveInvoice,
+  stripeTypesFor,
+  type Invoice,
+  type InvoiceCommand,
+  type InvoiceState,
+} from '../domain/invoice.decider.js';
 import {
   decideInvoiceItem,
   evolveInvoiceItem,
@@ -105,14 +119,22 @@ export class InvoiceStore {
   }
 
   /** decide + evolve + the Stripe events announcing each change: what an append would write. */
-  planInvoice(id: string, current: { state: InvoiceState; version: number }, command: InvoiceCommand, ctx: RequestContext = {}): PlannedChange {
+  planInvoice(
+    id: string,
+    current: { state: InvoiceState; version: number },
+    command: InvoiceCommand,
+    ctx: RequestContext = {},
+  ): PlannedChange {
     let state = current.state;
     if ((!state || state.deleted) && command.type !== 'CreateInvoice') throw notFound('invoice', id);
     const decided = decideInvoice(command, state);
     const toAppend: NewEvent[] = [];
     for (const e of decided) {
       const types = stripeTypesFor(e);
-      const before = state && !state.deleted && types.some((t) => t.endsWith('.updated')) ? (renderInvoice(state) as unknown as Record<string, unknown>) : null;
+      const before =
+        state && !state.deleted && types.some((t) => t.endsWith('.updated'))
+          ? (renderInvoice(state) as unknown as Record<string, unknown>)
+          : null;
       state = evolveInvoice(state, e);
       toAppend.push(e);
       for (const type of types) {
@@ -144,7 +166,11 @@ export class InvoiceStore {
   async appendPlanned(tx: pg.PoolClient, changes: readonly PlannedChange[]): Promise<void> {
     const batches = changes
       .filter((c) => c.events.length > 0)
-      .map((c) => ({ streamId: invoiceStream(c.id), expected: c.fromVersion === 0 ? ('no_stream' as const) : c.fromVersion, events: c.events }));
+      .map((c) => ({
+        streamId: invoiceStream(c.id),
+        expected: c.fromVersion === 0 ? ('no_stream' as const) : c.fromVersion,
+        events: c.events,
+      }));
     if (batches.length === 0) return;
     await this.events.appendMany(batches, { tx, savepoint: false });
     await projectInvoices(
@@ -167,15 +193,31 @@ export class InvoiceStore {
     // other in one order (a version conflict, retried) instead of deadlocking.
     const batches: AppendBatch[] = [...created]
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      .map((c) => ({ streamId: invoiceKeyStream(c.key), expected: 'no_stream' as const, events: [InvoiceKeyClaimed({ key: c.key, invoice: c.invoice.id })] }));
+      .map((c) => ({
+        streamId: invoiceKeyStream(c.key),
+        expected: 'no_stream' as const,
+        events: [InvoiceKeyClaimed({ key: c.key, invoice: c.invoice.id })],
+      }));
     for (const c of created) {
       batches.push({ streamId: invoiceStream(c.invoice.id), expected: 'no_stream', events: c.invoice.events });
-      for (const i of c.items) if (i.events.length > 0) batches.push({ streamId: invoiceItemStream(i.id), expected: i.fromVersion === 0 ? 'no_stream' : i.fromVersion, events: i.events });
+      for (const i of c.items)
+        if (i.events.length > 0)
+          batches.push({
+            streamId: invoiceItemStream(i.id),
+            expected: i.fromVersion === 0 ? 'no_stream' : i.fromVersion,
+            events: i.events,
+          });
     }
     await this.events.appendMany(batches, { tx, savepoint: false });
-    await projectInvoices(tx, created.map((c) => ({ inv: c.invoice.state, version: c.invoice.events.length })));
+    await projectInvoices(
+      tx,
+      created.map((c) => ({ inv: c.invoice.state, version: c.invoice.events.length })),
+    );
     const items = created.flatMap((c) => c.items.filter((i) => i.events.length > 0));
-    await projectInvoiceItems(tx, items.map((i) => ({ item: i.state, version: i.fromVersion + i.events.length })));
+    await projectInvoiceItems(
+      tx,
+      items.map((i) => ({ item: i.state, version: i.fromVersion + i.events.length })),
+    );
   }
 
   /** Reserve `n` consecutive invoice numbers per customer in this transaction; returns the first sequence of each. */
@@ -229,7 +271,9 @@ export class InvoiceStore {
       const type = e.type === 'InvoiceItemCreated' ? 'invoiceitem.created' : e.type === 'InvoiceItemDeleted' ? 'invoiceitem.deleted' : null;
       if (type) {
         const object = renderInvoiceItem(state!) as unknown as Record<string, unknown>;
-        toAppend.push(stripeEvent(newId('event'), type, object, at, { requestId: ctx.requestId ?? null, idempotencyKey: ctx.idempotencyKey ?? null }));
+        toAppend.push(
+          stripeEvent(newId('event'), type, object, at, { requestId: ctx.requestId ?? null, idempotencyKey: ctx.idempotencyKey ?? null }),
+        );
       }
     }
     return { id, state: state!, fromVersion: current.version, events: toAppend };
@@ -255,7 +299,6 @@ export class InvoiceStore {
       }),
     );
   }
-
 
   /** The invoices subscription idempotency keys already made (keys not yet claimed are absent). */
   async invoicesForKeys(keys: readonly string[], tx?: pg.PoolClient): Promise<Map<string, string>> {
@@ -285,7 +328,10 @@ export class InvoiceStore {
         ORDER BY id FOR UPDATE`,
       [pairs.map((p) => p.customer), pairs.map((p) => p.subscription)],
     );
-    const loaded = await this.loadItems(res.rows.map((r) => r.id), tx);
+    const loaded = await this.loadItems(
+      res.rows.map((r) => r.id),
+      tx,
+    );
     const out: { item: InvoiceItem; version: number }[] = [];
     for (const r of res.rows) {
       const l = loaded.get(r.id)!;

@@ -29,7 +29,10 @@ export function itemAmount(input: { amount?: bigint; unit_amount_decimal?: strin
     const unit = input.quantity === 0 ? new Dec(0) : new Dec(input.amount.toString()).div(input.quantity).toDecimalPlaces(12);
     return { amount: input.amount, unit_amount_decimal: formatDecimal(unit) };
   }
-  if (input.unit_amount_decimal === undefined) throw new DomainError('parameter_missing', 'You must specify either `amount`, `unit_amount_decimal` or `pricing[price]`.', { param: 'amount' });
+  if (input.unit_amount_decimal === undefined)
+    throw new DomainError('parameter_missing', 'You must specify either `amount`, `unit_amount_decimal` or `pricing[price]`.', {
+      param: 'amount',
+    });
   const unit = new Dec(input.unit_amount_decimal);
   return { amount: roundMinor(unit.mul(input.quantity)), unit_amount_decimal: formatDecimal(unit) };
 }
@@ -41,7 +44,8 @@ export type InvoiceItemCommand =
   | { type: 'DeleteInvoiceItem'; at: number; invoiceStatus: string | null };
 
 function existing(state: InvoiceItemState): InvoiceItem {
-  if (!state || state.deleted) throw new DomainError('resource_missing', `No such invoiceitem: '${state?.id ?? ''}'`, { param: 'id', status: 404 });
+  if (!state || state.deleted)
+    throw new DomainError('resource_missing', `No such invoiceitem: '${state?.id ?? ''}'`, { param: 'id', status: 404 });
   return state;
 }
 
@@ -144,9 +148,7 @@ export function renderInvoiceItem(item: InvoiceItem): Stripe.InvoiceItem {
     livemode: false,
     metadata: item.metadata,
     net_amount: Number(item.amount),
-    parent: item.subscription
-      ? { type: 'subscription_details', subscription_details: { subscription: item.subscription } }
-      : null,
+    parent: item.subscription ? { type: 'subscription_details', subscription_details: { subscription: item.subscription } } : null,
     period: item.period,
     pricing: {
       type: 'price_details',

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '@meterflow/kernel';
-import { decideInvoiceItem, evolveInvoiceItem, lineForItem, renderInvoiceItem, type InvoiceItemCommand, type InvoiceItemState } from './invoice-item.decider.js';
+import {
+  decideInvoiceItem,
+  evolveInvoiceItem,
+  lineForItem,
+  renderInvoiceItem,
+  type InvoiceItemCommand,
+  type InvoiceItemState,
+} from './invoice-item.decider.js';
 import { INVOICING_EVENTS, eventContractViolation, type InvoiceItemData, type InvoiceItemEvent } from '@meterflow/contracts';
 
 const data: InvoiceItemData = {
@@ -68,10 +75,17 @@ describe('invoice item', () => {
       .then((ev, s) => {
         expect(ev.map((e) => e.type)).toEqual(['InvoiceItemInvoiced']);
         expect(s).toMatchObject({ invoice: 'in_1', line: 'il_1' });
-        expect(lineForItem(s!, 'il_1')).toMatchObject({ type: 'invoice_item_details', amount: '100', invoice_item: 'ii_1', metered: false });
+        expect(lineForItem(s!, 'il_1')).toMatchObject({
+          type: 'invoice_item_details',
+          amount: '100',
+          invoice_item: 'ii_1',
+          metered: false,
+        });
       });
     const invoiced = [...created, ...decideInvoiceItem({ type: 'InvoiceItem', invoice: 'in_1', line: 'il_1' }, fold(created))];
-    given(invoiced).when({ type: 'InvoiceItem', invoice: 'in_1', line: 'il_1' }).then((ev) => expect(ev).toEqual([]));
+    given(invoiced)
+      .when({ type: 'InvoiceItem', invoice: 'in_1', line: 'il_1' })
+      .then((ev) => expect(ev).toEqual([]));
     given(invoiced).when({ type: 'InvoiceItem', invoice: 'in_2', line: 'il_2' }).thenThrows('invoice_not_editable');
   });
 
@@ -79,10 +93,14 @@ describe('invoice item', () => {
     given(created)
       .when({ type: 'DeleteInvoiceItem', at: 2_000, invoiceStatus: null })
       .then((_ev, s) => expect(s!.deleted).toBe(true));
-    given(created).when({ type: 'DeleteInvoiceItem', at: 2_000, invoiceStatus: 'draft' }).then((ev) => expect(ev).toHaveLength(1));
+    given(created)
+      .when({ type: 'DeleteInvoiceItem', at: 2_000, invoiceStatus: 'draft' })
+      .then((ev) => expect(ev).toHaveLength(1));
     given(created).when({ type: 'DeleteInvoiceItem', at: 2_000, invoiceStatus: 'open' }).thenThrows('invoice_not_editable');
     const deleted = [...created, ...decideInvoiceItem({ type: 'DeleteInvoiceItem', at: 2_000, invoiceStatus: null }, fold(created))];
-    given(deleted).when({ type: 'UpdateInvoiceItem', changes: { ...data, amount: '1' } }).thenThrows('resource_missing');
+    given(deleted)
+      .when({ type: 'UpdateInvoiceItem', changes: { ...data, amount: '1' } })
+      .thenThrows('resource_missing');
   });
 });
 
@@ -90,7 +108,19 @@ describe('the event contract (INVOICING_EVENTS)', () => {
   it('accepts everything the invoice item decider emits', () => {
     const out = [...created];
     const cmds: InvoiceItemCommand[] = [
-      { type: 'UpdateInvoiceItem', changes: { amount: '200', quantity: 2, unit_amount_decimal: '100', description: null, period: data.period, metadata: {}, price: null, product: null } },
+      {
+        type: 'UpdateInvoiceItem',
+        changes: {
+          amount: '200',
+          quantity: 2,
+          unit_amount_decimal: '100',
+          description: null,
+          period: data.period,
+          metadata: {},
+          price: null,
+          product: null,
+        },
+      },
       { type: 'InvoiceItem', invoice: 'in_1', line: 'il_1' },
       { type: 'DeleteInvoiceItem', at: 2_000, invoiceStatus: 'draft' },
     ];

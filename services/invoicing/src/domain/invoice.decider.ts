@@ -132,17 +132,17 @@ const notEditable = (inv: Invoice, what = 'edited'): DomainError =>
   );
 
 const transitionInvalid = (inv: Invoice, action: string): DomainError =>
-  new DomainError('status_transition_invalid', `You can only ${action} an invoice that is ${allowedFor(action)}. This invoice is \`${inv.status}\`.`);
+  new DomainError(
+    'status_transition_invalid',
+    `You can only ${action} an invoice that is ${allowedFor(action)}. This invoice is \`${inv.status}\`.`,
+  );
 
 const allowedFor = (action: string): string =>
-  action === 'finalize'
-    ? '`draft`'
-    : action === 'mark uncollectible' || action === 'send'
-      ? '`open`'
-      : '`open` or `uncollectible`';
+  action === 'finalize' ? '`draft`' : action === 'mark uncollectible' || action === 'send' ? '`open`' : '`open` or `uncollectible`';
 
 function existing(state: InvoiceState, id?: string): Invoice {
-  if (!state || state.deleted) throw new DomainError('resource_missing', `No such invoice: '${id ?? state?.id ?? ''}'`, { param: 'invoice', status: 404 });
+  if (!state || state.deleted)
+    throw new DomainError('resource_missing', `No such invoice: '${id ?? state?.id ?? ''}'`, { param: 'invoice', status: 404 });
   return state;
 }
 
@@ -166,7 +166,7 @@ export function decideInvoice(command: InvoiceCommand, state: InvoiceState): Inv
         const frozen = (['collection_method', 'days_until_due', 'due_date', 'automatically_finalizes_at'] as const).filter(
           (k) => c[k] !== undefined,
         );
-        if (frozen.length > 0 || inv.status === 'void' || inv.status === 'paid' && c.auto_advance !== undefined)
+        if (frozen.length > 0 || inv.status === 'void' || (inv.status === 'paid' && c.auto_advance !== undefined))
           throw new DomainError(
             'invoice_not_editable',
             `You cannot update ${frozen[0] ?? 'auto_advance'} on an invoice that is \`${inv.status}\`.`,
@@ -203,13 +203,20 @@ export function decideInvoice(command: InvoiceCommand, state: InvoiceState): Inv
       const byLine = new Map<string, bigint>();
       for (const a of command.applications) {
         const line = inv.lines.find((l) => l.id === a.line);
-        if (!line) throw new DomainError('credit_application_invalid', `Credit applied to unknown line ${a.line}.`, { status: 500, type: 'api_error' });
+        if (!line)
+          throw new DomainError('credit_application_invalid', `Credit applied to unknown line ${a.line}.`, {
+            status: 500,
+            type: 'api_error',
+          });
         byLine.set(a.line, (byLine.get(a.line) ?? 0n) + BigInt(a.amount));
       }
       for (const [lineId, amount] of byLine) {
         const line = inv.lines.find((l) => l.id === lineId)!;
         if (amount > line.amount || amount < 0n)
-          throw new DomainError('credit_application_invalid', `Credits on line ${lineId} exceed its amount.`, { status: 500, type: 'api_error' });
+          throw new DomainError('credit_application_invalid', `Credits on line ${lineId} exceed its amount.`, {
+            status: 500,
+            type: 'api_error',
+          });
       }
       return [InvoiceCreditsApplied({ at: command.at, applications: command.applications })];
     }
@@ -217,7 +224,11 @@ export function decideInvoice(command: InvoiceCommand, state: InvoiceState): Inv
       const inv = existing(state);
       if (inv.status !== 'draft') throw transitionInvalid(inv, 'finalize');
       const events: InvoiceEvent[] = [
-        InvoiceFinalized({ at: command.at, number: command.number, ...(command.auto_advance !== undefined ? { auto_advance: command.auto_advance } : {}) }),
+        InvoiceFinalized({
+          at: command.at,
+          number: command.number,
+          ...(command.auto_advance !== undefined ? { auto_advance: command.auto_advance } : {}),
+        }),
       ];
       // Stripe marks an invoice with nothing to collect as paid the moment it finalizes.
       if (totals(inv).amount_due === 0n) events.push(InvoicePaid({ at: command.at, amount_paid: '0', paid_out_of_band: false }));
@@ -334,7 +345,11 @@ export function evolveInvoice(state: InvoiceState, event: InvoiceEvent): Invoice
               ...l,
               credits: [
                 ...l.credits,
-                ...mine.map((a) => ({ amount: BigInt(a.amount), credit_balance_transaction: a.credit_balance_transaction, credit_grant: a.credit_grant })),
+                ...mine.map((a) => ({
+                  amount: BigInt(a.amount),
+                  credit_balance_transaction: a.credit_balance_transaction,
+                  credit_grant: a.credit_grant,
+                })),
               ],
             };
       });

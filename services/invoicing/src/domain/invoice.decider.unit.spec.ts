@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '@meterflow/kernel';
-import { decideInvoice, evolveInvoice, initialInvoiceState, stripeTypesFor, totals, type InvoiceCommand, type InvoiceState } from './invoice.decider.js';
+import {
+  decideInvoice,
+  evolveInvoice,
+  initialInvoiceState,
+  stripeTypesFor,
+  totals,
+  type InvoiceCommand,
+  type InvoiceState,
+} from './invoice.decider.js';
 import { INVOICING_EVENTS, eventContractViolation, type InvoiceEvent, type LineData } from '@meterflow/contracts';
 import { renderInvoice } from './invoice.render.js';
 import { itemAmount, lineForRated } from './invoice-item.decider.js';
@@ -81,16 +89,30 @@ function given(events: InvoiceEvent[]) {
   };
 }
 
-const credits = { type: 'RecordCreditApplications' as const, at: 5_000, applications: [{ line: 'il_1', amount: '1000', credit_balance_transaction: 'cbtxn_1', credit_grant: 'credgr_1' }] };
+const credits = {
+  type: 'RecordCreditApplications' as const,
+  at: 5_000,
+  applications: [{ line: 'il_1', amount: '1000', credit_balance_transaction: 'cbtxn_1', credit_grant: 'credgr_1' }],
+};
 
 describe('invoice aggregate', () => {
   it('a subscription draft totals its lines', () => {
     const s = fold([created([line('il_1', 3000), line('il_2', 250, { subscription_item: 'si_2' })])])!;
     expect(totals(s)).toMatchObject({ subtotal: 3250n, total: 3250n, amount_due: 3250n, amount_paid: 0n, amount_remaining: 3250n });
     const o = renderInvoice(s);
-    expect(o).toMatchObject({ status: 'draft', number: null, billing_reason: 'subscription_cycle', auto_advance: true, automatically_finalizes_at: 5_600 });
+    expect(o).toMatchObject({
+      status: 'draft',
+      number: null,
+      billing_reason: 'subscription_cycle',
+      auto_advance: true,
+      automatically_finalizes_at: 5_600,
+    });
     expect(o.parent?.subscription_details?.subscription).toBe('sub_1');
-    expect(o.lines.data[0]).toMatchObject({ amount: 3000, pricing: { price_details: { price: 'price_1' } }, parent: { subscription_item_details: { subscription_item: 'si_1' } } });
+    expect(o.lines.data[0]).toMatchObject({
+      amount: 3000,
+      pricing: { price_details: { price: 'price_1' } },
+      parent: { subscription_item_details: { subscription_item: 'si_1' } },
+    });
   });
 
   it('credits reduce the amount due and appear on lines and the invoice', () => {
@@ -102,8 +124,12 @@ describe('invoice aggregate', () => {
         expect(o.amount_due).toBe(2000);
         expect(o.subtotal).toBe(3000);
         expect(o.total).toBe(3000);
-        expect(o.lines.data[0]!.pretax_credit_amounts).toEqual([{ amount: 1000, type: 'credit_balance_transaction', credit_balance_transaction: 'cbtxn_1' }]);
-        expect(o.total_pretax_credit_amounts).toEqual([{ amount: 1000, type: 'credit_balance_transaction', credit_balance_transaction: 'cbtxn_1' }]);
+        expect(o.lines.data[0]!.pretax_credit_amounts).toEqual([
+          { amount: 1000, type: 'credit_balance_transaction', credit_balance_transaction: 'cbtxn_1' },
+        ]);
+        expect(o.total_pretax_credit_amounts).toEqual([
+          { amount: 1000, type: 'credit_balance_transaction', credit_balance_transaction: 'cbtxn_1' },
+        ]);
       });
   });
 
@@ -143,11 +169,17 @@ describe('invoice aggregate', () => {
       .then((_ev, s) => expect(totals(s!).subtotal).toBe(4000n));
     // Re-rated lines equal to the ones handed over (usage unchanged): nothing to record.
     expect(decideInvoice({ type: 'RefreshSubscriptionLines', at: 5_000, lines: [line('il_1', 3000)] }, fold(start))).toEqual([]);
-    expect(decideInvoice({ type: 'RefreshSubscriptionLines', at: 5_000, lines: [line('il_1', 3000, { description: 'other' })] }, fold(start))).toHaveLength(1);
+    expect(
+      decideInvoice({ type: 'RefreshSubscriptionLines', at: 5_000, lines: [line('il_1', 3000, { description: 'other' })] }, fold(start)),
+    ).toHaveLength(1);
     const open = [...start, ...decideInvoice({ type: 'FinalizeInvoice', at: 5_600, number: 'X-0001' }, fold(start))];
-    given(open).when({ type: 'AddLine', at: 6_000, line: line('il_9', 1) }).thenThrows('invoice_not_editable');
+    given(open)
+      .when({ type: 'AddLine', at: 6_000, line: line('il_9', 1) })
+      .thenThrows('invoice_not_editable');
     given(open).when({ type: 'FinalizeInvoice', at: 6_000, number: 'X' }).thenThrows('status_transition_invalid');
-    given(open).when({ type: 'UpdateInvoice', at: 6_000, changes: { collection_method: 'send_invoice' } }).thenThrows('invoice_not_editable');
+    given(open)
+      .when({ type: 'UpdateInvoice', at: 6_000, changes: { collection_method: 'send_invoice' } })
+      .thenThrows('invoice_not_editable');
     given(open)
       .when({ type: 'UpdateInvoice', at: 6_000, changes: { metadata: { a: 'b' } } })
       .then((_e, s) => expect(s!.metadata).toEqual({ a: 'b' }));
@@ -160,7 +192,13 @@ describe('invoice aggregate', () => {
       .when({ type: 'PayInvoice', at: 7_000, paid_out_of_band: true })
       .then((ev, s) => {
         expect(ev.flatMap(stripeTypesFor)).toEqual(['invoice.paid', 'invoice.payment_succeeded']);
-        expect(renderInvoice(s!)).toMatchObject({ status: 'paid', amount_paid: 3000, amount_remaining: 0, amount_due: 3000, status_transitions: { paid_at: 7_000 } });
+        expect(renderInvoice(s!)).toMatchObject({
+          status: 'paid',
+          amount_paid: 3000,
+          amount_remaining: 0,
+          amount_due: 3000,
+          status_transitions: { paid_at: 7_000 },
+        });
       });
     const paid = [...open, ...decideInvoice({ type: 'PayInvoice', at: 7_000, paid_out_of_band: true }, fold(open))];
     given(paid).when({ type: 'VoidInvoice', at: 8_000 }).thenThrows('status_transition_invalid');
@@ -175,14 +213,18 @@ describe('invoice aggregate', () => {
     expect(fold(unc)).toMatchObject({ status: 'uncollectible', status_transitions: { marked_uncollectible_at: 6_000 } });
     given(unc)
       .when({ type: 'VoidInvoice', at: 7_000 })
-      .then((_e, s) => expect(renderInvoice(s!)).toMatchObject({ status: 'void', amount_remaining: 0, status_transitions: { voided_at: 7_000 } }));
+      .then((_e, s) =>
+        expect(renderInvoice(s!)).toMatchObject({ status: 'void', amount_remaining: 0, status_transitions: { voided_at: 7_000 } }),
+      );
     given(unc)
       .when({ type: 'PayInvoice', at: 7_000, paid_out_of_band: true })
       .then((_e, s) => expect(s!.status).toBe('paid'));
   });
 
   it('only one-off drafts can be deleted', () => {
-    given([created([line('il_1', 3000)])]).when({ type: 'DeleteInvoice', at: 1 }).thenThrows('invoice_not_editable');
+    given([created([line('il_1', 3000)])])
+      .when({ type: 'DeleteInvoice', at: 1 })
+      .thenThrows('invoice_not_editable');
     given([created([], { subscription: null, billing_reason: 'manual', idempotency_key: null })])
       .when({ type: 'DeleteInvoice', at: 1 })
       .then((ev, s) => {
@@ -210,7 +252,18 @@ describe('line amounts', () => {
   });
   it('a rated line becomes a metered subscription line', () => {
     const l = lineForRated(
-      { subscription_item: 'si_1', price: 'price_1', product: 'prod_1', meter: 'mtr_1', quantity: 3, amount: 3000, currency: 'usd', unit_amount_decimal: '1000', description: '3 × hours', period: { start: 1, end: 2 } },
+      {
+        subscription_item: 'si_1',
+        price: 'price_1',
+        product: 'prod_1',
+        meter: 'mtr_1',
+        quantity: 3,
+        amount: 3000,
+        currency: 'usd',
+        unit_amount_decimal: '1000',
+        description: '3 × hours',
+        period: { start: 1, end: 2 },
+      },
       'il_1',
       'sub_1',
     );
@@ -229,8 +282,16 @@ describe('the event contract (INVOICING_EVENTS)', () => {
     const sub = run(
       [created([line('il_1', 3000)])],
       { type: 'UpdateInvoice', at: 2_100, changes: { description: 'April', metadata: { a: 'b' }, footer: 'f' } },
-      { type: 'AddLine', at: 2_200, line: line('il_9', -100, { type: 'invoice_item_details', subscription_item: null, invoice_item: 'ii_1', metered: false }) },
-      { type: 'ChangeLine', at: 2_300, line: line('il_9', -50, { type: 'invoice_item_details', subscription_item: null, invoice_item: 'ii_1', metered: false }) },
+      {
+        type: 'AddLine',
+        at: 2_200,
+        line: line('il_9', -100, { type: 'invoice_item_details', subscription_item: null, invoice_item: 'ii_1', metered: false }),
+      },
+      {
+        type: 'ChangeLine',
+        at: 2_300,
+        line: line('il_9', -50, { type: 'invoice_item_details', subscription_item: null, invoice_item: 'ii_1', metered: false }),
+      },
       { type: 'RemoveLine', at: 2_400, line: 'il_9' },
       { type: 'RefreshSubscriptionLines', at: 5_000, lines: [line('il_1', 4000, { quantity: 4 })] },
       credits,
@@ -239,17 +300,29 @@ describe('the event contract (INVOICING_EVENTS)', () => {
       { type: 'PayInvoice', at: 7_000, paid_out_of_band: true },
     );
     const open = [created([line('il_1', 3000)], { id: 'in_2' })];
-    const voided = run(open, { type: 'FinalizeInvoice', at: 5_600, number: 'X-0002' }, { type: 'MarkUncollectible', at: 6_000 }, { type: 'VoidInvoice', at: 7_000 });
-    const deleted = run([created([], { id: 'in_3', subscription: null, billing_reason: 'manual', idempotency_key: null })], { type: 'DeleteInvoice', at: 1 });
+    const voided = run(
+      open,
+      { type: 'FinalizeInvoice', at: 5_600, number: 'X-0002' },
+      { type: 'MarkUncollectible', at: 6_000 },
+      { type: 'VoidInvoice', at: 7_000 },
+    );
+    const deleted = run([created([], { id: 'in_3', subscription: null, billing_reason: 'manual', idempotency_key: null })], {
+      type: 'DeleteInvoice',
+      at: 1,
+    });
     const events = [...sub, ...voided, ...deleted];
     expect(new Set(events.map((e) => e.type))).toEqual(
-      new Set([...INVOICING_EVENTS.keys()].filter((t) => t.startsWith('Invoice') && !t.startsWith('InvoiceItem') && t !== 'InvoiceKeyClaimed')),
+      new Set(
+        [...INVOICING_EVENTS.keys()].filter((t) => t.startsWith('Invoice') && !t.startsWith('InvoiceItem') && t !== 'InvoiceKeyClaimed'),
+      ),
     );
     for (const e of events) expect(eventContractViolation(INVOICING_EVENTS, e.type, e.data), e.type).toBeNull();
   });
 
   it('refuses a line whose amount is a number instead of a decimal string', () => {
     const [e] = decideInvoice({ type: 'AddLine', at: 2_200, line: line('il_9', 5) }, fold([created([line('il_1', 3000)])]));
-    expect(eventContractViolation(INVOICING_EVENTS, e!.type, { ...e!.data, line: { ...line('il_9', 5), amount: 5 } })).toMatch(/^line\.amount: /);
+    expect(eventContractViolation(INVOICING_EVENTS, e!.type, { ...e!.data, line: { ...line('il_9', 5), amount: 5 } })).toMatch(
+      /^line\.amount: /,
+    );
   });
 });

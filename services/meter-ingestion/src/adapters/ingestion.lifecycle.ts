@@ -33,7 +33,10 @@ export class IngestionLifecycle implements OnApplicationBootstrap, BeforeApplica
     this.catalog.start(this.settings.catalogRefreshMs);
     await this.housekeeping();
     await this.consumer.start();
-    this.timer = setInterval(() => void this.housekeeping().catch((e) => this.logger.warn({ err: e }, 'housekeeping failed')), this.settings.schedulerIntervalMs);
+    this.timer = setInterval(
+      () => void this.housekeeping().catch((e) => this.logger.warn({ err: e }, 'housekeeping failed')),
+      this.settings.schedulerIntervalMs,
+    );
     this.timer.unref();
   }
 

@@ -23,13 +23,18 @@ export class AdjustmentsService {
 
   async cancel(eventName: string, identifier: string): Promise<CancelResult> {
     const meter = this.catalog.forEventName(eventName);
-    if (!meter) throw new DomainError('invalid_cancel_configuration', `No meter was found for event_name '${eventName}'.`, { param: 'event_name' });
+    if (!meter)
+      throw new DomainError('invalid_cancel_configuration', `No meter was found for event_name '${eventName}'.`, { param: 'event_name' });
     const rec = await this.events.findIdentifier(identifier);
     const now = toUnix(this.clock.now());
     if (!rec)
-      throw new DomainError('invalid_cancel_configuration', `No meter event with identifier '${identifier}' was received in the last 24 hours.`, {
-        param: 'cancel[identifier]',
-      });
+      throw new DomainError(
+        'invalid_cancel_configuration',
+        `No meter event with identifier '${identifier}' was received in the last 24 hours.`,
+        {
+          param: 'cancel[identifier]',
+        },
+      );
     const problem = cancellationError({ receivedAt: rec.receivedAt, now, sameMeter: rec.meterId === meter.id });
     if (problem) throw new DomainError('invalid_cancel_configuration', problem, { param: 'cancel[identifier]' });
     const id = newId('meterEventAdjustment');

@@ -2,7 +2,16 @@ import { AlertTriggered, stripeEvent } from '@meterflow/contracts';
 import { handleCommand, type PgEventStore } from '@meterflow/event-store';
 import { newId, notFound, toUnix, type Clock } from '@meterflow/kernel';
 import type { ListParams, StripeList } from '@meterflow/stripe-api';
-import { decideAlert, evolveAlert, shouldTrigger, toStripeAlert, type Alert, type AlertCommand, type AlertState, type AlertStatus } from '../domain/alert.decider.js';
+import {
+  decideAlert,
+  evolveAlert,
+  shouldTrigger,
+  toStripeAlert,
+  type Alert,
+  type AlertCommand,
+  type AlertState,
+  type AlertStatus,
+} from '../domain/alert.decider.js';
 import type { AlertRepository } from '../adapters/persistence/alert.repository.js';
 import type { EventToStore } from '../adapters/persistence/meter-event.store.js';
 import type { MeterCatalog } from './meter-catalog.js';
@@ -52,7 +61,13 @@ export class AlertsService {
 
   private async run(id: string, cmd: AlertCommand): Promise<StripeAlert> {
     const alert = await this.store.withTransaction(async (tx) => {
-      const r = await handleCommand(this.store, `alert-${id}`, { initialState: (): AlertState => null, evolve: evolveAlert, decide: decideAlert }, cmd, { tx });
+      const r = await handleCommand(
+        this.store,
+        `alert-${id}`,
+        { initialState: (): AlertState => null, evolve: evolveAlert, decide: decideAlert },
+        cmd,
+        { tx },
+      );
       if (r.stored.length) await this.repo.save(tx, r.state!, r.nextVersion);
       return r.state!;
     });
@@ -64,17 +79,29 @@ export class AlertsService {
   async evaluate(stored: readonly EventToStore[]): Promise<void> {
     if (this.byMeter.size === 0) return;
     const pairs = new Map<string, { meterId: string; customer: string }>();
-    for (const e of stored) if (this.byMeter.has(e.meterId)) pairs.set(`${e.meterId}|${e.customer}`, { meterId: e.meterId, customer: e.customer });
+    for (const e of stored)
+      if (this.byMeter.has(e.meterId)) pairs.set(`${e.meterId}|${e.customer}`, { meterId: e.meterId, customer: e.customer });
     if (pairs.size === 0) return;
     const candidates: { alert: Alert; customer: string }[] = [];
     for (const { meterId, customer } of pairs.values())
-      for (const alert of this.byMeter.get(meterId) ?? []) if (alert.customer === null || alert.customer === customer) candidates.push({ alert, customer });
-    const done = await this.repo.triggered([...new Set(candidates.map((c) => c.alert.id))], [...new Set(candidates.map((c) => c.customer))]);
+      for (const alert of this.byMeter.get(meterId) ?? [])
+        if (alert.customer === null || alert.customer === customer) candidates.push({ alert, customer });
+    const done = await this.repo.triggered(
+      [...new Set(candidates.map((c) => c.alert.id))],
+      [...new Set(candidates.map((c) => c.customer))],
+    );
     const open = candidates.filter((c) => !done.has(`${c.alert.id}|${c.customer}`));
     if (!open.length) return;
     const now = toUnix(this.clock.now());
     const values = await this.usage.aggregate(
-      open.map((c, i) => ({ key: String(i), meterId: c.alert.meterId, customer: c.customer, start: c.alert.created, end: now + 3600, meter: this.catalog.byMeterId(c.alert.meterId)! })),
+      open.map((c, i) => ({
+        key: String(i),
+        meterId: c.alert.meterId,
+        customer: c.customer,
+        start: c.alert.created,
+        end: now + 3600,
+        meter: this.catalog.byMeterId(c.alert.meterId)!,
+      })),
     );
     for (const [i, c] of open.entries()) {
       const value = values.get(String(i)) ?? 0n;
@@ -86,7 +113,19 @@ export class AlertsService {
           'any',
           [
             AlertTriggered({ customer: c.customer, value: value.toString(), at: now }),
-            stripeEvent(newId('event'), 'billing.alert.triggered', { object: 'billing.alert_triggered', alert: toStripeAlert(c.alert), created: now, customer: c.customer, livemode: false, value: Number(value) }, now),
+            stripeEvent(
+              newId('event'),
+              'billing.alert.triggered',
+              {
+                object: 'billing.alert_triggered',
+                alert: toStripeAlert(c.alert),
+                created: now,
+                customer: c.customer,
+                livemode: false,
+                value: Number(value),
+              },
+              now,
+            ),
           ],
           { tx },
         );

@@ -42,12 +42,18 @@ export class CustomerDirectory {
     await Promise.all(
       todo.map(async (id) => {
         try {
-          const c = await rpc.request<{ deleted?: boolean; test_clock?: string | { id: string } | null }>('rating', 'customers.retrieve', this.apiRequest({ id }), { timeoutMs: 10_000 });
+          const c = await rpc.request<{ deleted?: boolean; test_clock?: string | { id: string } | null }>(
+            'rating',
+            'customers.retrieve',
+            this.apiRequest({ id }),
+            { timeoutMs: 10_000 },
+          );
           const exists = !c.deleted;
           const testClock = typeof c.test_clock === 'string' ? c.test_clock : (c.test_clock?.id ?? null);
           this.cache.set(id, { exists, testClock, until: exists ? Number.MAX_SAFE_INTEGER : nowMs + NEGATIVE_TTL_MS });
         } catch (e) {
-          if (e instanceof DomainError && e.status === 404) this.cache.set(id, { exists: false, testClock: null, until: nowMs + NEGATIVE_TTL_MS });
+          if (e instanceof DomainError && e.status === 404)
+            this.cache.set(id, { exists: false, testClock: null, until: nowMs + NEGATIVE_TTL_MS });
           else throw e;
         }
       }),
@@ -60,7 +66,9 @@ export class CustomerDirectory {
     const clockTimes = new Map<string, number>();
     await Promise.all(
       [...clocks].map(async (id) => {
-        const c = await rpc.request<{ frozen_time: number }>('rating', 'test_clocks.retrieve', this.apiRequest({ id }), { timeoutMs: 10_000 });
+        const c = await rpc.request<{ frozen_time: number }>('rating', 'test_clocks.retrieve', this.apiRequest({ id }), {
+          timeoutMs: 10_000,
+        });
         clockTimes.set(id, c.frozen_time);
       }),
     );

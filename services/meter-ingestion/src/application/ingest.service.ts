@@ -73,7 +73,9 @@ export class IngestService {
   async recordOne(raw: unknown, format: 'v1' | 'v2', newIdentifier: () => string): Promise<AcceptedMeterEvent> {
     const decoded = decodeMeterEvent(raw, format);
     if (!decoded.ok)
-      throw new DomainError(decoded.message.startsWith('Missing') ? 'parameter_missing' : 'parameter_invalid', decoded.message, { param: decoded.param });
+      throw new DomainError(decoded.message.startsWith('Missing') ? 'parameter_missing' : 'parameter_invalid', decoded.message, {
+        param: decoded.param,
+      });
     const [result] = await this.validate([{ input: decoded.input, fallbackIdentifier: newIdentifier }]);
     if (!result!.ok) {
       const r = result!.rejection;
@@ -81,7 +83,9 @@ export class IngestService {
     }
     const [fresh] = await this.queue.submit([result!.event]);
     if (!fresh)
-      throw new DomainError('duplicate_meter_event', `An event already exists with identifier ${result!.event.identifier}.`, { param: 'identifier' });
+      throw new DomainError('duplicate_meter_event', `An event already exists with identifier ${result!.event.identifier}.`, {
+        param: 'identifier',
+      });
     return result!.event;
   }
 
@@ -105,7 +109,8 @@ export class IngestService {
       const d = decodeMeterEvent(item.raw, 'v2');
       if (d.ok) toValidate.push({ item, input: d.input });
       else {
-        const eventName = typeof (item.raw as { event_name?: unknown })?.event_name === 'string' ? (item.raw as { event_name: string }).event_name : null;
+        const eventName =
+          typeof (item.raw as { event_name?: unknown })?.event_name === 'string' ? (item.raw as { event_name: string }).event_name : null;
         rejected.push({
           item,
           rejection: {
@@ -120,7 +125,9 @@ export class IngestService {
         });
       }
     }
-    const results = await this.validate(toValidate.map(({ item, input }) => ({ input, fallbackIdentifier: () => item.fallbackIdentifier })));
+    const results = await this.validate(
+      toValidate.map(({ item, input }) => ({ input, fallbackIdentifier: () => item.fallbackIdentifier })),
+    );
     const accepted: AcceptedMeterEvent[] = [];
     results.forEach((r, i) => {
       if (r.ok) accepted.push(r.event);
@@ -142,7 +149,11 @@ export class IngestService {
         reason: `${rejection.reportCode}: ${rejection.message}`,
       }));
       const end = this.clock.now();
-      const reports = buildErrorReports(rejected.map((r) => r.rejection), started.toISOString(), end.toISOString());
+      const reports = buildErrorReports(
+        rejected.map((r) => r.rejection),
+        started.toISOString(),
+        end.toISOString(),
+      );
       await this.rejections.record(deadLetters, reports, toUnix(end));
     }
     return { accepted: fresh, duplicates: accepted.length - fresh, rejected: rejected.length };

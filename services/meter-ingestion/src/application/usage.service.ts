@@ -56,7 +56,8 @@ export class UsageService {
   async query(req: UsageQueryRequest): Promise<UsageQueryReply> {
     const qs = await Promise.all(
       req.queries.map(async (q) => {
-        if (!(q.end > q.start)) throw new DomainError('parameter_invalid', `usage.query ${q.key}: end must be after start.`, { param: 'queries' });
+        if (!(q.end > q.start))
+          throw new DomainError('parameter_invalid', `usage.query ${q.key}: end must be after start.`, { param: 'queries' });
         return { key: q.key, meterId: q.meter, customer: q.customer, start: q.start, end: q.end, meter: await this.meter(q.meter) };
       }),
     );
@@ -87,9 +88,7 @@ export class UsageService {
       windows = windows.filter((w) => s !== undefined && w.start > s).reverse();
     }
     const page = windows.slice(0, lp.limit + 1);
-    const values = await this.aggregate(
-      page.map((w) => ({ key: String(w.start), meterId, customer, start: w.start, end: w.end, meter })),
-    );
+    const values = await this.aggregate(page.map((w) => ({ key: String(w.start), meterId, customer, start: w.start, end: w.end, meter })));
     const rows = page.map<MeterEventSummary>((w) => ({
       id: summaryId(meterId, customer, w.start, w.end),
       object: 'billing.meter_event_summary',

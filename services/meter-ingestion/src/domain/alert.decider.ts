@@ -31,7 +31,10 @@ export function decideAlert(c: AlertCommand, s: AlertState): Emitted[] {
     case 'SetAlertStatus':
       if (!s) throw new DomainError('resource_missing', 'No such billing.alert', { status: 404 });
       if (s.status === 'archived' && c.status !== 'archived')
-        throw new DomainError('alert_archived', `The alert ${s.id} is archived and cannot be ${c.status === 'active' ? 'activated' : 'deactivated'}.`);
+        throw new DomainError(
+          'alert_archived',
+          `The alert ${s.id} is archived and cannot be ${c.status === 'active' ? 'activated' : 'deactivated'}.`,
+        );
       return s.status === c.status ? [] : [AlertStatusChanged({ status: c.status, at: c.at })];
     default:
       return assertNever(c);

@@ -10,7 +10,11 @@ export interface ErrorReport {
     developer_message_summary: string;
     reason: {
       error_count: number;
-      error_types: { code: MeterErrorCode; error_count: number; sample_errors: { error_message: string; request: { identifier: string } }[] }[];
+      error_types: {
+        code: MeterErrorCode;
+        error_count: number;
+        sample_errors: { error_message: string; request: { identifier: string } }[];
+      }[];
     };
     validation_start: string;
     validation_end: string;
@@ -21,7 +25,11 @@ export interface ErrorReport {
  * Group the rejections of one validation window into Stripe's error reports: one per meter
  * (`error_report_triggered`) and one for events that matched no meter (`no_meter_found`).
  */
-export function buildErrorReports(rejections: readonly MeterEventRejection[], validationStart: string, validationEnd: string): ErrorReport[] {
+export function buildErrorReports(
+  rejections: readonly MeterEventRejection[],
+  validationStart: string,
+  validationEnd: string,
+): ErrorReport[] {
   const byMeter = new Map<string, MeterEventRejection[]>();
   for (const r of rejections) {
     const key = r.meterId ?? '';

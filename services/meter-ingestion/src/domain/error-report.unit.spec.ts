@@ -14,7 +14,12 @@ const rej = (meterId: string | null, reportCode: MeterEventRejection['reportCode
 describe('error reports', () => {
   it('given rejections for a meter and without a meter, then one report each, grouped by code with samples', () => {
     const reports = buildErrorReports(
-      [rej('mtr_1', 'meter_event_invalid_value', 'a'), rej('mtr_1', 'meter_event_invalid_value', 'b'), rej('mtr_1', 'timestamp_in_future', 'c'), rej(null, 'no_meter', 'd')],
+      [
+        rej('mtr_1', 'meter_event_invalid_value', 'a'),
+        rej('mtr_1', 'meter_event_invalid_value', 'b'),
+        rej('mtr_1', 'timestamp_in_future', 'c'),
+        rej(null, 'no_meter', 'd'),
+      ],
       '2027-01-01T00:00:00.000Z',
       '2027-01-01T00:00:01.000Z',
     );
@@ -24,13 +29,28 @@ describe('error reports', () => {
     expect(m.data.reason).toEqual({
       error_count: 3,
       error_types: [
-        { code: 'meter_event_invalid_value', error_count: 2, sample_errors: [{ error_message: 'meter_event_invalid_value for a', request: { identifier: 'a' } }, { error_message: 'meter_event_invalid_value for b', request: { identifier: 'b' } }] },
-        { code: 'timestamp_in_future', error_count: 1, sample_errors: [{ error_message: 'timestamp_in_future for c', request: { identifier: 'c' } }] },
+        {
+          code: 'meter_event_invalid_value',
+          error_count: 2,
+          sample_errors: [
+            { error_message: 'meter_event_invalid_value for a', request: { identifier: 'a' } },
+            { error_message: 'meter_event_invalid_value for b', request: { identifier: 'b' } },
+          ],
+        },
+        {
+          code: 'timestamp_in_future',
+          error_count: 1,
+          sample_errors: [{ error_message: 'timestamp_in_future for c', request: { identifier: 'c' } }],
+        },
       ],
     });
   });
   it('given many errors of one code, then at most 5 samples', () => {
-    const reports = buildErrorReports(Array.from({ length: 9 }, (_, i) => rej('m', 'no_meter', String(i))), 's', 'e');
+    const reports = buildErrorReports(
+      Array.from({ length: 9 }, (_, i) => rej('m', 'no_meter', String(i))),
+      's',
+      'e',
+    );
     expect(reports[0]!.data.reason.error_types[0]).toMatchObject({ error_count: 9 });
     expect(reports[0]!.data.reason.error_types[0]!.sample_errors).toHaveLength(5);
   });

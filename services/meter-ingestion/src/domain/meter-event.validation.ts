@@ -90,44 +90,105 @@ export function validateMeterEvent(input: MeterEventInput, ctx: ValidationContex
   });
 
   if (identifier.length === 0 || identifier.length > MAX_IDENTIFIER_LENGTH)
-    return reject('parameter_invalid', 'meter_event_invalid_value', `Invalid identifier: must be 1 to ${MAX_IDENTIFIER_LENGTH} characters.`, undefined, 'identifier');
+    return reject(
+      'parameter_invalid',
+      'meter_event_invalid_value',
+      `Invalid identifier: must be 1 to ${MAX_IDENTIFIER_LENGTH} characters.`,
+      undefined,
+      'identifier',
+    );
 
   const meter = ctx.meterFor(input.eventName);
-  if (!meter) return reject('no_meter', 'no_meter', `No active meter was found for event_name '${input.eventName}'.`, undefined, 'event_name');
+  if (!meter)
+    return reject('no_meter', 'no_meter', `No active meter was found for event_name '${input.eventName}'.`, undefined, 'event_name');
   if (meter.status !== 'active')
-    return reject('archived_meter', 'archived_meter', `The meter '${meter.id}' for event_name '${input.eventName}' is inactive and accepts no events.`, meter, 'event_name');
+    return reject(
+      'archived_meter',
+      'archived_meter',
+      `The meter '${meter.id}' for event_name '${input.eventName}' is inactive and accepts no events.`,
+      meter,
+      'event_name',
+    );
 
   for (const [k, v] of Object.entries(input.payload)) {
     if (v.length > MAX_PAYLOAD_VALUE_LENGTH)
-      return reject('parameter_invalid', 'meter_event_invalid_value', `Invalid payload[${k}]: must be at most ${MAX_PAYLOAD_VALUE_LENGTH} characters.`, meter, `payload[${k}]`);
+      return reject(
+        'parameter_invalid',
+        'meter_event_invalid_value',
+        `Invalid payload[${k}]: must be at most ${MAX_PAYLOAD_VALUE_LENGTH} characters.`,
+        meter,
+        `payload[${k}]`,
+      );
   }
 
   const customer = input.payload[meter.customerPayloadKey];
   if (customer === undefined || customer === '')
-    return reject('meter_event_no_customer_defined', 'meter_event_no_customer_defined', `The payload is missing the customer mapping key '${meter.customerPayloadKey}'.`, meter, `payload[${meter.customerPayloadKey}]`);
+    return reject(
+      'meter_event_no_customer_defined',
+      'meter_event_no_customer_defined',
+      `The payload is missing the customer mapping key '${meter.customerPayloadKey}'.`,
+      meter,
+      `payload[${meter.customerPayloadKey}]`,
+    );
 
   let value = 1n;
   if (meter.formula !== 'count') {
     const raw = input.payload[meter.valuePayloadKey];
     if (raw === undefined || raw === '')
-      return reject('meter_event_invalid_value', 'meter_event_invalid_value', `The payload is missing the value key '${meter.valuePayloadKey}'.`, meter, `payload[${meter.valuePayloadKey}]`);
+      return reject(
+        'meter_event_invalid_value',
+        'meter_event_invalid_value',
+        `The payload is missing the value key '${meter.valuePayloadKey}'.`,
+        meter,
+        `payload[${meter.valuePayloadKey}]`,
+      );
     const t = raw.trim();
     if (!WHOLE.test(t))
-      return reject('meter_event_invalid_value', 'meter_event_invalid_value', `The value '${raw}' for payload key '${meter.valuePayloadKey}' must be a whole number.`, meter, `payload[${meter.valuePayloadKey}]`);
+      return reject(
+        'meter_event_invalid_value',
+        'meter_event_invalid_value',
+        `The value '${raw}' for payload key '${meter.valuePayloadKey}' must be a whole number.`,
+        meter,
+        `payload[${meter.valuePayloadKey}]`,
+      );
     if (t.replace(/^-/, '').replace(/^0+(?=\d)/, '').length > MAX_VALUE_DIGITS)
-      return reject('meter_event_value_too_many_digits', 'meter_event_value_too_many_digits', `The value '${raw}' has more than ${MAX_VALUE_DIGITS} digits.`, meter, `payload[${meter.valuePayloadKey}]`);
+      return reject(
+        'meter_event_value_too_many_digits',
+        'meter_event_value_too_many_digits',
+        `The value '${raw}' has more than ${MAX_VALUE_DIGITS} digits.`,
+        meter,
+        `payload[${meter.valuePayloadKey}]`,
+      );
     value = BigInt(t);
   }
 
   if (!ctx.customerExists(customer))
-    return reject('meter_event_customer_not_found', 'meter_event_customer_not_found', `No such customer: '${customer}'`, meter, `payload[${meter.customerPayloadKey}]`);
+    return reject(
+      'meter_event_customer_not_found',
+      'meter_event_customer_not_found',
+      `No such customer: '${customer}'`,
+      meter,
+      `payload[${meter.customerPayloadKey}]`,
+    );
 
   const now = ctx.nowFor(customer);
   const timestamp = input.timestamp ?? now;
   if (timestamp < now - MAX_PAST_SECONDS)
-    return reject('timestamp_too_far_in_past', 'timestamp_too_far_in_past', `Timestamp ${timestamp} is more than 35 days in the past.`, meter, 'timestamp');
+    return reject(
+      'timestamp_too_far_in_past',
+      'timestamp_too_far_in_past',
+      `Timestamp ${timestamp} is more than 35 days in the past.`,
+      meter,
+      'timestamp',
+    );
   if (timestamp > now + MAX_FUTURE_SECONDS)
-    return reject('timestamp_in_future', 'timestamp_in_future', `Timestamp ${timestamp} is more than 5 minutes in the future.`, meter, 'timestamp');
+    return reject(
+      'timestamp_in_future',
+      'timestamp_in_future',
+      `Timestamp ${timestamp} is more than 5 minutes in the future.`,
+      meter,
+      'timestamp',
+    );
 
   return {
     ok: true,
@@ -172,6 +233,11 @@ export function decodeMeterEvent(raw: unknown, format: 'v1' | 'v2'): DecodeResul
   }
   return {
     ok: true,
-    input: { eventName: o.event_name, payload, ...(identifier !== undefined ? { identifier } : {}), ...(timestamp !== undefined ? { timestamp } : {}) },
+    input: {
+      eventName: o.event_name,
+      payload,
+      ...(identifier !== undefined ? { identifier } : {}),
+      ...(timestamp !== undefined ? { timestamp } : {}),
+    },
   };
 }

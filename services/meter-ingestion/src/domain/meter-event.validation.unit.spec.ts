@@ -24,7 +24,11 @@ const ctx = (m: Meter | undefined = meter(), over: Partial<ValidationContext> = 
   newIdentifier: () => 'generated',
   ...over,
 });
-const event = (over: Partial<MeterEventInput> = {}): MeterEventInput => ({ eventName: 'calls', payload: { stripe_customer_id: 'cus_1', value: '5' }, ...over });
+const event = (over: Partial<MeterEventInput> = {}): MeterEventInput => ({
+  eventName: 'calls',
+  payload: { stripe_customer_id: 'cus_1', value: '5' },
+  ...over,
+});
 const codeOf = (input: MeterEventInput, c = ctx()) => {
   const r = validateMeterEvent(input, c);
   return r.ok ? 'ok' : r.rejection.code;
@@ -35,7 +39,15 @@ describe('validateMeterEvent', () => {
     const r = validateMeterEvent(event(), ctx());
     expect(r).toEqual({
       ok: true,
-      event: { meterId: 'mtr_1', eventName: 'calls', customer: 'cus_1', value: 5n, timestamp: NOW, identifier: 'generated', payload: { stripe_customer_id: 'cus_1', value: '5' } },
+      event: {
+        meterId: 'mtr_1',
+        eventName: 'calls',
+        customer: 'cus_1',
+        value: 5n,
+        timestamp: NOW,
+        identifier: 'generated',
+        payload: { stripe_customer_id: 'cus_1', value: '5' },
+      },
     });
   });
 
@@ -44,7 +56,8 @@ describe('validateMeterEvent', () => {
   });
 
   it('given decimals, text or missing values, then meter_event_invalid_value', () => {
-    for (const value of ['1.5', 'abc', '', '1e3']) expect(codeOf(event({ payload: { stripe_customer_id: 'c', value } }))).toBe('meter_event_invalid_value');
+    for (const value of ['1.5', 'abc', '', '1e3'])
+      expect(codeOf(event({ payload: { stripe_customer_id: 'c', value } }))).toBe('meter_event_invalid_value');
     expect(codeOf(event({ payload: { stripe_customer_id: 'c' } }))).toBe('meter_event_invalid_value');
   });
 
@@ -103,15 +116,27 @@ describe('validateMeterEvent', () => {
 
 describe('decodeMeterEvent', () => {
   it('reads v1 unix seconds and v2 RFC 3339', () => {
-    expect(decodeMeterEvent({ event_name: 'a', payload: { v: '1' }, timestamp: '1800000000' }, 'v1')).toEqual({ ok: true, input: { eventName: 'a', payload: { v: '1' }, timestamp: 1_800_000_000 } });
+    expect(decodeMeterEvent({ event_name: 'a', payload: { v: '1' }, timestamp: '1800000000' }, 'v1')).toEqual({
+      ok: true,
+      input: { eventName: 'a', payload: { v: '1' }, timestamp: 1_800_000_000 },
+    });
     const v2 = decodeMeterEvent({ event_name: 'a', payload: { v: '1' }, timestamp: '2027-01-15T08:00:00.000Z', identifier: 'i' }, 'v2');
-    expect(v2).toEqual({ ok: true, input: { eventName: 'a', payload: { v: '1' }, identifier: 'i', timestamp: Date.UTC(2027, 0, 15, 8) / 1000 } });
+    expect(v2).toEqual({
+      ok: true,
+      input: { eventName: 'a', payload: { v: '1' }, identifier: 'i', timestamp: Date.UTC(2027, 0, 15, 8) / 1000 },
+    });
   });
   it('refuses malformed input with the parameter named', () => {
     expect(decodeMeterEvent({ payload: {} }, 'v1')).toMatchObject({ ok: false, param: 'event_name' });
     expect(decodeMeterEvent({ event_name: 'a' }, 'v1')).toMatchObject({ ok: false, param: 'payload' });
     expect(decodeMeterEvent({ event_name: 'a', payload: { v: {} } }, 'v2')).toMatchObject({ ok: false, param: 'payload[v]' });
-    expect(decodeMeterEvent({ event_name: 'a', payload: {}, timestamp: 'yesterday' }, 'v1')).toMatchObject({ ok: false, param: 'timestamp' });
-    expect(decodeMeterEvent({ event_name: 'a', payload: {}, timestamp: 'yesterday' }, 'v2')).toMatchObject({ ok: false, param: 'timestamp' });
+    expect(decodeMeterEvent({ event_name: 'a', payload: {}, timestamp: 'yesterday' }, 'v1')).toMatchObject({
+      ok: false,
+      param: 'timestamp',
+    });
+    expect(decodeMeterEvent({ event_name: 'a', payload: {}, timestamp: 'yesterday' }, 'v2')).toMatchObject({
+      ok: false,
+      param: 'timestamp',
+    });
   });
 });

@@ -22,13 +22,20 @@ describe('meter decider', () => {
   it('given a meter, when deactivated then reactivated, then status and transitions follow', () => {
     const off = given(create, { type: 'DeactivateMeter', at: 200 });
     expect(off).toMatchObject({ status: 'inactive', deactivatedAt: 200, updated: 200 });
-    expect(given(create, { type: 'DeactivateMeter', at: 200 }, { type: 'ReactivateMeter', at: 300 })).toMatchObject({ status: 'active', deactivatedAt: null });
+    expect(given(create, { type: 'DeactivateMeter', at: 200 }, { type: 'ReactivateMeter', at: 300 })).toMatchObject({
+      status: 'active',
+      deactivatedAt: null,
+    });
   });
   it('given an inactive meter, when deactivated again, then nothing happens', () => {
     expect(decideMeter({ type: 'DeactivateMeter', at: 300 }, given(create, { type: 'DeactivateMeter', at: 200 }))).toEqual([]);
   });
   it('given a meter, when only display_name is updated, then only it changes', () => {
-    expect(given(create, { type: 'UpdateMeter', displayName: 'API', at: 150 })).toMatchObject({ displayName: 'API', eventName: 'calls', updated: 150 });
+    expect(given(create, { type: 'UpdateMeter', displayName: 'API', at: 150 })).toMatchObject({
+      displayName: 'API',
+      eventName: 'calls',
+      updated: 150,
+    });
   });
   it('given no meter, when updated, then not found; given a meter, when created again, then refused', () => {
     expect(() => decideMeter({ type: 'UpdateMeter', at: 1 }, null)).toThrow();

@@ -51,7 +51,16 @@ export function foldMinuteRollups(events: readonly StoredEvent[]): MinuteRollup[
     const key = `${e.meterId}\u0000${e.customer}\u0000${bucket}`;
     const r = byKey.get(key);
     if (!r) {
-      byKey.set(key, { meterId: e.meterId, customer: e.customer, bucket, sum: e.value, count: 1, lastValue: e.value, lastTs: e.timestamp, lastSeq: e.seq });
+      byKey.set(key, {
+        meterId: e.meterId,
+        customer: e.customer,
+        bucket,
+        sum: e.value,
+        count: 1,
+        lastValue: e.value,
+        lastTs: e.timestamp,
+        lastSeq: e.seq,
+      });
     } else {
       r.sum += e.value;
       r.count += 1;
@@ -86,7 +95,16 @@ export function foldWindowBuckets(events: readonly StoredEvent[], windowOf: (met
     const bucket = floorTo(e.timestamp, windowSeconds(windowOf(e.meterId)));
     const key = `${e.meterId}\u0000${e.customer}\u0000${bucket}`;
     const b = byKey.get(key);
-    if (!b || e.seq > b.seq) byKey.set(key, { meterId: e.meterId, customer: e.customer, bucket, value: e.value, ts: e.timestamp, seq: e.seq, identifier: e.identifier });
+    if (!b || e.seq > b.seq)
+      byKey.set(key, {
+        meterId: e.meterId,
+        customer: e.customer,
+        bucket,
+        value: e.value,
+        ts: e.timestamp,
+        seq: e.seq,
+        identifier: e.identifier,
+      });
   }
   return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
 }
@@ -118,14 +136,21 @@ export type GroupingWindow = 'hour' | 'day';
  * oldest first.
  */
 export function summaryWindows(start: number, end: number, grouping: GroupingWindow | undefined): { start: number; end: number }[] {
-  if (start % 60 !== 0) throw new DomainError('parameter_invalid', 'start_time must be aligned to a minute boundary.', { param: 'start_time' });
+  if (start % 60 !== 0)
+    throw new DomainError('parameter_invalid', 'start_time must be aligned to a minute boundary.', { param: 'start_time' });
   if (end % 60 !== 0) throw new DomainError('parameter_invalid', 'end_time must be aligned to a minute boundary.', { param: 'end_time' });
   if (end <= start) throw new DomainError('parameter_invalid', 'end_time must be after start_time.', { param: 'end_time' });
   if (!grouping) return [{ start, end }];
   const size = grouping === 'hour' ? 3600 : 86_400;
   const what = grouping === 'hour' ? 'an hour boundary' : 'a day boundary (00:00 UTC)';
-  if (start % size !== 0) throw new DomainError('parameter_invalid', `start_time must be aligned to ${what} when value_grouping_window is ${grouping}.`, { param: 'start_time' });
-  if (end % size !== 0) throw new DomainError('parameter_invalid', `end_time must be aligned to ${what} when value_grouping_window is ${grouping}.`, { param: 'end_time' });
+  if (start % size !== 0)
+    throw new DomainError('parameter_invalid', `start_time must be aligned to ${what} when value_grouping_window is ${grouping}.`, {
+      param: 'start_time',
+    });
+  if (end % size !== 0)
+    throw new DomainError('parameter_invalid', `end_time must be aligned to ${what} when value_grouping_window is ${grouping}.`, {
+      param: 'end_time',
+    });
   const out: { start: number; end: number }[] = [];
   for (let t = start; t < end; t += size) out.push({ start: t, end: t + size });
   return out;

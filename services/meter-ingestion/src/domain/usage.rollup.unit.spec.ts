@@ -10,7 +10,14 @@ import {
 } from './usage.rollup.js';
 
 const T = 1_800_000_000 - (1_800_000_000 % 86400); // a UTC midnight
-const ev = (ts: number, value: number, seq: number, customer = 'c'): StoredEvent => ({ meterId: 'm', customer, value: BigInt(value), timestamp: ts, seq: BigInt(seq), identifier: `i${seq}` });
+const ev = (ts: number, value: number, seq: number, customer = 'c'): StoredEvent => ({
+  meterId: 'm',
+  customer,
+  value: BigInt(value),
+  timestamp: ts,
+  seq: BigInt(seq),
+  identifier: `i${seq}`,
+});
 
 describe('minute rollups', () => {
   it('given events in one minute, then sum, count and the last (by timestamp, then receipt) are folded', () => {
@@ -21,7 +28,11 @@ describe('minute rollups', () => {
 
   it('given events in different minutes and customers, then one row each', () => {
     const rows = foldMinuteRollups([ev(T, 1, 1), ev(T + 60, 1, 2), ev(T, 1, 3, 'd')]);
-    expect(rows.map((r) => [r.customer, r.bucket])).toEqual([['c', T], ['c', T + 60], ['d', T]]);
+    expect(rows.map((r) => [r.customer, r.bucket])).toEqual([
+      ['c', T],
+      ['c', T + 60],
+      ['d', T],
+    ]);
   });
 
   it('given a stored rollup, when a delta merges, then totals add and the later last wins', () => {
@@ -44,14 +55,20 @@ describe('minute rollups', () => {
 describe('pre-aggregated meters (event_time_window)', () => {
   it('given several events in one UTC hour, then only the most recently received counts', () => {
     const rows = foldWindowBuckets([ev(T + 100, 5, 1), ev(T + 50, 8, 3), ev(T + 3000, 2, 2), ev(T + 3600, 9, 4)], () => 'hour');
-    expect(rows.map((r) => [r.bucket, r.value])).toEqual([[T, 8n], [T + 3600, 9n]]);
+    expect(rows.map((r) => [r.bucket, r.value])).toEqual([
+      [T, 8n],
+      [T + 3600, 9n],
+    ]);
     expect(aggregateBuckets(rows, 'sum')).toBe(17n);
     expect(aggregateBuckets(rows, 'count')).toBe(2n);
     expect(aggregateBuckets(rows, 'last')).toBe(9n);
   });
   it('given a day window, then buckets are UTC days', () => {
     const rows = foldWindowBuckets([ev(T + 10, 1, 1), ev(T + 86399, 2, 2), ev(T + 86400, 3, 3)], () => 'day');
-    expect(rows.map((r) => [r.bucket, r.value])).toEqual([[T, 2n], [T + 86400, 3n]]);
+    expect(rows.map((r) => [r.bucket, r.value])).toEqual([
+      [T, 2n],
+      [T + 86400, 3n],
+    ]);
   });
 });
 
@@ -60,7 +77,10 @@ describe('event summary windows', () => {
     expect(summaryWindows(T + 60, T + 180, undefined)).toEqual([{ start: T + 60, end: T + 180 }]);
   });
   it('given hour grouping, then hourly windows', () => {
-    expect(summaryWindows(T, T + 7200, 'hour')).toEqual([{ start: T, end: T + 3600 }, { start: T + 3600, end: T + 7200 }]);
+    expect(summaryWindows(T, T + 7200, 'hour')).toEqual([
+      { start: T, end: T + 3600 },
+      { start: T + 3600, end: T + 7200 },
+    ]);
   });
   it('given day grouping, then UTC days', () => {
     expect(summaryWindows(T, T + 2 * 86400, 'day')).toHaveLength(2);

@@ -27,7 +27,18 @@ import { fact } from './stripe-facts.js';
 import { TimeService } from './time.service.js';
 import { UsageRatingService } from './usage-rating.service.js';
 
-const PRODUCT_FIELDS = ['active', 'description', 'images', 'metadata', 'name', 'shippable', 'statement_descriptor', 'tax_code', 'unit_label', 'url'] as const;
+const PRODUCT_FIELDS = [
+  'active',
+  'description',
+  'images',
+  'metadata',
+  'name',
+  'shippable',
+  'statement_descriptor',
+  'tax_code',
+  'unit_label',
+  'url',
+] as const;
 
 function readProductFields(p: Params, creating: boolean): Partial<ProductObject> & { metadataPatch: ReturnType<typeof metadata> } {
   const out: Partial<ProductObject> & { metadataPatch: ReturnType<typeof metadata> } = { metadataPatch: metadata(p) };
@@ -63,9 +74,13 @@ function readPriceInput(p: Params, product: string): PriceInput {
   if (r) {
     rejectUnknown(r, ['interval', 'interval_count', 'usage_type', 'meter', 'trial_period_days', 'aggregate_usage']);
     if (r.aggregate_usage !== undefined)
-      throw new DomainError('parameter_unknown', 'Received unknown parameter: recurring[aggregate_usage]. Metered prices are backed by a meter.', {
-        param: 'recurring[aggregate_usage]',
-      });
+      throw new DomainError(
+        'parameter_unknown',
+        'Received unknown parameter: recurring[aggregate_usage]. Metered prices are backed by a meter.',
+        {
+          param: 'recurring[aggregate_usage]',
+        },
+      );
     const count = int(r, 'interval_count', { min: 1 });
     const usage = enumOf(r, 'usage_type', ['licensed', 'metered'] as const);
     const meter = str(r, 'meter');
@@ -261,8 +276,7 @@ export class CatalogHandler {
     exclusive(p, ['unit_amount', 'unit_amount_decimal']);
     let productId = str(p, 'product');
     const productData = obj(p, 'product_data');
-    if (!productId && !productData)
-      throw new DomainError('parameter_missing', 'Missing required param: product.', { param: 'product' });
+    if (!productId && !productData) throw new DomainError('parameter_missing', 'Missing required param: product.', { param: 'product' });
     // Validate everything before creating a product from product_data.
     const id = newId('price');
     const now = this.time.systemNow();

@@ -42,7 +42,11 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
     private readonly time: TimeService,
   ) {
     this.participants = config.RATING_CLOCK_PARTICIPANTS
-      ? participantsSchema.parse(config.RATING_CLOCK_PARTICIPANTS.split(',').map((s) => s.trim()).filter(Boolean))
+      ? participantsSchema.parse(
+          config.RATING_CLOCK_PARTICIPANTS.split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        )
       : [...CLOCK_PARTICIPANTS];
   }
 
@@ -115,7 +119,8 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
           await this.command(id, { type: 'FinishAdvance' }, 'test_helpers.test_clock.ready');
           return;
         }
-        if (++steps > MAX_STEPS) throw new Error(`advance took more than ${MAX_STEPS} steps; a participant keeps reporting work it does not do`);
+        if (++steps > MAX_STEPS)
+          throw new Error(`advance took more than ${MAX_STEPS} steps; a participant keeps reporting work it does not do`);
         const to = step.to;
         await this.attempt(async () => {
           // In order: work flows from ingestion to rating to invoicing to the ledger.
@@ -124,7 +129,11 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
         await this.command(id, { type: 'CompleteStep', to });
       } catch (e) {
         this.logger.error({ err: e, clock: id }, 'test clock advance failed');
-        await this.command(id, { type: 'FailAdvance', reason: (e as Error).message ?? String(e) }, 'test_helpers.test_clock.internal_failure');
+        await this.command(
+          id,
+          { type: 'FailAdvance', reason: (e as Error).message ?? String(e) },
+          'test_helpers.test_clock.internal_failure',
+        );
         return;
       }
     }
@@ -154,7 +163,9 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
     }
     // A participant with much work due answers `done: false` after a while: ask again.
     for (;;) {
-      const r = await this.rpc.request<ClockAdvanceToReply>(p, CLOCK_OPS.advanceTo, q, { timeoutMs: Math.max(this.config.RATING_RPC_TIMEOUT_MS, 120_000) });
+      const r = await this.rpc.request<ClockAdvanceToReply>(p, CLOCK_OPS.advanceTo, q, {
+        timeoutMs: Math.max(this.config.RATING_RPC_TIMEOUT_MS, 120_000),
+      });
       if (r.done !== false || this.stopped) return;
     }
   }

@@ -21,7 +21,19 @@ import { rangeFilter } from './list-filters.js';
 import { fact } from './stripe-facts.js';
 import { TimeService } from './time.service.js';
 
-const EDITABLE = ['address', 'balance', 'description', 'email', 'invoice_prefix', 'metadata', 'name', 'phone', 'preferred_locales', 'shipping', 'tax_exempt'] as const;
+const EDITABLE = [
+  'address',
+  'balance',
+  'description',
+  'email',
+  'invoice_prefix',
+  'metadata',
+  'name',
+  'phone',
+  'preferred_locales',
+  'shipping',
+  'tax_exempt',
+] as const;
 
 function readEditable(p: Params): Partial<CustomerObject> & { metadataPatch: ReturnType<typeof metadata> } {
   const out: Partial<CustomerObject> & { metadataPatch: ReturnType<typeof metadata> } = { metadataPatch: metadata(p) };
@@ -157,7 +169,9 @@ export class CustomersHandler {
   }
 
   async idsOnClock(clock: string): Promise<string[]> {
-    const { rows } = await this.customers.pool.query<{ id: string }>('SELECT id FROM customers WHERE test_clock = $1 AND NOT deleted', [clock]);
+    const { rows } = await this.customers.pool.query<{ id: string }>('SELECT id FROM customers WHERE test_clock = $1 AND NOT deleted', [
+      clock,
+    ]);
     return rows.map((r) => r.id);
   }
 

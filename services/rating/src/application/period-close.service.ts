@@ -22,7 +22,12 @@ import { fact } from './stripe-facts.js';
 import { UsageRatingService, type UsageWindow } from './usage-rating.service.js';
 
 /** Stripe events for a subscription change, from the states before and after. */
-export function subscriptionFacts(before: SubscriptionState | null, after: SubscriptionState | null, at: number, req?: { requestId: string; idempotencyKey?: string }): NewEvent[] {
+export function subscriptionFacts(
+  before: SubscriptionState | null,
+  after: SubscriptionState | null,
+  at: number,
+  req?: { requestId: string; idempotencyKey?: string },
+): NewEvent[] {
   if (!after) return [];
   const obj = toStripeSubscription(after);
   if (!before) return [fact('customer.subscription.created', obj, at, req)];
@@ -115,7 +120,8 @@ export class PeriodCloseService {
    */
   private async prepareBatch(ids: readonly string[], at: number): Promise<PreparedClose[]> {
     const loaded = await this.subs.loadMany(ids);
-    const work: { id: string; state: SubscriptionState; closing: NonNullable<ReturnType<typeof dueClosing>>; windows: UsageWindow[] }[] = [];
+    const work: { id: string; state: SubscriptionState; closing: NonNullable<ReturnType<typeof dueClosing>>; windows: UsageWindow[] }[] =
+      [];
     for (const id of ids) {
       const s = loaded.get(id)?.state;
       if (!s) continue;
@@ -192,7 +198,8 @@ export class PeriodCloseService {
   private async handOver(requests: readonly CreateSubscriptionInvoiceRequest[]): Promise<Map<string, string>> {
     const accepted = new Map<string, string>();
     const chunks: CreateSubscriptionInvoiceRequest[][] = [];
-    for (let i = 0; i < requests.length; i += this.config.RATING_INVOICE_BATCH_SIZE) chunks.push(requests.slice(i, i + this.config.RATING_INVOICE_BATCH_SIZE));
+    for (let i = 0; i < requests.length; i += this.config.RATING_INVOICE_BATCH_SIZE)
+      chunks.push(requests.slice(i, i + this.config.RATING_INVOICE_BATCH_SIZE));
     let firstFailure: unknown;
     let failed = 0;
     let next = 0;
@@ -201,9 +208,14 @@ export class PeriodCloseService {
         const chunk = chunks[next++]!;
         try {
           const body: CreateSubscriptionInvoicesRequest = { requests: chunk };
-          const { results } = await this.rpc.request<CreateSubscriptionInvoicesReply>('invoicing', INVOICING_OPS.createSubscriptionInvoices, body, {
-            timeoutMs: this.config.RATING_RPC_TIMEOUT_MS,
-          });
+          const { results } = await this.rpc.request<CreateSubscriptionInvoicesReply>(
+            'invoicing',
+            INVOICING_OPS.createSubscriptionInvoices,
+            body,
+            {
+              timeoutMs: this.config.RATING_RPC_TIMEOUT_MS,
+            },
+          );
           chunk.forEach((r, i) => {
             const res = results[i];
             if (res?.ok) accepted.set(r.idempotency_key, res.result.id);
@@ -237,7 +249,11 @@ export class PeriodCloseService {
         return invoice ? [{ subscription: r.subscription, key: r.idempotency_key, invoice }] : [];
       }),
     );
-    if (accepted.size < requests.length) throw new DomainError('invoicing_unavailable', `invoicing accepted ${accepted.size} of ${requests.length} invoices`, { status: 503, type: 'api_error' });
+    if (accepted.size < requests.length)
+      throw new DomainError('invoicing_unavailable', `invoicing accepted ${accepted.size} of ${requests.length} invoices`, {
+        status: 503,
+        type: 'api_error',
+      });
   }
 
   /** Every subscription (on `clock`, or without one) with an unacknowledged invoice. */

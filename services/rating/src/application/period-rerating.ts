@@ -70,7 +70,14 @@ export class PeriodRerating {
       f.invoice.lines.forEach((l, i) => {
         const price = prices.get(l.price)?.state as PriceObject | null | undefined;
         if (price && l.meter !== null)
-          windows.push({ key: `${r}|${i}`, customer: f.customer, subscription_item: l.subscription_item, price, start: l.period.start, end: l.period.end });
+          windows.push({
+            key: `${r}|${i}`,
+            customer: f.customer,
+            subscription_item: l.subscription_item,
+            price,
+            start: l.period.start,
+            end: l.period.end,
+          });
       });
     });
     const rated = await this.rating.rate(windows);
@@ -123,7 +130,10 @@ export class PeriodRerating {
  * and the first cycle invoice can share their period: the caller's billing_reason tells them
  * apart (without it, the cycle one, later, wins).
  */
-function pickInvoice(invoices: readonly CreateSubscriptionInvoiceRequest[], req: RatePeriodRequest): CreateSubscriptionInvoiceRequest | null {
+function pickInvoice(
+  invoices: readonly CreateSubscriptionInvoiceRequest[],
+  req: RatePeriodRequest,
+): CreateSubscriptionInvoiceRequest | null {
   let picked: CreateSubscriptionInvoiceRequest | null = null;
   for (const inv of invoices) {
     if (inv.period_start !== req.period_start || inv.period_end !== req.period_end) continue;

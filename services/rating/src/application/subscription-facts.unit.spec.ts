@@ -10,7 +10,10 @@ const price = createPrice(
   1,
 );
 const created = decide(
-  { type: 'CreateSubscription', input: { id: 'sub_1', now: 1_000, customer: { id: 'cus_1', test_clock: null }, items: [{ id: 'si_1', price }] } },
+  {
+    type: 'CreateSubscription',
+    input: { id: 'sub_1', now: 1_000, customer: { id: 'cus_1', test_clock: null }, items: [{ id: 'si_1', price }] },
+  },
   null,
 ).reduce<SubscriptionState | null>(evolve, null)!;
 
@@ -19,10 +22,10 @@ describe('Stripe events for subscription changes', () => {
     expect(subscriptionFacts(null, created, 1_000).map((f) => f.type)).toEqual(['StripeEventEmitted']);
     expect((subscriptionFacts(null, created, 1_000)[0]!.data as any).type).toBe('customer.subscription.created');
 
-    const closed = decide({ type: 'ClosePeriod', closing: dueClosing(created, created.period.end)!, lines: [], accepted_invoice: 'in_1' }, created).reduce(
-      evolve,
+    const closed = decide(
+      { type: 'ClosePeriod', closing: dueClosing(created, created.period.end)!, lines: [], accepted_invoice: 'in_1' },
       created,
-    )!;
+    ).reduce(evolve, created)!;
     const upd = subscriptionFacts(created, closed, created.period.end)[0]!.data as any;
     expect(upd.type).toBe('customer.subscription.updated');
     expect(upd.created).toBe(created.period.end);

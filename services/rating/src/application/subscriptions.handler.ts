@@ -29,7 +29,12 @@ import {
   type NewItem,
   type SubscriptionCommand,
 } from '../domain/subscription.decider.js';
-import { CANCELLATION_FEEDBACK, type ProrationBehavior, type SubscriptionItemState, type SubscriptionState } from '../domain/subscription.types.js';
+import {
+  CANCELLATION_FEEDBACK,
+  type ProrationBehavior,
+  type SubscriptionItemState,
+  type SubscriptionState,
+} from '../domain/subscription.types.js';
 import { toStripeSubscription, toStripeSubscriptionItem } from '../domain/subscription.view.js';
 import { CatalogHandler } from './catalog.handler.js';
 import { CustomersHandler } from './customers.handler.js';
@@ -109,7 +114,12 @@ export class SubscriptionsHandler {
     });
     const items = await Promise.all(objArr(p, 'items', { required: true }).map((i) => this.readItem(i)));
     const now = await this.time.now(customer.test_clock);
-    const input: CreateSubscriptionInput = { id: newId('subscription'), now, customer: { id: customer.id, test_clock: customer.test_clock }, items };
+    const input: CreateSubscriptionInput = {
+      id: newId('subscription'),
+      now,
+      customer: { id: customer.id, test_clock: customer.test_clock },
+      items,
+    };
     const anchor = timestamp(p, 'billing_cycle_anchor');
     if (anchor != null) input.billing_cycle_anchor = anchor;
     const cfg = obj(p, 'billing_cycle_anchor_config');
@@ -172,7 +182,18 @@ export class SubscriptionsHandler {
     if (price) add('? = ANY(price_ids)', price);
     const testClock = str(p, 'test_clock');
     if (testClock) add('test_clock = ?', testClock);
-    const status = enumOf(p, 'status', ['active', 'all', 'canceled', 'ended', 'incomplete', 'incomplete_expired', 'past_due', 'paused', 'trialing', 'unpaid'] as const);
+    const status = enumOf(p, 'status', [
+      'active',
+      'all',
+      'canceled',
+      'ended',
+      'incomplete',
+      'incomplete_expired',
+      'past_due',
+      'paused',
+      'trialing',
+      'unpaid',
+    ] as const);
     // Stripe's default list leaves canceled subscriptions out.
     if (!status) where.push(`status <> 'canceled'`);
     else if (status === 'ended') where.push(`status = 'canceled'`);
@@ -259,7 +280,11 @@ export class SubscriptionsHandler {
     let s = touched ? await this.run(id, () => cmd, now, req) : await this.load(id);
     if (anchor === 'now') {
       // The current period ends now: its usage is invoiced at once and a new cycle starts.
-      const lines = await this.usageLines(s, meteredWindows(s, now).map((w) => ({ item: w.item, start: w.start })), now);
+      const lines = await this.usageLines(
+        s,
+        meteredWindows(s, now).map((w) => ({ item: w.item, start: w.start })),
+        now,
+      );
       const product_names = Object.fromEntries(await this.rating.productNames(s.items.map((i) => i.price.product)));
       s = await this.run(id, () => ({ type: 'ResetBillingCycleAnchor', now, lines, product_names }), now, req);
       await this.periods.flushPending([id]).catch(() => undefined);
@@ -273,12 +298,16 @@ export class SubscriptionsHandler {
     const p = req.params;
     rejectUnknown(p, ['invoice_now', 'prorate', 'cancellation_details']);
     const s0 = await this.load(id);
-    if (s0.status === 'canceled')
-      throw new DomainError('resource_missing', `No such subscription: '${id}'`, { status: 404, param: 'id' });
+    if (s0.status === 'canceled') throw new DomainError('resource_missing', `No such subscription: '${id}'`, { status: 404, param: 'id' });
     const now = await this.time.now(s0.test_clock);
     const invoiceNow = bool(p, 'invoice_now') ?? false;
     const cd = obj(p, 'cancellation_details');
-    const lines = invoiceNow ? await this.usageLines(s0, meteredWindows(s0, now).map((w) => ({ item: w.item, start: w.start }))) : [];
+    const lines = invoiceNow
+      ? await this.usageLines(
+          s0,
+          meteredWindows(s0, now).map((w) => ({ item: w.item, start: w.start })),
+        )
+      : [];
     const s = await this.run(
       id,
       () => ({
@@ -286,7 +315,14 @@ export class SubscriptionsHandler {
         now,
         invoice_now: invoiceNow,
         prorate: bool(p, 'prorate') ?? false,
-        ...(cd ? { cancellation_details: { comment: str(cd, 'comment') ?? null, feedback: enumOf(cd, 'feedback', CANCELLATION_FEEDBACK) ?? null } } : {}),
+        ...(cd
+          ? {
+              cancellation_details: {
+                comment: str(cd, 'comment') ?? null,
+                feedback: enumOf(cd, 'feedback', CANCELLATION_FEEDBACK) ?? null,
+              },
+            }
+          : {}),
         lines,
       }),
       now,
@@ -299,7 +335,9 @@ export class SubscriptionsHandler {
 
   /** Deleting a customer cancels its subscriptions at once (no final invoice, like Stripe). */
   async cancelAllOf(customer: string, req: ApiRequest): Promise<void> {
-    const { rows } = await this.subs.pool.query<{ id: string }>(`SELECT id FROM subscriptions WHERE customer = $1 AND status = 'active'`, [customer]);
+    const { rows } = await this.subs.pool.query<{ id: string }>(`SELECT id FROM subscriptions WHERE customer = $1 AND status = 'active'`, [
+      customer,
+    ]);
     for (const { id } of rows) {
       const s = await this.load(id);
       const now = await this.time.now(s.test_clock);
@@ -339,9 +377,16 @@ export class SubscriptionsHandler {
     const now = await this.time.now(s.test_clock);
     const priceChange = change.price && change.price !== item.price.id ? await this.catalog.getPrice(change.price) : undefined;
     // Usage so far at the old price matters only when flexible mode bills it.
-    const needsUsage = (change.delete || priceChange) && isMetered(item.price) && s.billing_mode.type === 'flexible' && change.proration !== 'none';
+    const needsUsage =
+      (change.delete || priceChange) && isMetered(item.price) && s.billing_mode.type === 'flexible' && change.proration !== 'none';
     const usage_lines = needsUsage ? await this.usageLines(s, [{ item, start: item.current_period_start }], now) : [];
-    if (change.delete) return this.run(subId, () => ({ type: 'DeleteItem', now, item: itemId, proration_behavior: change.proration, usage_lines }), now, req);
+    if (change.delete)
+      return this.run(
+        subId,
+        () => ({ type: 'DeleteItem', now, item: itemId, proration_behavior: change.proration, usage_lines }),
+        now,
+        req,
+      );
     return this.run(
       subId,
       () => ({
@@ -372,7 +417,17 @@ export class SubscriptionsHandler {
 
   async createItem(req: ApiRequest) {
     const p = req.params;
-    rejectUnknown(p, ['subscription', 'price', 'quantity', 'metadata', 'proration_behavior', 'tax_rates', 'discounts', 'billing_thresholds', ...IGNORED]);
+    rejectUnknown(p, [
+      'subscription',
+      'price',
+      'quantity',
+      'metadata',
+      'proration_behavior',
+      'tax_rates',
+      'discounts',
+      'billing_thresholds',
+      ...IGNORED,
+    ]);
     const subId = str(p, 'subscription', { required: true });
     const s0 = await this.load(subId);
     const proration = enumOf(p, 'proration_behavior', PRORATION) ?? 'create_prorations';
@@ -380,7 +435,10 @@ export class SubscriptionsHandler {
     const now = await this.time.now(s0.test_clock);
     const product_names = Object.fromEntries(await this.rating.productNames([item.price.product]));
     const s = await this.run(subId, () => ({ type: 'AddItem', now, item, proration_behavior: proration, product_names }), now, req);
-    return toStripeSubscriptionItem(s.items.find((i) => i.id === item.id)!, s.id);
+    return toStripeSubscriptionItem(
+      s.items.find((i) => i.id === item.id)!,
+      s.id,
+    );
   }
 
   async retrieveItem(req: ApiRequest) {
@@ -405,7 +463,10 @@ export class SubscriptionsHandler {
       ...(quantity != null ? { quantity } : {}),
       ...(md !== undefined ? { metadata: md } : {}),
     });
-    return toStripeSubscriptionItem(s.items.find((i) => i.id === id)!, s.id);
+    return toStripeSubscriptionItem(
+      s.items.find((i) => i.id === id)!,
+      s.id,
+    );
   }
 
   async deleteItem(req: ApiRequest) {

@@ -67,7 +67,12 @@ export class UsageRatingService {
   /** Whether meter-ingestion knows the meter; `undefined` when it cannot be asked right now. */
   async meterExists(meter: string): Promise<boolean | undefined> {
     try {
-      await this.rpc.request('meter-ingestion', 'meters.retrieve', { params: {}, path: { id: meter }, requestId: 'rating', livemode: false }, { timeoutMs: 2_000 });
+      await this.rpc.request(
+        'meter-ingestion',
+        'meters.retrieve',
+        { params: {}, path: { id: meter }, requestId: 'rating', livemode: false },
+        { timeoutMs: 2_000 },
+      );
       return true;
     } catch (e) {
       if (e instanceof DomainError && e.status === 404) return false;
@@ -94,4 +99,3 @@ export class UsageRatingService {
     return new Map(rows.map((r) => [r.id, r.name]));
   }
 }
-

@@ -19,9 +19,7 @@ export function addMonthsClamped(anchor: number, months: number): number {
   const year = Math.floor(total / 12);
   const month0 = total - year * 12;
   const day = Math.min(a.getUTCDate(), daysInMonth(year, month0));
-  return (
-    Date.UTC(year, month0, day, a.getUTCHours(), a.getUTCMinutes(), a.getUTCSeconds()) / 1000
-  );
+  return Date.UTC(year, month0, day, a.getUTCHours(), a.getUTCMinutes(), a.getUTCSeconds()) / 1000;
 }
 
 /** The k-th boundary from the anchor (k may be negative). */
@@ -75,14 +73,7 @@ export type AnchorConfig = BillingAnchorConfig;
 export function resolveAnchorConfig(cfg: AnchorConfig, now: number, interval: Interval): number {
   const n = new Date(now * 1000);
   const at = (year: number, month0: number): number =>
-    Date.UTC(
-      year,
-      month0,
-      Math.min(cfg.day_of_month, daysInMonth(year, month0)),
-      cfg.hour ?? 0,
-      cfg.minute ?? 0,
-      cfg.second ?? 0,
-    ) / 1000;
+    Date.UTC(year, month0, Math.min(cfg.day_of_month, daysInMonth(year, month0)), cfg.hour ?? 0, cfg.minute ?? 0, cfg.second ?? 0) / 1000;
   if (interval === 'year' && cfg.month !== undefined) {
     for (let y = n.getUTCFullYear(); ; y++) {
       const c = at(y, cfg.month - 1);

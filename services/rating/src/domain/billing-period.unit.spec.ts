@@ -62,16 +62,12 @@ describe('billing periods from the anchor', () => {
 
 describe('billing_cycle_anchor_config', () => {
   it('given day 31 in April, then resolves to Apr 30 at the given time', () => {
-    expect(iso(resolveAnchorConfig({ day_of_month: 31, hour: 6 }, u('2025-04-10T00:00:00Z'), 'month'))).toBe(
-      '2025-04-30T06:00:00Z',
-    );
+    expect(iso(resolveAnchorConfig({ day_of_month: 31, hour: 6 }, u('2025-04-10T00:00:00Z'), 'month'))).toBe('2025-04-30T06:00:00Z');
   });
   it('given a day already past this month, then next month', () => {
     expect(iso(resolveAnchorConfig({ day_of_month: 1 }, u('2025-04-10T00:00:00Z'), 'month'))).toBe('2025-05-01T00:00:00Z');
   });
   it('given a yearly price and a month, then that month next occurrence', () => {
-    expect(iso(resolveAnchorConfig({ day_of_month: 15, month: 2 }, u('2025-04-10T00:00:00Z'), 'year'))).toBe(
-      '2026-02-15T00:00:00Z',
-    );
+    expect(iso(resolveAnchorConfig({ day_of_month: 15, month: 2 }, u('2025-04-10T00:00:00Z'), 'year'))).toBe('2026-02-15T00:00:00Z');
   });
 });

@@ -15,9 +15,21 @@ export interface PriceInput {
   billing_scheme?: 'per_unit' | 'tiered';
   unit_amount?: number;
   unit_amount_decimal?: string;
-  recurring?: { interval: Interval; interval_count?: number; usage_type?: 'licensed' | 'metered'; meter?: string; trial_period_days?: number };
+  recurring?: {
+    interval: Interval;
+    interval_count?: number;
+    usage_type?: 'licensed' | 'metered';
+    meter?: string;
+    trial_period_days?: number;
+  };
   tiers_mode?: 'graduated' | 'volume';
-  tiers?: { up_to: number | 'inf'; unit_amount?: number; unit_amount_decimal?: string; flat_amount?: number; flat_amount_decimal?: string }[];
+  tiers?: {
+    up_to: number | 'inf';
+    unit_amount?: number;
+    unit_amount_decimal?: string;
+    flat_amount?: number;
+    flat_amount_decimal?: string;
+  }[];
   transform_quantity?: { divide_by: number; round: 'up' | 'down' };
   lookup_key?: string;
   nickname?: string;
@@ -51,17 +63,15 @@ function amountPair(
 }
 
 export function createPrice(input: PriceInput, id: string, created: number): PriceObject {
-  if (!/^[a-z]{3}$/i.test(input.currency)) throw invalid('currency', `Invalid currency: ${input.currency}. It must be a three-letter ISO code.`);
+  if (!/^[a-z]{3}$/i.test(input.currency))
+    throw invalid('currency', `Invalid currency: ${input.currency}. It must be a three-letter ISO code.`);
   const scheme = input.billing_scheme ?? 'per_unit';
   const recurring = input.recurring
     ? (() => {
         const r = input.recurring;
         const count = r.interval_count ?? 1;
         if (!Number.isInteger(count) || count < 1 || count > maxIntervalCount(r.interval))
-          throw invalid(
-            'recurring[interval_count]',
-            'The maximum billing interval is 3 years (36 months, 156 weeks, or 1095 days).',
-          );
+          throw invalid('recurring[interval_count]', 'The maximum billing interval is 3 years (36 months, 156 weeks, or 1095 days).');
         const usage = r.usage_type ?? 'licensed';
         if (usage === 'metered' && !r.meter)
           throw new DomainError('parameter_missing', 'Metered prices must be backed by a meter. Please provide `recurring[meter]`.', {
@@ -157,10 +167,11 @@ export function pricingTerms(p: PriceObject): PricingTerms {
     billing_scheme: p.billing_scheme,
     unit_amount_decimal: p.unit_amount_decimal,
     tiers_mode: p.tiers_mode,
-    tiers: p.tiers?.map((t) => ({ up_to: t.up_to, unit_amount_decimal: t.unit_amount_decimal, flat_amount_decimal: t.flat_amount_decimal })) ?? null,
+    tiers:
+      p.tiers?.map((t) => ({ up_to: t.up_to, unit_amount_decimal: t.unit_amount_decimal, flat_amount_decimal: t.flat_amount_decimal })) ??
+      null,
     transform_quantity: p.transform_quantity,
   };
 }
 
 export const isMetered = (p: PriceObject): boolean => p.recurring?.usage_type === 'metered';
-

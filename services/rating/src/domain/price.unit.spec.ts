@@ -28,7 +28,10 @@ describe('price creation', () => {
     expect(p.unit_amount_decimal).toBe('0.5');
   });
   it('given an integral decimal, then unit_amount is populated too', () => {
-    expect(createPrice({ ...base, unit_amount_decimal: '250.000' }, 'p', 1)).toMatchObject({ unit_amount: 250, unit_amount_decimal: '250' });
+    expect(createPrice({ ...base, unit_amount_decimal: '250.000' }, 'p', 1)).toMatchObject({
+      unit_amount: 250,
+      unit_amount_decimal: '250',
+    });
   });
   it('refuses more than 12 decimal places', () => {
     expect(() => createPrice({ ...base, unit_amount_decimal: '0.1234567890123' }, 'p', 1)).toThrow(/12 decimal places/);
@@ -66,9 +69,7 @@ describe('price creation', () => {
     expect(() => createPrice(base, 'p', 1)).toThrow(/unit_amount/);
   });
   it('refuses an interval longer than three years', () => {
-    expect(() => createPrice({ ...base, unit_amount: 1, recurring: { interval: 'month', interval_count: 37 } }, 'p', 1)).toThrow(
-      /3 years/,
-    );
+    expect(() => createPrice({ ...base, unit_amount: 1, recurring: { interval: 'month', interval_count: 37 } }, 'p', 1)).toThrow(/3 years/);
   });
   it('given tiers, then validates order and inf, and prints decimals', () => {
     const p = createPrice(
@@ -95,8 +96,19 @@ describe('price creation', () => {
     const t = (tiers: NonNullable<PriceInput['tiers']>) =>
       createPrice({ ...base, billing_scheme: 'tiered', tiers_mode: 'graduated', tiers }, 'p', 1);
     expect(() => t([{ up_to: 10, unit_amount: 1 }])).toThrow(/last tier/);
-    expect(() => t([{ up_to: 10, unit_amount: 1 }, { up_to: 5, unit_amount: 1 }, { up_to: 'inf', unit_amount: 1 }])).toThrow(/greater/);
-    expect(() => t([{ up_to: 'inf', unit_amount: 1 }, { up_to: 'inf', unit_amount: 1 }])).toThrow(/Only the last/);
+    expect(() =>
+      t([
+        { up_to: 10, unit_amount: 1 },
+        { up_to: 5, unit_amount: 1 },
+        { up_to: 'inf', unit_amount: 1 },
+      ]),
+    ).toThrow(/greater/);
+    expect(() =>
+      t([
+        { up_to: 'inf', unit_amount: 1 },
+        { up_to: 'inf', unit_amount: 1 },
+      ]),
+    ).toThrow(/Only the last/);
   });
   it('requires tiers_mode for tiered prices', () => {
     expect(() => createPrice({ ...base, billing_scheme: 'tiered', tiers: [{ up_to: 'inf', unit_amount: 1 }] }, 'p', 1)).toThrow(

@@ -1,10 +1,23 @@
 import { RATING_EVENTS, STRIPE_EVENT_EMITTED, eventContractViolation, type RatedLine } from '@meterflow/contracts';
 import { describe, expect, it } from 'vitest';
-import { previousAttributes, type CustomerEvent, type CustomerObject, type PriceEvent, type ProductEvent, type ProductObject } from './catalog.events.js';
+import {
+  previousAttributes,
+  type CustomerEvent,
+  type CustomerObject,
+  type PriceEvent,
+  type ProductEvent,
+  type ProductObject,
+} from './catalog.events.js';
 import { createPrice, type PriceObject } from './price.js';
 import { decide, dueClosing, evolve, type SubscriptionCommand, type SubscriptionEvent } from './subscription.decider.js';
 import type { SubscriptionState } from './subscription.types.js';
-import { decide as decideClock, evolve as evolveClock, type TestClockCommand, type TestClockEvent, type TestClockState } from './test-clock.decider.js';
+import {
+  decide as decideClock,
+  evolve as evolveClock,
+  type TestClockCommand,
+  type TestClockEvent,
+  type TestClockState,
+} from './test-clock.decider.js';
 
 /**
  * The event contracts (libs/contracts/src/events/rating.ts) accept what rating's deciders and
@@ -44,7 +57,11 @@ const tiered = createPrice(
   'price_t',
   NOW - 100,
 );
-const oneTime = createPrice({ currency: 'usd', product: 'prod_1', unit_amount: 1200, lookup_key: 'setup', nickname: 'Setup' }, 'price_o', NOW);
+const oneTime = createPrice(
+  { currency: 'usd', product: 'prod_1', unit_amount: 1200, lookup_key: 'setup', nickname: 'Setup' },
+  'price_o',
+  NOW,
+);
 
 const usageLine = (amount: number, item = 'si_1'): RatedLine => ({
   subscription_item: item,
@@ -91,7 +108,12 @@ const subscriptionEvents = (): SubscriptionEvent[] => [
       },
     }),
     () => ({ type: 'UpdateSubscription', now: NOW + 10, metadata: { plan: 'pro' }, description: null }),
-    () => ({ type: 'UpdateSubscription', now: NOW + 20, cancel_at_period_end: true, cancellation_details: { comment: 'pricey', feedback: 'too_expensive' } }),
+    () => ({
+      type: 'UpdateSubscription',
+      now: NOW + 20,
+      cancel_at_period_end: true,
+      cancellation_details: { comment: 'pricey', feedback: 'too_expensive' },
+    }),
     () => ({ type: 'UpdateSubscription', now: NOW + 30, cancel_at: null }),
     () => ({ type: 'MigrateBillingMode', now: NOW + 40 }),
     () => ({ type: 'AddItem', now: NOW + 50, item: { id: 'si_3', price: licensed('price_m') }, product_names: { prod_1: 'Seats' } }),
@@ -105,7 +127,13 @@ const subscriptionEvents = (): SubscriptionEvent[] => [
       usage_lines: [usageLine(75)],
     }),
     () => ({ type: 'UpdateItem', now: NOW + 65, item: 'si_2', quantity: 5, metadata: {}, proration_behavior: 'none', usage_lines: [] }),
-    () => ({ type: 'DeleteItem', now: NOW + 70, item: 'si_4', proration_behavior: 'create_prorations', usage_lines: [usageLine(0, 'si_4')] }),
+    () => ({
+      type: 'DeleteItem',
+      now: NOW + 70,
+      item: 'si_4',
+      proration_behavior: 'create_prorations',
+      usage_lines: [usageLine(0, 'si_4')],
+    }),
     (s) => ({ type: 'ClosePeriod', closing: dueClosing(s!, s!.period.end)!, lines: [usageLine(3000)], product_names: { prod_1: 'Usage' } }),
     (s) => ({ type: 'AcknowledgeInvoice', idempotency_key: s!.pending_invoices[0]!.idempotency_key, invoice: 'in_1' }),
     (s) => ({ type: 'ClosePeriod', closing: dueClosing(s!, s!.period.end)!, lines: [], accepted_invoice: 'in_2' }),
@@ -114,13 +142,22 @@ const subscriptionEvents = (): SubscriptionEvent[] => [
   ]),
   // a cancellation without a final invoice, and one at the period end (cancel_at_period_end)
   ...runSubscription([
-    () => ({ type: 'CreateSubscription', input: { id: 'sub_2', now: NOW, customer: { id: 'cus_2', test_clock: null }, items: [{ id: 'si_9', price: metered('price_a') }] } }),
+    () => ({
+      type: 'CreateSubscription',
+      input: { id: 'sub_2', now: NOW, customer: { id: 'cus_2', test_clock: null }, items: [{ id: 'si_9', price: metered('price_a') }] },
+    }),
     () => ({ type: 'Cancel', now: NOW + 5, invoice_now: false, prorate: false, lines: [] }),
   ]),
   ...runSubscription([
     () => ({
       type: 'CreateSubscription',
-      input: { id: 'sub_3', now: NOW, customer: { id: 'cus_3', test_clock: null }, items: [{ id: 'si_8', price: licensed('price_l') }], cancel_at_period_end: true },
+      input: {
+        id: 'sub_3',
+        now: NOW,
+        customer: { id: 'cus_3', test_clock: null },
+        items: [{ id: 'si_8', price: licensed('price_l') }],
+        cancel_at_period_end: true,
+      },
     }),
     (s) => ({ type: 'ClosePeriod', closing: dueClosing(s!, s!.period.end)!, lines: [] }),
   ]),

@@ -28,7 +28,10 @@ describe('Stripe shapes', () => {
     const s: Wire<Stripe.Subscription> = toStripeSubscription(sub);
     const item: Wire<Stripe.SubscriptionItem> = toStripeSubscriptionItem(sub.items[0]!, sub.id);
     const p: Wire<Stripe.Price> = price;
-    const clockState = decideClock({ type: 'CreateTestClock', id: 'clock_1', now: 1, frozen_time: 1, name: null }, null).reduce(evolveClock, null)!;
+    const clockState = decideClock({ type: 'CreateTestClock', id: 'clock_1', now: 1, frozen_time: 1, name: null }, null).reduce(
+      evolveClock,
+      null,
+    )!;
     const clock: Wire<Stripe.TestHelpers.TestClock> = toStripeTestClock(clockState);
     const customer = (c: CustomerObject): Wire<Stripe.Customer> => c;
     const product = (x: ProductObject): Wire<Stripe.Product> => x;

@@ -122,11 +122,9 @@ export type SubscriptionCommand =
 // ---- rules ---------------------------------------------------------------------------------
 
 const canceledError = (_id: string): DomainError =>
-  new DomainError(
-    'subscription_canceled',
-    'A canceled subscription can only update its metadata and cancellation_details.',
-    { param: 'subscription' },
-  );
+  new DomainError('subscription_canceled', 'A canceled subscription can only update its metadata and cancellation_details.', {
+    param: 'subscription',
+  });
 
 function recurrenceOf(price: PriceObject, param: string): Recurrence {
   if (!price.recurring)
@@ -139,7 +137,10 @@ function checkItem(item: NewItem, i: number | null, sub: { currency: string; rec
   if (!item.price.active) throw invalid(p, `The price specified is inactive. This field only accepts active prices.`);
   const r = recurrenceOf(item.price, p);
   if (isMetered(item.price) && item.quantity !== undefined)
-    throw invalid(i === null ? 'quantity' : `items[${i}][quantity]`, 'Quantity should not be specified where usage_type is `metered`. Remove quantity from `items`.');
+    throw invalid(
+      i === null ? 'quantity' : `items[${i}][quantity]`,
+      'Quantity should not be specified where usage_type is `metered`. Remove quantity from `items`.',
+    );
   if (sub) {
     if (item.price.currency !== sub.currency)
       throw invalid(p, `The price specified uses currency \`${item.price.currency}\`, but the subscription uses \`${sub.currency}\`.`);
@@ -247,7 +248,9 @@ function prorationFraction(s: SubscriptionState, start: number, end: number): De
 
 /** Licensed items billed in advance for the period [start, end). */
 function licensedLines(s: SubscriptionState, start: number, end: number, names: Record<string, string> = {}): RatedLine[] {
-  return s.items.filter((it) => !isMetered(it.price)).map((it) => licensedLine(it, start, end, names[it.price.product] ?? it.price.product));
+  return s.items
+    .filter((it) => !isMetered(it.price))
+    .map((it) => licensedLine(it, start, end, names[it.price.product] ?? it.price.product));
 }
 
 /** When the subscription next has work: its period end, or an earlier scheduled cancellation. */
@@ -295,7 +298,7 @@ function invoiceRequest(
     created,
     test_clock: s.test_clock,
     lines,
-    };
+  };
 }
 
 export function decide(command: SubscriptionCommand, state: SubscriptionState | null): SubscriptionEvent[] {
@@ -366,7 +369,11 @@ export function decide(command: SubscriptionCommand, state: SubscriptionState | 
       let next: SubscriptionItemState = { ...item, metadata: command.metadata ?? item.metadata };
       let pending: RatedLine[] = [];
       if (command.price && command.price.id !== item.price.id) {
-        checkItem({ id: item.id, price: command.price, ...(command.quantity !== undefined ? { quantity: command.quantity } : {}) }, null, s);
+        checkItem(
+          { id: item.id, price: command.price, ...(command.quantity !== undefined ? { quantity: command.quantity } : {}) },
+          null,
+          s,
+        );
         if (s.items.some((it) => it.id !== item.id && it.price.id === command.price!.id))
           throw invalid('price', 'Cannot add multiple subscription items with the same price to a subscription.');
         // Usage before the change: flexible bills it at the old price (unless proration_behavior=none);
@@ -380,8 +387,7 @@ export function decide(command: SubscriptionCommand, state: SubscriptionState | 
           current_period_start: isMetered(item.price) || isMetered(command.price) ? command.now : item.current_period_start,
         };
       } else if (command.quantity !== undefined) {
-        if (isMetered(item.price))
-          throw invalid('quantity', 'Quantity should not be specified where usage_type is `metered`.');
+        if (isMetered(item.price)) throw invalid('quantity', 'Quantity should not be specified where usage_type is `metered`.');
         next = { ...next, quantity: command.quantity };
       }
       return [{ type: 'SubscriptionItemUpdated', data: { item: next, pending_lines: pending } }];
@@ -391,7 +397,10 @@ export function decide(command: SubscriptionCommand, state: SubscriptionState | 
       const item = s.items.find((it) => it.id === command.item);
       if (!item) throw new DomainError('resource_missing', `No such subscription item: '${command.item}'`, { status: 404, param: 'id' });
       if (s.items.length === 1)
-        throw invalid('item', 'A subscription must have at least one active plan. To cancel a subscription, please use the cancel API endpoint.');
+        throw invalid(
+          'item',
+          'A subscription must have at least one active plan. To cancel a subscription, please use the cancel API endpoint.',
+        );
       const pending =
         isMetered(item.price) && s.billing_mode.type === 'flexible' && command.proration_behavior !== 'none' ? command.usage_lines : [];
       return [{ type: 'SubscriptionItemDeleted', data: { item: item.id, pending_lines: pending } }];
@@ -404,8 +413,7 @@ export function decide(command: SubscriptionCommand, state: SubscriptionState | 
     case 'ClosePeriod': {
       const closing = dueClosing(s, command.closing.period_end);
       // Idempotent: a closing already applied (or no longer due) records nothing.
-      if (!closing || closing.period_start !== command.closing.period_start || closing.period_end !== command.closing.period_end)
-        return [];
+      if (!closing || closing.period_start !== command.closing.period_start || closing.period_end !== command.closing.period_end) return [];
       const nextEnd = nextBoundaryAfter(s.billing_cycle_anchor, s.recurrence, closing.period_end);
       // In arrears: metered usage of the period just ended; in advance: licensed items for the next one.
       const advance = closing.ending ? [] : licensedLines(s, closing.period_end, nextEnd, command.product_names);
@@ -437,7 +445,11 @@ export function decide(command: SubscriptionCommand, state: SubscriptionState | 
       if (!active) throw canceledError(s.id);
       const now = command.now;
       const end = nextBoundaryAfter(now, s.recurrence, now);
-      const lines = [...s.pending_lines, ...command.lines, ...licensedLines({ ...s, billing_cycle_anchor: now }, now, end, command.product_names)];
+      const lines = [
+        ...s.pending_lines,
+        ...command.lines,
+        ...licensedLines({ ...s, billing_cycle_anchor: now }, now, end, command.product_names),
+      ];
       const invoice = invoiceRequest(s, 'subscription_update', s.period.start, now, now, lines);
       return [{ type: 'SubscriptionBillingCycleAnchorReset', data: { anchor: now, period_end: end, invoice } }];
     }

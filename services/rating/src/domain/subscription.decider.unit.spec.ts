@@ -51,7 +51,8 @@ function given(events: SubscriptionEvent[]) {
     },
   };
 }
-const created = (extra: Partial<CreateSubscriptionInput> = {}) => given([]).when({ type: 'CreateSubscription', input: input(extra) }).events;
+const created = (extra: Partial<CreateSubscriptionInput> = {}) =>
+  given([]).when({ type: 'CreateSubscription', input: input(extra) }).events;
 const line = (amount: number, item = 'si_1'): RatedLine => ({
   subscription_item: item,
   price: 'price_a',
@@ -85,9 +86,23 @@ describe('subscription creation', () => {
   });
   it('refuses items with different intervals or currencies', () => {
     const yearly = createPrice({ currency: 'usd', product: 'p', unit_amount: 1, recurring: { interval: 'year' } }, 'price_y', 1);
-    expect(() => created({ items: [{ id: 'si_1', price: meteredPrice('price_a') }, { id: 'si_2', price: yearly }] })).toThrow(/interval/);
+    expect(() =>
+      created({
+        items: [
+          { id: 'si_1', price: meteredPrice('price_a') },
+          { id: 'si_2', price: yearly },
+        ],
+      }),
+    ).toThrow(/interval/);
     const eur = meteredPrice('price_e', { currency: 'eur' });
-    expect(() => created({ items: [{ id: 'si_1', price: meteredPrice('price_a') }, { id: 'si_2', price: eur }] })).toThrow(/currency/);
+    expect(() =>
+      created({
+        items: [
+          { id: 'si_1', price: meteredPrice('price_a') },
+          { id: 'si_2', price: eur },
+        ],
+      }),
+    ).toThrow(/currency/);
   });
   it('refuses a one-time price', () => {
     const once = createPrice({ currency: 'usd', product: 'p', unit_amount: 1 }, 'price_o', 1);
@@ -135,7 +150,10 @@ describe('period close', () => {
       },
     });
     // Jan 31 anchor: Feb 28 -> Mar 31 (not Mar 28)
-    expect(state!.items[0]).toMatchObject({ current_period_start: u('2025-02-28T09:00:00Z'), current_period_end: u('2025-03-31T09:00:00Z') });
+    expect(state!.items[0]).toMatchObject({
+      current_period_start: u('2025-02-28T09:00:00Z'),
+      current_period_end: u('2025-03-31T09:00:00Z'),
+    });
     expect(state!.pending_invoices).toHaveLength(1);
   });
   it('is idempotent: closing the same period twice records nothing the second time', () => {
@@ -157,11 +175,19 @@ describe('period close', () => {
     expect(acked.state!.latest_invoice).toBe('in_1');
     expect(acked.state!.pending_invoices).toEqual([]);
     // a repeated acknowledgement is a no-op
-    expect(given([...created(), ...closed.events, ...acked.events]).when({ type: 'AcknowledgeInvoice', idempotency_key: key, invoice: 'in_1' }).events).toEqual([]);
+    expect(
+      given([...created(), ...closed.events, ...acked.events]).when({ type: 'AcknowledgeInvoice', idempotency_key: key, invoice: 'in_1' })
+        .events,
+    ).toEqual([]);
   });
   it('when invoicing accepted the invoice before the close was recorded, then one event, nothing pending', () => {
     const g = given(created());
-    const { events, state } = g.when({ type: 'ClosePeriod', closing: dueClosing(g.state!, g.state!.period.end)!, lines: [], accepted_invoice: 'in_9' });
+    const { events, state } = g.when({
+      type: 'ClosePeriod',
+      closing: dueClosing(g.state!, g.state!.period.end)!,
+      lines: [],
+      accepted_invoice: 'in_9',
+    });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: 'SubscriptionPeriodClosed', data: { invoice_id: 'in_9' } });
     expect(state).toMatchObject({ latest_invoice: 'in_9', pending_invoices: [] });
@@ -259,11 +285,24 @@ describe('mid-cycle metered price change', () => {
     expect(meteredWindows(state, state.period.end)[0]!.start).toBe(NOW + 86400);
   });
   it('deleting a metered item in flexible mode bills its usage so far; the last item cannot be deleted', () => {
-    const evs = created({ items: [{ id: 'si_1', price: meteredPrice('price_a') }, { id: 'si_2', price: meteredPrice('price_b') }] });
-    const del = given(evs).when({ type: 'DeleteItem', now: NOW + 5, item: 'si_2', proration_behavior: 'create_prorations', usage_lines: [line(9, 'si_2')] });
+    const evs = created({
+      items: [
+        { id: 'si_1', price: meteredPrice('price_a') },
+        { id: 'si_2', price: meteredPrice('price_b') },
+      ],
+    });
+    const del = given(evs).when({
+      type: 'DeleteItem',
+      now: NOW + 5,
+      item: 'si_2',
+      proration_behavior: 'create_prorations',
+      usage_lines: [line(9, 'si_2')],
+    });
     expect(del.state!.items.map((i) => i.id)).toEqual(['si_1']);
     expect(del.state!.pending_lines).toHaveLength(1);
-    expect(() => given([...evs, ...del.events]).when({ type: 'DeleteItem', now: NOW + 6, item: 'si_1', proration_behavior: 'none', usage_lines: [] })).toThrow(/at least one/);
+    expect(() =>
+      given([...evs, ...del.events]).when({ type: 'DeleteItem', now: NOW + 6, item: 'si_1', proration_behavior: 'none', usage_lines: [] }),
+    ).toThrow(/at least one/);
   });
   it('an item added mid-cycle bills usage from its addition to the common period end', () => {
     const a = given(created()).when({ type: 'AddItem', now: NOW + 100, item: { id: 'si_2', price: meteredPrice('price_b') } });
@@ -286,7 +325,16 @@ describe('licensed items (billed in advance)', () => {
       period_start: NOW,
       period_end: s.period.end,
       created: NOW,
-      lines: [{ subscription_item: 'si_l', quantity: 1, amount: 500, meter: null, description: '1 × Seat', period: { start: NOW, end: s.period.end } }],
+      lines: [
+        {
+          subscription_item: 'si_l',
+          quantity: 1,
+          amount: 500,
+          meter: null,
+          description: '1 × Seat',
+          period: { start: NOW, end: s.period.end },
+        },
+      ],
     });
   });
   it('given a future anchor, then the first partial period is prorated by time and rounded once', () => {
@@ -323,7 +371,12 @@ describe('licensed items (billed in advance)', () => {
   it('a licensed item added mid-period is charged for the rest of the period on the next invoice', () => {
     const g = given(created());
     const half = g.state!.period.start + (g.state!.period.end - g.state!.period.start) / 2;
-    const a = g.when({ type: 'AddItem', now: half, item: { id: 'si_l', price: licensedPrice('price_l') }, proration_behavior: 'create_prorations' });
+    const a = g.when({
+      type: 'AddItem',
+      now: half,
+      item: { id: 'si_l', price: licensedPrice('price_l') },
+      proration_behavior: 'create_prorations',
+    });
     expect(a.state!.pending_lines.map((l) => l.amount)).toEqual([250]);
     const none = g.when({ type: 'AddItem', now: half, item: { id: 'si_l', price: licensedPrice('price_l') }, proration_behavior: 'none' });
     expect(none.state!.pending_lines).toEqual([]);
@@ -332,7 +385,12 @@ describe('licensed items (billed in advance)', () => {
 
 describe('billing_cycle_anchor=now', () => {
   it('invoices the period so far and starts a new cycle anchored now', () => {
-    const evs = created({ items: [{ id: 'si_1', price: meteredPrice('price_a') }, { id: 'si_l', price: licensedPrice('price_l') }] });
+    const evs = created({
+      items: [
+        { id: 'si_1', price: meteredPrice('price_a') },
+        { id: 'si_l', price: licensedPrice('price_l') },
+      ],
+    });
     const at = NOW + 10 * 86400;
     const r = given(evs).when({ type: 'ResetBillingCycleAnchor', now: at, lines: [line(700)] });
     const s = r.state!;

@@ -71,11 +71,18 @@ export function decide(command: TestClockCommand, state: TestClockState | null):
   switch (command.type) {
     case 'StartAdvance': {
       if (state.status === 'advancing')
-        throw new DomainError('test_clock_advancing', 'The test clock is already advancing. Wait for it to be ready before advancing it again.', {
-          param: 'frozen_time',
-        });
+        throw new DomainError(
+          'test_clock_advancing',
+          'The test clock is already advancing. Wait for it to be ready before advancing it again.',
+          {
+            param: 'frozen_time',
+          },
+        );
       if (command.frozen_time <= state.frozen_time)
-        throw invalid('frozen_time', 'The test clock can only be advanced forward: frozen_time must be later than the current frozen_time.');
+        throw invalid(
+          'frozen_time',
+          'The test clock can only be advanced forward: frozen_time must be later than the current frozen_time.',
+        );
       const limit = advanceLimit(state.frozen_time, command.subscriptions);
       if (command.frozen_time > limit)
         throw invalid(

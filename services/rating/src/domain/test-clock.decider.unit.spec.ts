@@ -38,7 +38,9 @@ describe('test clock', () => {
   });
   it('limits a jump to two intervals of the shortest subscription', () => {
     const subs = [monthly, { interval: 'week' as const, interval_count: 1 }];
-    expect(() => decide({ type: 'StartAdvance', frozen_time: T0 + 14 * 86400 + 1, subscriptions: subs }, created())).toThrow(/two intervals/);
+    expect(() => decide({ type: 'StartAdvance', frozen_time: T0 + 14 * 86400 + 1, subscriptions: subs }, created())).toThrow(
+      /two intervals/,
+    );
     expect(decide({ type: 'StartAdvance', frozen_time: T0 + 14 * 86400, subscriptions: subs }, created())).toHaveLength(1);
   });
   it('limits a jump to two years without subscriptions', () => {

@@ -6,7 +6,15 @@ import { VersionConflictError, type PgEventStore } from '@meterflow/event-store'
 import { DomainError } from '@meterflow/kernel';
 import { ACK, DeadLetterStore, startDurableConsumer, withInbox, type InboundMessage, type RunningConsumer } from '@meterflow/messaging';
 import type { Logger } from '@meterflow/observability';
-import { EVENT_STORE, LOGGER, NATS_CONNECTION, NATS_NAMES, PG_POOL, SERVICE_DEFINITION, type ServiceDefinition } from '@meterflow/service-kit';
+import {
+  EVENT_STORE,
+  LOGGER,
+  NATS_CONNECTION,
+  NATS_NAMES,
+  PG_POOL,
+  SERVICE_DEFINITION,
+  type ServiceDefinition,
+} from '@meterflow/service-kit';
 import { CreditLedgerService } from '../../application/credit-ledger.service.js';
 import { LedgerUnitOfWork } from '../../application/ledger-unit-of-work.js';
 
@@ -52,7 +60,8 @@ export class InvoiceEventsConsumer implements OnApplicationBootstrap, OnApplicat
 
   async onApplicationBootstrap(): Promise<void> {
     const deadLetters = new DeadLetterStore(this.pool, this.def.dbSchema);
-    const onError = (err: unknown, msg?: InboundMessage) => this.logger.warn({ err, subject: msg?.subject }, 'invoice event handling failed');
+    const onError = (err: unknown, msg?: InboundMessage) =>
+      this.logger.warn({ err, subject: msg?.subject }, 'invoice event handling failed');
     const start = (purpose: string, type: string, handle: (e: InvoiceEvent, tx: LedgerUnitOfWork) => Promise<unknown>) => {
       const durable = this.names.durable('credit-ledger', purpose);
       return startDurableConsumer({

@@ -128,7 +128,9 @@ export async function projectStored(db: Db, stored: readonly { globalPosition: b
     db,
     stored.filter((e) => e.type === POSTING).map((e) => e.globalPosition),
   );
-  const grants = new Set(stored.filter((e) => e.streamId.startsWith(GRANT_STREAM_PREFIX)).map((e) => e.streamId.slice(GRANT_STREAM_PREFIX.length)));
+  const grants = new Set(
+    stored.filter((e) => e.streamId.startsWith(GRANT_STREAM_PREFIX)).map((e) => e.streamId.slice(GRANT_STREAM_PREFIX.length)),
+  );
   await projectGrants(db, [...grants]);
 }
 

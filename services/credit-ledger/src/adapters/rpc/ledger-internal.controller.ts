@@ -43,7 +43,8 @@ export class LedgerInternalController {
         const o = outcomes[next++]!;
         if (o.ok) return o;
         const error = toErrorShape(o.error);
-        if (error.status >= 500) this.logger.error({ err: o.error, op: CREDIT_LEDGER_OPS.applyCreditsMany, item: i }, 'credits.apply_many item failed');
+        if (error.status >= 500)
+          this.logger.error({ err: o.error, op: CREDIT_LEDGER_OPS.applyCreditsMany, item: i }, 'credits.apply_many item failed');
         return { ok: false as const, error };
       }),
     };

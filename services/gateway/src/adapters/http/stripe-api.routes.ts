@@ -14,11 +14,7 @@ const header = (req: FastifyRequest, name: string): string | undefined => {
  * Fastify context: bodies arrive as raw text (decoded once by the handler, hashed for
  * idempotency as sent) and unknown URLs get Stripe's 404 instead of Nest's.
  */
-export async function registerStripeApi(
-  fastify: FastifyInstance,
-  routes: readonly ApiRoute[],
-  handler: ApiCallHandler,
-): Promise<void> {
+export async function registerStripeApi(fastify: FastifyInstance, routes: readonly ApiRoute[], handler: ApiCallHandler): Promise<void> {
   for (const prefix of ['/v1', '/v2'] as const) {
     await fastify.register(
       async (api) => {
@@ -45,11 +41,7 @@ export async function registerStripeApi(
               };
               const res = await handler.handle(route, call);
               observeApiRequest(route.op, res.status, startedAt);
-              return reply
-                .code(res.status)
-                .headers(res.headers)
-                .header('content-type', 'application/json; charset=utf-8')
-                .send(res.body);
+              return reply.code(res.status).headers(res.headers).header('content-type', 'application/json; charset=utf-8').send(res.body);
             },
           });
         }

@@ -121,4 +121,3 @@ export function resultOf(text: string): string {
   if (reply.ok) return JSON.stringify(reply.result ?? {});
   throw DomainError.fromShape(reply.error ?? { type: 'api_error', message: 'An unknown error occurred', status: 500 });
 }
-

@@ -13,7 +13,10 @@ describe('resultOf (reply envelope -> result JSON text)', () => {
   });
 
   it('throws the service error as a DomainError', () => {
-    const reply = { ok: false, error: { type: 'invalid_request_error', code: 'resource_missing', message: "No such meter: 'mtr_1'", param: 'id', status: 404 } };
+    const reply = {
+      ok: false,
+      error: { type: 'invalid_request_error', code: 'resource_missing', message: "No such meter: 'mtr_1'", param: 'id', status: 404 },
+    };
     try {
       resultOf(JSON.stringify(reply));
       expect.fail('should throw');

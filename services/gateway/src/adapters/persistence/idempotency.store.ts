@@ -138,7 +138,10 @@ export class PgIdempotencyStore implements IdempotencyStore {
   ) {
     const o = { maxBatch: opts.maxBatch ?? 1000, maxConcurrent: opts.maxConcurrent ?? 1 };
     this.sessionSql = opts.asyncCommit ? `${INDEX_JOINS_SQL}; SET synchronous_commit = off` : INDEX_JOINS_SQL;
-    this.batcher = new MicroBatcher(timed('cycle', (items) => this.flushAll(items)), o);
+    this.batcher = new MicroBatcher(
+      timed('cycle', (items) => this.flushAll(items)),
+      o,
+    );
   }
 
   async claim(c: IdempotencyClaim): Promise<ClaimOutcome> {

@@ -20,7 +20,10 @@ describe('MicroBatcher', () => {
     expect(batches).toEqual([[1, 2]]); // the second waits for the first statement
     release();
     expect(await Promise.all([...first, ...second])).toEqual([10, 20, 30, 40, 50]);
-    expect(batches).toEqual([[1, 2], [3, 4, 5]]);
+    expect(batches).toEqual([
+      [1, 2],
+      [3, 4, 5],
+    ]);
   });
 
   it('splits at maxBatch and rejects every item of a failed batch', async () => {

@@ -59,7 +59,8 @@ export class RpcPeers implements Peers {
       id: p.id,
       currency: p.currency,
       product: typeof p.product === 'string' ? p.product : p.product.id,
-      unit_amount_decimal: p.unit_amount_decimal != null ? String(p.unit_amount_decimal) : p.unit_amount !== null ? String(p.unit_amount) : null,
+      unit_amount_decimal:
+        p.unit_amount_decimal != null ? String(p.unit_amount_decimal) : p.unit_amount !== null ? String(p.unit_amount) : null,
       meter: p.recurring?.meter ?? null,
     };
   }
@@ -74,7 +75,8 @@ export class RpcPeers implements Peers {
 
   async ratePeriods(reqs: readonly RatePeriodRequest[]): Promise<RpcReply<RatePeriodReply>[]> {
     const out: RpcReply<RatePeriodReply>[] = [];
-    for (const chunk of chunks(reqs)) out.push(...(await this.rpc.request<RatePeriodsReply>('rating', RATING_OPS.ratePeriods, { requests: chunk })).results);
+    for (const chunk of chunks(reqs))
+      out.push(...(await this.rpc.request<RatePeriodsReply>('rating', RATING_OPS.ratePeriods, { requests: chunk })).results);
     return out;
   }
 
@@ -82,7 +84,10 @@ export class RpcPeers implements Peers {
     // In order, one chunk after the other: invoices of one customer draw on its balance in turn.
     const out: RpcReply<ApplyCreditsReply>[] = [];
     for (const chunk of chunks(reqs))
-      out.push(...(await this.rpc.request<ApplyCreditsManyReply>('credit-ledger', CREDIT_LEDGER_OPS.applyCreditsMany, { requests: chunk })).results);
+      out.push(
+        ...(await this.rpc.request<ApplyCreditsManyReply>('credit-ledger', CREDIT_LEDGER_OPS.applyCreditsMany, { requests: chunk }))
+          .results,
+      );
     return out;
   }
 }

@@ -23,7 +23,11 @@ const range = (r: RangeFilter | number | undefined): Record<string, number> | nu
 };
 
 const cursorWhere = (lp: ListParams): Record<string, unknown> =>
-  lp.endingBefore !== undefined ? { id: { $gt: lp.endingBefore } } : lp.startingAfter !== undefined ? { id: { $lt: lp.startingAfter } } : {};
+  lp.endingBefore !== undefined
+    ? { id: { $gt: lp.endingBefore } }
+    : lp.startingAfter !== undefined
+      ? { id: { $lt: lp.startingAfter } }
+      : {};
 const order = (lp: ListParams) => ({ id: lp.endingBefore !== undefined ? ('asc' as const) : ('desc' as const) });
 
 /** Reads of the invoicing read models, through MikroORM. */

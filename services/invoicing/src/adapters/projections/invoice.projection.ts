@@ -25,13 +25,28 @@ export async function projectInvoice(db: Db, inv: Invoice, version: number): Pro
 export async function projectInvoices(db: Db, list: readonly { inv: Invoice; version: number }[]): Promise<void> {
   const gone = list.filter((l) => l.inv.deleted).map((l) => l.inv.id);
   if (gone.length > 0)
-    await db.query('WITH gone AS (DELETE FROM invoice_lines WHERE invoice = ANY($1::text[])) DELETE FROM invoices WHERE id = ANY($1::text[])', [gone]);
+    await db.query(
+      'WITH gone AS (DELETE FROM invoice_lines WHERE invoice = ANY($1::text[])) DELETE FROM invoices WHERE id = ANY($1::text[])',
+      [gone],
+    );
   const live = list.filter((l) => !l.inv.deleted);
   if (live.length === 0) return;
   const cols = {
-    id: [] as string[], customer: [] as string[], subscription: [] as (string | null)[], status: [] as string[], collection: [] as string[],
-    currency: [] as string[], clock: [] as (string | null)[], auto: [] as boolean[], finalizesAt: [] as (number | null)[], created: [] as number[],
-    total: [] as number[], due: [] as number[], key: [] as (string | null)[], version: [] as number[], object: [] as string[],
+    id: [] as string[],
+    customer: [] as string[],
+    subscription: [] as (string | null)[],
+    status: [] as string[],
+    collection: [] as string[],
+    currency: [] as string[],
+    clock: [] as (string | null)[],
+    auto: [] as boolean[],
+    finalizesAt: [] as (number | null)[],
+    created: [] as number[],
+    total: [] as number[],
+    due: [] as number[],
+    key: [] as (string | null)[],
+    version: [] as number[],
+    object: [] as string[],
   };
   const lines = { id: [] as string[], invoice: [] as string[], pos: [] as number[], obj: [] as string[] };
   for (const { inv, version } of live) {
@@ -76,8 +91,25 @@ export async function projectInvoices(db: Db, list: readonly { inv: Invoice; ver
      SELECT * FROM unnest($16::text[], $17::text[], $18::int[], $19::jsonb[])
      ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position, object = EXCLUDED.object`,
     [
-      cols.id, cols.customer, cols.subscription, cols.status, cols.collection, cols.currency, cols.clock, cols.auto, cols.finalizesAt,
-      cols.created, cols.total, cols.due, cols.key, cols.version, cols.object, lines.id, lines.invoice, lines.pos, lines.obj,
+      cols.id,
+      cols.customer,
+      cols.subscription,
+      cols.status,
+      cols.collection,
+      cols.currency,
+      cols.clock,
+      cols.auto,
+      cols.finalizesAt,
+      cols.created,
+      cols.total,
+      cols.due,
+      cols.key,
+      cols.version,
+      cols.object,
+      lines.id,
+      lines.invoice,
+      lines.pos,
+      lines.obj,
     ],
   );
 }

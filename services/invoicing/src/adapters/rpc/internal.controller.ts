@@ -31,7 +31,9 @@ export class InternalController {
 
   /** Many hand-overs: each item parsed on its own (a malformed one fails alone), one result per item. */
   @MessagePattern(INVOICING_OPS.createSubscriptionInvoices)
-  async createSubscriptionInvoices(@Payload(contract(CreateSubscriptionInvoicesEnvelope)) req: CreateSubscriptionInvoicesEnvelope): Promise<CreateSubscriptionInvoicesReply> {
+  async createSubscriptionInvoices(
+    @Payload(contract(CreateSubscriptionInvoicesEnvelope)) req: CreateSubscriptionInvoicesEnvelope,
+  ): Promise<CreateSubscriptionInvoicesReply> {
     const parsed = req.requests.map((r) => CreateSubscriptionInvoiceRequest.safeParse(r));
     const valid = parsed.flatMap((p) => (p.success ? [p.data] : []));
     const outcomes = await this.commands.createSubscriptionInvoices(valid);

@@ -1,17 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { ApiRequest } from '@meterflow/contracts';
-import {
-  LIST_PARAM_KEYS,
-  bool,
-  enumOf,
-  int,
-  metadata,
-  parseListParams,
-  rejectUnknown,
-  str,
-  timestamp,
-} from '@meterflow/stripe-api';
+import { LIST_PARAM_KEYS, bool, enumOf, int, metadata, parseListParams, rejectUnknown, str, timestamp } from '@meterflow/stripe-api';
 import { InvoiceCommands } from '../../application/invoice-commands.js';
 import { Finalization } from '../../application/finalization.js';
 import type { RequestContext } from '../../application/invoice-store.js';
@@ -90,7 +80,16 @@ export class InvoicesController {
   @MessagePattern('invoices.update')
   update(@Payload() req: ApiRequest) {
     const p = req.params;
-    rejectUnknown(p, ['auto_advance', 'automatically_finalizes_at', 'collection_method', 'days_until_due', 'due_date', 'description', 'footer', 'metadata']);
+    rejectUnknown(p, [
+      'auto_advance',
+      'automatically_finalizes_at',
+      'collection_method',
+      'days_until_due',
+      'due_date',
+      'description',
+      'footer',
+      'metadata',
+    ]);
     const metadataPatch = metadata(p);
     const description = str(p, 'description', { maxLength: 1500 });
     const footer = str(p, 'footer', { maxLength: 5000 });

@@ -34,7 +34,8 @@ export function pricingPrice(p: Params): string | undefined {
   if (!o) return undefined;
   rejectUnknown(o, ['price']);
   const v = o.price;
-  if (typeof v !== 'string' || v === '') throw new DomainError('parameter_missing', 'Missing required param: pricing[price].', { param: 'pricing[price]' });
+  if (typeof v !== 'string' || v === '')
+    throw new DomainError('parameter_missing', 'Missing required param: pricing[price].', { param: 'pricing[price]' });
   return v;
 }
 

@@ -110,7 +110,10 @@ export class MeterEventsConsumer {
       const isSingle = !!body && typeof body === 'object' && !Array.isArray(body) && 'event_name' in body && !('events' in body);
       const parsed = IngestBatch.safeParse(isSingle ? { events: [body] } : body);
       if (!parsed.success) {
-        unreadable.push({ msg: m, reason: `invalid_batch: expected {"events":[...]} with 1 to 100 events (${parsed.error.issues[0]?.message ?? ''})` });
+        unreadable.push({
+          msg: m,
+          reason: `invalid_batch: expected {"events":[...]} with 1 to 100 events (${parsed.error.issues[0]?.message ?? ''})`,
+        });
         continue;
       }
       readable.push(m);
@@ -123,7 +126,12 @@ export class MeterEventsConsumer {
     try {
       if (unreadable.length)
         await this.rejections.record(
-          unreadable.map(({ msg, reason }) => ({ subject: msg.subject, messageId: msg.headers?.get('Nats-Msg-Id') || null, data: msg.string(), reason })),
+          unreadable.map(({ msg, reason }) => ({
+            subject: msg.subject,
+            messageId: msg.headers?.get('Nats-Msg-Id') || null,
+            data: msg.string(),
+            reason,
+          })),
           [],
           Math.floor(Date.now() / 1000),
         );

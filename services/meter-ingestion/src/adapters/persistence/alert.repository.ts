@@ -34,7 +34,10 @@ export class AlertRepository {
       `SELECT body FROM alerts ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
       [...params, ...page.args],
     );
-    return page.finish(rows.map((r) => r.body), url);
+    return page.finish(
+      rows.map((r) => r.body),
+      url,
+    );
   }
 
   async triggered(alertIds: string[], customers: string[]): Promise<Set<string>> {
@@ -47,9 +50,10 @@ export class AlertRepository {
 
   /** False when this customer already triggered the alert (one_time). */
   async recordTrigger(tx: Queryable, alertId: string, customer: string, value: bigint, at: number): Promise<boolean> {
-    const r = await tx.query('INSERT INTO alert_triggers (alert_id, customer, value, triggered_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
-      alertId, customer, value.toString(), at,
-    ]);
+    const r = await tx.query(
+      'INSERT INTO alert_triggers (alert_id, customer, value, triggered_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+      [alertId, customer, value.toString(), at],
+    );
     return (r.rowCount ?? 0) > 0;
   }
 }

@@ -175,7 +175,13 @@ export class MeterEventStore {
               AND NOT EXISTS (SELECT 1 FROM meter_event_cancellations x WHERE x.identifier = e.identifier)
          ) p
        ) x`,
-      [queries.map((q) => q.key), queries.map((q) => q.meterId), queries.map((q) => q.customer), queries.map((q) => q.start), queries.map((q) => q.end)],
+      [
+        queries.map((q) => q.key),
+        queries.map((q) => q.meterId),
+        queries.map((q) => q.customer),
+        queries.map((q) => q.start),
+        queries.map((q) => q.end),
+      ],
     );
     return new Map(rows.map((r) => [r.key, { sum: BigInt(r.s ?? '0'), count: BigInt(r.c ?? '0'), last: BigInt(r.l ?? '0') }]));
   }
@@ -192,30 +198,45 @@ export class MeterEventStore {
          WHERE b.meter_id = q.m AND b.customer = q.cu AND b.bucket > q.s0 - 86400 AND b.bucket < q.e0
            AND b.ts >= q.s0 AND b.ts < q.e0
        ) x`,
-      [queries.map((q) => q.key), queries.map((q) => q.meterId), queries.map((q) => q.customer), queries.map((q) => q.start), queries.map((q) => q.end)],
+      [
+        queries.map((q) => q.key),
+        queries.map((q) => q.meterId),
+        queries.map((q) => q.customer),
+        queries.map((q) => q.start),
+        queries.map((q) => q.end),
+      ],
     );
     return new Map(rows.map((r) => [r.key, { sum: BigInt(r.s ?? '0'), count: BigInt(r.c ?? '0'), last: BigInt(r.l ?? '0') }]));
   }
 
   async findIdentifier(identifier: string): Promise<IdentifierRecord | undefined> {
     const { rows } = await this.pool.query<{
-      identifier: string; meter_id: string; customer: string; value: string; ts: string; seq: string; received_at: string; cancelled: boolean;
+      identifier: string;
+      meter_id: string;
+      customer: string;
+      value: string;
+      ts: string;
+      seq: string;
+      received_at: string;
+      cancelled: boolean;
     }>(
       `SELECT i.*, EXISTS (SELECT 1 FROM meter_event_cancellations c WHERE c.identifier = i.identifier) AS cancelled
        FROM meter_event_identifiers i WHERE i.identifier = $1`,
       [identifier],
     );
     const r = rows[0];
-    return r && {
-      identifier: r.identifier,
-      meterId: r.meter_id,
-      customer: r.customer,
-      value: BigInt(r.value),
-      ts: Number(r.ts),
-      seq: BigInt(r.seq),
-      receivedAt: Number(r.received_at),
-      cancelled: r.cancelled,
-    };
+    return (
+      r && {
+        identifier: r.identifier,
+        meterId: r.meter_id,
+        customer: r.customer,
+        value: BigInt(r.value),
+        ts: Number(r.ts),
+        seq: BigInt(r.seq),
+        receivedAt: Number(r.received_at),
+        cancelled: r.cancelled,
+      }
+    );
   }
 
   /**
@@ -240,7 +261,11 @@ export class MeterEventStore {
       const row = rows[0];
       if (!row) return true;
       if (row.count === '0') {
-        await tx.query('DELETE FROM usage_rollups WHERE meter_id = $1 AND customer = $2 AND bucket = $3', [rec.meterId, rec.customer, bucket]);
+        await tx.query('DELETE FROM usage_rollups WHERE meter_id = $1 AND customer = $2 AND bucket = $3', [
+          rec.meterId,
+          rec.customer,
+          bucket,
+        ]);
       } else if (BigInt(row.last_seq) === rec.seq) {
         await tx.query(
           `UPDATE usage_rollups r SET last_value = e.value, last_ts = e.ts, last_seq = e.seq
@@ -268,11 +293,17 @@ export class MeterEventStore {
       [rec.meterId, rec.customer, bucket, bucket + size],
     );
     const n = next.rows[0];
-    if (!n) await tx.query('DELETE FROM usage_buckets WHERE meter_id = $1 AND customer = $2 AND bucket = $3', [rec.meterId, rec.customer, bucket]);
-    else
-      await tx.query('UPDATE usage_buckets SET value = $4, ts = $5, seq = $6, identifier = $7 WHERE meter_id = $1 AND customer = $2 AND bucket = $3', [
-        rec.meterId, rec.customer, bucket, n.value, n.ts, n.seq, n.identifier,
+    if (!n)
+      await tx.query('DELETE FROM usage_buckets WHERE meter_id = $1 AND customer = $2 AND bucket = $3', [
+        rec.meterId,
+        rec.customer,
+        bucket,
       ]);
+    else
+      await tx.query(
+        'UPDATE usage_buckets SET value = $4, ts = $5, seq = $6, identifier = $7 WHERE meter_id = $1 AND customer = $2 AND bucket = $3',
+        [rec.meterId, rec.customer, bucket, n.value, n.ts, n.seq, n.identifier],
+      );
     return true;
   }
 

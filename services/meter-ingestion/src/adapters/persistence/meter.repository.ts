@@ -35,6 +35,9 @@ export class MeterRepository {
       `SELECT body FROM meters ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
       [...params, ...page.args],
     );
-    return page.finish(rows.map((r) => r.body), url);
+    return page.finish(
+      rows.map((r) => r.body),
+      url,
+    );
   }
 }

@@ -28,7 +28,13 @@ export class RejectionRecorder {
         await tx.query(
           `INSERT INTO dead_letters (consumer, subject, message_id, data, reason)
            SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])`,
-          [INGEST_CONSUMER, deadLetters.map((d) => d.subject), deadLetters.map((d) => d.messageId), deadLetters.map((d) => d.data), deadLetters.map((d) => d.reason)],
+          [
+            INGEST_CONSUMER,
+            deadLetters.map((d) => d.subject),
+            deadLetters.map((d) => d.messageId),
+            deadLetters.map((d) => d.data),
+            deadLetters.map((d) => d.reason),
+          ],
         );
       if (reports.length)
         await this.store.append(

@@ -7,7 +7,12 @@ export class SessionRepository {
   constructor(private readonly pool: pg.Pool) {}
 
   async create(id: string, token: string, created: number, expiresAt: number): Promise<void> {
-    await this.pool.query('INSERT INTO meter_event_sessions (id, token, created, expires_at) VALUES ($1, $2, $3, $4)', [id, token, created, expiresAt]);
+    await this.pool.query('INSERT INTO meter_event_sessions (id, token, created, expires_at) VALUES ($1, $2, $3, $4)', [
+      id,
+      token,
+      created,
+      expiresAt,
+    ]);
     this.cache.set(token, expiresAt);
   }
 
@@ -15,7 +20,9 @@ export class SessionRepository {
   async expiresAt(token: string): Promise<number | undefined> {
     const cached = this.cache.get(token);
     if (cached !== undefined) return cached;
-    const { rows } = await this.pool.query<{ expires_at: string }>('SELECT expires_at::text FROM meter_event_sessions WHERE token = $1', [token]);
+    const { rows } = await this.pool.query<{ expires_at: string }>('SELECT expires_at::text FROM meter_event_sessions WHERE token = $1', [
+      token,
+    ]);
     const v = rows[0] ? Number(rows[0].expires_at) : undefined;
     if (v !== undefined) this.cache.set(token, v);
     return v;

@@ -28,7 +28,10 @@ async function fold<S>(store: PgEventStore, streamPrefix: string, evolve: (s: S,
  * rollups and buckets by re-folding the raw meter-event log (minus cancellations). The rebuilt
  * state must equal the live one; `pnpm --filter @meterflow/meter-ingestion rebuild` runs it.
  */
-export async function rebuildReadModels(store: PgEventStore, pool: pg.Pool): Promise<{ meters: number; alerts: number; rollups: number; buckets: number }> {
+export async function rebuildReadModels(
+  store: PgEventStore,
+  pool: pg.Pool,
+): Promise<{ meters: number; alerts: number; rollups: number; buckets: number }> {
   const meters = await fold<MeterState>(store, 'meter-mtr_', evolveMeter, null);
   const alerts = await fold<AlertState>(store, 'alert-alrt_', evolveAlert, null);
   return withTransaction(pool, async (tx) => {

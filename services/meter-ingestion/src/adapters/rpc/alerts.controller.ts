@@ -22,7 +22,8 @@ export class AlertsController {
     const meterId = str(ut, 'meter', { required: true, maxLength: 5000 });
     enumOf(ut, 'recurrence', ['one_time'] as const, { required: true });
     const filters = objArr(ut, 'filters') ?? [];
-    if (filters.length > 1) throw new DomainError('parameter_invalid', 'At most one filter is supported.', { param: 'usage_threshold[filters]' });
+    if (filters.length > 1)
+      throw new DomainError('parameter_invalid', 'At most one filter is supported.', { param: 'usage_threshold[filters]' });
     let customer: string | null = null;
     for (const f of filters) {
       rejectUnknown(f, ['type', 'customer']);

@@ -89,9 +89,12 @@ export class MeterEventsController {
     rejectUnknown(req.params, ['events']);
     const events = arr(req.params, 'events', { required: true });
     if (events.length < 1 || events.length > 100)
-      throw new DomainError('parameter_invalid', `events must contain between 1 and 100 events (got ${events.length}).`, { param: 'events' });
+      throw new DomainError('parameter_invalid', `events must contain between 1 and 100 events (got ${events.length}).`, {
+        param: 'events',
+      });
     events.forEach((e, i) => {
-      if (!e || typeof e !== 'object' || Array.isArray(e)) throw new DomainError('parameter_invalid', 'Invalid object', { param: `events[${i}]` });
+      if (!e || typeof e !== 'object' || Array.isArray(e))
+        throw new DomainError('parameter_invalid', 'Invalid object', { param: `events[${i}]` });
     });
     // Validated asynchronously, like Stripe: the durable receipt is the JetStream ack.
     await this.publisher.publish(events.map((e) => ({ ...(e as object) })));
@@ -102,7 +105,14 @@ export class MeterEventsController {
   async adjustV1(@Payload() req: ApiRequest) {
     const { eventName, identifier } = this.readAdjustment(req);
     await this.adjustments.cancel(eventName, identifier);
-    return { object: 'billing.meter_event_adjustment', cancel: { identifier }, event_name: eventName, livemode: false, status: 'complete', type: 'cancel' };
+    return {
+      object: 'billing.meter_event_adjustment',
+      cancel: { identifier },
+      event_name: eventName,
+      livemode: false,
+      status: 'complete',
+      type: 'cancel',
+    };
   }
 
   @MessagePattern('v2.meter_event_adjustments.create')

@@ -33,10 +33,7 @@ export class MetersController {
       valuePayloadKey = str(valueSettings, 'event_payload_key', { required: true, maxLength: 100 });
     }
     const eventTimeWindow = enumOf(p, 'event_time_window', ['hour', 'day'] as const) ?? null;
-    return this.meters.create(
-      { displayName, eventName, formula, customerPayloadKey, valuePayloadKey, eventTimeWindow },
-      req.requestId,
-    );
+    return this.meters.create({ displayName, eventName, formula, customerPayloadKey, valuePayloadKey, eventTimeWindow }, req.requestId);
   }
 
   @MessagePattern('meters.list')

@@ -120,7 +120,11 @@ export class AggregateRepository<S, E extends DomainEvent> {
   }
 
   /** One command on one aggregate, in its own transaction, retried on version conflicts. */
-  async execute(id: string, decide: (state: S | null) => Decision<S, E>, retries = 3): Promise<{ before: S | null; after: S | null; events: E[] }> {
+  async execute(
+    id: string,
+    decide: (state: S | null) => Decision<S, E>,
+    retries = 3,
+  ): Promise<{ before: S | null; after: S | null; events: E[] }> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.store.withTransaction(async (tx) => {

@@ -24,7 +24,11 @@ const kindOf = (type: string): string | undefined => KIND_BY_EVENT_PREFIX.find((
  * describe changes, they do not make them). Runs in one transaction: readers see the old rows
  * until it commits.
  */
-export async function rebuildReadModels(store: PgEventStore, repos: RepositoryByPrefix, batch = 5_000): Promise<{ streams: number; events: number }> {
+export async function rebuildReadModels(
+  store: PgEventStore,
+  repos: RepositoryByPrefix,
+  batch = 5_000,
+): Promise<{ streams: number; events: number }> {
   const schema = quoteIdent(store.schema);
   return withTransaction(store.pool, async (tx: pg.PoolClient) => {
     await tx.query(`TRUNCATE ${READ_MODEL_TABLES.map((t) => `${schema}.${t}`).join(', ')}`);
