@@ -17,3 +17,16 @@ export {
   type StoredEvent,
 } from './pg-event-store.js';
 export { handleCommand, type Decider, type HandleCommandOptions, type HandleCommandResult } from './handle-command.js';
+export {
+  CommandPipeline,
+  UnitOfWork,
+  foldStream,
+  type AggregateType,
+  type Change,
+  type CommandContext,
+  type Decider as PipelineDecider,
+  type DomainEvent,
+  type ItemResult,
+  type Loaded,
+  type PipelineOptions,
+} from './command-pipeline.js';

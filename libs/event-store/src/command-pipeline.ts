@@ -1,0 +1,311 @@
+import type pg from 'pg';
+import { STRIPE_EVENT_EMITTED } from '@meterflow/contracts';
+import {
+  VersionConflictError,
+  type AppendBatch,
+  type ExpectedVersion,
+  type NewEvent,
+  type PgEventStore,
+  type StoredEvent,
+} from './pg-event-store.js';
+
+/**
+ * The one command pipeline every service writes through (Emmett's CommandHandler is the model):
+ *
+ *   load the streams (one query for many: batch preload, or a snapshot read model)
+ *   -> decide each command on its state (pure; time and ids come in the command)
+ *   -> append every change with its expected version in ONE statement, in one transaction
+ *   -> project the read models and record the downstream (Stripe) events in that transaction
+ *   -> retry the whole unit on a version conflict.
+ *
+ * A single command is a batch of one (`handle`); a batch is `handleMany`, or `run` with a
+ * unit of work for commands that span several aggregate types.
+ */
+
+/** A domain event as a decider produces and folds it. Folded stored events have the same shape (bigints come back as strings). */
+export interface DomainEvent {
+  type: string;
+  data: unknown;
+}
+
+/** Pure: `decide` may throw a DomainError for a refused command; `evolve` is total and never throws. */
+export interface Decider<S, C, E extends DomainEvent = DomainEvent> {
+  initialState: () => S;
+  decide: (command: C, state: S) => E | readonly E[];
+  evolve: (state: S, event: E) => S;
+}
+
+export interface Loaded<S> {
+  state: S;
+  /** The stream's version (its event count) the state was folded or snapshotted at. */
+  version: number;
+}
+
+/** One aggregate changed by a unit of work: what the projections are given. */
+export interface Change<S, E extends DomainEvent = DomainEvent> {
+  id: string;
+  before: S;
+  after: S;
+  /** The decided domain events (announcements not included). */
+  events: readonly E[];
+  /** The stream's version after the append. */
+  version: number;
+}
+
+/** Who asked: carried into announcements (Stripe `request`) and event metadata. */
+export interface CommandContext {
+  requestId?: string | null;
+  idempotencyKey?: string | null;
+  correlationId?: string;
+  causationId?: string;
+  /** `occurredAt` of the appended events (default: the append's time). */
+  occurredAt?: Date;
+}
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+/** Everything the pipeline needs to know about one kind of aggregate. */
+export interface AggregateType<S, C, E extends DomainEvent = DomainEvent> {
+  /** For errors and logs (`invoice`, `credit_grant`). */
+  name: string;
+  streamId: (id: string) => string;
+  decider: Decider<S, C, E>;
+  /**
+   * Events recorded with a decided event that the aggregate does not fold (typically the
+   * `StripeEventEmitted` announcing the change). Called once per decided event, in order.
+   */
+  announce?: (e: { id: string; event: E; before: S; after: S }, ctx: CommandContext) => readonly NewEvent[];
+  /** Which stored events `evolve` folds (default: everything but `StripeEventEmitted`). */
+  folds?: (type: string) => boolean;
+  /** Write the read models of the changed aggregates, inside the unit's transaction. */
+  project?: (tx: pg.PoolClient, changes: readonly Change<S, E>[]) => Promise<void>;
+  /**
+   * Option: load state and version from a snapshot (a read model the projection keeps at the
+   * stream's version) instead of folding the stream. Ids it does not return are new streams.
+   */
+  snapshot?: (db: Queryable, ids: readonly string[]) => Promise<ReadonlyMap<string, Loaded<S>>>;
+}
+
+const defaultFolds = (type: string): boolean => type !== STRIPE_EVENT_EMITTED;
+
+interface Tracked {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  type: AggregateType<any, any, any>;
+  id: string;
+  loaded: Loaded<unknown>;
+  state: unknown;
+  decided: DomainEvent[];
+  pending: NewEvent[];
+}
+
+/** Fold stored events into a state with a type's decider. */
+export function foldStream<S, C, E extends DomainEvent>(type: AggregateType<S, C, E>, history: readonly StoredEvent[]): Loaded<S> {
+  const folds = type.folds ?? defaultFolds;
+  let state = type.decider.initialState();
+  for (const e of history) if (folds(e.type)) state = type.decider.evolve(state, e as unknown as E);
+  return { state, version: history.at(-1)?.streamPosition ?? 0 };
+}
+
+/**
+ * The aggregates loaded, decided on and recorded in one transaction. Each stream is appended at
+ * the version it was loaded at, so a concurrent writer makes `commit` fail with a
+ * `VersionConflictError` (the pipeline then runs the unit again).
+ */
+export class UnitOfWork {
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly facts: AppendBatch[] = [];
+
+  constructor(
+    readonly store: PgEventStore,
+    readonly tx: pg.PoolClient,
+    readonly ctx: CommandContext = {},
+  ) {}
+
+  /** Load many aggregates of one type in one query (or one snapshot read); already loaded ones keep their state. */
+  async preload<S, C, E extends DomainEvent>(type: AggregateType<S, C, E>, ids: readonly string[]): Promise<void> {
+    const wanted = [...new Set(ids)].filter((id) => !this.tracked.has(type.streamId(id)));
+    if (wanted.length === 0) return;
+    if (type.snapshot) {
+      const snaps = await type.snapshot(this.tx, wanted);
+      for (const id of wanted) this.track(type, id, snaps.get(id) ?? { state: type.decider.initialState(), version: 0 });
+      return;
+    }
+    const streams = await this.store.readStreams(wanted.map(type.streamId), { tx: this.tx });
+    for (const id of wanted) this.track(type, id, foldStream(type, streams.get(type.streamId(id)) ?? []));
+  }
+
+  /** Treat these as new streams without reading them (ids just generated). */
+  fresh<S, C, E extends DomainEvent>(type: AggregateType<S, C, E>, ids: readonly string[]): void {
+    for (const id of ids)
+      if (!this.tracked.has(type.streamId(id))) this.track(type, id, { state: type.decider.initialState(), version: 0 });
+  }
+
+  /** The aggregate's current state in this unit (loaded when needed). */
+  async load<S, C, E extends DomainEvent>(type: AggregateType<S, C, E>, id: string): Promise<S> {
+    await this.preload(type, [id]);
+    return this.tracked.get(type.streamId(id))!.state as S;
+  }
+
+  /** The state as loaded from the store, before anything this unit decided. */
+  async loaded<S, C, E extends DomainEvent>(type: AggregateType<S, C, E>, id: string): Promise<Loaded<S>> {
+    await this.preload(type, [id]);
+    return this.tracked.get(type.streamId(id))!.loaded as Loaded<S>;
+  }
+
+  /** Decide `command` on the aggregate's current state and record the events (plus their announcements). */
+  async execute<S, C, E extends DomainEvent>(type: AggregateType<S, C, E>, id: string, command: C): Promise<{ state: S; events: E[] }> {
+    await this.preload(type, [id]);
+    return this.executeLoaded(type, id, command);
+  }
+
+  /** `execute` on an aggregate already loaded (preload first): no IO. */
+  executeLoaded<S, C, E extends DomainEvent>(type: AggregateType<S, C, E>, id: string, command: C): { state: S; events: E[] } {
+    const t = this.tracked.get(type.streamId(id));
+    if (!t) throw new Error(`UnitOfWork: ${type.name} '${id}' was not loaded`);
+    const decided = type.decider.decide(command, t.state as S);
+    const events = (Array.isArray(decided) ? decided : [decided]) as E[];
+    for (const event of events) {
+      const before = t.state as S;
+      const after = type.decider.evolve(before, event);
+      t.state = after;
+      t.decided.push(event);
+      t.pending.push(event as NewEvent, ...(type.announce?.({ id, event, before, after }, this.ctx) ?? []));
+    }
+    return { state: t.state as S, events };
+  }
+
+  /** Record facts on a stream no aggregate type owns here (a key claim), appended with the rest. */
+  record(streamId: string, expected: ExpectedVersion, events: readonly NewEvent[]): void {
+    this.facts.push({ streamId, expected, events: [...events] });
+  }
+
+  /** Remember what is decided so far; the returned function forgets everything decided after (one item of a batch failed). */
+  checkpoint(): () => void {
+    const marks = new Map([...this.tracked].map(([k, t]) => [k, { state: t.state, decided: t.decided.length, pending: t.pending.length }]));
+    const facts = this.facts.length;
+    return () => {
+      for (const [k, t] of this.tracked) {
+        const m = marks.get(k);
+        if (!m) {
+          this.tracked.delete(k);
+          continue;
+        }
+        t.state = m.state;
+        t.decided.length = m.decided;
+        t.pending.length = m.pending;
+      }
+      this.facts.length = facts;
+    };
+  }
+
+  /** Append everything in one statement and run each type's projection, in the unit's transaction. */
+  async commit(): Promise<StoredEvent[]> {
+    const batches: AppendBatch[] = [...this.facts];
+    const changed = [...this.tracked.values()].filter((t) => t.pending.length > 0);
+    for (const t of changed)
+      batches.push({
+        streamId: t.type.streamId(t.id),
+        expected: t.loaded.version === 0 ? 'no_stream' : t.loaded.version,
+        events: t.pending,
+      });
+    if (batches.length === 0) return [];
+    const at = this.ctx.occurredAt;
+    if (at) for (const b of batches) b.events = b.events.map((e) => ({ ...e, occurredAt: e.occurredAt ?? at }));
+    // One statement for every stream, all or nothing: a conflict rolls the whole unit back (no savepoint).
+    const results = await this.store.appendMany(batches, {
+      tx: this.tx,
+      savepoint: false,
+      ...(this.ctx.correlationId ? { correlationId: this.ctx.correlationId } : {}),
+      ...(this.ctx.causationId ? { causationId: this.ctx.causationId } : {}),
+    });
+    const versions = new Map(results.map((r) => [r.streamId, r.nextVersion]));
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const byType = new Map<AggregateType<any, any, any>, Change<unknown>[]>();
+    for (const t of changed) {
+      let list = byType.get(t.type);
+      if (!list) byType.set(t.type, (list = []));
+      list.push({ id: t.id, before: t.loaded.state, after: t.state, events: t.decided, version: versions.get(t.type.streamId(t.id))! });
+    }
+    for (const [type, changes] of byType) await type.project?.(this.tx, changes);
+    return results.flatMap((r) => r.stored);
+  }
+
+  private track<S, C, E extends DomainEvent>(type: AggregateType<S, C, E>, id: string, loaded: Loaded<S>): void {
+    this.tracked.set(type.streamId(id), { type, id, loaded, state: loaded.state, decided: [], pending: [] });
+  }
+}
+
+export interface PipelineOptions {
+  /** Runs of a unit on version conflicts (default 5). */
+  attempts?: number;
+}
+
+export type ItemResult<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** Load -> decide -> append -> project, in one transaction, retried on version conflicts. */
+export class CommandPipeline {
+  private readonly attempts: number;
+
+  constructor(
+    readonly store: PgEventStore,
+    opts: PipelineOptions = {},
+  ) {
+    this.attempts = opts.attempts ?? 5;
+  }
+
+  /**
+   * Run `fn` with a fresh unit of work and commit it; on a version conflict run it again from
+   * scratch (`attempt` counts from 1: state read before the unit may only be trusted on the first).
+   */
+  async run<T>(fn: (uow: UnitOfWork, attempt: number) => Promise<T>, ctx: CommandContext = {}): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.store.withTransaction(async (tx) => {
+          const uow = new UnitOfWork(this.store, tx, ctx);
+          const result = await fn(uow, attempt);
+          await uow.commit();
+          return result;
+        });
+      } catch (e) {
+        if (e instanceof VersionConflictError && attempt < this.attempts) continue;
+        throw e;
+      }
+    }
+  }
+
+  /** One command on one aggregate: a batch of one. */
+  async handle<S, C, E extends DomainEvent>(
+    type: AggregateType<S, C, E>,
+    id: string,
+    command: C,
+    ctx: CommandContext = {},
+  ): Promise<{ state: S; events: E[] }> {
+    return this.run((uow) => uow.execute(type, id, command), ctx);
+  }
+
+  /**
+   * Many commands of one type in one unit: one load query, each command decided in order (a
+   * refused command fails alone: its result is the error, the others stand), one append.
+   */
+  async handleMany<S, C, E extends DomainEvent>(
+    type: AggregateType<S, C, E>,
+    commands: readonly { id: string; command: C }[],
+    ctx: CommandContext = {},
+  ): Promise<ItemResult<{ state: S; events: E[] }>[]> {
+    return this.run(async (uow) => {
+      await uow.preload(
+        type,
+        commands.map((c) => c.id),
+      );
+      return commands.map(({ id, command }) => {
+        const undo = uow.checkpoint();
+        try {
+          return { ok: true as const, value: uow.executeLoaded(type, id, command) };
+        } catch (error) {
+          undo();
+          return { ok: false as const, error };
+        }
+      });
+    }, ctx);
+  }
+}

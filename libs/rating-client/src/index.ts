@@ -1,0 +1,1 @@
+export { CustomerDirectory, type CustomerDirectoryOptions, type CustomerFacts, type CustomerView } from './customer-directory.js';
