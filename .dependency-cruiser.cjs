@@ -17,10 +17,17 @@ module.exports = {
     },
     {
       name: 'domain-not-to-platform-libs',
-      comment: 'domain/ may use kernel and contracts only.',
+      comment: 'domain/ may use kernel and contracts only (its unit specs also @meterflow/testing, for deciderSpec).',
       severity: 'error',
       from: { path: '^services/[^/]+/src/domain/' },
-      to: { path: '^libs/(event-store|messaging|service-kit|observability|testing)/' },
+      to: { path: '^libs/(event-store|messaging|service-kit|observability)/' },
+    },
+    {
+      name: 'domain-not-to-testing',
+      comment: 'Only the unit specs of domain/ use @meterflow/testing (deciderSpec).',
+      severity: 'error',
+      from: { path: '^services/[^/]+/src/domain/', pathNot: '[.]unit[.]spec[.]ts$' },
+      to: { path: '^libs/testing/' },
     },
     {
       name: 'application-not-to-adapters',

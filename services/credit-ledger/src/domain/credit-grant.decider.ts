@@ -403,6 +403,16 @@ export function decideGrant(command: GrantCommand, s: GrantState): CreditGrantEv
   }
 }
 
+/**
+ * The grant decider as the command pipeline (`AggregateType.decider`) and `deciderSpec` take it:
+ * `{ initialState, decide, evolve }`, pure (ids and time come in the command).
+ */
+export const grantDecider: {
+  initialState: () => GrantState;
+  decide: (command: GrantCommand, state: GrantState) => CreditGrantEvent[];
+  evolve: (state: GrantState, event: CreditGrantEvent) => GrantState;
+} = { initialState: initialGrantState, decide: decideGrant, evolve: evolveGrant };
+
 /** Decide, then fold the result: handy for commands run in sequence inside one transaction. */
 export function run(s: GrantState, command: GrantCommand): { state: GrantState; events: CreditGrantEvent[] } {
   const events = decideGrant(command, s);
