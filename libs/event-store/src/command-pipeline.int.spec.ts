@@ -8,6 +8,7 @@ import {
   eventStoreMigration,
   PgEventStore,
   VersionConflictError,
+  withTransaction,
   type AggregateType,
   type Change,
   type Loaded,
@@ -174,6 +175,39 @@ describe('CommandPipeline', () => {
     // a stale snapshot (version behind the stream) fails the append: conflict, retried, then refused
     await pool.query(`UPDATE ${SCHEMA}.accounts SET version = 1 WHERE id = 'd1'`);
     await expect(pipe.handle(snap, 'd1', { type: 'Deposit', amount: 1 })).rejects.toBeInstanceOf(VersionConflictError);
+  });
+
+  it('gives the projection what each stream stored, with global positions', async () => {
+    const t = account();
+    const pipe = new CommandPipeline(store);
+    projected.length = 0;
+    await pipe.handle(t, 'f1', { type: 'Open', owner: 'f' });
+    const [change] = projected[0]!;
+    expect(change!.stored.map((e) => [e.type, e.streamPosition])).toEqual([
+      ['Opened', 1],
+      ['StripeEventEmitted', 2],
+    ]);
+    const positions = (await store.readStream('acct-f1')).map((e) => e.globalPosition);
+    expect(change!.stored.map((e) => e.globalPosition)).toEqual(positions);
+  });
+
+  it("runs a unit in the caller's transaction: committed with it, a conflict thrown to the caller", async () => {
+    const t = account();
+    const pipe = new CommandPipeline(store);
+    await pipe.handle(t, 'g1', { type: 'Open', owner: 'g' });
+    // the caller's own write (an inbox row) and the unit commit or roll back together
+    await expect(
+      withTransaction(pool, async (tx) => {
+        await tx.query(`INSERT INTO ${SCHEMA}.accounts (id, state, version) VALUES ('inbox-g1', 'null', 0)`);
+        await pipe.runIn(tx, async (uow) => {
+          await uow.execute(t, 'g1', { type: 'Deposit', amount: 1 });
+          await store.append('acct-g1', 'any', [{ type: 'Deposited', data: { amount: 1 } }]);
+        });
+      }),
+    ).rejects.toBeInstanceOf(VersionConflictError);
+    expect((await pool.query(`SELECT 1 FROM ${SCHEMA}.accounts WHERE id = 'inbox-g1'`)).rowCount).toBe(0);
+    await withTransaction(pool, (tx) => pipe.runIn(tx, (uow) => uow.execute(t, 'g1', { type: 'Deposit', amount: 2 })));
+    expect((await pipe.run((uow) => uow.load(t, 'g1')))?.balance).toBe(3);
   });
 
   it('records facts on a stream no type owns, all or nothing with the rest', async () => {

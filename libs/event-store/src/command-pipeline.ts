@@ -50,6 +50,8 @@ export interface Change<S, E extends DomainEvent = DomainEvent> {
   events: readonly E[];
   /** The stream's version after the append. */
   version: number;
+  /** What the append stored on this stream (decided events and announcements), with global positions. */
+  stored: readonly StoredEvent[];
 }
 
 /** Who asked: carried into announcements (Stripe `request`) and event metadata. */
@@ -218,13 +220,14 @@ export class UnitOfWork {
       ...(this.ctx.correlationId ? { correlationId: this.ctx.correlationId } : {}),
       ...(this.ctx.causationId ? { causationId: this.ctx.causationId } : {}),
     });
-    const versions = new Map(results.map((r) => [r.streamId, r.nextVersion]));
+    const byStream = new Map(results.map((r) => [r.streamId, r]));
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const byType = new Map<AggregateType<any, any, any>, Change<unknown>[]>();
     for (const t of changed) {
       let list = byType.get(t.type);
       if (!list) byType.set(t.type, (list = []));
-      list.push({ id: t.id, before: t.loaded.state, after: t.state, events: t.decided, version: versions.get(t.type.streamId(t.id))! });
+      const r = byStream.get(t.type.streamId(t.id))!;
+      list.push({ id: t.id, before: t.loaded.state, after: t.state, events: t.decided, version: r.nextVersion, stored: r.stored });
     }
     for (const [type, changes] of byType) await type.project?.(this.tx, changes);
     return results.flatMap((r) => r.stored);
@@ -271,6 +274,17 @@ export class CommandPipeline {
         throw e;
       }
     }
+  }
+
+  /**
+   * `run` inside a transaction the caller owns (a consumer's inbox row must commit with the
+   * appends): one attempt, no retry; a version conflict is thrown for the caller (nak, redeliver).
+   */
+  async runIn<T>(tx: pg.PoolClient, fn: (uow: UnitOfWork) => Promise<T>, ctx: CommandContext = {}): Promise<T> {
+    const uow = new UnitOfWork(this.store, tx, ctx);
+    const result = await fn(uow);
+    await uow.commit();
+    return result;
   }
 
   /** One command on one aggregate: a batch of one. */
