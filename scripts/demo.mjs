@@ -67,7 +67,7 @@ for (const line of invoice.lines.data) {
   console.log(`  ${line.description ?? 'usage'}: qty ${line.quantity}  ${usd(line.amount)}`);
   for (const c of line.pretax_credit_amounts ?? []) console.log(`    credit grant applied  -${usd(c.amount)}`);
 }
-console.log(`  subtotal ${usd(invoice.subtotal)}   amount due ${usd(invoice.amount_due)}`);
+console.log(`  subtotal ${usd(invoice.subtotal)}   total ${usd(invoice.total)}   amount due ${usd(invoice.amount_due)}`);
 const summary = await stripe.billing.creditBalanceSummaries.retrieve({
   customer: customer.id,
   filter: { type: 'credit_grant', credit_grant: grant.id },

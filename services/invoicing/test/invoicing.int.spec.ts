@@ -265,7 +265,7 @@ describe('subscription invoices through a test clock', () => {
     expect(inv).toMatchObject({
       status: 'open',
       subtotal: 4000,
-      total: 4000,
+      total: 3000,
       amount_due: 3000,
       amount_paid: 0,
       amount_remaining: 3000,

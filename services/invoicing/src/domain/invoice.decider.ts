@@ -84,16 +84,16 @@ export interface InvoiceTotals {
 }
 
 /**
- * Lines are already rounded (once, at creation); the total is their sum (no discounts or tax in
- * Meterflow). Credits applied at finalization are listed in `total_pretax_credit_amounts` and
- * reduce `amount_due` (never below zero), not `total` (see docs/invoicing.md).
+ * Lines are already rounded (once, at creation); the subtotal is their sum (no discounts or tax
+ * in Meterflow). Billing credits are pre-tax credits, like discounts (stripe-api.md §5 "How
+ * credits appear on the invoice"; issue 8 item 3): `total` = subtotal − `total_pretax_credit_amounts`,
+ * and `amount_due` follows from `total` (never below zero). See docs/invoicing.md.
  */
 export function totals(inv: Invoice): InvoiceTotals {
   const subtotal = inv.lines.reduce((s, l) => s + l.amount, 0n);
   const credits = inv.lines.reduce((s, l) => s + l.credits.reduce((c, a) => c + a.amount, 0n), 0n);
-  const total = subtotal;
-  const due = total - credits;
-  const amount_due = due > 0n ? due : 0n;
+  const total = subtotal - credits;
+  const amount_due = total > 0n ? total : 0n;
   const remaining = amount_due - inv.amount_paid;
   return {
     subtotal,

@@ -115,7 +115,8 @@ describe('invoice aggregate', () => {
     });
   });
 
-  it('credits reduce the amount due and appear on lines and the invoice', () => {
+  // stripe-api.md §5 (credits are pre-tax credits) and issue 8 item 3: total = subtotal − credits.
+  it('credits reduce total and amount due and appear on lines and the invoice', () => {
     given([created([line('il_1', 3000)])])
       .when(credits)
       .then((ev, s) => {
@@ -123,7 +124,10 @@ describe('invoice aggregate', () => {
         const o = renderInvoice(s!);
         expect(o.amount_due).toBe(2000);
         expect(o.subtotal).toBe(3000);
-        expect(o.total).toBe(3000);
+        expect(o.subtotal_excluding_tax).toBe(3000);
+        expect(o.total).toBe(2000);
+        expect(o.total_excluding_tax).toBe(2000);
+        expect(o.lines.data[0]).toMatchObject({ amount: 3000, subtotal: 3000 });
         expect(o.lines.data[0]!.pretax_credit_amounts).toEqual([
           { amount: 1000, type: 'credit_balance_transaction', credit_balance_transaction: 'cbtxn_1' },
         ]);
