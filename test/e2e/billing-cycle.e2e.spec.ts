@@ -103,7 +103,8 @@ describe('usage becomes an invoice; credits pay part of it', () => {
     });
     expect(invoice.parent?.subscription_details?.subscription).toBe(subscription.id);
     expect(invoice.lines.data).toHaveLength(1);
-    expect(invoice.lines.data[0]).toMatchObject({ amount: 3000, quantity: 3, period: { start: T0, end: PERIOD_END } });
+    // The line's quantity is the usage before transform_quantity; the amount is rated on 3 hours (issue 8 item 4).
+    expect(invoice.lines.data[0]).toMatchObject({ amount: 3000, quantity: 150, period: { start: T0, end: PERIOD_END } });
 
     const paid = await stripe.invoices.pay(invoice.id!, { paid_out_of_band: true });
     expect(paid).toMatchObject({ status: 'paid', amount_paid: 3000, amount_remaining: 0 });
@@ -126,9 +127,10 @@ describe('usage becomes an invoice; credits pay part of it', () => {
     const invoices = await stripe.invoices.list({ customer: customer.id });
     expect(invoices.data).toHaveLength(1);
     const invoice = invoices.data[0]!;
-    expect(invoice).toMatchObject({ status: 'open', subtotal: 3000, total: 3000, amount_due: 2000 });
+    // Billing credits are pre-tax credits: total = subtotal − credits (issue 8 item 3).
+    expect(invoice).toMatchObject({ status: 'open', subtotal: 3000, total: 2000, total_excluding_tax: 2000, amount_due: 2000 });
     const line = invoice.lines.data[0]!;
-    expect(line).toMatchObject({ amount: 3000, quantity: 3 });
+    expect(line).toMatchObject({ amount: 3000, quantity: 150 });
     expect(line.pretax_credit_amounts).toHaveLength(1);
     expect(line.pretax_credit_amounts![0]).toMatchObject({ amount: 1000, type: 'credit_balance_transaction' });
     expect(invoice.total_pretax_credit_amounts?.reduce((s, c) => s + c.amount, 0)).toBe(1000);

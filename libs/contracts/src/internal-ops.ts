@@ -46,7 +46,7 @@ export const RatedLine = z.object({
   price: Id,
   product: Id,
   meter: Id.nullable(),
-  /** Billed quantity after transform_quantity (integer). */
+  /** The line's quantity: usage (or the item's quantity) before transform_quantity (integer); the amount is rated on the transformed one. */
   quantity: z.number().int(),
   /** Line amount, rounded once, minor units. */
   amount: MinorUnits,

@@ -141,7 +141,7 @@ describe('the car rental cycle on a test clock', () => {
       expect.objectContaining({
         subscription_item: item.id,
         price: price.id,
-        quantity: 3,
+        quantity: 150,
         amount: 3000,
         meter: 'mtr_minutes',
         unit_amount_decimal: '1000',
@@ -168,7 +168,7 @@ describe('the car rental cycle on a test clock', () => {
       period_start: t0,
       period_end: u('2025-02-28T10:00:00Z'),
     });
-    expect(rerated.lines.map((l) => [l.quantity, l.amount])).toEqual([[4, 4000]]);
+    expect(rerated.lines.map((l) => [l.quantity, l.amount])).toEqual([[210, 4000]]); // 210 minutes bill 4 hours
 
     // Stripe events recorded
     const pool = svc.app.get<pg.Pool>(PG_POOL);
@@ -341,7 +341,11 @@ describe('subscriptions API', () => {
     expect(canceled).toMatchObject({ status: 'canceled', canceled_at: t0 + 86400, ended_at: t0 + 86400 });
     const inv = invoices.filter((i) => i.subscription === sub.id);
     expect(inv).toHaveLength(1);
-    expect(inv[0]).toMatchObject({ billing_reason: 'subscription_update', period_end: t0 + 86400, lines: [{ quantity: 1, amount: 1000 }] });
+    expect(inv[0]).toMatchObject({
+      billing_reason: 'subscription_update',
+      period_end: t0 + 86400,
+      lines: [{ quantity: 30, amount: 1000 }],
+    });
     await expect(call('subscriptions.update', { cancel_at_period_end: 'true' }, { id: sub.id })).rejects.toMatchObject({ status: 400 });
   });
 

@@ -134,13 +134,13 @@ describe('billing.rate_periods', () => {
 
     // and the answers are the right ones, not merely the same
     const lines = (i: number) => (results[i] as { ok: true; result: { lines: any[] } }).result.lines;
-    expect(lines(0).map((l) => [l.quantity, l.amount])).toEqual([[4, 4000]]); // 150 + 60 late minutes
+    expect(lines(0).map((l) => [l.quantity, l.amount])).toEqual([[210, 4000]]); // 150 + 60 late minutes = 4 hours
     expect(lines(1)).toEqual(closed(subB.id, 'subscription_cycle').lines);
     expect(lines(2)).toEqual(closed(subB.id, 'subscription_create').lines); // licensed only: as created
     expect(lines(3).map((l) => [l.price, l.quantity, l.amount])).toEqual(
       expect.arrayContaining([
-        [car.id, 3, 3000],
-        [van.id, 4, 10000],
+        [car.id, 180, 3000], // minutes before the transform; 3 hours billed
+        [van.id, 240, 10000],
       ]),
     );
     expect(results[4]).toEqual({

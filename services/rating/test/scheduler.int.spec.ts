@@ -81,7 +81,7 @@ describe('real-time period close', () => {
       billing_reason: 'subscription_cycle',
       period_end: anchor,
       test_clock: null,
-      lines: [{ quantity: 2, amount: 2000 }],
+      lines: [{ quantity: 90, amount: 2000 }],
     });
     // The invoice is handed over before the close is committed: the subscription moves on just after.
     const after = await eventually(async () => {

@@ -48,6 +48,18 @@ export function billedQuantity(usage: string, transform: TransformQuantity | nul
   return BigInt(q.toFixed(0));
 }
 
+/**
+ * The quantity an invoice line reports: the usage before `transform_quantity` (stripe-api.md §3;
+ * DESIGN "Money": 150 minutes bill 3 hours, the line says 150). A negative aggregate reports 0
+ * (stripe-api.md §2 "Value rules"); a fractional one is rounded half up (a line's quantity is an
+ * integer; Stripe meter values are whole numbers, so this only matters for hand-made usage).
+ */
+export function lineQuantity(usage: string): bigint {
+  const q = new Dec(usage);
+  if (q.isNegative() || q.isZero()) return 0n;
+  return BigInt(q.toDecimalPlaces(0, Dec.ROUND_HALF_UP).toFixed(0));
+}
+
 const decOrZero = (s: string | null): Dec => new Dec(s ?? '0');
 
 /**
