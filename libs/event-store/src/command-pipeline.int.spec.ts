@@ -210,6 +210,32 @@ describe('CommandPipeline', () => {
     expect((await pipe.run((uow) => uow.load(t, 'g1')))?.balance).toBe(3);
   });
 
+  it('reads outside a unit, and a unit adopts what was read (no second read; stale adopted state is a conflict, retried afresh)', async () => {
+    const t = account();
+    const pipe = new CommandPipeline(store);
+    await pipe.handle(t, 'h1', { type: 'Open', owner: 'h' });
+    const read = await pipe.read(t, ['h1', 'h2', 'h1']);
+    expect([...read]).toEqual([
+      ['h1', { state: { owner: 'h', balance: 0 }, version: 2 }],
+      ['h2', { state: null, version: 0 }],
+    ]);
+    // adopted as read: the unit decides on it without reading the stream
+    const r = await pipe.run(async (uow, attempt) => {
+      if (attempt === 1) uow.adopt(t, read);
+      return uow.execute(t, 'h1', { type: 'Deposit', amount: 3 });
+    });
+    expect(r.state?.balance).toBe(3);
+    // what was read is stale now: the first attempt conflicts, the second reads afresh
+    const attempts: number[] = [];
+    const again = await pipe.run(async (uow, attempt) => {
+      attempts.push(attempt);
+      if (attempt === 1) uow.adopt(t, read);
+      return uow.execute(t, 'h1', { type: 'Deposit', amount: 1 });
+    });
+    expect(attempts).toEqual([1, 2]);
+    expect(again.state?.balance).toBe(4);
+  });
+
   it('records facts on a stream no type owns, all or nothing with the rest', async () => {
     const t = account();
     const pipe = new CommandPipeline(store);

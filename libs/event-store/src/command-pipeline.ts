@@ -108,6 +108,25 @@ export function foldStream<S, C, E extends DomainEvent>(type: AggregateType<S, C
   return { state, version: history.at(-1)?.streamPosition ?? 0 };
 }
 
+/** Many aggregates of one type in one query (or one snapshot read); ids without a stream are new (initial state, version 0). */
+export async function loadAggregates<S, C, E extends DomainEvent>(
+  store: PgEventStore,
+  db: pg.PoolClient | undefined,
+  type: AggregateType<S, C, E>,
+  ids: readonly string[],
+): Promise<Map<string, Loaded<S>>> {
+  const out = new Map<string, Loaded<S>>();
+  if (ids.length === 0) return out;
+  if (type.snapshot) {
+    const snaps = await type.snapshot(db ?? store.pool, ids);
+    for (const id of ids) out.set(id, snaps.get(id) ?? { state: type.decider.initialState(), version: 0 });
+    return out;
+  }
+  const streams = await store.readStreams(ids.map(type.streamId), db ? { tx: db } : {});
+  for (const id of ids) out.set(id, foldStream(type, streams.get(type.streamId(id)) ?? []));
+  return out;
+}
+
 /**
  * The aggregates loaded, decided on and recorded in one transaction. Each stream is appended at
  * the version it was loaded at, so a concurrent writer makes `commit` fail with a
@@ -127,13 +146,16 @@ export class UnitOfWork {
   async preload<S, C, E extends DomainEvent>(type: AggregateType<S, C, E>, ids: readonly string[]): Promise<void> {
     const wanted = [...new Set(ids)].filter((id) => !this.tracked.has(type.streamId(id)));
     if (wanted.length === 0) return;
-    if (type.snapshot) {
-      const snaps = await type.snapshot(this.tx, wanted);
-      for (const id of wanted) this.track(type, id, snaps.get(id) ?? { state: type.decider.initialState(), version: 0 });
-      return;
-    }
-    const streams = await this.store.readStreams(wanted.map(type.streamId), { tx: this.tx });
-    for (const id of wanted) this.track(type, id, foldStream(type, streams.get(type.streamId(id)) ?? []));
+    for (const [id, loaded] of await loadAggregates(this.store, this.tx, type, wanted)) this.track(type, id, loaded);
+  }
+
+  /**
+   * Use states the caller read before this unit (`CommandPipeline.read`, e.g. before asking
+   * another service) instead of reading them again. Only on a unit's first attempt: a stale one
+   * fails the commit with a version conflict, and the retry must read afresh.
+   */
+  adopt<S, C, E extends DomainEvent>(type: AggregateType<S, C, E>, loaded: ReadonlyMap<string, Loaded<S>>): void {
+    for (const [id, l] of loaded) if (!this.tracked.has(type.streamId(id))) this.track(type, id, l);
   }
 
   /** Treat these as new streams without reading them (ids just generated). */
@@ -254,6 +276,14 @@ export class CommandPipeline {
     opts: PipelineOptions = {},
   ) {
     this.attempts = opts.attempts ?? 5;
+  }
+
+  /**
+   * Read aggregates outside any unit (one query, no transaction): for checks and questions to
+   * other services before deciding. Hand the result to `uow.adopt` to spare the unit a re-read.
+   */
+  read<S, C, E extends DomainEvent>(type: AggregateType<S, C, E>, ids: readonly string[]): Promise<Map<string, Loaded<S>>> {
+    return loadAggregates(this.store, undefined, type, [...new Set(ids)]);
   }
 
   /**

@@ -21,6 +21,7 @@ export {
   CommandPipeline,
   UnitOfWork,
   foldStream,
+  loadAggregates,
   type AggregateType,
   type Change,
   type CommandContext,

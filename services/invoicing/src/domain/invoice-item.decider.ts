@@ -15,6 +15,7 @@ export interface InvoiceItem extends InvoiceItemData {
   deleted: boolean;
 }
 export type InvoiceItemState = InvoiceItem | null;
+export const initialInvoiceItemState = (): InvoiceItemState => null;
 
 /**
  * An item's amount: either given (`amount`, quantity 1 unless stated) or `unit_amount_decimal`
@@ -88,6 +89,9 @@ export function evolveInvoiceItem(state: InvoiceItemState, event: InvoiceItemEve
       return state;
   }
 }
+
+/** The invoice item aggregate as the command pipeline runs it (`{ initialState, decide, evolve }`). */
+export const invoiceItemDecider = { initialState: initialInvoiceItemState, decide: decideInvoiceItem, evolve: evolveInvoiceItem };
 
 /** The invoice line an invoice item becomes. */
 export function lineForItem(item: InvoiceItemData, lineId: string): LineData {

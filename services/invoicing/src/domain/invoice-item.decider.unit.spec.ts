@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '@meterflow/kernel';
+import { deciderSpec } from '@meterflow/testing';
 import {
   decideInvoiceItem,
   evolveInvoiceItem,
+  invoiceItemDecider,
   lineForItem,
   renderInvoiceItem,
   type InvoiceItemCommand,
@@ -32,28 +33,8 @@ const data: InvoiceItemData = {
 const fold = (events: InvoiceItemEvent[]): InvoiceItemState => events.reduce(evolveInvoiceItem, null as InvoiceItemState);
 const created = decideInvoiceItem({ type: 'CreateInvoiceItem', data }, null);
 
-function given(events: InvoiceItemEvent[]) {
-  const state = fold(events);
-  return {
-    when(cmd: InvoiceItemCommand) {
-      const run = () => decideInvoiceItem(cmd, state);
-      return {
-        then: (check: (ev: InvoiceItemEvent[], s: InvoiceItemState) => void) => {
-          const ev = run();
-          check(ev, ev.reduce(evolveInvoiceItem, state));
-        },
-        thenThrows: (code: string) => {
-          expect(run).toThrow(DomainError);
-          try {
-            run();
-          } catch (e) {
-            expect((e as DomainError).code).toBe(code);
-          }
-        },
-      };
-    },
-  };
-}
+/** given events, when command, then events (a function of them and the state after) or the error `{ code }`. */
+const given = (events: InvoiceItemEvent[]) => deciderSpec(invoiceItemDecider).given(events);
 
 describe('invoice item', () => {
   it('is created pending and renders as Stripe does', () => {
@@ -86,7 +67,31 @@ describe('invoice item', () => {
     given(invoiced)
       .when({ type: 'InvoiceItem', invoice: 'in_1', line: 'il_1' })
       .then((ev) => expect(ev).toEqual([]));
-    given(invoiced).when({ type: 'InvoiceItem', invoice: 'in_2', line: 'il_2' }).thenThrows('invoice_not_editable');
+    given(invoiced).when({ type: 'InvoiceItem', invoice: 'in_2', line: 'il_2' }).then({ code: 'invoice_not_editable' });
+  });
+
+  it('is created once, and updated while it exists', () => {
+    given([]).when({ type: 'CreateInvoiceItem', data }).then(created);
+    given(created).when({ type: 'CreateInvoiceItem', data }).then({ code: 'resource_already_exists' });
+    given([]).when({ type: 'InvoiceItem', invoice: 'in_1', line: 'il_1' }).then({ code: 'resource_missing' });
+    given(created)
+      .when({
+        type: 'UpdateInvoiceItem',
+        changes: {
+          amount: '500',
+          quantity: 5,
+          unit_amount_decimal: '100',
+          description: 'Five',
+          period: data.period,
+          metadata: {},
+          price: null,
+          product: null,
+        },
+      })
+      .then((ev, s) => {
+        expect(ev.map((e) => e.type)).toEqual(['InvoiceItemUpdated']);
+        expect(renderInvoiceItem(s!)).toMatchObject({ amount: 500, quantity: 5, description: 'Five', metadata: {} });
+      });
   });
 
   it('can be deleted while pending or on a draft, not once its invoice is finalized', () => {
@@ -96,11 +101,11 @@ describe('invoice item', () => {
     given(created)
       .when({ type: 'DeleteInvoiceItem', at: 2_000, invoiceStatus: 'draft' })
       .then((ev) => expect(ev).toHaveLength(1));
-    given(created).when({ type: 'DeleteInvoiceItem', at: 2_000, invoiceStatus: 'open' }).thenThrows('invoice_not_editable');
+    given(created).when({ type: 'DeleteInvoiceItem', at: 2_000, invoiceStatus: 'open' }).then({ code: 'invoice_not_editable' });
     const deleted = [...created, ...decideInvoiceItem({ type: 'DeleteInvoiceItem', at: 2_000, invoiceStatus: null }, fold(created))];
     given(deleted)
       .when({ type: 'UpdateInvoiceItem', changes: { ...data, amount: '1' } })
-      .thenThrows('resource_missing');
+      .then({ code: 'resource_missing' });
   });
 });
 

@@ -385,6 +385,9 @@ export function evolveInvoice(state: InvoiceState, event: InvoiceEvent): Invoice
   }
 }
 
+/** The invoice aggregate as the command pipeline runs it (`{ initialState, decide, evolve }`). */
+export const invoiceDecider = { initialState: initialInvoiceState, decide: decideInvoice, evolve: evolveInvoice };
+
 /** The Stripe event types a stored invoice event is announced as. */
 export function stripeTypesFor(event: InvoiceEvent): string[] {
   switch (event.type) {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '@meterflow/kernel';
+import { deciderSpec } from '@meterflow/testing';
 import {
   decideInvoice,
   evolveInvoice,
   initialInvoiceState,
+  invoiceDecider,
   stripeTypesFor,
   totals,
   type InvoiceCommand,
@@ -64,30 +65,8 @@ const created = (lines: LineData[], over: Record<string, unknown> = {}): Invoice
 
 const fold = (events: InvoiceEvent[]): InvoiceState => events.reduce(evolveInvoice, initialInvoiceState());
 
-/** given events, when command, then events (or the error). */
-function given(events: InvoiceEvent[]) {
-  const state = fold(events);
-  return {
-    when: (cmd: InvoiceCommand) => {
-      let out: InvoiceEvent[] | DomainError;
-      try {
-        out = decideInvoice(cmd, state);
-      } catch (e) {
-        out = e as DomainError;
-      }
-      return {
-        then: (expected: (ev: InvoiceEvent[], s: InvoiceState) => void) => {
-          if (out instanceof Error) throw out;
-          expected(out, out.reduce(evolveInvoice, state));
-        },
-        thenThrows: (code: string) => {
-          expect(out).toBeInstanceOf(DomainError);
-          expect((out as DomainError).code).toBe(code);
-        },
-      };
-    },
-  };
-}
+/** given events, when command, then events (a function of them and the state after) or the error `{ code }`. */
+const given = (events: InvoiceEvent[]) => deciderSpec(invoiceDecider).given(events);
 
 const credits = {
   type: 'RecordCreditApplications' as const,
@@ -147,7 +126,7 @@ describe('invoice aggregate', () => {
   it('refuses credits larger than the line', () => {
     given([created([line('il_1', 500)])])
       .when(credits)
-      .thenThrows('credit_application_invalid');
+      .then({ code: 'credit_application_invalid' });
   });
 
   it('finalizing opens the invoice with a number; nothing due means paid at once', () => {
@@ -179,11 +158,11 @@ describe('invoice aggregate', () => {
     const open = [...start, ...decideInvoice({ type: 'FinalizeInvoice', at: 5_600, number: 'X-0001' }, fold(start))];
     given(open)
       .when({ type: 'AddLine', at: 6_000, line: line('il_9', 1) })
-      .thenThrows('invoice_not_editable');
-    given(open).when({ type: 'FinalizeInvoice', at: 6_000, number: 'X' }).thenThrows('status_transition_invalid');
+      .then({ code: 'invoice_not_editable' });
+    given(open).when({ type: 'FinalizeInvoice', at: 6_000, number: 'X' }).then({ code: 'status_transition_invalid' });
     given(open)
       .when({ type: 'UpdateInvoice', at: 6_000, changes: { collection_method: 'send_invoice' } })
-      .thenThrows('invoice_not_editable');
+      .then({ code: 'invoice_not_editable' });
     given(open)
       .when({ type: 'UpdateInvoice', at: 6_000, changes: { metadata: { a: 'b' } } })
       .then((_e, s) => expect(s!.metadata).toEqual({ a: 'b' }));
@@ -205,13 +184,13 @@ describe('invoice aggregate', () => {
         });
       });
     const paid = [...open, ...decideInvoice({ type: 'PayInvoice', at: 7_000, paid_out_of_band: true }, fold(open))];
-    given(paid).when({ type: 'VoidInvoice', at: 8_000 }).thenThrows('status_transition_invalid');
-    given(paid).when({ type: 'PayInvoice', at: 8_000, paid_out_of_band: false }).thenThrows('invoice_already_paid');
+    given(paid).when({ type: 'VoidInvoice', at: 8_000 }).then({ code: 'status_transition_invalid' });
+    given(paid).when({ type: 'PayInvoice', at: 8_000, paid_out_of_band: false }).then({ code: 'invoice_already_paid' });
   });
 
   it('open -> uncollectible -> void; drafts cannot be voided', () => {
     const start = [created([line('il_1', 3000)])];
-    given(start).when({ type: 'VoidInvoice', at: 1 }).thenThrows('status_transition_invalid');
+    given(start).when({ type: 'VoidInvoice', at: 1 }).then({ code: 'status_transition_invalid' });
     const open = [...start, ...decideInvoice({ type: 'FinalizeInvoice', at: 5_600, number: 'X-0001' }, fold(start))];
     const unc = [...open, ...decideInvoice({ type: 'MarkUncollectible', at: 6_000 }, fold(open))];
     expect(fold(unc)).toMatchObject({ status: 'uncollectible', status_transitions: { marked_uncollectible_at: 6_000 } });
@@ -228,12 +207,67 @@ describe('invoice aggregate', () => {
   it('only one-off drafts can be deleted', () => {
     given([created([line('il_1', 3000)])])
       .when({ type: 'DeleteInvoice', at: 1 })
-      .thenThrows('invoice_not_editable');
+      .then({ code: 'invoice_not_editable' });
     given([created([], { subscription: null, billing_reason: 'manual', idempotency_key: null })])
       .when({ type: 'DeleteInvoice', at: 1 })
       .then((ev, s) => {
         expect(ev.flatMap(stripeTypesFor)).toEqual(['invoice.deleted']);
         expect(s!.deleted).toBe(true);
+      });
+  });
+
+  it('is created once; any other command needs an invoice that exists and is not deleted', () => {
+    given([])
+      .when({ type: 'CreateInvoice', data: (created([]) as Extract<InvoiceEvent, { type: 'InvoiceCreated' }>).data })
+      .then([created([])]);
+    given([created([])])
+      .when({ type: 'CreateInvoice', data: (created([]) as Extract<InvoiceEvent, { type: 'InvoiceCreated' }>).data })
+      .then({ code: 'resource_already_exists' });
+    given([]).when({ type: 'VoidInvoice', at: 1 }).then({ code: 'resource_missing' });
+    const deleted = [created([], { subscription: null, billing_reason: 'manual', idempotency_key: null })];
+    deleted.push(...decideInvoice({ type: 'DeleteInvoice', at: 1 }, fold(deleted)));
+    given(deleted).when({ type: 'DeleteInvoice', at: 2 }).then({ code: 'resource_missing' });
+    given(deleted)
+      .when({ type: 'UpdateInvoice', at: 2, changes: { description: 'x' } })
+      .then({ code: 'resource_missing' });
+  });
+
+  it('changing or removing a line the draft does not have records nothing', () => {
+    given([created([line('il_1', 3000)])])
+      .when({ type: 'ChangeLine', at: 3_000, line: line('il_9', 1) })
+      .then([]);
+    given([created([line('il_1', 3000)])])
+      .when({ type: 'RemoveLine', at: 3_000, line: 'il_9' })
+      .then([]);
+    given([created([line('il_1', 3000)])])
+      .when({ type: 'RemoveLine', at: 3_000, line: 'il_1' })
+      .then((ev, s) => {
+        expect(ev.flatMap(stripeTypesFor)).toEqual(['invoice.updated']);
+        expect(totals(s!).subtotal).toBe(0n);
+      });
+  });
+
+  it('credits name lines of the invoice, and re-rating stops once they are recorded', () => {
+    given([created([line('il_1', 3000)])])
+      .when({ ...credits, applications: [{ ...credits.applications[0]!, line: 'il_nope' }] })
+      .then({ code: 'credit_application_invalid' });
+    const credited = [created([line('il_1', 3000)]), ...decideInvoice(credits, fold([created([line('il_1', 3000)])]))];
+    given(credited)
+      .when({ type: 'RefreshSubscriptionLines', at: 5_000, lines: [line('il_1', 9000)] })
+      .then([]);
+  });
+
+  it('only open invoices are sent; drafts are neither paid nor marked uncollectible', () => {
+    const start = [created([line('il_1', 3000)])];
+    given(start).when({ type: 'SendInvoice', at: 1 }).then({ code: 'status_transition_invalid' });
+    given(start).when({ type: 'PayInvoice', at: 1, paid_out_of_band: true }).then({ code: 'status_transition_invalid' });
+    given(start).when({ type: 'MarkUncollectible', at: 1 }).then({ code: 'status_transition_invalid' });
+    const open = [...start, ...decideInvoice({ type: 'FinalizeInvoice', at: 5_600, number: 'X-0001' }, fold(start))];
+    given(open)
+      .when({ type: 'SendInvoice', at: 6_000 })
+      .then((ev, s) => {
+        expect(ev.flatMap(stripeTypesFor)).toEqual(['invoice.sent']);
+        expect(s!.status).toBe('open');
       });
   });
 
