@@ -110,6 +110,15 @@ export const API_ROUTES: readonly ApiRoute[] = [
   r('GET', '/v1/billing/credit_balance_summary', 'credit-ledger', 'credit_balance_summary.retrieve'),
   r('GET', '/v1/billing/credit_balance_transactions', 'credit-ledger', 'credit_balance_transactions.list'),
   r('GET', '/v1/billing/credit_balance_transactions/:id', 'credit-ledger', 'credit_balance_transactions.retrieve'),
+
+  // gateway: webhook endpoints and the events API
+  r('POST', '/v1/webhook_endpoints', 'gateway', 'webhook_endpoints.create'),
+  r('GET', '/v1/webhook_endpoints', 'gateway', 'webhook_endpoints.list'),
+  r('GET', '/v1/webhook_endpoints/:id', 'gateway', 'webhook_endpoints.retrieve'),
+  r('POST', '/v1/webhook_endpoints/:id', 'gateway', 'webhook_endpoints.update'),
+  r('DELETE', '/v1/webhook_endpoints/:id', 'gateway', 'webhook_endpoints.del'),
+  r('GET', '/v1/events', 'gateway', 'events.list'),
+  r('GET', '/v1/events/:id', 'gateway', 'events.retrieve'),
 ];
 
 /**
@@ -128,4 +137,6 @@ export const RETRIEVE_BY_KIND: Readonly<Record<string, { service: ServiceName; o
   invoiceItem: { service: 'invoicing', op: 'invoiceitems.retrieve' },
   creditGrant: { service: 'credit-ledger', op: 'credit_grants.retrieve' },
   creditBalanceTransaction: { service: 'credit-ledger', op: 'credit_balance_transactions.retrieve' },
+  webhookEndpoint: { service: 'gateway', op: 'webhook_endpoints.retrieve' },
+  event: { service: 'gateway', op: 'events.retrieve' },
 };

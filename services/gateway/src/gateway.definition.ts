@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { API_ROUTES } from '@meterflow/contracts';
+import { API_ROUTES, GATEWAY_EVENTS } from '@meterflow/contracts';
 import type { ServiceDefinition } from '@meterflow/service-kit';
 import { registerStripeApi } from './adapters/http/stripe-api.routes.js';
 import { gatewayMigrations } from './adapters/persistence/migrations.js';
@@ -17,6 +17,32 @@ export const gatewayEnvSchema = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
+  /** A webhook attempt that has not answered by then has failed (Stripe: 10 s). */
+  MF_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Retry schedule: first delay, growth factor, longest delay, and the window after the first attempt (Stripe: 3 days). */
+  MF_WEBHOOK_RETRY_FIRST_MS: z.coerce.number().int().min(1).default(60_000),
+  MF_WEBHOOK_RETRY_FACTOR: z.coerce.number().min(1).default(2),
+  MF_WEBHOOK_RETRY_MAX_DELAY_MS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(6 * 3600_000),
+  MF_WEBHOOK_RETRY_WINDOW_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(3 * 24 * 3600_000),
+  /** How often the dispatcher looks for due deliveries (it also looks as soon as new ones are queued). */
+  MF_WEBHOOK_POLL_MS: z.coerce.number().int().min(10).default(1000),
+  /** Attempts in flight per endpoint at most. */
+  MF_WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).default(8),
+  /** Webhook URLs on loopback and private ranges (on-prem receivers); link-local / metadata addresses are always refused. */
+  MF_WEBHOOK_ALLOW_PRIVATE: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  /** How long `/v1/events` keeps an event (Stripe: 30 days). */
+  MF_EVENTS_RETENTION_DAYS: z.coerce.number().min(0).default(30),
 });
 
 export type GatewayEnv = z.infer<typeof gatewayEnvSchema>;
@@ -27,7 +53,8 @@ export const gatewayDefinition: ServiceDefinition = {
   migrations: gatewayMigrations,
   envSchema: gatewayEnvSchema,
   httpPort: 3000,
-  // The gateway records no events: nothing to relay.
+  events: GATEWAY_EVENTS,
+  // The gateway's own events (webhook endpoints) interest no other service: nothing to relay.
   relay: false,
   configure: async (app) => {
     await registerStripeApi(app.getHttpAdapter().getInstance(), API_ROUTES, app.get(ApiCallHandler));

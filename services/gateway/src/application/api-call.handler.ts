@@ -19,8 +19,7 @@ import {
   shouldStoreResponse,
   type Params,
 } from '@meterflow/stripe-api';
-import type { IdempotencyStore } from '../adapters/persistence/idempotency.store.js';
-import type { ServiceCaller } from '../adapters/nats/service-caller.js';
+import type { IdempotencyStore, ServiceCaller } from './ports.js';
 
 /** One HTTP request, as the HTTP adapter hands it over. */
 export interface IncomingCall {

@@ -3,19 +3,9 @@ import type { ErrorShape } from '@meterflow/kernel';
 import { DomainError } from '@meterflow/kernel';
 import type { NatsNames, ServiceName } from '@meterflow/contracts';
 import { headersWithTrace, unavailable } from '@meterflow/messaging';
+import type { ServiceCaller } from '../../application/ports.js';
 
-/**
- * Calls a service op and hands back the result as the JSON text the service produced: the
- * gateway's hot path forwards it to the client without parsing and re-serialising it.
- * (Same subjects, envelope and error mapping as `RpcClient` from @meterflow/messaging.)
- */
-export interface ServiceCaller {
-  /** `payload` is JSON text; returns the `result` JSON text or throws the service's DomainError. */
-  callRaw(service: ServiceName, op: string, payload: string): Promise<string>;
-  close?(): void;
-}
-
-export const SERVICE_CALLER = Symbol('SERVICE_CALLER');
+export { SERVICE_CALLER, type ServiceCaller } from '../../application/ports.js';
 
 // `encodeJson({ ok: true, result })` always starts with this (key order is insertion order).
 const OK_PREFIX = '{"ok":true,"result":';

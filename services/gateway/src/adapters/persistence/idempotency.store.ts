@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { StoredIdempotency } from '@meterflow/stripe-api';
 import { Histogram, metricsRegistry } from '@meterflow/observability';
 import { MicroBatcher } from './micro-batcher.js';
+import type { ClaimOutcome, IdempotencyClaim, IdempotencyStore } from '../../application/ports.js';
 
 const batchSeconds = new Histogram({
   name: 'meterflow_gateway_idempotency_batch_seconds',
@@ -33,27 +34,7 @@ function timed<I, O>(kind: string, flush: (items: I[]) => Promise<O[]>): (items:
   };
 }
 
-export interface IdempotencyClaim {
-  scope: string;
-  key: string;
-  method: string;
-  path: string;
-  paramsHash: string;
-}
-
-/** `claimed`: this request owns the key. Otherwise what is stored (undefined: row not visible yet). */
-export type ClaimOutcome = { claimed: true } | { claimed: false; stored: StoredIdempotency | undefined };
-
-export interface IdempotencyStore {
-  claim(c: IdempotencyClaim): Promise<ClaimOutcome>;
-  complete(scope: string, key: string, status: number, body: string): Promise<void>;
-  release(scope: string, key: string): Promise<void>;
-  /** Drop an expired or abandoned record (created at `createdAt`) so the key can be claimed again. */
-  forgetExpired(scope: string, key: string, createdAt: Date): Promise<void>;
-  prune(olderThan: Date, chunk?: number): Promise<number>;
-}
-
-export const IDEMPOTENCY_STORE = Symbol('IDEMPOTENCY_STORE');
+export { IDEMPOTENCY_STORE, type ClaimOutcome, type IdempotencyClaim, type IdempotencyStore } from '../../application/ports.js';
 
 // One statement (one round trip, one commit) per cycle for all pending work: store the responses
 // of completed requests ($2), release the claims whose responses are not stored ($3), claim every

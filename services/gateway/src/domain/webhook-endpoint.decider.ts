@@ -1,0 +1,109 @@
+import { DomainError, assertNever, notFound } from '@meterflow/kernel';
+import type { WebhookEndpointCreated, WebhookEndpointEvent, WebhookEndpointUpdated } from '@meterflow/contracts';
+
+/** A webhook endpoint as its stream folds (null: never created). */
+export interface WebhookEndpointState {
+  id: string;
+  url: string;
+  enabled_events: string[];
+  description: string | null;
+  metadata: Record<string, string>;
+  api_version: string | null;
+  secret: string;
+  status: 'enabled' | 'disabled';
+  created: number;
+  deleted: boolean;
+}
+
+export type WebhookEndpointPatch = WebhookEndpointUpdated['data'];
+
+/** An update as asked: `metadata` is Stripe's patch (null clears all, `''` deletes a key). */
+export type WebhookEndpointUpdate = Omit<WebhookEndpointPatch, 'metadata'> & { metadata?: Record<string, string> | null };
+
+/** Stripe's metadata merge. */
+export function mergeMetadata(current: Readonly<Record<string, string>>, patch: Record<string, string> | null): Record<string, string> {
+  if (patch === null) return {};
+  const next = { ...current };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === '') delete next[k];
+    else next[k] = v;
+  }
+  return next;
+}
+
+export type WebhookEndpointCommand =
+  | { type: 'Create'; endpoint: WebhookEndpointCreated['data'] }
+  | { type: 'Update'; id: string; patch: WebhookEndpointUpdate }
+  | { type: 'Delete'; id: string; at: number };
+
+type S = WebhookEndpointState | null;
+
+const live = (s: S, id: string): WebhookEndpointState => {
+  if (!s || s.deleted) throw notFound('webhook endpoint', id);
+  return s;
+};
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/** Pure: create once; update and delete a live endpoint; an update that changes nothing records nothing. */
+export const webhookEndpointDecider = {
+  initialState: (): S => null,
+
+  decide(c: WebhookEndpointCommand, s: S): WebhookEndpointEvent[] {
+    switch (c.type) {
+      case 'Create':
+        if (s) throw new DomainError('resource_already_exists', `Webhook endpoint '${c.endpoint.id}' already exists.`, { status: 400 });
+        return [{ type: 'WebhookEndpointCreated', data: c.endpoint }];
+      case 'Update': {
+        const cur = live(s, c.id);
+        const asked: WebhookEndpointPatch = {
+          ...c.patch,
+          metadata: c.patch.metadata === undefined ? undefined : mergeMetadata(cur.metadata, c.patch.metadata),
+        };
+        const changed: WebhookEndpointPatch = {};
+        for (const [k, v] of Object.entries(asked) as [keyof WebhookEndpointPatch, unknown][])
+          if (v !== undefined && !same(cur[k], v)) (changed as Record<string, unknown>)[k] = v;
+        return Object.keys(changed).length ? [{ type: 'WebhookEndpointUpdated', data: changed }] : [];
+      }
+      case 'Delete':
+        live(s, c.id);
+        return [{ type: 'WebhookEndpointDeleted', data: { deleted_at: c.at } }];
+      default:
+        return assertNever(c);
+    }
+  },
+
+  evolve(s: S, e: WebhookEndpointEvent): S {
+    switch (e.type) {
+      case 'WebhookEndpointCreated':
+        return { ...e.data, status: 'enabled', deleted: false };
+      case 'WebhookEndpointUpdated': {
+        if (!s) return s;
+        const d = Object.fromEntries(Object.entries(e.data).filter(([, v]) => v !== undefined));
+        return { ...s, ...d };
+      }
+      case 'WebhookEndpointDeleted':
+        return s ? { ...s, deleted: true } : s;
+      default:
+        return s;
+    }
+  },
+};
+
+/** The Stripe `webhook_endpoint` object (the secret only when just created). */
+export function renderWebhookEndpoint(s: WebhookEndpointState, opts: { withSecret?: boolean } = {}) {
+  return {
+    id: s.id,
+    object: 'webhook_endpoint' as const,
+    api_version: s.api_version,
+    application: null,
+    created: s.created,
+    description: s.description,
+    enabled_events: s.enabled_events,
+    livemode: false,
+    metadata: s.metadata,
+    ...(opts.withSecret ? { secret: s.secret } : {}),
+    status: s.status,
+    url: s.url,
+  };
+}

@@ -1,0 +1,284 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { natsNames, stripeEvent } from '@meterflow/contracts';
+import { newId } from '@meterflow/kernel';
+import { startServiceForTest, type ServiceUnderTest } from '@meterflow/service-kit';
+import {
+  connectTestNats,
+  createTestDatabase,
+  deleteNamespaceStreams,
+  eventually,
+  testNamespace,
+  type TestDatabase,
+} from '@meterflow/testing';
+import { gatewayDefinition } from '../src/gateway.definition.js';
+import { GatewayModule } from '../src/gateway.module.js';
+
+/**
+ * Webhook endpoints, deliveries and the events API, in-process: events are published on the
+ * real MF_EVENTS as the services' relays do, and received by real HTTP servers that verify them
+ * with the SDK's `stripe.webhooks.constructEvent`.
+ */
+
+interface Receiver {
+  url: string;
+  /** Verified events, in arrival order. */
+  received: Stripe.Event[];
+  /** Every request (also the failed ones): event id and status answered. */
+  hits: { id: string; status: number; at: number }[];
+  close(): Promise<void>;
+}
+
+const sdk = new Stripe('sk_test_meterflow');
+
+/** A receiver answering `answer(eventId, nth attempt)` (default 200), verifying every body with `secret()`. */
+async function receiver(secret: () => string, answer: (id: string, n: number) => number | 'hang' = () => 200): Promise<Receiver> {
+  const received: Stripe.Event[] = [];
+  const hits: Receiver['hits'] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      let event: Stripe.Event;
+      try {
+        event = sdk.webhooks.constructEvent(body, req.headers['stripe-signature'] as string, secret());
+      } catch (e) {
+        res.writeHead(400).end((e as Error).message);
+        return;
+      }
+      const n = hits.filter((h) => h.id === event.id).length + 1;
+      const a = answer(event.id, n);
+      if (a === 'hang') return; // never answers: the gateway's timeout ends the attempt
+      hits.push({ id: event.id, status: a, at: Date.now() });
+      if (a >= 200 && a < 300) received.push(event);
+      res.writeHead(a, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    received,
+    hits,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+let db: TestDatabase;
+let gw: ServiceUnderTest;
+let nc: NatsConnection;
+let stripe: Stripe;
+let namespace: string;
+const receivers: Receiver[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase('mf_webhooks');
+  namespace = testNamespace();
+  nc = await connectTestNats();
+  gw = await startServiceForTest(gatewayDefinition, GatewayModule, {
+    databaseUrl: db.url,
+    namespace,
+    env: {
+      MF_API_KEYS: 'sk_test_meterflow',
+      OTEL_SDK_DISABLED: 'true',
+      // A compressed schedule: 300 ms, then 600 ms, ... for 20 s; attempts time out after 1 s.
+      MF_WEBHOOK_RETRY_FIRST_MS: '300',
+      MF_WEBHOOK_RETRY_WINDOW_MS: '20000',
+      MF_WEBHOOK_TIMEOUT_MS: '1000',
+      MF_WEBHOOK_POLL_MS: '100',
+    },
+  });
+  const port = Number(new URL(gw.url).port);
+  stripe = new Stripe('sk_test_meterflow', { host: '127.0.0.1', port, protocol: 'http', maxNetworkRetries: 0, telemetry: false });
+});
+
+afterAll(async () => {
+  await gw?.close();
+  await Promise.all(receivers.map((r) => r.close()));
+  if (nc) await deleteNamespaceStreams(nc, namespace);
+  await nc?.drain();
+  await db?.drop();
+});
+
+/** Publish a Stripe event on MF_EVENTS as a relay does (`Nats-Msg-Id` = the event id). */
+async function publish(type: string, object: Record<string, unknown>): Promise<string> {
+  const id = newId('event');
+  const e = stripeEvent(id, type, object, Math.floor(Date.now() / 1000), { requestId: 'req_test' }).data;
+  await jetstream(nc).publish(natsNames(namespace).eventSubject(type), JSON.stringify(e), { msgID: id });
+  return id;
+}
+
+const failure = (p: Promise<unknown>): Promise<Stripe.errors.StripeError> =>
+  p.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (e: unknown) => e as Stripe.errors.StripeError,
+  );
+
+describe('webhook endpoints', () => {
+  it('create shows the secret once; retrieve, update (incl. disabled), list and delete as Stripe', async () => {
+    const created = await stripe.webhookEndpoints.create({
+      url: 'https://example.com/hooks',
+      enabled_events: ['invoice.paid', 'invoice.finalized'],
+      description: 'billing',
+      metadata: { team: 'finance' },
+    });
+    expect(created).toMatchObject({
+      object: 'webhook_endpoint',
+      url: 'https://example.com/hooks',
+      enabled_events: ['invoice.paid', 'invoice.finalized'],
+      description: 'billing',
+      metadata: { team: 'finance' },
+      status: 'enabled',
+      livemode: false,
+      api_version: null,
+      application: null,
+    });
+    expect(created.id).toMatch(/^we_/);
+    expect(created.secret).toMatch(/^whsec_/);
+
+    const got = await stripe.webhookEndpoints.retrieve(created.id);
+    expect(got.secret).toBeUndefined();
+    expect(got).toMatchObject({ id: created.id, status: 'enabled' });
+
+    const off = await stripe.webhookEndpoints.update(created.id, { disabled: true, enabled_events: ['*'], metadata: { team: '', x: 'y' } });
+    expect(off).toMatchObject({ status: 'disabled', enabled_events: ['*'], metadata: { x: 'y' } });
+    const on = await stripe.webhookEndpoints.update(created.id, { disabled: false, description: '' });
+    expect(on).toMatchObject({ status: 'enabled', description: null });
+
+    const second = await stripe.webhookEndpoints.create({ url: 'http://10.0.0.7/in', enabled_events: ['*'] });
+    const list = await stripe.webhookEndpoints.list({ limit: 1 });
+    expect(list.data.map((w) => w.id)).toEqual([second.id]);
+    expect(list.has_more).toBe(true);
+    const page2 = await stripe.webhookEndpoints.list({ limit: 1, starting_after: second.id });
+    expect(page2.data.map((w) => w.id)).toEqual([created.id]);
+
+    expect(await stripe.webhookEndpoints.del(second.id)).toEqual({ id: second.id, object: 'webhook_endpoint', deleted: true });
+    expect(await failure(stripe.webhookEndpoints.retrieve(second.id))).toMatchObject({
+      statusCode: 404,
+      code: 'resource_missing',
+      message: `No such webhook endpoint: '${second.id}'`,
+    });
+    expect(await failure(stripe.webhookEndpoints.del(second.id))).toMatchObject({ statusCode: 404 });
+    await stripe.webhookEndpoints.del(created.id);
+  });
+
+  it('refuses an invalid URL, a link-local or metadata address, and an unknown event type (400)', async () => {
+    for (const url of [
+      'not a url',
+      'ftp://example.com/x',
+      'http://169.254.169.254/latest/meta-data',
+      'http://[fe80::1]/x',
+      'http://metadata.google.internal/',
+    ])
+      expect(await failure(stripe.webhookEndpoints.create({ url, enabled_events: ['*'] }))).toMatchObject({
+        statusCode: 400,
+        type: 'StripeInvalidRequestError',
+        code: 'url_invalid',
+        param: 'url',
+      });
+    expect(
+      await failure(
+        stripe.webhookEndpoints.create({ url: 'https://example.com', enabled_events: ['invoice.paid', 'invoice.nope' as 'invoice.paid'] }),
+      ),
+    ).toMatchObject({ statusCode: 400, param: 'enabled_events[1]' });
+    expect(
+      await failure(stripe.webhookEndpoints.create({ url: 'https://example.com' } as Stripe.WebhookEndpointCreateParams)),
+    ).toMatchObject({
+      statusCode: 400,
+      code: 'parameter_missing',
+      param: 'enabled_events',
+    });
+  });
+});
+
+describe('deliveries', () => {
+  it('signs every subscribed event; retries a failing receiver with backoff; a hanging one delays nobody', async () => {
+    let okSecret = '';
+    let flakySecret = '';
+    let deadSecret = '';
+    const ok = await receiver(() => okSecret);
+    // Fails twice, then answers 200.
+    const flaky = await receiver(
+      () => flakySecret,
+      (_id, n) => (n <= 2 ? 500 : 200),
+    );
+    const dead = await receiver(
+      () => deadSecret,
+      () => 'hang',
+    );
+    receivers.push(ok, flaky, dead);
+    okSecret = (await stripe.webhookEndpoints.create({ url: ok.url, enabled_events: ['invoice.paid', 'invoice.finalized'] })).secret!;
+    flakySecret = (await stripe.webhookEndpoints.create({ url: flaky.url, enabled_events: ['*'] })).secret!;
+    const deadEp = await stripe.webhookEndpoints.create({ url: dead.url, enabled_events: ['*'] });
+    deadSecret = deadEp.secret!;
+
+    const started = Date.now();
+    const paid = await publish('invoice.paid', { id: 'in_1', object: 'invoice', amount_paid: 2000 });
+    const created = await publish('invoice.created', { id: 'in_1', object: 'invoice' });
+
+    // The healthy receiver gets its one event at once, whatever the hanging one does.
+    await eventually(async () => (ok.received.length === 1 ? true : undefined), 5000);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(ok.received[0]).toMatchObject({
+      id: paid,
+      type: 'invoice.paid',
+      object: 'event',
+      data: { object: { id: 'in_1', amount_paid: 2000 } },
+    });
+    expect(ok.received[0]!.pending_webhooks).toBeGreaterThanOrEqual(1);
+
+    // The flaky one: two 500s, then each event once more, after backoff.
+    await eventually(async () => (flaky.received.length === 2 ? true : undefined), 15_000);
+    for (const id of [paid, created]) {
+      const hits = flaky.hits.filter((h) => h.id === id);
+      expect(hits.map((h) => h.status)).toEqual([500, 500, 200]);
+      expect(hits[1]!.at - hits[0]!.at).toBeGreaterThanOrEqual(250);
+      expect(hits[2]!.at - hits[1]!.at).toBeGreaterThanOrEqual(500);
+    }
+    expect(new Set(flaky.received.map((e) => e.id))).toEqual(new Set([paid, created]));
+
+    // The events API: pending_webhooks counts the endpoints not yet served (the hanging one).
+    const event = await stripe.events.retrieve(paid);
+    expect(event).toMatchObject({ id: paid, type: 'invoice.paid', pending_webhooks: 1 });
+    const undelivered = await stripe.events.list({ delivery_success: false });
+    expect(undelivered.data.map((e) => e.id).sort()).toEqual([paid, created].sort());
+
+    // Deleting the dead endpoint cancels what it still had pending.
+    await stripe.webhookEndpoints.del(deadEp.id);
+    expect((await stripe.events.retrieve(paid)).pending_webhooks).toBe(0);
+    expect((await stripe.events.list({ delivery_success: true })).data.map((e) => e.id)).toContain(paid);
+  });
+
+  it('a disabled endpoint gets nothing; events list filters by type, types[] and created, and pages', async () => {
+    let secret = '';
+    const r = await receiver(() => secret);
+    receivers.push(r);
+    const ep = await stripe.webhookEndpoints.create({ url: r.url, enabled_events: ['customer.created'] });
+    secret = ep.secret!;
+    await stripe.webhookEndpoints.update(ep.id, { disabled: true });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await publish('customer.created', { id: `cus_${i}`, object: 'customer' }));
+    await eventually(async () => ((await stripe.events.list({ type: 'customer.created' })).data.length === 5 ? true : undefined));
+    await new Promise((res) => setTimeout(res, 500));
+    expect(r.hits).toHaveLength(0);
+
+    const seen: string[] = [];
+    for await (const e of stripe.events.list({ type: 'customer.*', limit: 2 })) seen.push(e.id);
+    expect(seen).toEqual([...ids].reverse());
+    expect((await stripe.events.list({ types: ['customer.created', 'invoice.paid'], limit: 100 })).data.length).toBeGreaterThanOrEqual(6);
+    const now = Math.floor(Date.now() / 1000);
+    expect((await stripe.events.list({ type: 'customer.created', created: { gt: now + 60 } })).data).toHaveLength(0);
+    expect((await stripe.events.list({ type: 'customer.created', created: { lte: now + 60 } })).data).toHaveLength(5);
+    expect(await failure(stripe.events.retrieve('evt_nope'))).toMatchObject({ statusCode: 404, code: 'resource_missing' });
+  });
+});
