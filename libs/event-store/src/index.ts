@@ -16,7 +16,6 @@ export {
   type PgEventStoreOptions,
   type StoredEvent,
 } from './pg-event-store.js';
-export { handleCommand, type Decider, type HandleCommandOptions, type HandleCommandResult } from './handle-command.js';
 export {
   CommandPipeline,
   UnitOfWork,
@@ -25,7 +24,7 @@ export {
   type AggregateType,
   type Change,
   type CommandContext,
-  type Decider as PipelineDecider,
+  type Decider,
   type DomainEvent,
   type ItemResult,
   type Loaded,

@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@meterflow/testing';
 import { z } from 'zod';
 import { defineEvent, eventCatalog, stripeEvent } from '@meterflow/contracts';
-import { EventContractError, eventStoreMigration, handleCommand, PgEventStore, VersionConflictError, type Decider } from './index.js';
+import {
+  CommandPipeline,
+  EventContractError,
+  eventStoreMigration,
+  PgEventStore,
+  VersionConflictError,
+  type AggregateType,
+  type Decider,
+} from './index.js';
 
 const SCHEMA = 'svc_test';
 let db: TestDatabase;
@@ -304,22 +312,35 @@ describe('PgEventStore.appendMany', () => {
   });
 });
 
-describe('handleCommand', () => {
+describe('CommandPipeline against concurrent writers', () => {
   type State = { balance: number };
   type Command = { kind: 'deposit'; amount: number };
-  const account: Decider<State, Command> = {
+  type Deposited = { type: 'Deposited'; data: { amount: number } };
+  const decider: Decider<State, Command, Deposited> = {
     initialState: () => ({ balance: 0 }),
     evolve: (s, e) => (e.type === 'Deposited' ? { balance: s.balance + Number(e.data.amount) } : s),
     decide: (c) => ({ type: 'Deposited', data: { amount: c.amount } }),
   };
+  const account = (count: () => number = () => 0): AggregateType<State, Command, Deposited> => ({
+    name: 'account',
+    streamId: (id) => id,
+    decider: {
+      ...decider,
+      decide: (c, s) => {
+        count();
+        return decider.decide(c, s);
+      },
+    },
+  });
 
   it('loads, decides, appends and returns the state after', async () => {
-    const r1 = await handleCommand(store, 'acct_1', account, { kind: 'deposit', amount: 5 });
-    const r2 = await handleCommand(store, 'acct_1', account, { kind: 'deposit', amount: 7 });
+    const pipe = new CommandPipeline(store);
+    const r1 = await pipe.handle(account(), 'acct_1', { kind: 'deposit', amount: 5 });
+    const r2 = await pipe.handle(account(), 'acct_1', { kind: 'deposit', amount: 7 });
     expect(r1.state).toEqual({ balance: 5 });
     expect(r2.state).toEqual({ balance: 12 });
-    expect(r2.newEvents).toEqual([{ type: 'Deposited', data: { amount: 7 } }]);
-    expect(r2.stored[0]!.streamPosition).toBe(2);
+    expect(r2.events).toEqual([{ type: 'Deposited', data: { amount: 7 } }]);
+    expect((await store.readStream('acct_1')).map((e) => e.streamPosition)).toEqual([1, 2]);
   });
 
   /** Another writer holds an uncommitted append at the head; it commits while `run` waits on it. */
@@ -340,31 +361,28 @@ describe('handleCommand', () => {
       other.release();
     }
   }
-  const counting = (count: () => number): Decider<State, Command> => ({
-    ...account,
-    decide: (c, s) => {
-      count();
-      return account.decide(c, s);
-    },
-  });
 
-  it('retries when a concurrent writer wins the race, so no deposit is lost', async () => {
+  it('runs the unit again when a concurrent writer wins the race, so no deposit is lost', async () => {
     await store.append('acct_race', 'no_stream', [{ type: 'Deposited', data: { amount: 1 } }]);
+    const pipe = new CommandPipeline(store);
     const { result, decides } = await raceAgainstOpenWriter('acct_race', (count) =>
-      handleCommand(store, 'acct_race', counting(count), { kind: 'deposit', amount: 10 }),
+      pipe.handle(account(count), 'acct_race', { kind: 'deposit', amount: 10 }),
     );
     expect(decides).toBe(2);
     expect(result.state.balance).toBe(111);
-    expect(result.stored[0]!.streamPosition).toBe(3);
+    expect((await store.readStream('acct_race')).map((e) => e.data.amount)).toEqual([1, 100, 10]);
   });
 
-  it('retries after a version conflict inside a caller transaction', async () => {
-    await store.append('acct_tx', 'no_stream', [{ type: 'Deposited', data: { amount: 1 } }]);
-    const { result, decides } = await raceAgainstOpenWriter('acct_tx', (count) =>
-      store.withTransaction((tx) => handleCommand(store, 'acct_tx', counting(count), { kind: 'deposit', amount: 3 }, { tx })),
+  it("runs the unit again when an 'any' fact loses the race for a position (no savepoint: the transaction is aborted)", async () => {
+    await store.append('facts_race', 'no_stream', [{ type: 'Deposited', data: { amount: 1 } }]);
+    const pipe = new CommandPipeline(store);
+    const { decides } = await raceAgainstOpenWriter('facts_race', async (count) =>
+      pipe.run(async (uow) => {
+        count();
+        uow.record('facts_race', 'any', [{ type: 'Deposited', data: { amount: 3 } }]);
+      }),
     );
     expect(decides).toBe(2);
-    expect(result.state.balance).toBe(104);
-    expect((await store.readStream('acct_tx')).map((e) => e.data.amount)).toEqual([1, 100, 3]);
+    expect((await store.readStream('facts_race')).map((e) => e.data.amount)).toEqual([1, 100, 3]);
   });
 });

@@ -245,8 +245,9 @@ export class PgEventStore {
         if (!(isUniqueViolation(e) && isStreamPositionClash(e))) throw e;
         const streamId = clashingStream(e) ?? batches.find((b) => b.events.length > 0)!.streamId;
         const batch = byStream.get(streamId);
-        // 'any' only lost a race for positions: try again at the new head.
-        if (batch?.expected === 'any' && attempt < 5) continue;
+        // 'any' only lost a race for positions: try again at the new head (not in a transaction
+        // aborted by the clash: without a savepoint the caller runs its unit again instead).
+        if (batch?.expected === 'any' && attempt < 5 && (savepoint || !opts.tx)) continue;
         // Without a savepoint the caller's transaction is aborted: the head cannot be read.
         const actual = opts.tx && !savepoint ? undefined : await this.currentVersion(db, streamId).catch(() => undefined);
         throw new VersionConflictError(streamId, batch?.expected ?? 'any', actual);

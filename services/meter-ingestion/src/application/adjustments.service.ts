@@ -1,9 +1,9 @@
 import { MeterEventCancelled } from '@meterflow/contracts';
-import type { PgEventStore } from '@meterflow/event-store';
+import type { CommandPipeline } from '@meterflow/event-store';
 import { DomainError, newId, toUnix, type Clock } from '@meterflow/kernel';
 import { cancellationError } from '../domain/adjustment.js';
-import type { MeterEventStore } from '../adapters/persistence/meter-event.store.js';
 import type { MeterCatalog } from './meter-catalog.js';
+import type { UsageAdjuster } from './ports.js';
 
 export interface CancelResult {
   id: string;
@@ -15,8 +15,8 @@ export interface CancelResult {
 /** `cancel` adjustments: the event leaves every summary and usage query (rollups corrected exactly). */
 export class AdjustmentsService {
   constructor(
-    private readonly store: PgEventStore,
-    private readonly events: MeterEventStore,
+    private readonly pipeline: CommandPipeline,
+    private readonly events: UsageAdjuster,
     private readonly catalog: MeterCatalog,
     private readonly clock: Clock,
   ) {}
@@ -38,25 +38,21 @@ export class AdjustmentsService {
     const problem = cancellationError({ receivedAt: rec.receivedAt, now, sameMeter: rec.meterId === meter.id });
     if (problem) throw new DomainError('invalid_cancel_configuration', problem, { param: 'cancel[identifier]' });
     const id = newId('meterEventAdjustment');
-    await this.store.withTransaction(async (tx) => {
-      const changed = await this.events.cancel(tx, rec, meter.eventTimeWindow, now);
+    // The usage correction and the fact, in one unit (a fact on the meter's adjustment stream: no aggregate decides it).
+    await this.pipeline.run(async (uow) => {
+      const changed = await this.events.cancel(uow.tx, rec, meter.eventTimeWindow, now);
       if (!changed) return; // already cancelled: the adjustment is complete, nothing more to record
-      await this.store.append(
-        `meter-adjustments-${meter.id}`,
-        'any',
-        [
-          MeterEventCancelled({
-            adjustmentId: id,
-            identifier,
-            meterId: meter.id,
-            customer: rec.customer,
-            value: rec.value.toString(),
-            timestamp: rec.ts,
-            at: now,
-          }),
-        ],
-        { tx },
-      );
+      uow.record(`meter-adjustments-${meter.id}`, 'any', [
+        MeterEventCancelled({
+          adjustmentId: id,
+          identifier,
+          meterId: meter.id,
+          customer: rec.customer,
+          value: rec.value.toString(),
+          timestamp: rec.ts,
+          at: now,
+        }),
+      ]);
     });
     return { id, created: now, eventName, identifier };
   }

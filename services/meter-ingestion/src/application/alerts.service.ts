@@ -1,20 +1,10 @@
-import { AlertTriggered, stripeEvent } from '@meterflow/contracts';
-import { handleCommand, type PgEventStore } from '@meterflow/event-store';
-import { newId, notFound, toUnix, type Clock } from '@meterflow/kernel';
+import type { CommandPipeline } from '@meterflow/event-store';
+import { notFound, toUnix, newId, type Clock } from '@meterflow/kernel';
 import type { ListParams, StripeList } from '@meterflow/stripe-api';
-import {
-  decideAlert,
-  evolveAlert,
-  shouldTrigger,
-  toStripeAlert,
-  type Alert,
-  type AlertCommand,
-  type AlertState,
-  type AlertStatus,
-} from '../domain/alert.decider.js';
-import type { AlertRepository } from '../adapters/persistence/alert.repository.js';
-import type { EventToStore } from '../adapters/persistence/meter-event.store.js';
+import { shouldTrigger, toStripeAlert, type Alert, type AlertCommand, type AlertStatus } from '../domain/alert.decider.js';
+import { alertAggregate, type AlertAggregate } from './alert.aggregate.js';
 import type { MeterCatalog } from './meter-catalog.js';
+import type { AlertReadModel, EventToStore } from './ports.js';
 import type { UsageService } from './usage.service.js';
 
 type StripeAlert = ReturnType<typeof toStripeAlert>;
@@ -22,14 +12,17 @@ type StripeAlert = ReturnType<typeof toStripeAlert>;
 /** Usage alerts: the aggregate, and evaluation after each committed write. */
 export class AlertsService {
   private byMeter = new Map<string, Alert[]>();
+  private readonly alert: AlertAggregate;
 
   constructor(
-    private readonly store: PgEventStore,
-    private readonly repo: AlertRepository,
+    private readonly pipeline: CommandPipeline,
+    private readonly repo: AlertReadModel,
     private readonly catalog: MeterCatalog,
     private readonly usage: UsageService,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.alert = alertAggregate(repo);
+  }
 
   async refresh(): Promise<void> {
     const next = new Map<string, Alert[]>();
@@ -60,19 +53,9 @@ export class AlertsService {
   }
 
   private async run(id: string, cmd: AlertCommand): Promise<StripeAlert> {
-    const alert = await this.store.withTransaction(async (tx) => {
-      const r = await handleCommand(
-        this.store,
-        `alert-${id}`,
-        { initialState: (): AlertState => null, evolve: evolveAlert, decide: decideAlert },
-        cmd,
-        { tx },
-      );
-      if (r.stored.length) await this.repo.save(tx, r.state!, r.nextVersion);
-      return r.state!;
-    });
+    const { state } = await this.pipeline.handle(this.alert, id, cmd);
     await this.refresh();
-    return toStripeAlert(alert);
+    return toStripeAlert(state!);
   }
 
   /** After a write: (meter, customer) pairs with active alerts are checked; each fires once per customer. */
@@ -106,29 +89,13 @@ export class AlertsService {
     for (const [i, c] of open.entries()) {
       const value = values.get(String(i)) ?? 0n;
       if (!shouldTrigger(c.alert, c.customer, value, false)) continue;
-      await this.store.withTransaction(async (tx) => {
-        if (!(await this.repo.recordTrigger(tx, c.alert.id, c.customer, value, now))) return;
-        await this.store.append(
-          `alert-${c.alert.id}`,
-          'any',
-          [
-            AlertTriggered({ customer: c.customer, value: value.toString(), at: now }),
-            stripeEvent(
-              newId('event'),
-              'billing.alert.triggered',
-              {
-                object: 'billing.alert_triggered',
-                alert: toStripeAlert(c.alert),
-                created: now,
-                customer: c.customer,
-                livemode: false,
-                value: Number(value),
-              },
-              now,
-            ),
-          ],
-          { tx },
-        );
+      // The alert as it is now decides (it may have been deactivated since the cache was read);
+      // the trigger record makes it fire once per customer, even across replicas.
+      await this.pipeline.run(async (uow) => {
+        await uow.preload(this.alert, [c.alert.id]);
+        const undo = uow.checkpoint();
+        const { events } = uow.executeLoaded(this.alert, c.alert.id, { type: 'TriggerAlert', customer: c.customer, value, at: now });
+        if (events.length > 0 && !(await this.repo.recordTrigger(uow.tx, c.alert.id, c.customer, value, now))) undo();
       });
     }
   }

@@ -1,4 +1,5 @@
 import { DomainError, toUnix, type Clock } from '@meterflow/kernel';
+import type { CustomerDirectory } from '@meterflow/rating-client';
 import { buildErrorReports } from '../domain/error-report.js';
 import {
   decodeMeterEvent,
@@ -9,9 +10,8 @@ import {
   type MeterEventRejection,
   type ValidationResult,
 } from '../domain/meter-event.validation.js';
-import type { DeadLetter, RejectionRecorder } from '../adapters/persistence/rejection.recorder.js';
-import type { CustomerDirectory } from './customer-directory.js';
 import type { MeterCatalog } from './meter-catalog.js';
+import type { DeadLetter, Rejections } from './ports.js';
 import type { WriteQueue } from './write-queue.js';
 import { ingestEvents } from './ingest.metrics.js';
 
@@ -46,7 +46,7 @@ export class IngestService {
     private readonly catalog: MeterCatalog,
     private readonly directory: CustomerDirectory,
     private readonly queue: WriteQueue,
-    private readonly rejections: RejectionRecorder,
+    private readonly rejections: Rejections,
     private readonly clock: Clock,
   ) {}
 

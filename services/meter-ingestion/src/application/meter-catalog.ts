@@ -1,5 +1,5 @@
 import type { Meter } from '../domain/meter.types.js';
-import type { MeterRepository } from '../adapters/persistence/meter.repository.js';
+import type { MeterReadModel } from './ports.js';
 
 /**
  * Every meter in memory, by event name and id, for validating events without a query each.
@@ -10,7 +10,7 @@ export class MeterCatalog {
   private byId = new Map<string, Meter>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly repo: MeterRepository) {}
+  constructor(private readonly repo: Pick<MeterReadModel, 'all'>) {}
 
   async refresh(): Promise<void> {
     const all = await this.repo.all();

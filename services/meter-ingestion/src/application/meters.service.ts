@@ -1,29 +1,26 @@
-import { stripeEvent } from '@meterflow/contracts';
-import { handleCommand, type PgEventStore } from '@meterflow/event-store';
+import type { CommandPipeline } from '@meterflow/event-store';
 import { DomainError, newId, notFound, toUnix, type Clock } from '@meterflow/kernel';
 import type { ListParams, StripeList } from '@meterflow/stripe-api';
-import { decideMeter, evolveMeter, type MeterCommand, type MeterState } from '../domain/meter.decider.js';
+import type { MeterCommand } from '../domain/meter.decider.js';
 import { toStripeMeter, type Meter, type StripeMeter } from '../domain/meter.types.js';
-import type { MeterRepository } from '../adapters/persistence/meter.repository.js';
+import { meterAggregate, type MeterAggregate } from './meter.aggregate.js';
 import type { MeterCatalog } from './meter-catalog.js';
+import type { MeterReadModel } from './ports.js';
 
 type CreateInput = Omit<Extract<MeterCommand, { type: 'CreateMeter' }>, 'type' | 'id' | 'at'>;
 
-const STRIPE_TYPE: Record<MeterCommand['type'], string> = {
-  CreateMeter: 'billing.meter.created',
-  UpdateMeter: 'billing.meter.updated',
-  DeactivateMeter: 'billing.meter.deactivated',
-  ReactivateMeter: 'billing.meter.reactivated',
-};
-
-/** Meter commands: load -> decide -> append (with the Stripe event) -> project, in one transaction. */
+/** Meter commands through the command pipeline (load -> decide -> append with the Stripe event -> project); reads from the read model. */
 export class MetersService {
+  private readonly meter: MeterAggregate;
+
   constructor(
-    private readonly store: PgEventStore,
-    private readonly repo: MeterRepository,
+    private readonly pipeline: CommandPipeline,
+    private readonly repo: MeterReadModel,
     private readonly catalog: MeterCatalog,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.meter = meterAggregate(repo);
+  }
 
   create(input: CreateInput, requestId: string | null): Promise<StripeMeter> {
     return this.run(newId('meter'), { type: 'CreateMeter', id: '', at: 0, ...input }, requestId);
@@ -55,39 +52,16 @@ export class MetersService {
   private async run(id: string, command: MeterCommand, requestId: string | null): Promise<StripeMeter> {
     const at = toUnix(this.clock.now());
     const cmd = { ...command, at, ...(command.type === 'CreateMeter' ? { id } : {}) } as MeterCommand;
-    const streamId = `meter-${id}`;
-    if (cmd.type !== 'CreateMeter' && !(await this.repo.get(id))) throw notFound('billing.meter', id);
     try {
-      const result = await this.store.withTransaction(async (tx) => {
-        const r = await handleCommand(
-          this.store,
-          streamId,
-          {
-            initialState: (): MeterState => null,
-            evolve: evolveMeter,
-            decide: (c: MeterCommand, state: MeterState) => {
-              const events = decideMeter(c, state);
-              if (events.length === 0) return [];
-              const next = events.reduce(evolveMeter, state) as Meter;
-              const previous = c.type === 'UpdateMeter' && state ? { display_name: state.displayName } : undefined;
-              return [
-                ...events,
-                stripeEvent(newId('event'), STRIPE_TYPE[c.type], toStripeMeter(next), at, {
-                  requestId,
-                  ...(previous ? { previousAttributes: previous } : {}),
-                }),
-              ];
-            },
-          },
-          cmd,
-          { tx },
-        );
-        const meter = r.state as Meter;
-        if (r.stored.length) await this.repo.save(tx, meter, r.nextVersion);
-        return meter;
-      });
-      this.catalog.put(result);
-      return toStripeMeter(result);
+      const meter = await this.pipeline.run(
+        async (uow) => {
+          if (cmd.type !== 'CreateMeter' && !(await uow.load(this.meter, id))) throw notFound('billing.meter', id);
+          return (await uow.execute(this.meter, id, cmd)).state as Meter;
+        },
+        { requestId },
+      );
+      this.catalog.put(meter);
+      return toStripeMeter(meter);
     } catch (e) {
       if ((e as { code?: string }).code === '23505' && cmd.type === 'CreateMeter')
         throw new DomainError('parameter_invalid', `A meter with event_name '${cmd.eventName}' already exists.`, { param: 'event_name' });

@@ -4,9 +4,8 @@ import { DomainError, notFound } from '@meterflow/kernel';
 import { toList, type ListParams, type StripeList } from '@meterflow/stripe-api';
 import type { Meter, MeterFormula } from '../domain/meter.types.js';
 import { summaryWindows, type GroupingWindow } from '../domain/usage.rollup.js';
-import type { MeterEventStore, UsageAggregate, UsageWindowQuery } from '../adapters/persistence/meter-event.store.js';
-import type { MeterRepository } from '../adapters/persistence/meter.repository.js';
 import type { MeterCatalog } from './meter-catalog.js';
+import type { MeterReadModel, UsageAggregate, UsageReader, UsageWindowQuery } from './ports.js';
 
 export interface MeterEventSummary {
   id: string;
@@ -34,8 +33,8 @@ const startOfSummaryId = (id: string): number | undefined => {
 export class UsageService {
   constructor(
     private readonly catalog: MeterCatalog,
-    private readonly meters: MeterRepository,
-    private readonly store: MeterEventStore,
+    private readonly meters: Pick<MeterReadModel, 'get'>,
+    private readonly store: UsageReader,
   ) {}
 
   private async meter(id: string): Promise<Meter> {

@@ -1,7 +1,7 @@
 import type { AcceptedMeterEvent } from '../domain/meter-event.validation.js';
 import type { EventTimeWindow } from '../domain/meter.types.js';
-import type { EventToStore, MeterEventStore } from '../adapters/persistence/meter-event.store.js';
 import { flushEvents, flushSeconds, ingestEvents } from './ingest.metrics.js';
+import type { EventToStore, UsageWriter } from './ports.js';
 
 interface Job {
   events: readonly AcceptedMeterEvent[];
@@ -23,7 +23,7 @@ export class WriteQueue {
   private markIdle: () => void = () => {};
 
   constructor(
-    private readonly store: MeterEventStore,
+    private readonly store: UsageWriter,
     private readonly windowOf: (meterId: string) => EventTimeWindow | null,
     private readonly maxEvents: number,
     private readonly afterWrite: (stored: readonly EventToStore[]) => Promise<void> = async () => {},

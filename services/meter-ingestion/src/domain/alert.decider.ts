@@ -1,4 +1,4 @@
-import { AlertCreated, AlertStatusChanged, type AlertEvent } from '@meterflow/contracts';
+import { AlertCreated, AlertStatusChanged, AlertTriggered, type AlertEvent } from '@meterflow/contracts';
 import { assertNever, DomainError } from '@meterflow/kernel';
 
 /** A usage alert (`billing.alert`, `usage_threshold`, recurrence `one_time`). */
@@ -15,13 +15,16 @@ export interface Alert {
 
 export type AlertCommand =
   | { type: 'CreateAlert'; id: string; title: string; meterId: string; gte: number; customer: string | null; at: number }
-  | { type: 'SetAlertStatus'; status: AlertStatus; at: number };
+  | { type: 'SetAlertStatus'; status: AlertStatus; at: number }
+  /** The customer's usage since the alert's creation is `value`: the alert fires if it should (once per customer, checked by the caller). */
+  | { type: 'TriggerAlert'; customer: string; value: bigint; at: number };
 
 export type AlertState = Alert | null;
 
-type Emitted = ReturnType<typeof AlertCreated | typeof AlertStatusChanged>;
+/** What an alert's decider emits. */
+export type AlertDecided = ReturnType<typeof AlertCreated | typeof AlertStatusChanged | typeof AlertTriggered>;
 
-export function decideAlert(c: AlertCommand, s: AlertState): Emitted[] {
+export function decideAlert(c: AlertCommand, s: AlertState): AlertDecided[] {
   switch (c.type) {
     case 'CreateAlert': {
       if (s) throw new DomainError('resource_already_exists', `Alert ${s.id} already exists.`);
@@ -36,6 +39,11 @@ export function decideAlert(c: AlertCommand, s: AlertState): Emitted[] {
           `The alert ${s.id} is archived and cannot be ${c.status === 'active' ? 'activated' : 'deactivated'}.`,
         );
       return s.status === c.status ? [] : [AlertStatusChanged({ status: c.status, at: c.at })];
+    case 'TriggerAlert':
+      if (!s) throw new DomainError('resource_missing', 'No such billing.alert', { status: 404 });
+      return shouldTrigger(s, c.customer, c.value, false)
+        ? [AlertTriggered({ customer: c.customer, value: c.value.toString(), at: c.at })]
+        : [];
     default:
       return assertNever(c);
   }
@@ -50,10 +58,20 @@ export function evolveAlert(s: AlertState, event: { type: string; data: unknown 
     }
     case 'AlertStatusChanged':
       return s && { ...s, status: e.data.status };
+    case 'AlertTriggered':
+      // Who triggered it is kept in the `alert_triggers` read model, not in the alert.
+      return s;
     default:
       return s;
   }
 }
+
+/** The alert's decider, as the command pipeline (and `deciderSpec`) take it. */
+export const alertDecider = {
+  initialState: (): AlertState => null,
+  decide: decideAlert,
+  evolve: evolveAlert,
+};
 
 /** `one_time`: fires the first time the customer's usage since the alert's creation reaches `gte`. */
 export function shouldTrigger(alert: Alert, customer: string, usage: bigint, alreadyTriggered: boolean): boolean {

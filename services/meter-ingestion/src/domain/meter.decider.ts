@@ -21,9 +21,10 @@ export type MeterCommand =
 export type MeterState = Meter | null;
 export const initialMeterState: MeterState = null;
 
-type Emitted = ReturnType<typeof MeterCreated | typeof MeterUpdated | typeof MeterDeactivated | typeof MeterReactivated>;
+/** What a meter's decider emits (the lifecycle events, as built and validated by their contracts). */
+export type MeterEvent = ReturnType<typeof MeterCreated | typeof MeterUpdated | typeof MeterDeactivated | typeof MeterReactivated>;
 
-export function decideMeter(command: MeterCommand, state: MeterState): Emitted[] {
+export function decideMeter(command: MeterCommand, state: MeterState): MeterEvent[] {
   switch (command.type) {
     case 'CreateMeter': {
       if (state) throw new DomainError('resource_already_exists', `Meter ${state.id} already exists.`);
@@ -67,3 +68,10 @@ export function evolveMeter(state: MeterState, event: { type: string; data: unkn
       return state;
   }
 }
+
+/** The meter's decider, as the command pipeline (and `deciderSpec`) take it. */
+export const meterDecider = {
+  initialState: (): MeterState => initialMeterState,
+  decide: decideMeter,
+  evolve: evolveMeter,
+};

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { METER_INGESTION_EVENTS, eventContractViolation } from '@meterflow/contracts';
-import { decideMeter, evolveMeter, type MeterCommand, type MeterState } from './meter.decider.js';
+import { deciderSpec } from '@meterflow/testing';
+import {
+  METER_INGESTION_EVENTS,
+  MeterCreated,
+  MeterDeactivated,
+  MeterReactivated,
+  MeterUpdated,
+  eventContractViolation,
+} from '@meterflow/contracts';
+import { decideMeter, evolveMeter, meterDecider, type MeterCommand, type MeterState } from './meter.decider.js';
 
 const create: MeterCommand = {
   type: 'CreateMeter',
@@ -13,33 +21,55 @@ const create: MeterCommand = {
   eventTimeWindow: null,
   at: 100,
 };
-const given = (...cmds: MeterCommand[]): MeterState => cmds.reduce<MeterState>((s, c) => decideMeter(c, s).reduce(evolveMeter, s), null);
+const { type: _t, ...createdData } = create;
+const created = MeterCreated(createdData);
+const deactivated = MeterDeactivated({ at: 200 });
+const spec = deciderSpec(meterDecider);
 
 describe('meter decider', () => {
-  it('given nothing, when created, then an active meter', () => {
-    expect(given(create)).toMatchObject({ id: 'mtr_1', status: 'active', created: 100, updated: 100, deactivatedAt: null });
+  it('given nothing, when created, then MeterCreated: an active meter', () => {
+    spec.given([]).when(create).then([created]);
+    spec
+      .given([])
+      .when(create)
+      .then((_events, after) =>
+        expect(after).toMatchObject({ id: 'mtr_1', status: 'active', created: 100, updated: 100, deactivatedAt: null }),
+      );
   });
+
   it('given a meter, when deactivated then reactivated, then status and transitions follow', () => {
-    const off = given(create, { type: 'DeactivateMeter', at: 200 });
-    expect(off).toMatchObject({ status: 'inactive', deactivatedAt: 200, updated: 200 });
-    expect(given(create, { type: 'DeactivateMeter', at: 200 }, { type: 'ReactivateMeter', at: 300 })).toMatchObject({
-      status: 'active',
-      deactivatedAt: null,
-    });
+    spec.given([created]).when({ type: 'DeactivateMeter', at: 200 }).then([deactivated]);
+    expect(spec.given([created, deactivated]).state).toMatchObject({ status: 'inactive', deactivatedAt: 200, updated: 200 });
+    spec
+      .given([created, deactivated])
+      .when({ type: 'ReactivateMeter', at: 300 })
+      .then((events, after) => {
+        expect(events).toEqual([MeterReactivated({ at: 300 })]);
+        expect(after).toMatchObject({ status: 'active', deactivatedAt: null, updated: 300 });
+      });
   });
-  it('given an inactive meter, when deactivated again, then nothing happens', () => {
-    expect(decideMeter({ type: 'DeactivateMeter', at: 300 }, given(create, { type: 'DeactivateMeter', at: 200 }))).toEqual([]);
+
+  it('given an inactive meter, when deactivated again, then nothing happens; given an active one, when reactivated, nothing either', () => {
+    spec.given([created, deactivated]).when({ type: 'DeactivateMeter', at: 300 }).then([]);
+    spec.given([created]).when({ type: 'ReactivateMeter', at: 300 }).then([]);
   });
-  it('given a meter, when only display_name is updated, then only it changes', () => {
-    expect(given(create, { type: 'UpdateMeter', displayName: 'API', at: 150 })).toMatchObject({
-      displayName: 'API',
-      eventName: 'calls',
-      updated: 150,
-    });
+
+  it('given a meter, when only display_name is updated, then only it changes; without a display_name, nothing', () => {
+    spec
+      .given([created])
+      .when({ type: 'UpdateMeter', displayName: 'API', at: 150 })
+      .then((events, after) => {
+        expect(events).toEqual([MeterUpdated({ displayName: 'API', at: 150 })]);
+        expect(after).toMatchObject({ displayName: 'API', eventName: 'calls', updated: 150 });
+      });
+    spec.given([created]).when({ type: 'UpdateMeter', at: 150 }).then([]);
   });
-  it('given no meter, when updated, then not found; given a meter, when created again, then refused', () => {
-    expect(() => decideMeter({ type: 'UpdateMeter', at: 1 }, null)).toThrow();
-    expect(() => decideMeter(create, given(create))).toThrow();
+
+  it('given no meter, when updated, deactivated or reactivated, then not found; given a meter, when created again, then refused', () => {
+    spec.given([]).when({ type: 'UpdateMeter', at: 1 }).then({ code: 'resource_missing' });
+    spec.given([]).when({ type: 'DeactivateMeter', at: 1 }).then({ code: 'resource_missing' });
+    spec.given([]).when({ type: 'ReactivateMeter', at: 1 }).then({ code: 'resource_missing' });
+    spec.given([created]).when(create).then({ code: 'resource_already_exists' });
   });
 });
 

@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { IngestBatch, type NatsNames } from '@meterflow/contracts';
 import type { Logger } from '@meterflow/observability';
 import type { IngestItem, IngestService } from '../../application/ingest.service.js';
-import type { RejectionRecorder } from '../persistence/rejection.recorder.js';
+import type { Rejections } from '../../application/ports.js';
 
 export interface ConsumerSettings {
   /** Messages (of up to 100 events) handled together in one validation + write. */
@@ -31,7 +31,7 @@ export class MeterEventsConsumer {
     private readonly nc: NatsConnection,
     private readonly names: NatsNames,
     private readonly ingest: IngestService,
-    private readonly rejections: RejectionRecorder,
+    private readonly rejections: Rejections,
     private readonly logger: Logger,
     private readonly settings: ConsumerSettings,
   ) {}

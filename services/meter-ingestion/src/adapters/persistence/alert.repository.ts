@@ -1,11 +1,12 @@
 import type pg from 'pg';
 import { listSql, type ListParams, type StripeList } from '@meterflow/stripe-api';
+import type { AlertReadModel } from '../../application/ports.js';
 import type { Alert } from '../../domain/alert.decider.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
 /** The `alerts` read model and the record of which customer triggered which alert. */
-export class AlertRepository {
+export class AlertRepository implements AlertReadModel {
   constructor(private readonly pool: pg.Pool) {}
 
   async save(tx: Queryable, a: Alert, version: number): Promise<void> {

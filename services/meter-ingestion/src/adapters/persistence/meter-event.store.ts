@@ -1,36 +1,7 @@
 import type pg from 'pg';
+import type { EventToStore, UsageWriter } from '../../application/ports.js';
 import type { EventTimeWindow } from '../../domain/meter.types.js';
-import { floorTo, windowSeconds, type StoredEvent } from '../../domain/usage.rollup.js';
-
-export interface EventToStore extends StoredEvent {
-  receivedAt: number;
-  payload: Record<string, string>;
-}
-
-export interface UsageWindowQuery {
-  key: string;
-  meterId: string;
-  customer: string;
-  start: number;
-  end: number;
-}
-
-export interface UsageAggregate {
-  sum: bigint;
-  count: bigint;
-  last: bigint;
-}
-
-export interface IdentifierRecord {
-  identifier: string;
-  meterId: string;
-  customer: string;
-  value: bigint;
-  ts: number;
-  seq: bigint;
-  receivedAt: number;
-  cancelled: boolean;
-}
+import { windowSeconds } from '../../domain/usage.rollup.js';
 
 const s = (v: bigint | number): string => v.toString();
 
@@ -85,10 +56,12 @@ const nextMonth = (t: number): number => {
 };
 
 /**
- * The usage store: the raw append-only log, the identifier dedupe index and the rollups, all
- * written in one transaction per batch (one commit, one fsync, for thousands of events).
+ * The usage store's writer: the raw append-only log, the identifier dedupe index and the rollups,
+ * all written in one transaction per batch (one commit, one fsync, for thousands of events); and
+ * its housekeeping (monthly partitions, the identifier window). Reads: usage.queries.ts;
+ * cancellations: meter-event.adjuster.ts.
  */
-export class MeterEventStore {
+export class MeterEventStore implements UsageWriter {
   private readonly partitions = new Set<number>();
 
   constructor(private readonly pool: pg.Pool) {}
@@ -150,161 +123,6 @@ export class MeterEventStore {
     });
     const { rows } = await this.pool.query<{ identifier: string }>(WRITE_SQL, [JSON.stringify(input)]);
     return new Set(rows.map((r) => r.identifier));
-  }
-
-  /** Aggregates of raw meters over [start, end): whole minutes from rollups, partial minutes from the log. */
-  async usageRaw(queries: readonly UsageWindowQuery[]): Promise<Map<string, UsageAggregate>> {
-    if (queries.length === 0) return new Map();
-    const { rows } = await this.pool.query<{ key: string; s: string | null; c: string | null; l: string | null }>(
-      `SELECT q.key, x.s::text AS s, x.c::text AS c, x.l::text AS l
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS q(key, m, cu, s0, e0)
-       CROSS JOIN LATERAL (
-         SELECT sum(p.sum) AS s, sum(p.count) AS c,
-                (array_agg(p.last_value ORDER BY p.last_ts DESC, p.last_seq DESC))[1] AS l
-         FROM (
-           SELECT r.sum, r.count, r.last_value, r.last_ts, r.last_seq FROM usage_rollups r
-            WHERE r.meter_id = q.m AND r.customer = q.cu
-              AND r.bucket >= ((q.s0 + 59) / 60) * 60 AND r.bucket < (q.e0 / 60) * 60
-           UNION ALL -- the partial first minute, from the log (empty when start is minute-aligned)
-           SELECT e.value::numeric, 1, e.value, e.ts, e.seq FROM meter_events e
-            WHERE e.meter_id = q.m AND e.customer = q.cu AND e.ts >= q.s0 AND e.ts < LEAST(((q.s0 + 59) / 60) * 60, q.e0)
-              AND NOT EXISTS (SELECT 1 FROM meter_event_cancellations x WHERE x.identifier = e.identifier)
-           UNION ALL -- the partial last minute (empty when end is minute-aligned)
-           SELECT e.value::numeric, 1, e.value, e.ts, e.seq FROM meter_events e
-            WHERE e.meter_id = q.m AND e.customer = q.cu AND e.ts >= GREATEST((q.e0 / 60) * 60, ((q.s0 + 59) / 60) * 60) AND e.ts < q.e0
-              AND NOT EXISTS (SELECT 1 FROM meter_event_cancellations x WHERE x.identifier = e.identifier)
-         ) p
-       ) x`,
-      [
-        queries.map((q) => q.key),
-        queries.map((q) => q.meterId),
-        queries.map((q) => q.customer),
-        queries.map((q) => q.start),
-        queries.map((q) => q.end),
-      ],
-    );
-    return new Map(rows.map((r) => [r.key, { sum: BigInt(r.s ?? '0'), count: BigInt(r.c ?? '0'), last: BigInt(r.l ?? '0') }]));
-  }
-
-  /** Aggregates of pre-aggregated meters: the surviving event of each bucket counts when its timestamp is in [start, end). */
-  async usageWindowed(queries: readonly UsageWindowQuery[]): Promise<Map<string, UsageAggregate>> {
-    if (queries.length === 0) return new Map();
-    const { rows } = await this.pool.query<{ key: string; s: string | null; c: string | null; l: string | null }>(
-      `SELECT q.key, x.s::text AS s, x.c::text AS c, x.l::text AS l
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS q(key, m, cu, s0, e0)
-       CROSS JOIN LATERAL (
-         SELECT sum(b.value) AS s, count(*) AS c, (array_agg(b.value ORDER BY b.bucket DESC))[1] AS l
-         FROM usage_buckets b
-         WHERE b.meter_id = q.m AND b.customer = q.cu AND b.bucket > q.s0 - 86400 AND b.bucket < q.e0
-           AND b.ts >= q.s0 AND b.ts < q.e0
-       ) x`,
-      [
-        queries.map((q) => q.key),
-        queries.map((q) => q.meterId),
-        queries.map((q) => q.customer),
-        queries.map((q) => q.start),
-        queries.map((q) => q.end),
-      ],
-    );
-    return new Map(rows.map((r) => [r.key, { sum: BigInt(r.s ?? '0'), count: BigInt(r.c ?? '0'), last: BigInt(r.l ?? '0') }]));
-  }
-
-  async findIdentifier(identifier: string): Promise<IdentifierRecord | undefined> {
-    const { rows } = await this.pool.query<{
-      identifier: string;
-      meter_id: string;
-      customer: string;
-      value: string;
-      ts: string;
-      seq: string;
-      received_at: string;
-      cancelled: boolean;
-    }>(
-      `SELECT i.*, EXISTS (SELECT 1 FROM meter_event_cancellations c WHERE c.identifier = i.identifier) AS cancelled
-       FROM meter_event_identifiers i WHERE i.identifier = $1`,
-      [identifier],
-    );
-    const r = rows[0];
-    return (
-      r && {
-        identifier: r.identifier,
-        meterId: r.meter_id,
-        customer: r.customer,
-        value: BigInt(r.value),
-        ts: Number(r.ts),
-        seq: BigInt(r.seq),
-        receivedAt: Number(r.received_at),
-        cancelled: r.cancelled,
-      }
-    );
-  }
-
-  /**
-   * Take a stored event out of usage: record the cancellation and correct its rollup exactly
-   * (subtract; recompute `last` / the bucket's survivor from the log when it was that event).
-   * Returns false when it was already cancelled.
-   */
-  async cancel(tx: pg.PoolClient, rec: IdentifierRecord, window: EventTimeWindow | null, at: number): Promise<boolean> {
-    const ins = await tx.query(
-      'INSERT INTO meter_event_cancellations (identifier, meter_id, cancelled_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-      [rec.identifier, rec.meterId, at],
-    );
-    if (ins.rowCount === 0) return false;
-    const notCancelled = 'NOT EXISTS (SELECT 1 FROM meter_event_cancellations c WHERE c.identifier = e.identifier)';
-    if (window === null) {
-      const bucket = floorTo(rec.ts, 60);
-      const { rows } = await tx.query<{ count: string; last_seq: string }>(
-        `UPDATE usage_rollups SET sum = sum - $4, count = count - 1
-         WHERE meter_id = $1 AND customer = $2 AND bucket = $3 RETURNING count::text, last_seq::text`,
-        [rec.meterId, rec.customer, bucket, s(rec.value)],
-      );
-      const row = rows[0];
-      if (!row) return true;
-      if (row.count === '0') {
-        await tx.query('DELETE FROM usage_rollups WHERE meter_id = $1 AND customer = $2 AND bucket = $3', [
-          rec.meterId,
-          rec.customer,
-          bucket,
-        ]);
-      } else if (BigInt(row.last_seq) === rec.seq) {
-        await tx.query(
-          `UPDATE usage_rollups r SET last_value = e.value, last_ts = e.ts, last_seq = e.seq
-           FROM (SELECT e.value, e.ts, e.seq FROM meter_events e
-                 WHERE e.meter_id = $1 AND e.customer = $2 AND e.ts >= $3 AND e.ts < $3 + 60 AND ${notCancelled}
-                 ORDER BY e.ts DESC, e.seq DESC LIMIT 1) e
-           WHERE r.meter_id = $1 AND r.customer = $2 AND r.bucket = $3`,
-          [rec.meterId, rec.customer, bucket],
-        );
-      }
-      return true;
-    }
-    const size = windowSeconds(window);
-    const bucket = floorTo(rec.ts, size);
-    const { rows } = await tx.query<{ seq: string }>(
-      'SELECT seq::text FROM usage_buckets WHERE meter_id = $1 AND customer = $2 AND bucket = $3 FOR UPDATE',
-      [rec.meterId, rec.customer, bucket],
-    );
-    if (!rows[0] || BigInt(rows[0].seq) !== rec.seq) return true;
-    // The survivor was cancelled: the most recently received remaining event of the bucket takes over.
-    const next = await tx.query<{ value: string; ts: string; seq: string; identifier: string }>(
-      `SELECT e.value::text, e.ts::text, e.seq::text, e.identifier FROM meter_events e
-       WHERE e.meter_id = $1 AND e.customer = $2 AND e.ts >= $3 AND e.ts < $4 AND ${notCancelled}
-       ORDER BY e.seq DESC LIMIT 1`,
-      [rec.meterId, rec.customer, bucket, bucket + size],
-    );
-    const n = next.rows[0];
-    if (!n)
-      await tx.query('DELETE FROM usage_buckets WHERE meter_id = $1 AND customer = $2 AND bucket = $3', [
-        rec.meterId,
-        rec.customer,
-        bucket,
-      ]);
-    else
-      await tx.query(
-        'UPDATE usage_buckets SET value = $4, ts = $5, seq = $6, identifier = $7 WHERE meter_id = $1 AND customer = $2 AND bucket = $3',
-        [rec.meterId, rec.customer, bucket, n.value, n.ts, n.seq, n.identifier],
-      );
-    return true;
   }
 
   /** Forget identifiers received before `before` (unix seconds): the dedupe window has passed. */

@@ -1,11 +1,12 @@
 import type pg from 'pg';
 import { listSql, type ListParams, type StripeList } from '@meterflow/stripe-api';
+import type { MeterReadModel } from '../../application/ports.js';
 import type { Meter } from '../../domain/meter.types.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
 /** The `meters` read model (plain SQL: the ingestion hot path reads it through MeterCatalog). */
-export class MeterRepository {
+export class MeterRepository implements MeterReadModel {
   constructor(private readonly pool: pg.Pool) {}
 
   /** Upsert inside the append's transaction; a second meter with the same event_name fails (23505). */

@@ -1,14 +1,8 @@
 import { stripeEvent } from '@meterflow/contracts';
-import type { PgEventStore } from '@meterflow/event-store';
+import type { CommandPipeline } from '@meterflow/event-store';
 import { newId } from '@meterflow/kernel';
+import type { DeadLetter, Rejections } from '../../application/ports.js';
 import type { ErrorReport } from '../../domain/error-report.js';
-
-export interface DeadLetter {
-  subject: string;
-  messageId: string | null;
-  data: string;
-  reason: string;
-}
 
 export const INGEST_CONSUMER = 'meter-ingestion.ingest';
 export const ERROR_REPORT_STREAM = 'meter-error-reports';
@@ -18,14 +12,14 @@ export const ERROR_REPORT_STREAM = 'meter-error-reports';
  * the window's Stripe error reports are recorded in the same transaction (the relay publishes
  * them on `mf.events.v1.billing.meter.*`).
  */
-export class RejectionRecorder {
-  constructor(private readonly store: PgEventStore) {}
+export class RejectionRecorder implements Rejections {
+  constructor(private readonly pipeline: CommandPipeline) {}
 
   async record(deadLetters: readonly DeadLetter[], reports: readonly ErrorReport[], created: number): Promise<void> {
     if (deadLetters.length === 0 && reports.length === 0) return;
-    await this.store.withTransaction(async (tx) => {
+    await this.pipeline.run(async (uow) => {
       if (deadLetters.length)
-        await tx.query(
+        await uow.tx.query(
           `INSERT INTO dead_letters (consumer, subject, message_id, data, reason)
            SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])`,
           [
@@ -37,7 +31,7 @@ export class RejectionRecorder {
           ],
         );
       if (reports.length)
-        await this.store.append(
+        uow.record(
           ERROR_REPORT_STREAM,
           'any',
           reports.map((r) =>
@@ -51,7 +45,6 @@ export class RejectionRecorder {
               created,
             ),
           ),
-          { tx },
         );
     });
   }
