@@ -32,6 +32,9 @@ export default async function setup(project: TestProject) {
       LOG_LEVEL: 'warn',
       INVOICE_FINALIZATION_GRACE_SECONDS: '3600',
       SCHEDULER_INTERVAL_MS: '1000',
+      // Webhook retries compressed: 0.5 s, 1 s, 2 s, ... (Stripe's 1 min ... 3 days).
+      MF_WEBHOOK_RETRY_FIRST_MS: '500',
+      MF_WEBHOOK_POLL_MS: '200',
     },
   });
   project.provide('apiUrl', stack.apiUrl);
