@@ -220,11 +220,18 @@ describe('CommandPipeline', () => {
       ['h2', { state: null, version: 0 }],
     ]);
     // adopted as read: the unit decides on it without reading the stream
-    const r = await pipe.run(async (uow, attempt) => {
+    const head = await pipe.run(async (uow, attempt) => {
       if (attempt === 1) uow.adopt(t, read);
-      return uow.execute(t, 'h1', { type: 'Deposit', amount: 3 });
+      await uow.execute(t, 'h1', { type: 'Deposit', amount: 3 });
+      return uow.head(t, 'h1');
     });
-    expect(r.state?.balance).toBe(3);
+    // the head is where the stream stands after the commit: adopted by the next unit, no read and no conflict
+    expect(head).toEqual({ state: { owner: 'h', balance: 3 }, version: 4 });
+    const next = await pipe.run(async (uow, attempt) => {
+      if (attempt === 1) uow.adopt(t, new Map([['h1', head]]));
+      return { attempt, ...(await uow.execute(t, 'h1', { type: 'Deposit', amount: 0 })) };
+    });
+    expect(next).toMatchObject({ attempt: 1, state: { balance: 3 } });
     // what was read is stale now: the first attempt conflicts, the second reads afresh
     const attempts: number[] = [];
     const again = await pipe.run(async (uow, attempt) => {

@@ -176,6 +176,16 @@ export class UnitOfWork {
     return this.tracked.get(type.streamId(id))!.loaded as Loaded<S>;
   }
 
+  /**
+   * Where a loaded aggregate will stand once this unit commits: its state and its version after
+   * the append (hand it to a later unit's `adopt`, which then need not read it again).
+   */
+  head<S, C, E extends DomainEvent>(type: AggregateType<S, C, E>, id: string): Loaded<S> {
+    const t = this.tracked.get(type.streamId(id));
+    if (!t) throw new Error(`UnitOfWork: ${type.name} '${id}' was not loaded`);
+    return { state: t.state as S, version: t.loaded.version + t.pending.length };
+  }
+
   /** Decide `command` on the aggregate's current state and record the events (plus their announcements). */
   async execute<S, C, E extends DomainEvent>(type: AggregateType<S, C, E>, id: string, command: C): Promise<{ state: S; events: E[] }> {
     await this.preload(type, [id]);

@@ -1,19 +1,35 @@
 import { Module } from '@nestjs/common';
 import type pg from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { PgEventStore } from '@meterflow/event-store';
+import { CommandPipeline, type PgEventStore } from '@meterflow/event-store';
 import { CLOCK, type Clock } from '@meterflow/kernel';
 import type { RpcClient } from '@meterflow/messaging';
 import type { Logger } from '@meterflow/observability';
+import { CustomerDirectory } from '@meterflow/rating-client';
 import { CONFIG, EVENT_STORE, LOGGER, MIKRO_ORM, PG_POOL, RPC_CLIENT } from '@meterflow/service-kit';
 import { DueInvoices } from './application/due-invoices.js';
 import { Finalization } from './application/finalization.js';
 import { InvoiceCommands } from './application/invoice-commands.js';
-import { InvoiceStore } from './application/invoice-store.js';
-import { INVOICING_SETTINGS, PEERS, type InvoicingSettings, type Peers } from './application/ports.js';
+import { InvoiceItemCommands } from './application/invoice-item-commands.js';
+import { AGGREGATES, invoicingAggregates, type InvoicingAggregates } from './application/invoicing.aggregates.js';
+import {
+  CUSTOMERS,
+  DUE_DRAFTS,
+  INVOICE_RECORDS,
+  INVOICING_SETTINGS,
+  PEERS,
+  type Customers,
+  type DueDrafts,
+  type InvoiceRecords,
+  type InvoicingSettings,
+  type Peers,
+} from './application/ports.js';
+import { SubscriptionInvoices } from './application/subscription-invoices.js';
 import { FinalizationScheduler } from './adapters/nats/finalization.scheduler.js';
 import { RpcPeers } from './adapters/nats/rpc-peers.js';
+import { PgDueDrafts, PgInvoiceRecords } from './adapters/persistence/invoice-records.js';
 import { InvoiceQueries } from './adapters/persistence/invoice.queries.js';
+import { invoiceProjections } from './adapters/projections/invoice.projection.js';
 import { InternalController } from './adapters/rpc/internal.controller.js';
 import { InvoiceItemsController } from './adapters/rpc/invoice-items.controller.js';
 import { InvoicesController } from './adapters/rpc/invoices.controller.js';
@@ -22,24 +38,48 @@ import type { InvoicingEnv } from './invoicing.definition.js';
 @Module({
   controllers: [InvoicesController, InvoiceItemsController, InternalController],
   providers: [
+    // ports -> adapters
     { provide: PEERS, inject: [RPC_CLIENT], useFactory: (rpc: RpcClient) => new RpcPeers(rpc) },
+    { provide: CUSTOMERS, inject: [RPC_CLIENT, CLOCK], useFactory: (rpc: RpcClient, clock: Clock) => new CustomerDirectory(rpc, clock) },
+    { provide: INVOICE_RECORDS, useFactory: () => new PgInvoiceRecords() },
+    { provide: DUE_DRAFTS, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgDueDrafts(pool) },
     {
       provide: INVOICING_SETTINGS,
       inject: [CONFIG],
       useFactory: (c: InvoicingEnv): InvoicingSettings => ({ graceSeconds: c.INVOICE_FINALIZATION_GRACE_SECONDS }),
     },
-    { provide: InvoiceStore, inject: [EVENT_STORE], useFactory: (store: PgEventStore) => new InvoiceStore(store) },
+    // the command pipeline and the aggregates it runs (projections from adapters/projections)
+    { provide: CommandPipeline, inject: [EVENT_STORE], useFactory: (store: PgEventStore) => new CommandPipeline(store) },
+    { provide: AGGREGATES, useFactory: () => invoicingAggregates(invoiceProjections) },
+    // use cases
     {
       provide: InvoiceCommands,
-      inject: [InvoiceStore, PEERS, CLOCK, INVOICING_SETTINGS],
-      useFactory: (s: InvoiceStore, p: Peers, c: Clock, settings: InvoicingSettings) => new InvoiceCommands(s, p, c, settings),
+      inject: [CommandPipeline, AGGREGATES, CUSTOMERS, INVOICE_RECORDS, INVOICING_SETTINGS],
+      useFactory: (p: CommandPipeline, a: InvoicingAggregates, c: Customers, r: InvoiceRecords, s: InvoicingSettings) =>
+        new InvoiceCommands(p, a, c, r, s),
     },
-    { provide: Finalization, inject: [InvoiceStore, PEERS], useFactory: (s: InvoiceStore, p: Peers) => new Finalization(s, p) },
+    {
+      provide: InvoiceItemCommands,
+      inject: [CommandPipeline, AGGREGATES, CUSTOMERS, PEERS],
+      useFactory: (p: CommandPipeline, a: InvoicingAggregates, c: Customers, peers: Peers) => new InvoiceItemCommands(p, a, c, peers),
+    },
+    {
+      provide: SubscriptionInvoices,
+      inject: [CommandPipeline, AGGREGATES, INVOICE_RECORDS, INVOICING_SETTINGS],
+      useFactory: (p: CommandPipeline, a: InvoicingAggregates, r: InvoiceRecords, s: InvoicingSettings) =>
+        new SubscriptionInvoices(p, a, r, s),
+    },
+    {
+      provide: Finalization,
+      inject: [CommandPipeline, AGGREGATES, PEERS, CUSTOMERS, INVOICE_RECORDS],
+      useFactory: (p: CommandPipeline, a: InvoicingAggregates, peers: Peers, c: Customers, r: InvoiceRecords) =>
+        new Finalization(p, a, peers, c, r),
+    },
     {
       provide: DueInvoices,
-      inject: [PG_POOL, Finalization, LOGGER, CONFIG],
-      useFactory: (pool: pg.Pool, f: Finalization, logger: Logger, c: InvoicingEnv) =>
-        new DueInvoices(pool, f, logger, c.INVOICE_FINALIZE_BATCH_SIZE),
+      inject: [DUE_DRAFTS, Finalization, LOGGER, CONFIG],
+      useFactory: (d: DueDrafts, f: Finalization, logger: Logger, c: InvoicingEnv) =>
+        new DueInvoices(d, f, logger, c.INVOICE_FINALIZE_BATCH_SIZE),
     },
     { provide: InvoiceQueries, inject: [MIKRO_ORM], useFactory: (orm: MikroORM) => new InvoiceQueries(orm) },
     FinalizationScheduler,

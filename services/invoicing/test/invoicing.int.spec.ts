@@ -8,8 +8,7 @@ import type {
   RatedLine,
   ServiceName,
 } from '@meterflow/contracts';
-import { EVENT_STORE, PG_POOL, startServiceForTest, type ServiceUnderTest } from '@meterflow/service-kit';
-import type pg from 'pg';
+import { EVENT_STORE, startServiceForTest, type ServiceUnderTest } from '@meterflow/service-kit';
 import type { PgEventStore } from '@meterflow/event-store';
 import {
   connectTestNats,
@@ -24,6 +23,7 @@ import { InvoicingModule } from '../src/invoicing.module.js';
 import { rebuildReadModels } from '../src/adapters/projections/invoice.projection.js';
 import { DueInvoices } from '../src/application/due-invoices.js';
 import { Finalization } from '../src/application/finalization.js';
+import { DUE_DRAFTS, type DueDrafts } from '../src/application/ports.js';
 
 /**
  * The invoicing service in-process, driven over NATS exactly as the gateway and rating drive it.
@@ -443,7 +443,7 @@ describe('test clocks, batches', () => {
     const made = [];
     for (let i = 0; i < 5; i++) made.push(await handOver('clock_budget', i, 'cus_batch_d'));
     // Batches of two and no time to spare: one batch per call.
-    const due = new DueInvoices(svc.app.get<pg.Pool>(PG_POOL), svc.app.get(Finalization), undefined, 2);
+    const due = new DueInvoices(svc.app.get<DueDrafts>(DUE_DRAFTS), svc.app.get(Finalization), undefined, 2);
     const steps: { done: boolean; finalized: number }[] = [];
     for (let r = { done: false, finalized: 0 }; !r.done;) steps.push((r = await due.advanceTo('clock_budget', PERIOD_END + 3600, 0)));
     expect(steps).toEqual([

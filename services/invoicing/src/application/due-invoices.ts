@@ -1,12 +1,7 @@
-import type pg from 'pg';
 import { CLOCK_ADVANCE_BUDGET_MS } from '@meterflow/contracts';
 import type { Logger } from '@meterflow/observability';
 import type { Finalization } from './finalization.js';
-
-interface DueRow {
-  id: string;
-  due: string;
-}
+import type { DueDrafts } from './ports.js';
 
 /**
  * Drafts whose `automatically_finalizes_at` has come: customers on a test clock are driven by
@@ -14,7 +9,7 @@ interface DueRow {
  */
 export class DueInvoices {
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly drafts: DueDrafts,
     private readonly finalization: Finalization,
     private readonly logger?: Logger,
     /** Drafts finalized per batch (one re-rating and one credits request per batch). */
@@ -22,7 +17,11 @@ export class DueInvoices {
   ) {}
 
   /** Finalize rows (sorted by due time) one due time after the other, each group as batches. */
-  private async inTimeOrder(rows: DueRow[], at: (r: DueRow) => number, onError?: (id: string, e: unknown) => void): Promise<void> {
+  private async inTimeOrder(
+    rows: { id: string; due: number }[],
+    at: (r: { due: number }) => number,
+    onError?: (id: string, e: unknown) => void,
+  ): Promise<void> {
     let i = 0;
     while (i < rows.length) {
       const due = rows[i]!.due;
@@ -40,14 +39,9 @@ export class DueInvoices {
    * due at `after + 1`, so that it is not left behind.
    */
   async nextDue(clock: string, after: number, upTo: number): Promise<number | null> {
-    const res = await this.pool.query<{ at: string | null }>(
-      `SELECT min(automatically_finalizes_at)::text AS at FROM invoices
-        WHERE status = 'draft' AND auto_advance AND test_clock = $1 AND automatically_finalizes_at <= $2`,
-      [clock, upTo],
-    );
-    const at = res.rows[0]?.at;
-    if (at == null) return null;
-    const due = Math.max(Number(at), after + 1);
+    const at = await this.drafts.earliest(clock, upTo);
+    if (at === null) return null;
+    const due = Math.max(at, after + 1);
     return due <= upTo ? due : null;
   }
 
@@ -60,31 +54,21 @@ export class DueInvoices {
     const deadline = Date.now() + budgetMs;
     let finalized = 0;
     for (;;) {
-      const res = await this.pool.query<DueRow>(
-        `SELECT id, automatically_finalizes_at::text AS due FROM invoices
-          WHERE status = 'draft' AND auto_advance AND test_clock = $1 AND automatically_finalizes_at <= $2
-          ORDER BY automatically_finalizes_at, id LIMIT $3`,
-        [clock, to, this.batchSize],
-      );
-      if (res.rows.length === 0) return { done: true, finalized };
-      await this.inTimeOrder(res.rows, (r) => Number(r.due));
-      finalized += res.rows.length;
-      if (res.rows.length < this.batchSize) return { done: true, finalized };
+      const rows = await this.drafts.due(clock, to, this.batchSize);
+      if (rows.length === 0) return { done: true, finalized };
+      await this.inTimeOrder(rows, (r) => r.due);
+      finalized += rows.length;
+      if (rows.length < this.batchSize) return { done: true, finalized };
       if (Date.now() >= deadline) return { done: false, finalized };
     }
   }
 
   /** One pass of the real-time scheduler (customers without a test clock). */
   async tick(now: number): Promise<number> {
-    const res = await this.pool.query<DueRow>(
-      `SELECT id, automatically_finalizes_at::text AS due FROM invoices
-        WHERE status = 'draft' AND auto_advance AND test_clock IS NULL AND automatically_finalizes_at <= $1
-        ORDER BY automatically_finalizes_at, id LIMIT $2`,
-      [now, this.batchSize],
-    );
+    const rows = await this.drafts.due(null, now, this.batchSize);
     let failed = 0;
     await this.inTimeOrder(
-      res.rows,
+      rows,
       () => now,
       (id, e) => {
         // Left as a draft: the next tick retries (every step is idempotent).
@@ -92,6 +76,6 @@ export class DueInvoices {
         this.logger?.warn({ err: e, invoice: id }, 'automatic finalization failed; will retry');
       },
     );
-    return res.rows.length - failed;
+    return rows.length - failed;
   }
 }

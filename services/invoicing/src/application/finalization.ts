@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import type {
   ApplyCreditsReply,
   ApplyCreditsRequest,
@@ -8,34 +7,55 @@ import type {
   RpcReply,
   Stripe,
 } from '@meterflow/contracts';
+import type { CommandContext, CommandPipeline, Loaded, UnitOfWork } from '@meterflow/event-store';
 import { DomainError, newId, notFound } from '@meterflow/kernel';
-import type { Invoice } from '../domain/invoice.decider.js';
+import type { Invoice, InvoiceState } from '../domain/invoice.decider.js';
 import { lineForRated } from '../domain/invoice-item.decider.js';
 import { invoiceNumber, renderInvoice } from '../domain/invoice.render.js';
-import type { InvoiceStore, PlannedChange, RequestContext } from './invoice-store.js';
-import type { Peers } from './ports.js';
+import type { InvoicingAggregates } from './invoicing.aggregates.js';
+import type { Customers, InvoiceRecords, Peers } from './ports.js';
 import { finalizationDuration, invoicesFinalized } from './invoicing.metrics.js';
+
+type CreditApplications = { line: string; amount: string; credit_balance_transaction: string; credit_grant: string }[];
 
 /**
  * Finalization, shared by the `finalize` op, the real-time scheduler and test-clock advances:
  *   1. re-rate the subscription lines (usage that arrived during the grace period counts) and
- *      record them,
+ *      record them (one unit),
  *   2. ask the credit ledger which credits pay which metered lines,
- *   3. in one transaction: record its answer, number the invoice and open it (paid at once
- *      when nothing is due).
+ *   3. in one unit: record its answer, number the invoice and open it (paid at once when nothing
+ *      is due; `FinalizeInvoice` in invoice.decider.ts).
  * A failure anywhere leaves a draft; a retry re-rates unless credits are recorded, and the
- * ledger (idempotent by invoice) gives the same answer again.
+ * ledger (idempotent by invoice) gives the same answer again. The invoice read before asking
+ * rating and the ledger is adopted by the units (no second read; a stale one is a version
+ * conflict and the unit runs again on a fresh read).
  */
 export class Finalization {
   constructor(
-    private readonly store: InvoiceStore,
+    private readonly pipeline: CommandPipeline,
+    private readonly aggregates: InvoicingAggregates,
     private readonly peers: Peers,
+    private readonly customers: Customers,
+    private readonly records: InvoiceRecords,
   ) {}
 
-  async finalize(id: string, at: number, opts: { auto_advance?: boolean } = {}, ctx: RequestContext = {}): Promise<Stripe.Invoice> {
+  /** The `finalize` op: at the customer's "now" (its test clock's time, else the system's). */
+  async finalizeNow(id: string, opts: { auto_advance?: boolean }, ctx: CommandContext): Promise<Stripe.Invoice> {
+    const loaded = await this.read(id);
+    const at = await this.customers.nowFor(loaded.state!);
+    return this.finalize(id, at, opts, ctx, loaded);
+  }
+
+  async finalize(
+    id: string,
+    at: number,
+    opts: { auto_advance?: boolean } = {},
+    ctx: CommandContext = {},
+    loaded?: Loaded<InvoiceState>,
+  ): Promise<Stripe.Invoice> {
     const end = finalizationDuration.startTimer();
     try {
-      const done = await this.run(id, at, opts, ctx);
+      const done = await this.run(id, at, opts, ctx, loaded ?? (await this.read(id)));
       invoicesFinalized.inc({ outcome: 'finalized' });
       return done;
     } catch (e) {
@@ -46,58 +66,65 @@ export class Finalization {
     }
   }
 
-  private async run(id: string, at: number, opts: { auto_advance?: boolean }, ctx: RequestContext): Promise<Stripe.Invoice> {
-    let loaded = await this.store.loadInvoice(id);
-    let inv = loaded.state;
-    if (!inv || inv.deleted) throw notFound('invoice', id);
-    if (inv.status !== 'draft')
+  private async run(
+    id: string,
+    at: number,
+    opts: { auto_advance?: boolean },
+    ctx: CommandContext,
+    loaded: Loaded<InvoiceState>,
+  ): Promise<Stripe.Invoice> {
+    const { invoice } = this.aggregates;
+    let cur = loaded;
+    const draft = cur.state!;
+    if (draft.status !== 'draft')
       throw new DomainError(
         'status_transition_invalid',
-        `You can only finalize an invoice that is \`draft\`. This invoice is \`${inv.status}\`.`,
+        `You can only finalize an invoice that is \`draft\`. This invoice is \`${draft.status}\`.`,
       );
 
-    if (inv.subscription && inv.idempotency_key !== null && !inv.credits_applied) {
-      // Only drafts rating handed over (they carry its idempotency key) are re-rated.
-      const lines = await this.rerated(inv);
+    // 1. re-rate
+    if (isRerated(draft)) {
+      const lines = await this.rerated(draft);
       if (lines.length > 0) {
-        const before = loaded;
-        loaded = await this.store.transaction((tx, attempt) =>
-          this.store.execInvoiceAt(tx, id, { type: 'RefreshSubscriptionLines', at, lines }, ctx, attempt === 1 ? before : undefined),
-        );
-        inv = loaded.state!;
+        const before = cur;
+        cur = await this.pipeline.run(async (uow, attempt) => {
+          await this.take(uow, attempt, new Map([[id, before]]));
+          uow.executeLoaded(invoice, id, { type: 'RefreshSubscriptionLines', at, lines });
+          return uow.head(invoice, id);
+        }, ctx);
       }
     }
 
-    // The ledger's answer is recorded in the same transaction that opens the invoice: a failure
-    // before the commit leaves a draft, and the retry gets the same answer (idempotent by invoice).
-    const applications = await this.credits(inv, at);
+    // 2. the ledger's answer, recorded in the unit that opens the invoice: a failure before the
+    // commit leaves a draft, and the retry gets the same answer (idempotent by invoice).
+    const applications = await this.credits(cur.state!, at);
 
-    const before = loaded;
-    const customer = inv.customer;
-    const done = await this.store.transaction(async (tx: pg.PoolClient, attempt) => {
-      let cur: { state: Invoice | null; version: number } | undefined = attempt === 1 ? before : undefined;
-      if (applications)
-        cur = await this.store.execInvoiceAt(tx, id, { type: 'RecordCreditApplications', at, applications }, ctx, cur, { project: false });
-      const number = await this.store.nextNumber(tx, customer);
+    // 3. credits, number, open
+    const before = cur;
+    const customer = draft.customer;
+    const done = await this.pipeline.run(async (uow, attempt) => {
+      await this.take(uow, attempt, new Map([[id, before]]));
+      if (applications) uow.executeLoaded(invoice, id, { type: 'RecordCreditApplications', at, applications });
+      const first = await this.records.reserveNumbers(uow.tx, new Map([[customer, 1]]));
       const command = {
         type: 'FinalizeInvoice' as const,
         at,
-        number,
+        number: invoiceNumber(customer, first.get(customer)!),
         ...(opts.auto_advance !== undefined ? { auto_advance: opts.auto_advance } : {}),
       };
-      return (await this.store.execInvoiceAt(tx, id, command, ctx, cur)).state;
-    });
+      return uow.executeLoaded(invoice, id, command).state!;
+    }, ctx);
     return renderInvoice(done);
   }
 
   /**
    * Finalize a batch of drafts due at the same time with a handful of round trips: the
    * subscription drafts are re-rated in one `billing.rate_periods` request and their new lines
-   * recorded in one transaction; the ledger answers for all in one `credits.apply_many`; credits,
-   * numbers and opening of all are recorded in a second transaction. Invoices no longer drafts
-   * are skipped. If anything fails, the batch falls back to finalizing one invoice at a time
-   * (`finalize`), which reports individual failures (every step is idempotent, so work the batch
-   * did is found again, not repeated).
+   * recorded in one unit; the ledger answers for all in one `credits.apply_many`; credits,
+   * numbers and opening of all are recorded in a second unit (one append, one projection).
+   * Invoices no longer drafts are skipped. If anything fails, the batch falls back to finalizing
+   * one invoice at a time (`finalize`), which reports individual failures (every step is
+   * idempotent, so work the batch did is found again, not repeated).
    */
   async finalizeMany(
     batch: readonly { id: string; at: number }[],
@@ -110,8 +137,9 @@ export class Finalization {
     } catch {
       for (const b of batch) {
         try {
-          const { state } = await this.store.loadInvoice(b.id);
-          if (state && !state.deleted && state.status === 'draft') await this.finalize(b.id, b.at);
+          const loaded = await this.pipeline.read(this.aggregates.invoice, [b.id]);
+          const l = loaded.get(b.id)!;
+          if (l.state && !l.state.deleted && l.state.status === 'draft') await this.finalize(b.id, b.at, {}, {}, l);
         } catch (e) {
           if (!opts.onError) throw e;
           opts.onError(b.id, e);
@@ -121,29 +149,37 @@ export class Finalization {
   }
 
   private async runMany(batch: readonly { id: string; at: number }[]): Promise<number> {
-    const loaded = await this.store.loadInvoices(batch.map((b) => b.id));
+    const { invoice } = this.aggregates;
+    const loaded = await this.pipeline.read(
+      invoice,
+      batch.map((b) => b.id),
+    );
+    const draftOf = (id: string): Invoice => loaded.get(id)!.state!;
     const work = batch.filter((b) => {
       const s = loaded.get(b.id)?.state;
       return s && !s.deleted && s.status === 'draft';
     });
 
-    const toRerate = work.filter((b) => isRerated(loaded.get(b.id)!.state!));
-    const rated = await this.peers.ratePeriods(toRerate.map((b) => ratePeriodRequest(loaded.get(b.id)!.state!)));
-    const refreshed: PlannedChange[] = [];
-    toRerate.forEach((b, i) => {
-      const cur = loaded.get(b.id)!;
-      const lines = this.reratedLines(cur.state!, answer(rated[i]!));
-      if (lines.length === 0) return;
-      const change = this.store.planInvoice(b.id, cur, { type: 'RefreshSubscriptionLines', at: b.at, lines });
-      if (change.events.length > 0) refreshed.push(change);
+    // 1. re-rate all in one request; record the lines that changed in one unit
+    const toRerate = work.filter((b) => isRerated(draftOf(b.id)));
+    const rated = await this.peers.ratePeriods(toRerate.map((b) => ratePeriodRequest(draftOf(b.id))));
+    const refresh = toRerate.flatMap((b, i) => {
+      const lines = reratedLines(draftOf(b.id), answer(rated[i]!));
+      return lines.length > 0 ? [{ ...b, lines }] : [];
     });
-    if (refreshed.length > 0) {
-      await this.store.events.withTransaction((tx) => this.store.appendPlanned(tx, refreshed));
-      for (const c of refreshed) loaded.set(c.id, { state: c.state, version: c.fromVersion + c.events.length });
+    if (refresh.length > 0) {
+      const before = new Map(loaded);
+      const heads = await this.pipeline.run(async (uow, attempt) => {
+        await this.take(uow, attempt, before);
+        for (const r of refresh) uow.executeLoaded(invoice, r.id, { type: 'RefreshSubscriptionLines', at: r.at, lines: r.lines });
+        return refresh.map((r) => [r.id, uow.head(invoice, r.id)] as const);
+      });
+      for (const [id, head] of heads) loaded.set(id, head);
     }
 
+    // 2. the ledger's answers, in one request
     const asks = work.flatMap((b) => {
-      const req = creditsRequest(loaded.get(b.id)!.state!, b.at);
+      const req = creditsRequest(draftOf(b.id), b.at);
       return req ? [{ id: b.id, req }] : [];
     });
     const replies = await this.peers.applyCreditsMany(asks.map((a) => a.req));
@@ -155,33 +191,36 @@ export class Finalization {
       applications.set(a.id, toApplications(r.result));
     });
 
-    await this.store.events.withTransaction(async (tx) => {
-      const counts = new Map<string, number>();
+    // 3. credits, numbers (each customer's in turn) and opening of all, in one unit
+    const counts = new Map<string, number>();
+    for (const b of work) counts.set(draftOf(b.id).customer, (counts.get(draftOf(b.id).customer) ?? 0) + 1);
+    const before = new Map(loaded);
+    await this.pipeline.run(async (uow, attempt) => {
+      await this.take(uow, attempt, before);
+      const next = await this.records.reserveNumbers(uow.tx, counts);
       for (const b of work) {
-        const c = loaded.get(b.id)!.state!.customer;
-        counts.set(c, (counts.get(c) ?? 0) + 1);
-      }
-      const next = await this.store.reserveNumbers(tx, counts);
-      const changes: PlannedChange[] = [];
-      for (const b of work) {
-        let cur = loaded.get(b.id)!;
-        const customer = cur.state!.customer;
+        const customer = draftOf(b.id).customer;
         const seq = next.get(customer)!;
         next.set(customer, seq + 1);
         const apps = applications.get(b.id);
-        const parts: PlannedChange[] = [];
-        if (apps) {
-          const c1 = this.store.planInvoice(b.id, cur, { type: 'RecordCreditApplications', at: b.at, applications: apps });
-          parts.push(c1);
-          cur = { state: c1.state, version: c1.fromVersion + c1.events.length };
-        }
-        const c2 = this.store.planInvoice(b.id, cur, { type: 'FinalizeInvoice', at: b.at, number: invoiceNumber(customer, seq) });
-        parts.push(c2);
-        changes.push({ id: b.id, state: c2.state, fromVersion: parts[0]!.fromVersion, events: parts.flatMap((p) => p.events) });
+        if (apps) uow.executeLoaded(invoice, b.id, { type: 'RecordCreditApplications', at: b.at, applications: apps });
+        uow.executeLoaded(invoice, b.id, { type: 'FinalizeInvoice', at: b.at, number: invoiceNumber(customer, seq) });
       }
-      await this.store.appendPlanned(tx, changes);
     });
     return work.length;
+  }
+
+  /** The invoices as read before the unit (its first attempt), else read afresh. */
+  private async take(uow: UnitOfWork, attempt: number, loaded: ReadonlyMap<string, Loaded<InvoiceState>>): Promise<void> {
+    if (attempt === 1) uow.adopt(this.aggregates.invoice, loaded);
+    else await uow.preload(this.aggregates.invoice, [...loaded.keys()]);
+  }
+
+  /** The invoice, or Stripe's 404. */
+  private async read(id: string): Promise<Loaded<InvoiceState>> {
+    const loaded = (await this.pipeline.read(this.aggregates.invoice, [id])).get(id)!;
+    if (!loaded.state || loaded.state.deleted) throw notFound('invoice', id);
+    return loaded;
   }
 
   /** The subscription's lines re-rated, keeping each line's id per subscription item. */
@@ -193,16 +232,7 @@ export class Finalization {
         if (e instanceof DomainError && e.code === 'resource_missing') return { lines: [] };
         throw e;
       });
-    return this.reratedLines(inv, rated);
-  }
-
-  private reratedLines(inv: Invoice, rated: RatePeriodReply): LineData[] {
-    return rated.lines.map((r) => {
-      const same = inv.lines.find(
-        (l) => l.subscription_item === r.subscription_item && l.period.start === r.period.start && l.type === 'subscription_item_details',
-      );
-      return lineForRated(r, same?.id ?? newId('invoiceLineItem'), inv.subscription!);
-    });
+    return reratedLines(inv, rated);
   }
 
   /** The ledger's answer for this invoice, or null when it has nothing to ask (no metered amount, or already recorded). */
@@ -221,6 +251,15 @@ const ratePeriodRequest = (inv: Invoice): RatePeriodRequest => ({
   period_end: inv.period_end,
   ...ratedReason(inv.billing_reason),
 });
+
+function reratedLines(inv: Invoice, rated: RatePeriodReply): LineData[] {
+  return rated.lines.map((r) => {
+    const same = inv.lines.find(
+      (l) => l.subscription_item === r.subscription_item && l.period.start === r.period.start && l.type === 'subscription_item_details',
+    );
+    return lineForRated(r, same?.id ?? newId('invoiceLineItem'), inv.subscription!);
+  });
+}
 
 /** One `billing.rate_periods` answer; a subscription rating no longer knows keeps the lines it handed over. */
 function answer(r: RpcReply<RatePeriodReply>): RatePeriodReply {
@@ -253,7 +292,5 @@ const ratedReason = (reason: Invoice['billing_reason']): { billing_reason?: Rate
   reason === 'subscription_threshold'
     ? { billing_reason: reason }
     : {};
-
-type CreditApplications = { line: string; amount: string; credit_balance_transaction: string; credit_grant: string }[];
 
 export type { Invoice };

@@ -1,11 +1,14 @@
+import type pg from 'pg';
 import type { ApplyCreditsReply, ApplyCreditsRequest, RatePeriodReply, RatePeriodRequest, RpcReply } from '@meterflow/contracts';
+import type { Change } from '@meterflow/event-store';
+import type { CustomerDirectory } from '@meterflow/rating-client';
+import type { Invoice, InvoiceState } from '../domain/invoice.decider.js';
+import type { InvoiceItemState } from '../domain/invoice-item.decider.js';
+import type { InvoiceEvent, InvoiceItemEvent } from '@meterflow/contracts';
 
-/** What invoicing needs from the other services (implemented over NATS request/reply). */
-export interface CustomerInfo {
-  id: string;
-  test_clock: string | null;
-  currency: string | null;
-}
+/** The transaction of a unit of work (`uow.tx`): side tables are written in it. */
+export type Tx = pg.PoolClient;
+
 export interface PriceInfo {
   id: string;
   currency: string;
@@ -13,10 +16,9 @@ export interface PriceInfo {
   unit_amount_decimal: string | null;
   meter: string | null;
 }
+
+/** What invoicing asks of the other services besides customers and clocks (NATS request/reply). */
 export interface Peers {
-  customer(id: string): Promise<CustomerInfo>;
-  /** The frozen time of a test clock (unix seconds). */
-  clockTime(clock: string): Promise<number>;
   price(id: string): Promise<PriceInfo>;
   ratePeriod(req: RatePeriodRequest): Promise<RatePeriodReply>;
   applyCredits(req: ApplyCreditsRequest): Promise<ApplyCreditsReply>;
@@ -27,8 +29,46 @@ export interface Peers {
 }
 export const PEERS = Symbol('PEERS');
 
+/** Customers and their clocks' "now": the one client in `@meterflow/rating-client`. */
+export type Customers = Pick<CustomerDirectory, 'customer' | 'nowFor'>;
+export const CUSTOMERS = Symbol('CUSTOMERS');
+
+/** The read models, written in the unit's transaction with every change (all changes of a type at once). */
+export interface InvoiceProjections {
+  invoices(tx: Tx, changes: readonly Change<InvoiceState, InvoiceEvent>[]): Promise<void>;
+  items(tx: Tx, changes: readonly Change<InvoiceItemState, InvoiceItemEvent>[]): Promise<void>;
+}
+export const INVOICE_PROJECTIONS = Symbol('INVOICE_PROJECTIONS');
+
+/** The write path's reads of the read models, and the invoice-number side table. */
+export interface InvoiceRecords {
+  /**
+   * Pending items (on no invoice) that could go on an invoice of one of these (customer,
+   * subscription) pairs: the customer's items of that subscription or of none. Locked in `tx`,
+   * oldest first.
+   */
+  pendingItemIds(tx: Tx, pairs: readonly { customer: string; subscription: string | null }[]): Promise<string[]>;
+  /**
+   * Reserve `n` consecutive invoice numbers per customer in `tx` (the counter rows stay locked
+   * until commit, in customer order); returns each customer's first sequence.
+   */
+  reserveNumbers(tx: Tx, counts: ReadonlyMap<string, number>): Promise<Map<string, number>>;
+}
+export const INVOICE_RECORDS = Symbol('INVOICE_RECORDS');
+
+/** Drafts whose automatic finalization has come (the `invoices` read model). */
+export interface DueDrafts {
+  /** Earliest `automatically_finalizes_at` at or before `upTo` of the auto-advancing drafts on this clock. */
+  earliest(clock: string, upTo: number): Promise<number | null>;
+  /** Auto-advancing drafts due at or before `upTo` on this clock (null: no clock), by due time then id. */
+  due(clock: string | null, upTo: number, limit: number): Promise<{ id: string; due: number }[]>;
+}
+export const DUE_DRAFTS = Symbol('DUE_DRAFTS');
+
 export interface InvoicingSettings {
   /** Grace between a draft's creation and its automatic finalization (seconds). */
   graceSeconds: number;
 }
 export const INVOICING_SETTINGS = Symbol('INVOICING_SETTINGS');
+
+export type { Invoice };

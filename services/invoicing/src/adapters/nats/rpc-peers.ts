@@ -13,39 +13,13 @@ import {
   type Stripe,
 } from '@meterflow/contracts';
 import { DomainError, newId, notFound } from '@meterflow/kernel';
-import type { CustomerInfo, Peers, PriceInfo } from '../../application/ports.js';
+import type { Peers, PriceInfo } from '../../application/ports.js';
 
 const api = (id: string): ApiRequest => ({ params: {}, path: { id }, requestId: newId('request'), livemode: false });
 
-/** The other services, over NATS request/reply. A customer's test clock never changes: cached. */
+/** The other services, over NATS request/reply (customers and clocks: `CustomerDirectory`). */
 export class RpcPeers implements Peers {
-  private readonly customers = new Map<string, CustomerInfo>();
-
   constructor(private readonly rpc: RpcClient) {}
-
-  async customer(id: string): Promise<CustomerInfo> {
-    const hit = this.customers.get(id);
-    if (hit) return hit;
-    let c: Stripe.Customer | Stripe.DeletedCustomer;
-    try {
-      c = await this.rpc.request<Stripe.Customer | Stripe.DeletedCustomer>('rating', 'customers.retrieve', api(id));
-    } catch (e) {
-      if (e instanceof DomainError && e.code === 'resource_missing') throw notFound('customer', id, 'customer');
-      throw e;
-    }
-    if ('deleted' in c && c.deleted) throw notFound('customer', id, 'customer');
-    const full = c as Stripe.Customer;
-    const testClock = typeof full.test_clock === 'string' ? full.test_clock : (full.test_clock?.id ?? null);
-    const info: CustomerInfo = { id: full.id, test_clock: testClock, currency: full.currency ?? null };
-    if (this.customers.size > 100_000) this.customers.clear();
-    this.customers.set(id, info);
-    return info;
-  }
-
-  async clockTime(clock: string): Promise<number> {
-    const c = await this.rpc.request<Stripe.TestHelpers.TestClock>('rating', 'test_clocks.retrieve', api(clock));
-    return c.frozen_time;
-  }
 
   async price(id: string): Promise<PriceInfo> {
     let p: Stripe.Price;

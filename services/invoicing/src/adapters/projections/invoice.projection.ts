@@ -5,6 +5,7 @@ import { evolveInvoiceItem, renderInvoiceItem, type InvoiceItem, type InvoiceIte
 import type { InvoiceEvent, InvoiceItemEvent } from '@meterflow/contracts';
 import { renderInvoice, renderLine } from '../../domain/invoice.render.js';
 import { INVOICE_ITEM_STREAM, INVOICE_STREAM } from '../../application/streams.js';
+import type { InvoiceProjections } from '../../application/ports.js';
 
 type Db = Pick<pg.PoolClient, 'query'>;
 
@@ -141,6 +142,20 @@ export async function projectInvoiceItems(db: Db, list: readonly { item: Invoice
     ],
   );
 }
+
+/** The read models of the command pipeline's changes: each type's changes of a unit in one go. */
+export const invoiceProjections: InvoiceProjections = {
+  invoices: (tx, changes) =>
+    projectInvoices(
+      tx,
+      changes.flatMap((c) => (c.after ? [{ inv: c.after, version: c.version }] : [])),
+    ),
+  items: (tx, changes) =>
+    projectInvoiceItems(
+      tx,
+      changes.flatMap((c) => (c.after ? [{ item: c.after, version: c.version }] : [])),
+    ),
+};
 
 /** Drop and replay: the rebuilt tables equal the live ones. */
 export async function rebuildReadModels(store: PgEventStore, pageSize = 5_000): Promise<{ invoices: number; items: number }> {

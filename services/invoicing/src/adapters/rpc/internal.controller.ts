@@ -13,14 +13,14 @@ import {
 } from '@meterflow/contracts';
 import { toErrorShape } from '@meterflow/messaging';
 import { contract, contractViolation } from '@meterflow/service-kit';
-import { InvoiceCommands } from '../../application/invoice-commands.js';
+import { SubscriptionInvoices } from '../../application/subscription-invoices.js';
 import { DueInvoices } from '../../application/due-invoices.js';
 
 /** Ops other services call: rating hands over closed periods, and test clocks advance. */
 @Controller()
 export class InternalController {
   constructor(
-    @Inject(InvoiceCommands) private readonly commands: InvoiceCommands,
+    @Inject(SubscriptionInvoices) private readonly commands: SubscriptionInvoices,
     @Inject(DueInvoices) private readonly due: DueInvoices,
   ) {}
 

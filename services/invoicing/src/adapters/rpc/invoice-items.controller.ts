@@ -2,18 +2,18 @@ import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { ApiRequest } from '@meterflow/contracts';
 import { LIST_PARAM_KEYS, bigInt, bool, decimalString, int, metadata, parseListParams, rejectUnknown, str } from '@meterflow/stripe-api';
-import { InvoiceCommands } from '../../application/invoice-commands.js';
-import type { RequestContext } from '../../application/invoice-store.js';
+import type { CommandContext } from '@meterflow/event-store';
+import { InvoiceItemCommands } from '../../application/invoice-item-commands.js';
 import { InvoiceQueries } from '../persistence/invoice.queries.js';
 import { periodParam, pricingPrice, rangeParam, undef } from './params.js';
 
-const ctxOf = (req: ApiRequest): RequestContext => ({ requestId: req.requestId, idempotencyKey: req.idempotencyKey ?? null });
+const ctxOf = (req: ApiRequest): CommandContext => ({ requestId: req.requestId, idempotencyKey: req.idempotencyKey ?? null });
 
 /** `invoiceitems.*` ops (API_ROUTES). */
 @Controller()
 export class InvoiceItemsController {
   constructor(
-    @Inject(InvoiceCommands) private readonly commands: InvoiceCommands,
+    @Inject(InvoiceItemCommands) private readonly commands: InvoiceItemCommands,
     @Inject(InvoiceQueries) private readonly queries: InvoiceQueries,
   ) {}
 

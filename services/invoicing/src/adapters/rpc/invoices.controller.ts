@@ -2,13 +2,13 @@ import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { ApiRequest } from '@meterflow/contracts';
 import { LIST_PARAM_KEYS, bool, enumOf, int, metadata, parseListParams, rejectUnknown, str, timestamp } from '@meterflow/stripe-api';
+import type { CommandContext } from '@meterflow/event-store';
 import { InvoiceCommands } from '../../application/invoice-commands.js';
 import { Finalization } from '../../application/finalization.js';
-import type { RequestContext } from '../../application/invoice-store.js';
 import { InvoiceQueries } from '../persistence/invoice.queries.js';
 import { rangeParam, undef } from './params.js';
 
-const ctxOf = (req: ApiRequest): RequestContext => ({ requestId: req.requestId, idempotencyKey: req.idempotencyKey ?? null });
+const ctxOf = (req: ApiRequest): CommandContext => ({ requestId: req.requestId, idempotencyKey: req.idempotencyKey ?? null });
 const COLLECTION = ['charge_automatically', 'send_invoice'] as const;
 const STATUSES = ['draft', 'open', 'paid', 'uncollectible', 'void'] as const;
 
@@ -122,12 +122,10 @@ export class InvoicesController {
   }
 
   @MessagePattern('invoices.finalize')
-  async finalize(@Payload() req: ApiRequest) {
+  finalize(@Payload() req: ApiRequest) {
     rejectUnknown(req.params, ['auto_advance']);
     const autoAdvance = undef(bool(req.params, 'auto_advance'));
-    const inv = await this.commands.store.getInvoice(req.path.id!);
-    const at = await this.commands.nowFor(inv.test_clock);
-    return this.finalization.finalize(inv.id, at, autoAdvance !== undefined ? { auto_advance: autoAdvance } : {}, ctxOf(req));
+    return this.finalization.finalizeNow(req.path.id!, autoAdvance !== undefined ? { auto_advance: autoAdvance } : {}, ctxOf(req));
   }
 
   /**

@@ -1,0 +1,80 @@
+import { stripeEvent, type InvoiceEvent, type InvoiceItemEvent } from '@meterflow/contracts';
+import type { AggregateType, CommandContext, NewEvent } from '@meterflow/event-store';
+import { newId } from '@meterflow/kernel';
+import { invoiceDecider, stripeTypesFor, type InvoiceCommand, type InvoiceState } from '../domain/invoice.decider.js';
+import { invoiceItemDecider, renderInvoiceItem, type InvoiceItemCommand, type InvoiceItemState } from '../domain/invoice-item.decider.js';
+import { invoiceKeyDecider, type InvoiceKeyCommand, type InvoiceKeyEvent, type InvoiceKeyState } from '../domain/invoice-key.decider.js';
+import { renderInvoice } from '../domain/invoice.render.js';
+import type { InvoiceProjections } from './ports.js';
+import { invoiceItemStream, invoiceKeyStream, invoiceStream } from './streams.js';
+
+/**
+ * The invoicing aggregates as the command pipeline runs them: each change is announced as the
+ * Stripe events of today (`invoice.*`, `invoiceitem.*`, with `previous_attributes` on
+ * `*.updated`) and projected, all in the unit's transaction.
+ */
+export interface InvoicingAggregates {
+  invoice: AggregateType<InvoiceState, InvoiceCommand, InvoiceEvent>;
+  item: AggregateType<InvoiceItemState, InvoiceItemCommand, InvoiceItemEvent>;
+  /** `subscription_invoices.create[_many]` idempotency keys: the first claim names the key's invoice. */
+  key: AggregateType<InvoiceKeyState, InvoiceKeyCommand, InvoiceKeyEvent>;
+}
+export const AGGREGATES = Symbol('INVOICING_AGGREGATES');
+
+export function invoicingAggregates(projections: InvoiceProjections): InvoicingAggregates {
+  return {
+    invoice: {
+      name: 'invoice',
+      streamId: invoiceStream,
+      decider: invoiceDecider,
+      announce: announceInvoice,
+      project: (tx, changes) => projections.invoices(tx, changes),
+    },
+    item: {
+      name: 'invoiceitem',
+      streamId: invoiceItemStream,
+      decider: invoiceItemDecider,
+      announce: announceItem,
+      project: (tx, changes) => projections.items(tx, changes),
+    },
+    key: { name: 'invoicekey', streamId: invoiceKeyStream, decider: invoiceKeyDecider },
+  };
+}
+
+const request = (ctx: CommandContext) => ({ requestId: ctx.requestId ?? null, idempotencyKey: ctx.idempotencyKey ?? null });
+
+/** The Stripe events one invoice change is announced as; `data.object` is the invoice right after it. */
+function announceInvoice(
+  { event, before, after }: { event: InvoiceEvent; before: InvoiceState; after: InvoiceState },
+  ctx: CommandContext,
+): NewEvent[] {
+  const types = stripeTypesFor(event);
+  if (types.length === 0 || !after) return [];
+  const at = event.type === 'InvoiceCreated' ? event.data.created : event.data.at;
+  const object = renderInvoice(after) as unknown as Record<string, unknown>;
+  const old =
+    before && !before.deleted && types.some((t) => t.endsWith('.updated'))
+      ? (renderInvoice(before) as unknown as Record<string, unknown>)
+      : null;
+  return types.map((type) =>
+    stripeEvent(newId('event'), type, object, at, {
+      ...request(ctx),
+      ...(type.endsWith('.updated') && old ? { previousAttributes: changedAttributes(old, object) } : {}),
+    }),
+  );
+}
+
+/** Items announce their creation and deletion only (being put on an invoice shows on the invoice). */
+function announceItem({ event, after }: { event: InvoiceItemEvent; after: InvoiceItemState }, ctx: CommandContext): NewEvent[] {
+  if (!after || (event.type !== 'InvoiceItemCreated' && event.type !== 'InvoiceItemDeleted')) return [];
+  const [type, at] =
+    event.type === 'InvoiceItemCreated' ? ['invoiceitem.created', event.data.date] : ['invoiceitem.deleted', event.data.at];
+  return [stripeEvent(newId('event'), type, renderInvoiceItem(after) as unknown as Record<string, unknown>, at, request(ctx))];
+}
+
+/** Stripe's `previous_attributes` of an `*.updated` event: the old values of the top-level fields that changed. */
+function changedAttributes(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(before)) if (JSON.stringify(v) !== JSON.stringify(after[k])) out[k] = v;
+  return out;
+}

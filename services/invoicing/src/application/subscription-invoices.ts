@@ -1,0 +1,153 @@
+import type { CreateSubscriptionInvoiceRequest, Stripe } from '@meterflow/contracts';
+import type { CommandPipeline, UnitOfWork } from '@meterflow/event-store';
+import { newId, notFound } from '@meterflow/kernel';
+import type { Invoice } from '../domain/invoice.decider.js';
+import { lineForItem, lineForRated, type InvoiceItem } from '../domain/invoice-item.decider.js';
+import { renderInvoice } from '../domain/invoice.render.js';
+import type { InvoicingAggregates } from './invoicing.aggregates.js';
+import type { InvoiceRecords, InvoicingSettings } from './ports.js';
+
+/** One request's answer: its invoice id (and the invoice when this call made it), or its error. */
+export type SubscriptionInvoiceOutcome = { ok: true; id: string; invoice?: Invoice } | { ok: false; error: unknown };
+
+/**
+ * Rating hands over closed periods (`subscription_invoices.create[_many]`): one draft per
+ * idempotency key, with the customer's pending items of the subscription (or of none) in the
+ * invoice's currency.
+ */
+export class SubscriptionInvoices {
+  constructor(
+    private readonly pipeline: CommandPipeline,
+    private readonly aggregates: InvoicingAggregates,
+    private readonly records: InvoiceRecords,
+    private readonly settings: InvoicingSettings,
+  ) {}
+
+  /** The single op: the batch code with one item. */
+  async createSubscriptionInvoice(req: CreateSubscriptionInvoiceRequest): Promise<Stripe.Invoice> {
+    const [outcome] = await this.createSubscriptionInvoices([req]);
+    if (!outcome!.ok) throw outcome!.error;
+    if (outcome!.invoice) return renderInvoice(outcome!.invoice);
+    const made = (await this.pipeline.read(this.aggregates.invoice, [outcome!.id])).get(outcome!.id)!.state;
+    if (!made || made.deleted) throw notFound('invoice', outcome!.id);
+    return renderInvoice(made);
+  }
+
+  /**
+   * For each request, exactly what the single op does (a key already claimed, by an earlier call
+   * or earlier in the batch, answers its invoice). One answer per request, same order.
+   *
+   * One unit for the batch: the key claims read in one query, the pending items of all
+   * customers locked and loaded in two, every invoice, claim and item change appended in one
+   * statement and projected in one per type. A concurrent writer (a key or an item taken
+   * meanwhile) is a version conflict: the unit runs again from what is then stored (keys others
+   * claimed now answer their invoices). Anything else failing the batch (or conflicts that keep
+   * coming) falls back to one request at a time, so only the failing request fails.
+   */
+  async createSubscriptionInvoices(reqs: readonly CreateSubscriptionInvoiceRequest[]): Promise<SubscriptionInvoiceOutcome[]> {
+    if (reqs.length === 0) return [];
+    try {
+      return await this.pipeline.run((uow) => this.createBatch(uow, reqs));
+    } catch (failure) {
+      if (reqs.length === 1) return [{ ok: false, error: failure }];
+    }
+    const out: SubscriptionInvoiceOutcome[] = [];
+    // In order: a key repeated in the batch finds the invoice its first request made.
+    for (const r of reqs) out.push((await this.createSubscriptionInvoices([r]))[0]!);
+    return out;
+  }
+
+  private async createBatch(uow: UnitOfWork, reqs: readonly CreateSubscriptionInvoiceRequest[]): Promise<SubscriptionInvoiceOutcome[]> {
+    const { key, item } = this.aggregates;
+    // Keys first and in key order (they are appended first, in this order): concurrent batches
+    // over the same keys then wait on each other in one order (a version conflict, retried)
+    // instead of deadlocking.
+    const keys = [...new Set(reqs.map((r) => r.idempotency_key))].sort();
+    await uow.preload(key, keys);
+    const claimed = new Map<string, string>();
+    for (const k of keys) {
+      const s = await uow.load(key, k);
+      if (s) claimed.set(k, s.invoice);
+    }
+    // The first request of each unclaimed key makes its invoice; repeats answer that one.
+    const makers = new Map<string, CreateSubscriptionInvoiceRequest>();
+    for (const r of reqs) if (!claimed.has(r.idempotency_key) && !makers.has(r.idempotency_key)) makers.set(r.idempotency_key, r);
+    const made = new Map<string, SubscriptionInvoiceOutcome>();
+    if (makers.size > 0) {
+      const ids = await this.records.pendingItemIds(
+        uow.tx,
+        [...makers.values()].map((r) => ({ customer: r.customer, subscription: r.subscription })),
+      );
+      await uow.preload(item, ids);
+      const pending: InvoiceItem[] = [];
+      for (const id of ids) {
+        const s = await uow.load(item, id);
+        if (s && !s.deleted) pending.push(s);
+      }
+      const taken = new Set<string>();
+      for (const [k, req] of makers) {
+        const undo = uow.checkpoint();
+        try {
+          const { invoice, items } = this.make(
+            uow,
+            req,
+            pending.filter((p) => !taken.has(p.id)),
+          );
+          for (const i of items) taken.add(i);
+          made.set(k, { ok: true, id: invoice.id, invoice });
+        } catch (e) {
+          undo();
+          made.set(k, { ok: false, error: e });
+        }
+      }
+    }
+    return reqs.map((r) => {
+      const existing = claimed.get(r.idempotency_key);
+      return existing ? { ok: true, id: existing } : made.get(r.idempotency_key)!;
+    });
+  }
+
+  /** The draft a request makes, its key claim, and the pending items (its customer's, of its subscription or none, in its currency) it takes. */
+  private make(
+    uow: UnitOfWork,
+    req: CreateSubscriptionInvoiceRequest,
+    pending: readonly InvoiceItem[],
+  ): { invoice: Invoice; items: string[] } {
+    const { invoice, key, item } = this.aggregates;
+    const id = newId('invoice');
+    const currency = req.currency.toLowerCase();
+    const items = pending.filter(
+      (p) => p.customer === req.customer && (p.subscription === null || p.subscription === req.subscription) && p.currency === currency,
+    );
+    const rated = req.lines.map((l) => lineForRated(l, newId('invoiceLineItem'), req.subscription));
+    const itemLines = items.map((p) => lineForItem(p, newId('invoiceLineItem')));
+    uow.fresh(invoice, [id]);
+    const { state } = uow.executeLoaded(invoice, id, {
+      type: 'CreateInvoice',
+      data: {
+        id,
+        customer: req.customer,
+        currency,
+        created: req.created,
+        billing_reason: req.billing_reason,
+        collection_method: 'charge_automatically',
+        auto_advance: true,
+        automatically_finalizes_at: req.created + this.settings.graceSeconds,
+        description: null,
+        metadata: {},
+        test_clock: req.test_clock,
+        subscription: req.subscription,
+        period_start: req.period_start,
+        period_end: req.period_end,
+        days_until_due: null,
+        due_date: null,
+        footer: null,
+        idempotency_key: req.idempotency_key,
+        lines: [...rated, ...itemLines],
+      },
+    });
+    uow.executeLoaded(key, req.idempotency_key, { type: 'ClaimInvoiceKey', key: req.idempotency_key, invoice: id });
+    items.forEach((p, i) => uow.executeLoaded(item, p.id, { type: 'InvoiceItem', invoice: id, line: itemLines[i]!.id }));
+    return { invoice: state!, items: items.map((p) => p.id) };
+  }
+}
