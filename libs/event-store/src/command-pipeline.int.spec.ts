@@ -243,6 +243,81 @@ describe('CommandPipeline', () => {
     expect(again.state?.balance).toBe(4);
   });
 
+  it('announces once per command with announceChange (the whole change), after its events', async () => {
+    const pipe = new CommandPipeline(store);
+    // a command deciding two events: open and deposit at once
+    const twice: AggregateType<Account, AccountCommand | { type: 'OpenWith'; owner: string; amount: number }, AccountEvent> = {
+      ...account(),
+      name: 'account2',
+      streamId: (id) => `acct2-${id}`,
+      decider: {
+        ...decider,
+        decide: (c, s) =>
+          c.type === 'OpenWith'
+            ? [
+                { type: 'Opened', data: { owner: c.owner } },
+                { type: 'Deposited', data: { amount: c.amount } },
+              ]
+            : decider.decide(c, s),
+      },
+      announce: undefined,
+      announceChange: ({ id, command, events, before, after }) => [
+        stripeEvent(`evt_${id}_change`, 'account.changed', { id, command: command.type, events: events.length, before, after }, 1, {}),
+      ],
+    };
+    await pipe.handle(twice, 'm1', { type: 'OpenWith', owner: 'm', amount: 3 });
+    const stream = await store.readStream('acct2-m1');
+    expect(stream.map((e) => e.type)).toEqual(['Opened', 'Deposited', 'StripeEventEmitted']);
+    expect(stream[2]!.data.data.object).toEqual({
+      id: 'm1',
+      command: 'OpenWith',
+      events: 2,
+      before: null,
+      after: { owner: 'm', balance: 3 },
+    });
+    // a command that decides nothing announces nothing
+    await pipe.handle(twice, 'm1', { type: 'Open', owner: 'again' });
+    expect(await store.readStream('acct2-m1')).toHaveLength(3);
+  });
+
+  it('adopts states read before the unit; a stream that moved since is named in `conflicted` and left out', async () => {
+    const t = account({ snapshot: true });
+    const pipe = new CommandPipeline(store);
+    for (const id of ['k1', 'k2', 'k3']) await pipe.handle(t, id, { type: 'Open', owner: id });
+    const before = await t.snapshot!(pool, ['k1', 'k2', 'k3']);
+    // slow work outside the transaction; meanwhile another writer moves f2
+    await pipe.handle(t, 'k2', { type: 'Deposit', amount: 100 });
+    const runs: string[][] = [];
+    await pipe.run(async (uow, _attempt, conflicted) => {
+      runs.push([...conflicted]);
+      const keep = new Map([...before].filter(([id]) => !conflicted.has(t.streamId(id))));
+      uow.adopt(t, keep);
+      for (const id of keep.keys()) uow.executeLoaded(t, id, { type: 'Deposit', amount: 1 });
+    });
+    expect(runs).toEqual([[], ['acct-k2']]);
+    const rows = await pool.query(`SELECT id, state->>'balance' AS b FROM ${SCHEMA}.accounts WHERE id LIKE 'k%' ORDER BY id`);
+    expect(rows.rows).toEqual([
+      { id: 'k1', b: '1' },
+      { id: 'k2', b: '100' },
+      { id: 'k3', b: '1' },
+    ]);
+    // a unit may ask for more attempts than the pipeline's default
+    const plain = account();
+    let n = 0;
+    await expect(
+      new CommandPipeline(store, { attempts: 1 }).run(
+        async (uow) => {
+          n++;
+          await uow.execute(plain, 'k1', { type: 'Deposit', amount: 1 });
+          if (n < 3) await store.append('acct-k1', 'any', [{ type: 'Deposited', data: { amount: 0 } }]);
+        },
+        {},
+        { attempts: 3 },
+      ),
+    ).resolves.toBeUndefined();
+    expect(n).toBe(3);
+  });
+
   it('records facts on a stream no type owns, all or nothing with the rest', async () => {
     const t = account();
     const pipe = new CommandPipeline(store);

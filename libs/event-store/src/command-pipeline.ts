@@ -76,7 +76,14 @@ export interface AggregateType<S, C, E extends DomainEvent = DomainEvent> {
    * Events recorded with a decided event that the aggregate does not fold (typically the
    * `StripeEventEmitted` announcing the change). Called once per decided event, in order.
    */
-  announce?: (e: { id: string; event: E; before: S; after: S }, ctx: CommandContext) => readonly NewEvent[];
+  announce?: (e: { id: string; event: E; before: S; after: S; command: C }, ctx: CommandContext) => readonly NewEvent[];
+  /**
+   * Like `announce`, but once per executed command that decided events, after them: for an
+   * announcement of the command's whole change (Stripe sends one `customer.subscription.updated`
+   * per request, however many events the request decided). `before` / `after`: the state before
+   * the command's first event and after its last.
+   */
+  announceChange?: (c: { id: string; command: C; events: readonly E[]; before: S; after: S }, ctx: CommandContext) => readonly NewEvent[];
   /** Which stored events `evolve` folds (default: everything but `StripeEventEmitted`). */
   folds?: (type: string) => boolean;
   /** Write the read models of the changed aggregates, inside the unit's transaction. */
@@ -152,7 +159,8 @@ export class UnitOfWork {
   /**
    * Use states the caller read before this unit (`CommandPipeline.read`, e.g. before asking
    * another service) instead of reading them again. Only on a unit's first attempt: a stale one
-   * fails the commit with a version conflict, and the retry must read afresh.
+   * fails the commit with a version conflict, and the retry must read afresh (or, for a batch,
+   * adopt the rest again and leave out the streams `run` names in `conflicted`).
    */
   adopt<S, C, E extends DomainEvent>(type: AggregateType<S, C, E>, loaded: ReadonlyMap<string, Loaded<S>>): void {
     for (const [id, l] of loaded) if (!this.tracked.has(type.streamId(id))) this.track(type, id, l);
@@ -196,15 +204,18 @@ export class UnitOfWork {
   executeLoaded<S, C, E extends DomainEvent>(type: AggregateType<S, C, E>, id: string, command: C): { state: S; events: E[] } {
     const t = this.tracked.get(type.streamId(id));
     if (!t) throw new Error(`UnitOfWork: ${type.name} '${id}' was not loaded`);
-    const decided = type.decider.decide(command, t.state as S);
+    const start = t.state as S;
+    const decided = type.decider.decide(command, start);
     const events = (Array.isArray(decided) ? decided : [decided]) as E[];
     for (const event of events) {
       const before = t.state as S;
       const after = type.decider.evolve(before, event);
       t.state = after;
       t.decided.push(event);
-      t.pending.push(event as NewEvent, ...(type.announce?.({ id, event, before, after }, this.ctx) ?? []));
+      t.pending.push(event as NewEvent, ...(type.announce?.({ id, event, before, after, command }, this.ctx) ?? []));
     }
+    if (events.length > 0 && type.announceChange)
+      t.pending.push(...type.announceChange({ id, command, events, before: start, after: t.state as S }, this.ctx));
     return { state: t.state as S, events };
   }
 
@@ -271,7 +282,7 @@ export class UnitOfWork {
 }
 
 export interface PipelineOptions {
-  /** Runs of a unit on version conflicts (default 5). */
+  /** Runs of a unit on version conflicts (default 5; `run` takes its own for one unit). */
   attempts?: number;
 }
 
@@ -298,19 +309,30 @@ export class CommandPipeline {
 
   /**
    * Run `fn` with a fresh unit of work and commit it; on a version conflict run it again from
-   * scratch (`attempt` counts from 1: state read before the unit may only be trusted on the first).
+   * scratch (`attempt` counts from 1: state read before the unit may only be trusted on the first,
+   * except that `conflicted` names every stream whose version conflict failed an earlier attempt:
+   * a batch that adopted states read earlier can leave those out and keep the rest).
    */
-  async run<T>(fn: (uow: UnitOfWork, attempt: number) => Promise<T>, ctx: CommandContext = {}): Promise<T> {
+  async run<T>(
+    fn: (uow: UnitOfWork, attempt: number, conflicted: ReadonlySet<string>) => Promise<T>,
+    ctx: CommandContext = {},
+    opts: PipelineOptions = {},
+  ): Promise<T> {
+    const attempts = opts.attempts ?? this.attempts;
+    const conflicted = new Set<string>();
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.store.withTransaction(async (tx) => {
           const uow = new UnitOfWork(this.store, tx, ctx);
-          const result = await fn(uow, attempt);
+          const result = await fn(uow, attempt, conflicted);
           await uow.commit();
           return result;
         });
       } catch (e) {
-        if (e instanceof VersionConflictError && attempt < this.attempts) continue;
+        if (e instanceof VersionConflictError && attempt < attempts) {
+          conflicted.add(e.streamId);
+          continue;
+        }
         throw e;
       }
     }
