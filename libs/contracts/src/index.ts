@@ -6,3 +6,4 @@ export * from './rpc.js';
 export * from './stripe-event-types.js';
 export * from './stripe-objects.js';
 export * from './subjects.js';
+export * from './docs/index.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { API_ROUTES, GATEWAY_EVENTS } from '@meterflow/contracts';
+import { API_ROUTES, GATEWAY_EVENTS, buildAsyncApi, buildOpenApi } from '@meterflow/contracts';
 import type { ServiceDefinition } from '@meterflow/service-kit';
 import { registerStripeApi } from './adapters/http/stripe-api.routes.js';
 import { gatewayMigrations } from './adapters/persistence/migrations.js';
@@ -57,6 +57,16 @@ export const gatewayDefinition: ServiceDefinition = {
   // The gateway's own events (webhook endpoints) interest no other service: nothing to relay.
   relay: false,
   configure: async (app) => {
-    await registerStripeApi(app.getHttpAdapter().getInstance(), API_ROUTES, app.get(ApiCallHandler));
+    const fastify = app.getHttpAdapter().getInstance();
+    await registerStripeApi(fastify, API_ROUTES, app.get(ApiCallHandler));
+    // The contracts, as documents (built once, on first request).
+    const docs = { openapi: () => JSON.stringify(buildOpenApi()), asyncapi: () => JSON.stringify(buildAsyncApi()) };
+    const cache = new Map<string, string>();
+    for (const name of ['openapi', 'asyncapi'] as const)
+      fastify.get(`/${name}.json`, (_req, reply) => {
+        let body = cache.get(name);
+        if (body === undefined) cache.set(name, (body = docs[name]()));
+        return reply.header('content-type', 'application/json; charset=utf-8').send(body);
+      });
   },
 };

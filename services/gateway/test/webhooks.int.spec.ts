@@ -282,3 +282,16 @@ describe('deliveries', () => {
     expect(await failure(stripe.events.retrieve('evt_nope'))).toMatchObject({ statusCode: 404, code: 'resource_missing' });
   });
 });
+
+describe('contract documents', () => {
+  it('serves the OpenAPI and AsyncAPI documents', async () => {
+    const base = gw.url;
+    const openapi = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(openapi.openapi).toBe('3.1.0');
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining(['/v1/webhook_endpoints', '/v1/events/{id}', '/v1/billing/meter_events']),
+    );
+    const asyncapi = (await (await fetch(`${base}/asyncapi.json`)).json()) as { asyncapi: string };
+    expect(asyncapi.asyncapi).toBe('3.0.0');
+  });
+});
