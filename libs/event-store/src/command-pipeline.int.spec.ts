@@ -160,6 +160,21 @@ describe('CommandPipeline', () => {
         await store.append('acct-c1', 'any', [{ type: 'Deposited', data: { amount: 1 } }]);
       }),
     ).rejects.toBeInstanceOf(VersionConflictError);
+
+    // attempts per unit: one try, no retry
+    let tries = 0;
+    await expect(
+      pipe.run(
+        async (uow) => {
+          tries++;
+          await uow.execute(t, 'c1', { type: 'Deposit', amount: 1 });
+          await store.append('acct-c1', 'any', [{ type: 'Deposited', data: { amount: 1 } }]);
+        },
+        {},
+        { attempts: 1 },
+      ),
+    ).rejects.toBeInstanceOf(VersionConflictError);
+    expect(tries).toBe(1);
   });
 
   it('loads from a snapshot when the type has one, and the snapshot version guards the append', async () => {

@@ -2,21 +2,12 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import type pg from 'pg';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { NatsNames } from '@meterflow/contracts';
-import { VersionConflictError, type PgEventStore } from '@meterflow/event-store';
+import { VersionConflictError, type CommandContext } from '@meterflow/event-store';
 import { DomainError } from '@meterflow/kernel';
 import { ACK, DeadLetterStore, startDurableConsumer, withInbox, type InboundMessage, type RunningConsumer } from '@meterflow/messaging';
 import type { Logger } from '@meterflow/observability';
-import {
-  EVENT_STORE,
-  LOGGER,
-  NATS_CONNECTION,
-  NATS_NAMES,
-  PG_POOL,
-  SERVICE_DEFINITION,
-  type ServiceDefinition,
-} from '@meterflow/service-kit';
-import { CreditLedgerService } from '../../application/credit-ledger.service.js';
-import { LedgerUnitOfWork } from '../../application/ledger-unit-of-work.js';
+import { LOGGER, NATS_CONNECTION, NATS_NAMES, PG_POOL, SERVICE_DEFINITION, type ServiceDefinition } from '@meterflow/service-kit';
+import { InvoiceCreditsHandler, type InboxTx } from '../../application/invoice-credits.handler.js';
 
 interface InvoiceEvent {
   id: string;
@@ -49,8 +40,7 @@ export class InvoiceEventsConsumer implements OnApplicationBootstrap, OnApplicat
   private readonly running: RunningConsumer[] = [];
 
   constructor(
-    private readonly ledger: CreditLedgerService,
-    @Inject(EVENT_STORE) private readonly store: PgEventStore,
+    private readonly invoiceCredits: InvoiceCreditsHandler,
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(NATS_NAMES) private readonly names: NatsNames,
@@ -62,7 +52,7 @@ export class InvoiceEventsConsumer implements OnApplicationBootstrap, OnApplicat
     const deadLetters = new DeadLetterStore(this.pool, this.def.dbSchema);
     const onError = (err: unknown, msg?: InboundMessage) =>
       this.logger.warn({ err, subject: msg?.subject }, 'invoice event handling failed');
-    const start = (purpose: string, type: string, handle: (e: InvoiceEvent, tx: LedgerUnitOfWork) => Promise<unknown>) => {
+    const start = (purpose: string, type: string, handle: (e: InvoiceEvent, tx: InboxTx, ctx: CommandContext) => Promise<unknown>) => {
       const durable = this.names.durable('credit-ledger', purpose);
       return startDurableConsumer({
         nc: this.nc,
@@ -75,11 +65,10 @@ export class InvoiceEventsConsumer implements OnApplicationBootstrap, OnApplicat
         handle: async (msg) => {
           const event = msg.json<InvoiceEvent>();
           try {
-            await withInbox(this.pool, this.def.dbSchema, durable, msg.messageId ?? event.id, async (tx) => {
-              const uow = new LedgerUnitOfWork(this.store, tx, { requestId: null, causationId: event.id });
-              await handle(event, uow);
-              await uow.flush();
-            });
+            // The unit of work runs in the inbox's transaction: the message is marked handled with the appends.
+            await withInbox(this.pool, this.def.dbSchema, durable, msg.messageId ?? event.id, (tx) =>
+              handle(event, tx, { requestId: null, causationId: event.id }),
+            );
           } catch (e) {
             // Another message about the same grant or invoice won the race: retry shortly, quietly.
             if (e instanceof VersionConflictError) return { kind: 'nak', delayMs: 100 };
@@ -89,24 +78,24 @@ export class InvoiceEventsConsumer implements OnApplicationBootstrap, OnApplicat
         },
       });
     };
-    this.running.push(await start('invoice_voided', 'invoice.voided', (e, uow) => this.onVoided(e, uow)));
-    this.running.push(await start('invoice_paid', 'invoice.paid', (e, uow) => this.onPaid(e, uow)));
+    this.running.push(await start('invoice_voided', 'invoice.voided', (e, tx, ctx) => this.onVoided(e, tx, ctx)));
+    this.running.push(await start('invoice_paid', 'invoice.paid', (e, tx, ctx) => this.onPaid(e, tx, ctx)));
   }
 
   async onApplicationShutdown(): Promise<void> {
     await Promise.all(this.running.splice(0).map((c) => c.stop()));
   }
 
-  private onVoided(e: InvoiceEvent, uow: LedgerUnitOfWork) {
+  private onVoided(e: InvoiceEvent, tx: InboxTx, ctx: CommandContext) {
     const inv = e.data.object;
-    return this.ledger.reinstateInvoice(uow, inv.id, inv.status_transitions?.voided_at ?? e.created);
+    return this.invoiceCredits.voided(tx, inv.id, inv.status_transitions?.voided_at ?? e.created, ctx);
   }
 
-  private onPaid(e: InvoiceEvent, uow: LedgerUnitOfWork) {
+  private onPaid(e: InvoiceEvent, tx: InboxTx, ctx: CommandContext) {
     const inv = e.data.object;
     if (!inv?.id || !inv.customer) throw new DomainError('invalid_event', `invoice.paid ${e.id} carries no invoice`);
-    return this.ledger.fundFromInvoice(
-      uow,
+    return this.invoiceCredits.paid(
+      tx,
       {
         id: inv.id,
         number: inv.number ?? null,
@@ -117,6 +106,7 @@ export class InvoiceEventsConsumer implements OnApplicationBootstrap, OnApplicat
         paid_at: inv.status_transitions?.paid_at ?? e.created,
       },
       inv.test_clock === undefined ? undefined : inv.test_clock === null ? null : idOf(inv.test_clock),
+      ctx,
     );
   }
 }

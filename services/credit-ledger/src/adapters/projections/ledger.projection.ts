@@ -7,6 +7,7 @@ import {
   CreditGrantUpdated,
   CreditGrantVoided,
 } from '@meterflow/contracts';
+import type { LedgerProjection } from '../../application/ports.js';
 import { CREDIT_LEDGER_READ_MODEL_INDEXES } from '../persistence/migrations.js';
 
 type Db = Pick<pg.PoolClient, 'query'>;
@@ -132,6 +133,15 @@ export async function projectStored(db: Db, stored: readonly { globalPosition: b
     stored.filter((e) => e.streamId.startsWith(GRANT_STREAM_PREFIX)).map((e) => e.streamId.slice(GRANT_STREAM_PREFIX.length)),
   );
   await projectGrants(db, [...grants]);
+}
+
+/** The live path (the pipeline's `project` for grants): what a unit of work appended, in its transaction. */
+export class GrantsProjection implements LedgerProjection {
+  project: LedgerProjection['project'] = (tx, changes) =>
+    projectStored(
+      tx,
+      changes.flatMap((c) => c.stored),
+    );
 }
 
 const INDEX_NAMES = [...CREDIT_LEDGER_READ_MODEL_INDEXES.matchAll(/INDEX IF NOT EXISTS (\w+)/g)].map((m) => m[1]!);

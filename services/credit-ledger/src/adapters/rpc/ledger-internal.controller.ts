@@ -16,26 +16,28 @@ import {
 import { toErrorShape } from '@meterflow/messaging';
 import type { Logger } from '@meterflow/observability';
 import { contract, contractViolation, LOGGER } from '@meterflow/service-kit';
-import { CreditLedgerService } from '../../application/credit-ledger.service.js';
+import { ApplyCreditsHandler } from '../../application/apply-credits.handler.js';
+import { GrantScheduleHandler } from '../../application/grant-schedule.handler.js';
 
 /** Internal ops: invoicing's `credits.apply` and `credits.apply_many`, and the test-clock protocol. */
 @Controller()
 export class LedgerInternalController {
   constructor(
-    private readonly ledger: CreditLedgerService,
+    private readonly credits: ApplyCreditsHandler,
+    private readonly schedule: GrantScheduleHandler,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   @MessagePattern(CREDIT_LEDGER_OPS.applyCredits)
   apply(@Payload(contract(ApplyCreditsRequest)) req: ApplyCreditsRequest): Promise<ApplyCreditsReply> {
-    return this.ledger.applyCredits(req);
+    return this.credits.apply(req);
   }
 
   /** Each item is parsed on its own: a malformed one is answered with its own 400, the others go through. */
   @MessagePattern(CREDIT_LEDGER_OPS.applyCreditsMany)
   async applyMany(@Payload(contract(ApplyCreditsManyEnvelope)) req: ApplyCreditsManyEnvelope): Promise<ApplyCreditsManyReply> {
     const parsed = req.requests.map((item) => ApplyCreditsRequest.safeParse(item));
-    const outcomes = await this.ledger.applyCreditsMany(parsed.flatMap((p) => (p.success ? [p.data] : [])));
+    const outcomes = await this.credits.applyMany(parsed.flatMap((p) => (p.success ? [p.data] : [])));
     let next = 0;
     return {
       results: parsed.map((p, i) => {
@@ -52,12 +54,12 @@ export class LedgerInternalController {
 
   @MessagePattern(CLOCK_OPS.nextDue)
   nextDue(@Payload(contract(ClockNextDueRequest)) req: ClockNextDueRequest): Promise<ClockNextDueReply> {
-    return this.ledger.nextDue(req.clock, req.after, req.upTo);
+    return this.schedule.nextDue(req.clock, req.after, req.upTo);
   }
 
   @MessagePattern(CLOCK_OPS.advanceTo)
   async advanceTo(@Payload(contract(ClockAdvanceToRequest)) req: ClockAdvanceToRequest): Promise<ClockAdvanceToReply> {
-    const { done } = await this.ledger.runDue(req.clock, req.to, CLOCK_ADVANCE_BUDGET_MS);
+    const { done } = await this.schedule.runDue(req.clock, req.to, CLOCK_ADVANCE_BUDGET_MS);
     return { done };
   }
 }

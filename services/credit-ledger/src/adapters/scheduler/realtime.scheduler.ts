@@ -1,8 +1,8 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from '@meterflow/observability';
 import { CONFIG, LOGGER, PeriodicTask } from '@meterflow/service-kit';
-import { CreditLedgerService } from '../../application/credit-ledger.service.js';
-import { CustomerDirectory } from '../rating/customer-directory.js';
+import { GrantScheduleHandler } from '../../application/grant-schedule.handler.js';
+import { CUSTOMERS, type Customers } from '../../application/ports.js';
 
 /**
  * Grants of customers without a test clock become effective and expire by the system clock:
@@ -14,15 +14,15 @@ export class RealtimeScheduler implements OnApplicationBootstrap, OnApplicationS
   private readonly task: PeriodicTask;
 
   constructor(
-    ledger: CreditLedgerService,
-    customers: CustomerDirectory,
+    schedule: GrantScheduleHandler,
+    @Inject(CUSTOMERS) customers: Customers,
     @Inject(CONFIG) config: { CREDIT_LEDGER_SCHEDULER_INTERVAL_MS: number },
     @Inject(LOGGER) logger: Logger,
   ) {
     this.task = new PeriodicTask({
       name: 'credit ledger scheduler',
       everyMs: config.CREDIT_LEDGER_SCHEDULER_INTERVAL_MS,
-      run: () => ledger.runDue(null, customers.systemNow()),
+      run: () => schedule.runDue(null, customers.systemNow()),
       logger,
     });
   }
