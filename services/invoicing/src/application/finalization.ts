@@ -12,6 +12,7 @@ import { DomainError, newId, notFound } from '@meterflow/kernel';
 import type { Invoice, InvoiceState } from '../domain/invoice.decider.js';
 import { lineForRated } from '../domain/invoice-item.decider.js';
 import { invoiceNumber, renderInvoice } from '../domain/invoice.render.js';
+import { reRatedAtFinalization } from '../domain/subscription-invoice.rules.js';
 import type { InvoicingAggregates } from './invoicing.aggregates.js';
 import type { Customers, InvoiceRecords, Peers } from './ports.js';
 import { finalizationDuration, invoicesFinalized } from './invoicing.metrics.js';
@@ -242,8 +243,8 @@ export class Finalization {
   }
 }
 
-/** Only drafts rating handed over (they carry its idempotency key) are re-rated, until credits are recorded. */
-const isRerated = (inv: Invoice): boolean => !!inv.subscription && inv.idempotency_key !== null && !inv.credits_applied;
+/** Only drafts rating handed over, before credits, and not creation invoices (domain/subscription-invoice.rules.ts). */
+const isRerated = reRatedAtFinalization;
 
 const ratePeriodRequest = (inv: Invoice): RatePeriodRequest => ({
   subscription: inv.subscription!,

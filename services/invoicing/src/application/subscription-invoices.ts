@@ -4,6 +4,7 @@ import { newId, notFound } from '@meterflow/kernel';
 import type { Invoice } from '../domain/invoice.decider.js';
 import { lineForItem, lineForRated, type InvoiceItem } from '../domain/invoice-item.decider.js';
 import { renderInvoice } from '../domain/invoice.render.js';
+import { automaticFinalizationAt } from '../domain/subscription-invoice.rules.js';
 import type { InvoicingAggregates } from './invoicing.aggregates.js';
 import type { InvoiceRecords, InvoicingSettings } from './ports.js';
 
@@ -132,7 +133,7 @@ export class SubscriptionInvoices {
         billing_reason: req.billing_reason,
         collection_method: 'charge_automatically',
         auto_advance: true,
-        automatically_finalizes_at: req.created + this.settings.graceSeconds,
+        automatically_finalizes_at: automaticFinalizationAt(req.billing_reason, req.created, this.settings.graceSeconds),
         description: null,
         metadata: {},
         test_clock: req.test_clock,

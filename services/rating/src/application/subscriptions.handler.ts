@@ -21,6 +21,7 @@ import {
 } from '@meterflow/stripe-api';
 import { SUBSCRIPTIONS, type SubscriptionRepository } from '../adapters/persistence/repositories.js';
 import type { AnchorConfig } from '../domain/billing-period.js';
+import { billsBackdatedUsageAtCreation } from '../domain/creation-invoice.js';
 import { isMetered } from '../domain/price.js';
 import {
   decide,
@@ -146,6 +147,13 @@ export class SubscriptionsHandler {
     const proration = enumOf(p, 'proration_behavior', PRORATION);
     if (proration) input.proration_behavior = proration;
     input.product_names = Object.fromEntries(await this.rating.productNames(items.map((i) => i.price.product)));
+    if (billsBackdatedUsageAtCreation(input.billing_mode ?? 'flexible', input.backdate_start_date, now, input.proration_behavior)) {
+      // Flexible: the backdated usage of each metered item, rated on its own, for the creation invoice.
+      const windows = items
+        .filter((it) => isMetered(it.price))
+        .map((it) => ({ key: it.id, customer: customer.id, subscription_item: it.id, price: it.price, start: backdate!, end: now }));
+      input.backdated_lines = [...(await this.rating.rate(windows)).values()];
+    }
     const cape = bool(p, 'cancel_at_period_end');
     if (cape != null) input.cancel_at_period_end = cape;
     const cancelAt = timestamp(p, 'cancel_at');
@@ -155,7 +163,8 @@ export class SubscriptionsHandler {
     const description = str(p, 'description', { maxLength: 500 });
     if (description) input.description = description;
     let s = await this.run(input.id, () => ({ type: 'CreateSubscription', input }), now, req);
-    // Licensed items: the first invoice, handed over now if invoicing answers (else retried).
+    // The creation invoice, handed over now if invoicing answers (else retried); invoicing
+    // finalizes it at once, so it is the subscription's latest_invoice when this returns.
     if (s.pending_invoices.length > 0) {
       await this.periods.flushPending([s.id]).catch(() => undefined);
       s = await this.load(s.id);

@@ -16,6 +16,7 @@ import type {
 import { DomainError, assertNever, invalid } from '@meterflow/kernel';
 import { Dec } from '@meterflow/kernel';
 import { nextBoundaryAfter, periodContaining, resolveAnchorConfig, type AnchorConfig, type Recurrence } from './billing-period.js';
+import { creationMeteredLines, firstPeriodStart } from './creation-invoice.js';
 import { licensedLine } from './rated-line.js';
 import { isMetered, type PriceObject } from './price.js';
 import type {
@@ -65,6 +66,11 @@ export interface CreateSubscriptionInput {
   proration_behavior?: ProrationBehavior;
   /** Product names by id, for line descriptions. */
   product_names?: Record<string, string>;
+  /**
+   * Flexible mode with a backdated start: each metered item's usage over [backdate, now), rated
+   * by the caller on its own (see `billsBackdatedUsageAtCreation`).
+   */
+  backdated_lines?: RatedLine[];
 }
 
 export type SubscriptionCommand =
@@ -193,9 +199,11 @@ export function createSubscription(input: CreateSubscriptionInput): Subscription
   const anchor =
     input.billing_cycle_anchor ??
     (input.billing_cycle_anchor_config ? resolveAnchorConfig(input.billing_cycle_anchor_config, now, recurrence.interval) : now);
+  const mode = input.billing_mode ?? 'flexible';
   const start = input.backdate_start_date ?? now;
-  // The first period runs from the (possibly backdated) start to the first boundary after now:
-  // usage recorded before a backdated start's creation is billed with it.
+  // The first period runs to the first boundary after now; classic bills a backdated start's
+  // usage with it, flexible on the creation invoice (so its first period starts now).
+  const periodStart = firstPeriodStart(mode, input.backdate_start_date, now);
   const end = nextBoundaryAfter(anchor, recurrence, now);
   const cancelAtPeriodEnd = input.cancel_at_period_end ?? false;
   const state: SubscriptionState = {
@@ -208,9 +216,9 @@ export function createSubscription(input: CreateSubscriptionInput): Subscription
     start_date: start,
     billing_cycle_anchor: anchor,
     billing_cycle_anchor_config: input.billing_cycle_anchor_config ?? null,
-    billing_mode: { type: input.billing_mode ?? 'flexible', updated_at: input.billing_mode ? now : null },
+    billing_mode: { type: mode, updated_at: input.billing_mode ? now : null },
     recurrence,
-    period: { start, end },
+    period: { start: periodStart, end },
     cancel_at: input.cancel_at ?? (cancelAtPeriodEnd ? end : null),
     cancel_at_period_end: cancelAtPeriodEnd,
     canceled_at: cancelAtPeriodEnd || input.cancel_at !== undefined ? now : null,
@@ -218,24 +226,33 @@ export function createSubscription(input: CreateSubscriptionInput): Subscription
     cancellation_details: { comment: null, feedback: null, reason: cancelAtPeriodEnd || input.cancel_at ? 'cancellation_requested' : null },
     description: input.description ?? null,
     metadata: input.metadata ?? {},
-    items: input.items.map((it) => makeItem(it, now, start, end)),
+    items: input.items.map((it) => makeItem(it, now, periodStart, end)),
     latest_invoice: null,
     pending_invoices: [],
     pending_lines: [],
   };
-  // Licensed items are billed in advance: the first period (prorated when it is partial; free
-  // when partial and proration_behavior=none, like Stripe) on a `subscription_create` invoice.
+  // The `subscription_create` invoice: metered items as creation-invoice.ts says (classic: a
+  // 0-amount line each; flexible: backdated usage), licensed items billed in advance for the
+  // first period (prorated when it is partial; free when partial and proration_behavior=none).
+  const names = input.product_names ?? {};
+  const lines = creationMeteredLines({
+    mode,
+    items: state.items,
+    start,
+    end,
+    proration: input.proration_behavior,
+    backdated: input.backdated_lines,
+    productName: (p) => names[p] ?? p,
+  });
   const licensed = state.items.filter((it) => !isMetered(it.price));
   if (licensed.length > 0) {
     let fraction = prorationFraction(state, start, end);
     const none = input.proration_behavior === 'none';
     if (none && fraction.gt(1)) fraction = new Dec(1);
-    if (!(none && fraction.lt(1))) {
-      const names = input.product_names ?? {};
-      const lines = licensed.map((it) => licensedLine(it, start, end, names[it.price.product] ?? it.price.product, fraction));
-      state.pending_invoices = [invoiceRequest(state, 'subscription_create', start, end, now, lines)];
-    }
+    if (!(none && fraction.lt(1)))
+      lines.push(...licensed.map((it) => licensedLine(it, start, end, names[it.price.product] ?? it.price.product, fraction)));
   }
+  if (lines.length > 0) state.pending_invoices = [invoiceRequest(state, 'subscription_create', start, end, now, lines)];
   return state;
 }
 

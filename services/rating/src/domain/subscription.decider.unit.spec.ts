@@ -121,11 +121,67 @@ describe('subscription creation', () => {
     expect(() => created({ billing_cycle_anchor: NOW - 1 })).toThrow(/past/);
     expect(() => created({ billing_cycle_anchor: NOW + 10, billing_cycle_anchor_config: { day_of_month: 1 } })).toThrow(/only specify one/);
   });
-  it('given backdate_start_date, then the first period starts at the backdate so earlier usage is billed', () => {
-    const s = given(created({ backdate_start_date: u('2025-01-15T00:00:00Z') })).state!;
+  // seed 001 "遡及適用するサブスクリプションを作成する": classic bills the backdated usage on the next
+  // cycle invoice; flexible on the subscription's first invoice (issue 8 item 2).
+  it('given backdate_start_date in classic mode, then the first period starts at the backdate so the cycle invoice bills earlier usage', () => {
+    const s = given(created({ backdate_start_date: u('2025-01-15T00:00:00Z'), billing_mode: 'classic' })).state!;
     expect(s.start_date).toBe(u('2025-01-15T00:00:00Z'));
     expect(s.items[0]!.current_period_start).toBe(u('2025-01-15T00:00:00Z'));
     expect(s.period.end).toBe(u('2025-02-28T09:00:00Z'));
+  });
+  it('given backdate_start_date in flexible mode, then the backdated usage is its own subscription_create invoice and the period starts at creation', () => {
+    const back = u('2025-01-15T00:00:00Z');
+    const usage = { ...line(3000), period: { start: back, end: NOW } };
+    const s = given(created({ backdate_start_date: back, backdated_lines: [usage] })).state!;
+    expect(s.start_date).toBe(back);
+    expect(s.period.start).toBe(NOW);
+    expect(s.items[0]!.current_period_start).toBe(NOW);
+    expect(s.pending_invoices).toHaveLength(1);
+    expect(s.pending_invoices[0]).toMatchObject({ billing_reason: 'subscription_create', created: NOW, lines: [usage] });
+    // the first cycle bills [creation, first boundary) only
+    expect(meteredWindows(s, s.period.end)[0]).toMatchObject({ start: NOW, end: s.period.end });
+  });
+  it('given a flexible backdate with no usage, then no empty invoice', () => {
+    const none = { ...line(0), quantity: 0 };
+    expect(given(created({ backdate_start_date: NOW - 86400, backdated_lines: [none] })).state!.pending_invoices).toEqual([]);
+  });
+  it('given a flexible backdate and proration_behavior=none, then the backdated usage is not billed (reference §4 backdate_start_date)', () => {
+    const s = given(created({ backdate_start_date: NOW - 86400, backdated_lines: [line(3000)], proration_behavior: 'none' })).state!;
+    expect(s.pending_invoices).toEqual([]);
+    expect(s.period.start).toBe(NOW);
+  });
+});
+
+// Issue 8 item 1 / reference §4 (billing_mode): classic issues a subscription_create invoice with
+// a 0-amount line per metered item for [start, first period end); flexible issues no empty invoice.
+describe('the creation invoice', () => {
+  it('given classic mode and only metered items, then a subscription_create invoice with one 0-amount line per item', () => {
+    const s = given(
+      created({
+        billing_mode: 'classic',
+        items: [
+          { id: 'si_1', price: meteredPrice('price_a') },
+          { id: 'si_2', price: meteredPrice('price_b') },
+        ],
+        product_names: { prod_1: 'Car rental' },
+      }),
+    ).state!;
+    expect(s.pending_invoices).toHaveLength(1);
+    const inv = s.pending_invoices[0]!;
+    expect(inv).toMatchObject({ billing_reason: 'subscription_create', created: NOW, period_start: NOW, period_end: s.period.end });
+    expect(inv.lines.map((l) => [l.subscription_item, l.amount, l.quantity, l.period])).toEqual([
+      ['si_1', 0, 0, { start: NOW, end: s.period.end }],
+      ['si_2', 0, 0, { start: NOW, end: s.period.end }],
+    ]);
+  });
+  it('given flexible mode and only metered items, then no creation invoice', () => {
+    expect(given(created({ billing_mode: 'flexible' })).state!.pending_invoices).toEqual([]);
+  });
+  it('when invoicing acknowledges the creation invoice, then it is the latest_invoice', () => {
+    const evs = created({ billing_mode: 'classic' });
+    const key = given(evs).state!.pending_invoices[0]!.idempotency_key;
+    const acked = given(evs).when({ type: 'AcknowledgeInvoice', idempotency_key: key, invoice: 'in_c' });
+    expect(acked.state).toMatchObject({ latest_invoice: 'in_c', pending_invoices: [] });
   });
 });
 
@@ -348,7 +404,7 @@ describe('licensed items (billed in advance)', () => {
     const s = given(created({ items: lic(), billing_cycle_anchor: u('2025-02-15T00:00:00Z'), proration_behavior: 'none' })).state!;
     expect(s.pending_invoices).toEqual([]);
   });
-  it('only metered items: no creation invoice', () => {
+  it('only metered items (flexible): no creation invoice', () => {
     expect(given(created()).state!.pending_invoices).toEqual([]);
   });
   it('at period end, the cycle invoice bills metered usage in arrears and licensed items for the next period', () => {

@@ -15,6 +15,8 @@ import { toErrorShape } from '@meterflow/messaging';
 import { contract, contractViolation } from '@meterflow/service-kit';
 import { SubscriptionInvoices } from '../../application/subscription-invoices.js';
 import { DueInvoices } from '../../application/due-invoices.js';
+import { finalizeCreationInvoices } from '../../application/creation-invoices.js';
+import { Finalization } from '../../application/finalization.js';
 
 /** Ops other services call: rating hands over closed periods, and test clocks advance. */
 @Controller()
@@ -22,10 +24,13 @@ export class InternalController {
   constructor(
     @Inject(SubscriptionInvoices) private readonly commands: SubscriptionInvoices,
     @Inject(DueInvoices) private readonly due: DueInvoices,
+    @Inject(Finalization) private readonly finalization: Finalization,
   ) {}
 
   @MessagePattern(INVOICING_OPS.createSubscriptionInvoice)
-  createSubscriptionInvoice(@Payload(contract(CreateSubscriptionInvoiceRequest)) req: CreateSubscriptionInvoiceRequest) {
+  async createSubscriptionInvoice(@Payload(contract(CreateSubscriptionInvoiceRequest)) req: CreateSubscriptionInvoiceRequest) {
+    const [outcome] = await this.commands.createSubscriptionInvoices([req]);
+    await finalizeCreationInvoices(this.finalization, [req], [outcome!]);
     return this.commands.createSubscriptionInvoice(req);
   }
 
@@ -37,6 +42,7 @@ export class InternalController {
     const parsed = req.requests.map((r) => CreateSubscriptionInvoiceRequest.safeParse(r));
     const valid = parsed.flatMap((p) => (p.success ? [p.data] : []));
     const outcomes = await this.commands.createSubscriptionInvoices(valid);
+    await finalizeCreationInvoices(this.finalization, valid, outcomes);
     let next = 0;
     return {
       results: parsed.map((p) => {

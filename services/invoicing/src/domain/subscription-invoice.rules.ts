@@ -1,0 +1,31 @@
+import type { BillingReason } from '@meterflow/contracts';
+
+/*
+ * When a draft rating handed over is finalized, and whether its lines are rated again then.
+ *
+ * A `subscription_create` invoice is finalized at creation (issue 8 item 1: "finalized at once,
+ * paid (nothing due), and set as the subscription's latest_invoice"; seed 001 / reference §4:
+ * a flexible backdated subscription's first invoice carries the backdated usage, with its
+ * credits applied then). Its lines are the ones rating computed at creation and are not rated
+ * again: a classic creation invoice's metered lines are 0-amount placeholders for the first
+ * period, whose usage the first cycle invoice bills.
+ *
+ * Every other subscription invoice waits the finalization grace period (reference §4 "Invoice
+ * timing": usage reported during the grace period counts) and is re-rated when it finalizes.
+ */
+export function automaticFinalizationAt(reason: BillingReason, created: number, graceSeconds: number): number {
+  return reason === 'subscription_create' ? created : created + graceSeconds;
+}
+
+/** Whether finalizing asks rating for the lines again (only drafts rating handed over, before credits). */
+export function reRatedAtFinalization(inv: {
+  subscription: string | null;
+  idempotency_key: string | null;
+  credits_applied: boolean;
+  billing_reason: BillingReason;
+}): boolean {
+  return !!inv.subscription && inv.idempotency_key !== null && !inv.credits_applied && inv.billing_reason !== 'subscription_create';
+}
+
+/** Finalized in the same request that made it (the draft is also due at once, should that fail). */
+export const finalizedAtCreation = (reason: BillingReason): boolean => reason === 'subscription_create';

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { automaticFinalizationAt, finalizedAtCreation, reRatedAtFinalization } from './subscription-invoice.rules.js';
+
+const draft = { subscription: 'sub_1', idempotency_key: 'sub_1:0:x', credits_applied: false };
+
+// Issue 8 item 1: the creation invoice is finalized at once; reference §4 "Invoice timing": the
+// others wait the grace period and are re-rated with the usage that arrived during it.
+describe('subscription invoices: when they finalize', () => {
+  it('a subscription_create invoice finalizes at creation and is not re-rated', () => {
+    expect(automaticFinalizationAt('subscription_create', 100, 3600)).toBe(100);
+    expect(finalizedAtCreation('subscription_create')).toBe(true);
+    expect(reRatedAtFinalization({ ...draft, billing_reason: 'subscription_create' })).toBe(false);
+  });
+  it('a cycle, update or threshold invoice waits the grace period and is re-rated until credits are recorded', () => {
+    for (const reason of ['subscription_cycle', 'subscription_update', 'subscription_threshold'] as const) {
+      expect(automaticFinalizationAt(reason, 100, 3600)).toBe(3700);
+      expect(finalizedAtCreation(reason)).toBe(false);
+      expect(reRatedAtFinalization({ ...draft, billing_reason: reason })).toBe(true);
+      expect(reRatedAtFinalization({ ...draft, billing_reason: reason, credits_applied: true })).toBe(false);
+    }
+  });
+  it('a manual invoice is never re-rated', () => {
+    expect(reRatedAtFinalization({ ...draft, subscription: null, idempotency_key: null, billing_reason: 'manual' })).toBe(false);
+  });
+});
