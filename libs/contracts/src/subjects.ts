@@ -28,6 +28,10 @@ export function natsNames(namespace = '') {
     serviceStream: (svc: ServiceName) => `${s}MF_SVC_${token(svc).toUpperCase()}`,
     serviceSubjects: (svc: ServiceName) => `${p}mf.svc.${token(svc)}.>`,
     serviceEventSubject: (svc: ServiceName, eventType: string) => `${p}mf.svc.${token(svc)}.${eventType}`,
+    /** Dead letters Postgres refused (or could not take): kept here, never dropped. */
+    deadLetterStream: `${s}MF_DEAD_LETTERS`,
+    deadLetterSubjects: `${p}mf.deadletter.>`,
+    deadLetterSubject: (svc: ServiceName) => `${p}mf.deadletter.${token(svc)}`,
     /** Request/reply: `mf.rpc.<service>.<op>`. */
     rpcSubject: (svc: ServiceName, op: string) => `${p}mf.rpc.${token(svc)}.${op}`,
     /** Durable consumer names are per service and purpose. */

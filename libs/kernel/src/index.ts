@@ -4,3 +4,5 @@ export * from './errors.js';
 export * from './ids.js';
 export * from './money.js';
 export * from './message-context.js';
+export * from './storable-text.js';
+export * from './unavailable.js';

@@ -9,6 +9,7 @@ import type { Logger } from '@meterflow/observability';
 import type { ServiceDefinition } from './definition.js';
 import { loadServiceConfig, type ServiceConfig } from './config.js';
 import { MeterflowModule } from './meterflow.module.js';
+import { installProcessGuards } from './process-guards.js';
 import { LOGGER, NATS_CONNECTION, NATS_NAMES } from './tokens.js';
 
 export interface RunningService {
@@ -38,6 +39,7 @@ export async function bootstrapService(
     bufferLogs: false,
   });
   const logger = app.get<Logger>(LOGGER);
+  installProcessGuards(logger);
   const nc = app.get<NatsConnection>(NATS_CONNECTION);
   const names = app.get<NatsNames>(NATS_NAMES);
   app.useGlobalFilters(new PassThroughRpcErrors(app.getHttpAdapter()));

@@ -7,3 +7,4 @@ export { PeriodicTask } from './periodic-task.js';
 export { startServiceForTest, type ServiceUnderTest } from './testing.js';
 export * from './tokens.js';
 export { contract, contractViolation } from './contract-pipe.js';
+export { installProcessGuards } from './process-guards.js';

@@ -16,7 +16,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { natsNames, type NatsNames } from '@meterflow/contracts';
 import { PgEventStore } from '@meterflow/event-store';
 import { SystemClock, CLOCK } from '@meterflow/kernel';
-import { OutboxRelay, RpcClient, connectNats, ensureStreams } from '@meterflow/messaging';
+import { OutboxRelay, RpcClient, connectNats, ensureStreams, natsConnected } from '@meterflow/messaging';
 import { createLogger, metricsRegistry, type Logger } from '@meterflow/observability';
 import type { ServiceDefinition } from './definition.js';
 import type { ServiceConfig } from './config.js';
@@ -41,17 +41,23 @@ class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: Postgres and NATS answer. */
+  /** Readiness: Postgres answers (within 2 s) and NATS is connected; 503 while either is down. */
   @Get('readyz')
   async readyz(@Res() res: Reply) {
     const checks: Record<string, string> = {};
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.pool.query('SELECT 1');
+      await Promise.race([
+        this.pool.query('SELECT 1'),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer within 2 s')), 2_000))),
+      ]);
       checks.postgres = 'ok';
     } catch (e) {
-      checks.postgres = (e as Error).message;
+      checks.postgres = (e as Error).message || String(e);
+    } finally {
+      clearTimeout(timer);
     }
-    checks.nats = this.nc.isClosed() ? 'closed' : 'ok';
+    checks.nats = natsConnected(this.nc) ? 'ok' : this.nc.isClosed() ? 'closed' : 'disconnected';
     const ok = Object.values(checks).every((v) => v === 'ok');
     return res.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not_ready', checks });
   }
@@ -108,12 +114,25 @@ export class MeterflowModule {
       { provide: NATS_NAMES, useValue: natsNames(config.MF_NAMESPACE) },
       {
         provide: PG_POOL,
-        useFactory: () =>
-          new pg.Pool({
+        inject: [LOGGER],
+        useFactory: (logger: Logger) => {
+          const pool = new pg.Pool({
             connectionString: config.DATABASE_URL,
             max: config.PG_POOL_MAX,
             options: `-c search_path="${def.dbSchema}",public`,
-          }),
+            // Postgres down: a query fails in seconds (503, retry) instead of waiting forever.
+            connectionTimeoutMillis: 5_000,
+          });
+          // An idle client losing its server emits 'error' on the pool; unhandled, it ends the
+          // process. The pool drops that client and connects a new one on next use.
+          pool.on('error', (err) =>
+            logger.warn(
+              { err: { message: err.message, code: (err as { code?: string }).code } },
+              'postgres: a pooled connection failed; reconnecting on next use',
+            ),
+          );
+          return pool;
+        },
       },
       {
         provide: EVENT_STORE,
@@ -122,13 +141,14 @@ export class MeterflowModule {
       },
       {
         provide: NATS_CONNECTION,
-        inject: [NATS_NAMES],
-        useFactory: async (names: NatsNames) => {
+        inject: [NATS_NAMES, LOGGER],
+        useFactory: async (names: NatsNames, logger: Logger) => {
           const nc = await connectNats({
             url: config.NATS_URL,
             user: config.NATS_USER,
             password: config.NATS_PASSWORD,
             name: `meterflow-${def.name}`,
+            logger,
           });
           await ensureStreams(nc, names, [def.name]);
           return nc;

@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { DomainError, type ErrorShape } from '@meterflow/kernel';
+import { DomainError, dependencyUnavailable, isDependencyUnavailable, type ErrorShape } from '@meterflow/kernel';
 
 /**
  * Stripe error bodies. v1: `{"error":{type,code?,message,param?,doc_url?}}`. v2 keeps the
@@ -45,6 +45,8 @@ const UNPRINTED_CODES = new Set(['api_key_missing', 'api_key_invalid', 'url_unre
 
 export function errorShapeOf(e: unknown): ErrorShape {
   if (e instanceof DomainError) return e.toShape();
+  // Postgres gone (the gateway's idempotency store): retryable, not a bug.
+  if (isDependencyUnavailable(e)) return dependencyUnavailable().toShape();
   return { type: 'api_error', message: 'An unknown error occurred', status: 500 };
 }
 

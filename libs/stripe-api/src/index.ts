@@ -61,3 +61,4 @@ export {
   scopeOf,
   shouldStoreResponse,
 } from './idempotency.js';
+export { MAX_PARAM_DEPTH, refuseUnstorableText } from './text.js';

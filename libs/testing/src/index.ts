@@ -115,3 +115,4 @@ export async function openTestInfra(opts: { poolMax?: number } = {}): Promise<Te
   };
 }
 export { deciderSpec, type ExpectedError, type SpecDecider } from './decider-spec.js';
+export * from './nats-server.js';

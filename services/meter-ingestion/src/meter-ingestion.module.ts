@@ -4,7 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { NatsNames } from '@meterflow/contracts';
 import { CommandPipeline, type PgEventStore } from '@meterflow/event-store';
 import { CLOCK, type Clock } from '@meterflow/kernel';
-import type { RpcClient } from '@meterflow/messaging';
+import { DeadLetterStore, type RpcClient } from '@meterflow/messaging';
 import type { Logger } from '@meterflow/observability';
 import { CustomerDirectory } from '@meterflow/rating-client';
 import { CONFIG, EVENT_STORE, LOGGER, NATS_CONNECTION, NATS_NAMES, PG_POOL, RPC_CLIENT } from '@meterflow/service-kit';
@@ -119,9 +119,17 @@ const f = <T>(provide: unknown, inject: unknown[], useFactory: (...args: never[]
     f(IngestPublisher, [NATS_CONNECTION, NATS_NAMES], (nc: NatsConnection, n: NatsNames) => new IngestPublisher(nc, n)),
     f(
       MeterEventsConsumer,
-      [NATS_CONNECTION, NATS_NAMES, IngestService, REJECTIONS, LOGGER, INGESTION_SETTINGS],
-      (nc: NatsConnection, n: NatsNames, i: IngestService, r: Rejections, l: Logger, st: IngestionSettings) =>
-        new MeterEventsConsumer(nc, n, i, r, l, { batchMessages: st.pullBatchMessages, concurrency: st.concurrency }),
+      [NATS_CONNECTION, NATS_NAMES, IngestService, REJECTIONS, LOGGER, INGESTION_SETTINGS, PG_POOL],
+      (nc: NatsConnection, n: NatsNames, i: IngestService, r: Rejections, l: Logger, st: IngestionSettings, pool: pg.Pool) =>
+        new MeterEventsConsumer(
+          nc,
+          n,
+          i,
+          r,
+          l,
+          { batchMessages: st.pullBatchMessages, concurrency: st.concurrency },
+          new DeadLetterStore(pool, 'ingestion', { nc, subject: n.deadLetterSubject('meter-ingestion') }),
+        ),
     ),
     IngestionLifecycle,
   ],

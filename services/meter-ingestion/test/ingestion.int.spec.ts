@@ -228,4 +228,44 @@ describe('meter event ingestion (int)', () => {
       sample_errors: [{ request: { identifier: 'no-meter' } }],
     });
   });
+
+  it('NATS: NUL and unpaired surrogates are dead letters with the reason, never a stalled consumer; integer timestamps are accepted', async () => {
+    const js = jetstream(h.svc.nc);
+    const ok = (i: number, extra: Record<string, unknown> = {}) => ({
+      event_name: 'calls',
+      payload: { stripe_customer_id: 'cus_nul', value: '1' },
+      identifier: `nul-ok-${i}`,
+      ...extra,
+    });
+    // 200 poisoned messages (more than a batch), each beside a valid event, then valid ones.
+    for (let i = 0; i < 200; i++) {
+      const poison =
+        i % 3 === 0
+          ? { event_name: 'calls', payload: { stripe_customer_id: 'cus_\u0000x', value: '1' }, identifier: `nul-${i}` }
+          : i % 3 === 1
+            ? { event_name: 'ca\u0000lls', payload: { stripe_customer_id: 'cus_nul', value: '1' }, identifier: `nul-${i}\u0000` }
+            : { event_name: 'calls', payload: { stripe_customer_id: 'cus_nul', value: '1', ['k\ud800']: 'v' }, identifier: `nul-${i}` };
+      await js.publish(h.svc.names.ingestSubject(), JSON.stringify({ events: [poison, ok(i)] }));
+    }
+    await js.publish(h.svc.names.ingestSubject(), 'raw \u0000 bytes, not json');
+    await js.publish(
+      h.svc.names.ingestSubject(),
+      JSON.stringify({ events: [ok(1000, { timestamp: now - 60 }), ok(1001, { timestamp: String(now - 60) })] }),
+    );
+    await js.publish(h.svc.names.ingestSubject(), JSON.stringify({ events: [ok(1002, { timestamp: now + 3600 })] }));
+    await eventually(async () => ((await total('cus_nul')) === 202 ? true : undefined), 20_000);
+    const rows = await eventually(async () => {
+      const r = await db.query<{ reason: string; data: string }>(
+        `SELECT reason, data FROM dead_letters WHERE data LIKE '%nul-%' OR data LIKE 'raw%'`,
+      );
+      return r.rows.length >= 202 ? r.rows : undefined;
+    }, 20_000);
+    expect(
+      rows.filter((r) => r.reason.startsWith('meter_event_invalid_value: Invalid payload[stripe_customer_id]: text may not contain NUL')),
+    ).toHaveLength(67);
+    expect(rows.filter((r) => r.reason.startsWith('meter_event_invalid_value: Invalid event_name'))).toHaveLength(67);
+    expect(rows.filter((r) => r.reason.startsWith('meter_event_invalid_value: Invalid payload[k\ufffd]'))).toHaveLength(66);
+    expect(rows.filter((r) => r.reason.startsWith('timestamp_in_future'))).toHaveLength(1);
+    expect(rows.filter((r) => r.reason.startsWith('invalid_json'))).toHaveLength(1);
+  });
 });

@@ -1,5 +1,8 @@
 import type pg from 'pg';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { quoteIdent } from '@meterflow/event-store';
+import { storableText } from '@meterflow/kernel';
+import { JetStreamPublisher } from './jetstream-publisher.js';
 
 export interface DeadLetterInput {
   consumer: string;
@@ -24,31 +27,80 @@ export interface DeadLetter {
 
 const decoder = new TextDecoder();
 
-/** The `dead_letters` table of a service schema: messages a consumer gave up on, and why. */
+/** Where a dead letter goes when Postgres will not take it: a JetStream stream (MF_DEAD_LETTERS). */
+export interface DeadLetterFallback {
+  nc: NatsConnection;
+  /** `names.deadLetterSubject(service)`. */
+  subject: string;
+}
+
+/**
+ * The `dead_letters` table of a service schema: messages a consumer gave up on, and why.
+ * Recording cannot be what blocks a consumer: every text is made storable first, and if
+ * Postgres still refuses (or is down) the message goes to the JetStream fallback as sent, with
+ * the reason in its headers. Only when both fail does `record` throw (the caller naks).
+ */
 export class DeadLetterStore {
   private readonly t: string;
+  private publisher: JetStreamPublisher | undefined;
 
   constructor(
     readonly pool: pg.Pool,
     readonly schema: string,
+    private readonly fallback?: DeadLetterFallback,
   ) {
     this.t = `${quoteIdent(schema)}.dead_letters`;
   }
 
-  async record(entry: DeadLetterInput): Promise<void> {
+  /** Where the entry was kept. */
+  async record(entry: DeadLetterInput): Promise<'postgres' | 'jetstream'> {
+    try {
+      await this.insert(entry);
+      return 'postgres';
+    } catch (e) {
+      if (!this.fallback) throw e;
+      await this.publishFallback(entry, e);
+      return 'jetstream';
+    }
+  }
+
+  private async insert(entry: DeadLetterInput): Promise<void> {
     const data = typeof entry.data === 'string' ? entry.data : decoder.decode(entry.data);
-    await this.pool.query(
-      `INSERT INTO ${this.t} (consumer, subject, message_id, data, headers, reason) VALUES ($1, $2, $3, $4, $5, $6)`,
-      // Postgres text cannot hold NUL bytes.
-      [
-        entry.consumer,
-        entry.subject,
-        entry.messageId ?? null,
-        data.replace(/\u0000/g, ''),
-        JSON.stringify(entry.headers ?? {}),
-        entry.reason,
-      ],
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(entry.headers ?? {})) headers[storableText(k)] = storableText(v);
+    await this.pool.query(`INSERT INTO ${this.t} (consumer, subject, message_id, data, headers, reason) VALUES ($1, $2, $3, $4, $5, $6)`, [
+      storableText(entry.consumer),
+      storableText(entry.subject),
+      entry.messageId === undefined ? null : storableText(entry.messageId),
+      storableText(data),
+      JSON.stringify(headers),
+      storableText(entry.reason),
+    ]);
+  }
+
+  private async publishFallback(entry: DeadLetterInput, cause: unknown): Promise<void> {
+    const { nc, subject } = this.fallback!;
+    const h = natsHeaders();
+    for (const [k, v] of Object.entries(entry.headers ?? {})) if (!/^Nats-/i.test(k)) h.set(k, v.replace(/[\r\n]/g, ' '));
+    h.set('mf-dead-letter-consumer', entry.consumer);
+    h.set('mf-dead-letter-subject', entry.subject);
+    h.set(
+      'mf-dead-letter-reason',
+      storableText(entry.reason)
+        .replace(/[\r\n]/g, ' ')
+        .slice(0, 1000),
     );
+    h.set(
+      'mf-dead-letter-postgres-error',
+      storableText(String((cause as Error)?.message ?? cause))
+        .replace(/[\r\n]/g, ' ')
+        .slice(0, 500),
+    );
+    const publisher = (this.publisher ??= new JetStreamPublisher(nc));
+    await publisher.publish(subject, entry.data, {
+      headers: h,
+      ...(entry.messageId ? { msgId: `dl:${entry.consumer}:${entry.messageId}` } : {}),
+    });
   }
 
   /** Newest first. */

@@ -131,8 +131,46 @@ describe('startDurableConsumer', () => {
     const byId = Object.fromEntries(letters.map((l) => [l.messageId, l]));
     expect(byId['m-domain']).toMatchObject({ subject, reason: 'No active meter for event_name calls', data: '{"kind":"domain"}' });
     expect(byId['m-domain']!.headers['Nats-Msg-Id']).toBe('m-domain');
-    expect(byId['m-poison']!.reason).toMatch(/gave up after 3 deliveries: always broken/);
+    expect(byId['m-poison']!.reason).toMatch(/gave up after 3 failed attempts: always broken/);
     expect(byId['m-refused']!.reason).toBe('malformed batch');
+  });
+
+  it('an outage uses up no attempts; a dead letter Postgres refuses is kept in MF_DEAD_LETTERS', async () => {
+    const subject = names.ingestSubject('outage');
+    const durable = names.durable('meter-ingestion', 'outage');
+    // A schema without a dead_letters table: every INSERT fails, as one holding NUL once did.
+    const refusing = new DeadLetterStore(pool, 'no_such_schema', { nc, subject: names.deadLetterSubject('meter-ingestion') });
+    const seen: Record<string, number[]> = {};
+    const consumer = await startDurableConsumer({
+      nc,
+      stream: names.ingestStream,
+      durable,
+      filterSubject: subject,
+      maxDeliver: 2,
+      backoffMs: () => 20,
+      deadLetters: refusing,
+      handle: async (msg: InboundMessage) => {
+        const { kind } = msg.json<{ kind: string }>();
+        (seen[kind] ??= []).push(msg.deliveryCount);
+        if (kind === 'outage' && msg.deliveryCount <= 4)
+          throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+        if (kind === 'poison') throw new Error('always broken \u0000');
+        return { kind: 'ack' };
+      },
+    });
+    try {
+      await publish(subject, { kind: 'outage' }, 'o-outage');
+      await publish(subject, { kind: 'poison', text: 'a\u0000b' }, 'o-poison');
+      await settled(durable);
+    } finally {
+      await consumer.stop();
+    }
+    expect(seen.outage).toEqual([1, 2, 3, 4, 5]);
+    expect(seen.poison).toEqual([1, 2]);
+    const kept = await jsm.streams.getMessage(names.deadLetterStream, { last_by_subj: names.deadLetterSubject('meter-ingestion') });
+    expect(kept!.json()).toEqual({ kind: 'poison', text: 'a\u0000b' });
+    expect(kept!.header.get('mf-dead-letter-reason')).toMatch(/gave up after 2 failed attempts: always broken \\u0000/);
+    expect(kept!.header.get('mf-dead-letter-consumer')).toBe(durable);
   });
 
   it('makes redelivery harmless with the inbox', async () => {

@@ -10,7 +10,7 @@ import {
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { HEADERS } from '@meterflow/contracts';
-import { causedBy, DomainError, withMessageContext } from '@meterflow/kernel';
+import { causedBy, DomainError, isDependencyUnavailable, withMessageContext } from '@meterflow/kernel';
 import type { DeadLetterStore } from './dead-letter.store.js';
 import { toInboundMessage, type HandlerOutcome, type InboundMessage } from './inbound-message.js';
 
@@ -19,9 +19,17 @@ export interface ConsumerOptionsBase {
   stream: string;
   durable: string;
   filterSubject?: string;
-  /** Deliveries before a failing message is terminated and dead-lettered (default 10). */
+  /**
+   * Failed attempts before a message is terminated and dead-lettered (default 10). Attempts
+   * that failed because a dependency was down (`isDependencyUnavailable`) do not count: an
+   * outage delays messages, it never dead-letters them. (The server-side `max_deliver` is
+   * unlimited so that the server never drops a message silently.)
+   */
   maxDeliver?: number;
-  /** Default 30 s. */
+  /**
+   * Default 10 s: a crashed consumer's messages are redelivered that soon; a live one keeps
+   * its messages with in-progress acks every half of it.
+   */
   ackWaitMs?: number;
   deadLetters?: DeadLetterStore;
   onError?: (error: unknown, msg?: InboundMessage) => void;
@@ -57,6 +65,9 @@ function keepAlive(msgs: JsMsg[], ackWaitMs: number): () => void {
 }
 
 const defaultBackoff = (n: number): number => Math.min(500 * 2 ** Math.max(0, n - 1), 30_000);
+/** Retry delay while a dependency is down: short, so work resumes within seconds of its return. */
+const OUTAGE_RETRY_MS = 1_000;
+export const DEFAULT_ACK_WAIT_MS = 10_000;
 const CONSUMER_NOT_FOUND = 10014;
 const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -64,7 +75,7 @@ const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : S
 export async function ensureConsumer(
   nc: NatsConnection,
   stream: string,
-  cfg: { durable: string; filterSubject?: string; maxDeliver: number; ackWaitMs: number; maxAckPending: number },
+  cfg: { durable: string; filterSubject?: string; maxDeliver?: number; ackWaitMs: number; maxAckPending: number },
 ): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const want: Partial<ConsumerConfig> = {
@@ -72,7 +83,7 @@ export async function ensureConsumer(
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: nanos(cfg.ackWaitMs),
-    max_deliver: cfg.maxDeliver,
+    max_deliver: cfg.maxDeliver ?? -1,
     max_ack_pending: cfg.maxAckPending,
     ...(cfg.filterSubject ? { filter_subject: cfg.filterSubject } : {}),
   };
@@ -96,10 +107,14 @@ export async function ensureConsumer(
   }
 }
 
-/** Shared outcome handling: ack, nak with delay, or dead-letter then term. */
+/**
+ * Shared outcome handling: ack, nak with delay, or dead-letter then term. Counts each message's
+ * real failures (by stream sequence) itself, so a dependency outage never uses up its attempts.
+ */
 class OutcomeApplier {
   private readonly maxDeliver: number;
   private readonly backoff: (n: number) => number;
+  private readonly failures = new Map<number, number>();
 
   constructor(private readonly opts: ConsumerOptionsBase) {
     this.maxDeliver = opts.maxDeliver ?? 10;
@@ -107,29 +122,39 @@ class OutcomeApplier {
   }
 
   fromError(e: unknown, msg: InboundMessage): HandlerOutcome {
-    if (e instanceof DomainError) return { kind: 'term', reason: e.message };
+    if (e instanceof DomainError && e.status < 500) return { kind: 'term', reason: e.message };
     this.opts.onError?.(e, msg);
-    if (msg.deliveryCount >= this.maxDeliver) {
-      return { kind: 'term', reason: `gave up after ${msg.deliveryCount} deliveries: ${errorMessage(e)}` };
-    }
-    return { kind: 'nak', delayMs: this.backoff(msg.deliveryCount) };
+    if (isDependencyUnavailable(e)) return { kind: 'nak', delayMs: OUTAGE_RETRY_MS, outage: true };
+    return { kind: 'nak', delayMs: this.backoff(this.failuresOf(msg) + 1), reason: errorMessage(e) };
   }
 
   async apply(m: JsMsg, msg: InboundMessage, outcome: HandlerOutcome): Promise<void> {
     switch (outcome.kind) {
       case 'ack':
+        this.failures.delete(msg.streamSequence);
         m.ack();
         return;
-      case 'nak':
-        // The server would drop it silently after max_deliver: dead-letter it ourselves.
-        if (msg.deliveryCount >= this.maxDeliver) {
-          return this.term(m, msg, `gave up after ${msg.deliveryCount} deliveries (nak)`);
+      case 'nak': {
+        if (outcome.outage) {
+          m.nak(outcome.delayMs);
+          return;
         }
+        const n = this.failuresOf(msg) + 1;
+        if (n >= this.maxDeliver) {
+          return this.term(m, msg, `gave up after ${n} failed attempts${outcome.reason ? `: ${outcome.reason}` : ' (nak)'}`);
+        }
+        if (this.failures.size > 100_000) this.failures.clear(); // bounded; a restart forgets too
+        this.failures.set(msg.streamSequence, n);
         m.nak(outcome.delayMs);
         return;
+      }
       case 'term':
         return this.term(m, msg, outcome.reason);
     }
+  }
+
+  private failuresOf(msg: InboundMessage): number {
+    return this.failures.get(msg.streamSequence) ?? 0;
   }
 
   private async term(m: JsMsg, msg: InboundMessage, reason: string): Promise<void> {
@@ -144,14 +169,14 @@ class OutcomeApplier {
           reason,
         });
       } catch (e) {
-        // Never lose a message because the dead-letter table is unreachable: try again later.
+        // Neither Postgres nor the JetStream fallback took it: keep the message, try later.
         this.opts.onError?.(e, msg);
-        m.nak(this.backoff(msg.deliveryCount));
+        m.nak(OUTAGE_RETRY_MS);
         return;
       }
     }
+    this.failures.delete(msg.streamSequence);
     // Plain +TERM: nats-server 2.9 ignores "+TERM <reason>" (the reason lives in dead_letters).
-    void reason;
     m.term();
   }
 }
@@ -199,12 +224,10 @@ function pump(
 /** A durable pull consumer handling messages one by one, with bounded concurrency. */
 export async function startDurableConsumer(opts: DurableConsumerOptions): Promise<RunningConsumer> {
   const concurrency = opts.concurrency ?? 16;
-  const maxDeliver = opts.maxDeliver ?? 10;
-  const ackWaitMs = opts.ackWaitMs ?? 30_000;
+  const ackWaitMs = opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
   await ensureConsumer(opts.nc, opts.stream, {
     durable: opts.durable,
     filterSubject: opts.filterSubject,
-    maxDeliver,
     ackWaitMs,
     maxAckPending: Math.max(concurrency * 4, opts.batch ?? 0, 64),
   });
@@ -254,12 +277,10 @@ export async function startDurableConsumer(opts: DurableConsumerOptions): Promis
  * most `maxWaitMs` from the first one), then acks them all (or applies per-message outcomes).
  */
 export async function startBatchConsumer(opts: BatchConsumerOptions): Promise<RunningConsumer> {
-  const maxDeliver = opts.maxDeliver ?? 10;
-  const ackWaitMs = opts.ackWaitMs ?? 30_000;
+  const ackWaitMs = opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
   await ensureConsumer(opts.nc, opts.stream, {
     durable: opts.durable,
     filterSubject: opts.filterSubject,
-    maxDeliver,
     ackWaitMs,
     // enough outstanding for two batches in hand and one being pulled
     maxAckPending: Math.max(opts.maxBatch * 3, 1000),

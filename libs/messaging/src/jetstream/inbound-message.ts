@@ -13,7 +13,11 @@ export interface InboundMessage {
   streamSequence: number;
 }
 
-export type HandlerOutcome = { kind: 'ack' } | { kind: 'nak'; delayMs: number } | { kind: 'term'; reason: string };
+export type HandlerOutcome =
+  | { kind: 'ack' }
+  /** `outage`: failed because a dependency is down (does not count as an attempt). */
+  | { kind: 'nak'; delayMs: number; reason?: string; outage?: boolean }
+  | { kind: 'term'; reason: string };
 
 export const ACK: HandlerOutcome = { kind: 'ack' };
 

@@ -1,6 +1,7 @@
 export { ensureStreams, streamConfigs } from './streams.js';
 export { ACK, toInboundMessage, type HandlerOutcome, type InboundMessage } from './inbound-message.js';
 export {
+  DEFAULT_ACK_WAIT_MS,
   ensureConsumer,
   startBatchConsumer,
   startDurableConsumer,
@@ -9,7 +10,7 @@ export {
   type DurableConsumerOptions,
   type RunningConsumer,
 } from './durable-consumer.js';
-export { DeadLetterStore, type DeadLetter, type DeadLetterInput } from './dead-letter.store.js';
+export { DeadLetterStore, type DeadLetter, type DeadLetterFallback, type DeadLetterInput } from './dead-letter.store.js';
 export { withInbox, type InboxResult } from './inbox.js';
 export { OutboxRelay, type OutboxRelayOptions, type RelayLogger } from './outbox-relay.js';
 export {

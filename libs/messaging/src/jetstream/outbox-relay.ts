@@ -61,6 +61,8 @@ export class OutboxRelay {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private listener: pg.Client | undefined;
+  private listening: Promise<void> | undefined;
+  private nextListenAt = 0;
   private draining: Promise<number> | undefined;
 
   constructor(opts: OutboxRelayOptions) {
@@ -81,6 +83,7 @@ export class OutboxRelay {
     this.wake?.();
     await this.loop;
     this.loop = undefined;
+    await this.listening;
     while (this.draining) await this.draining.catch(() => undefined);
     this.publisher?.close();
     this.publisher = undefined;
@@ -178,6 +181,10 @@ export class OutboxRelay {
 
   private async run(): Promise<void> {
     while (this.running) {
+      // The LISTEN connection died with its server: listen again (polling covers the gap).
+      if (this.opts.listen && !this.listener && !this.listening && Date.now() >= this.nextListenAt) {
+        this.listening = this.startListening().finally(() => (this.listening = undefined));
+      }
       let n = 0;
       try {
         n = await this.drainOnce();
@@ -208,14 +215,21 @@ export class OutboxRelay {
     const pool = this.opts.pool as pg.Pool & { options: pg.PoolConfig };
     const client = new pg.Client(pool.options);
     client.on('notification', () => this.wake?.());
-    client.on('error', (e) => this.opts.logger?.error({ err: e }, 'outbox relay: listener failed; polling'));
+    client.on('error', (e) => {
+      this.opts.logger?.error({ err: e }, 'outbox relay: listener failed; polling');
+      if (this.listener === client) this.listener = undefined;
+      this.nextListenAt = Date.now() + 1_000;
+      void client.end().catch(() => undefined);
+    });
     try {
       await client.connect();
       await client.query(`LISTEN ${quoteIdent(eventsChannel(this.opts.schema))}`);
-      this.listener = client;
+      if (this.running) this.listener = client;
+      else await client.end().catch(() => undefined);
     } catch (e) {
       // Polling alone is still correct, only slower.
       this.opts.logger?.error({ err: e }, 'outbox relay: LISTEN unavailable; polling');
+      this.nextListenAt = Date.now() + 1_000;
       await client.end().catch(() => undefined);
     }
   }

@@ -39,6 +39,7 @@ export function streamConfigs(
       ...(process.env.MF_INGEST_MAX_BYTES ? { max_bytes: Number(process.env.MF_INGEST_MAX_BYTES), discard: DiscardPolicy.New } : {}),
     },
     { ...base, name: names.eventsStream, subjects: [names.eventsSubjects], max_age: nanos(30 * DAY) },
+    { ...base, name: names.deadLetterStream, subjects: [names.deadLetterSubjects], max_age: nanos(30 * DAY) },
     ...services.map((svc) => ({
       ...base,
       name: names.serviceStream(svc),

@@ -5,7 +5,14 @@ import type { MsgHdrs, NatsConnection, Subscription, Msg } from '@nats-io/transp
 import { context as otelContext } from '@opentelemetry/api';
 import { lastValueFrom, throwError, type Observable } from 'rxjs';
 import { HEADERS, type NatsNames, type RpcReply, type ServiceName } from '@meterflow/contracts';
-import { DomainError, withMessageContext, type ErrorShape, type MessageContext } from '@meterflow/kernel';
+import {
+  DomainError,
+  dependencyUnavailable,
+  isDependencyUnavailable,
+  withMessageContext,
+  type ErrorShape,
+  type MessageContext,
+} from '@meterflow/kernel';
 import { encodeJson } from './json.js';
 import { contextFromHeaders } from './trace.js';
 
@@ -115,6 +122,7 @@ function requestContext(h: MsgHdrs | undefined, data: unknown): MessageContext {
 
 export function toErrorShape(e: unknown): ErrorShape {
   if (e instanceof DomainError) return e.toShape();
+  if (isDependencyUnavailable(e)) return dependencyUnavailable().toShape();
   const maybe = e as Partial<ErrorShape> & { name?: string };
   if (maybe && typeof maybe === 'object' && typeof maybe.message === 'string' && typeof maybe.status === 'number' && maybe.type) {
     return maybe as ErrorShape;

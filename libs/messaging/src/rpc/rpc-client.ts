@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { NatsNames, RpcReply, ServiceName } from '@meterflow/contracts';
 import { DomainError } from '@meterflow/kernel';
+import { natsConnected } from '../connection.js';
 import { encodeJson } from './json.js';
 import { headersWithTrace } from './trace.js';
 
@@ -19,6 +20,8 @@ export class RpcClient {
 
   async request<T>(service: ServiceName, op: string, payload: unknown, opts: RequestOptions = {}): Promise<T> {
     const subject = this.names.rpcSubject(service, op);
+    // Disconnected: the request would sit in the client's buffer until the timeout.
+    if (!natsConnected(this.nc)) throw unavailable(service, op, 'not connected to NATS');
     let msg;
     try {
       msg = await this.nc.request(subject, encodeJson(payload ?? {}), {

@@ -13,6 +13,7 @@ import {
   idempotencyKeyTooLong,
   missingApiKey,
   newRequestId,
+  refuseUnstorableText,
   renderError,
   requestHash,
   scopeOf,
@@ -80,6 +81,8 @@ export class ApiCallHandler {
       const isPost = call.method === 'POST';
       const raw = isPost ? call.body : call.query;
       const params: Params = mode === 'v2' && isPost ? decodeJsonBody(raw) : decodeForm(raw);
+      // NUL and friends would fail deep inside a service's INSERT (a 500): a 400 here instead.
+      refuseUnstorableText(params, call.pathParams);
       const expand = expandPaths(params.expand);
       delete params.expand;
 
@@ -121,6 +124,8 @@ export class ApiCallHandler {
       body = JSON.stringify(rendered.body);
     }
     if (status >= 400 && status < 500) headers['stripe-should-retry'] = 'false';
+    // A service or dependency that is down (503) or slow (504): the same request may succeed.
+    if (status === 503 || status === 504) headers['stripe-should-retry'] = 'true';
     if (claimed) this.store(claimed.scope, claimed.key, status, body, code);
     return { status, body, headers };
   }

@@ -1,4 +1,4 @@
-import { DomainError, toUnix, type Clock } from '@meterflow/kernel';
+import { DomainError, storableText, toUnix, type Clock } from '@meterflow/kernel';
 import type { CustomerDirectory } from '@meterflow/rating-client';
 import { buildErrorReports } from '../domain/error-report.js';
 import {
@@ -106,16 +106,18 @@ export class IngestService {
     const rejected: { item: IngestItem; rejection: MeterEventRejection }[] = [];
     const toValidate: { item: IngestItem; input: MeterEventInput }[] = [];
     for (const item of items) {
-      const d = decodeMeterEvent(item.raw, 'v2');
+      const d = decodeMeterEvent(item.raw, 'ingest');
       if (d.ok) toValidate.push({ item, input: d.input });
       else {
         const eventName =
-          typeof (item.raw as { event_name?: unknown })?.event_name === 'string' ? (item.raw as { event_name: string }).event_name : null;
+          typeof (item.raw as { event_name?: unknown })?.event_name === 'string'
+            ? storableText((item.raw as { event_name: string }).event_name)
+            : null;
         rejected.push({
           item,
           rejection: {
             code: 'parameter_invalid',
-            reportCode: DECODE_REPORT_CODE(d.param),
+            reportCode: d.reportCode ?? DECODE_REPORT_CODE(d.param),
             message: d.message,
             param: d.param,
             meterId: (eventName && this.catalog.forEventName(eventName)?.id) ?? null,

@@ -1,3 +1,4 @@
+import { findUnstorableText, isStorableText, storableText } from '@meterflow/kernel';
 import type { Meter } from './meter.types.js';
 
 /**
@@ -196,16 +197,39 @@ export function validateMeterEvent(input: MeterEventInput, ctx: ValidationContex
   };
 }
 
-export type DecodeResult = { ok: true; input: MeterEventInput } | { ok: false; message: string; param: string; identifier: string | null };
+export type DecodeResult =
+  | { ok: true; input: MeterEventInput }
+  | { ok: false; message: string; param: string; identifier: string | null; reportCode?: MeterErrorCode };
 
 /**
- * Wire format -> `MeterEventInput`. v1 sends form strings (timestamp as unix seconds), v2 and
- * NATS send JSON (timestamp as RFC 3339).
+ * Wire format -> `MeterEventInput`. v1 sends form strings (timestamp as unix seconds), v2 sends
+ * JSON (timestamp as RFC 3339); the asynchronous paths (`ingest`: NATS, the v2 stream) take
+ * what producers send: RFC 3339 or integer unix seconds (a JSON number or a string of digits).
+ * Text Postgres cannot store (NUL, unpaired surrogates) is refused here, naming the field.
  */
-export function decodeMeterEvent(raw: unknown, format: 'v1' | 'v2'): DecodeResult {
+export function decodeMeterEvent(raw: unknown, format: 'v1' | 'v2' | 'ingest'): DecodeResult {
   const o = (raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
-  const identifier = typeof o.identifier === 'string' && o.identifier !== '' ? o.identifier : undefined;
-  const fail = (param: string, message: string): DecodeResult => ({ ok: false, param, message, identifier: identifier ?? null });
+  const rawId = typeof o.identifier === 'string' && o.identifier !== '' ? o.identifier : undefined;
+  const identifier = rawId !== undefined && isStorableText(rawId) ? rawId : undefined;
+  const fail = (param: string, message: string, reportCode?: MeterErrorCode): DecodeResult => ({
+    ok: false,
+    param,
+    message,
+    identifier: identifier ?? null,
+    ...(reportCode ? { reportCode } : {}),
+  });
+  const bad = findUnstorableText(o, 4);
+  if (bad) {
+    const [first, ...rest] = bad.path.map((p) => storableText(String(p)));
+    const name = (first ?? '') + rest.map((p) => `[${p}]`).join('');
+    return fail(
+      name,
+      bad.tooDeep
+        ? `Invalid ${name}: nested too deeply.`
+        : `Invalid ${name}: text may not contain NUL (\\u0000) characters or unpaired UTF-16 surrogates.`,
+      'meter_event_invalid_value',
+    );
+  }
   if (typeof o.event_name !== 'string' || o.event_name === '') return fail('event_name', 'Missing required param: event_name.');
   if (o.event_name.length > 100) return fail('event_name', 'Invalid event_name: must be at most 100 characters.');
   if (!o.payload || typeof o.payload !== 'object' || Array.isArray(o.payload)) return fail('payload', 'Missing required param: payload.');
@@ -219,9 +243,10 @@ export function decodeMeterEvent(raw: unknown, format: 'v1' | 'v2'): DecodeResul
     return fail('identifier', 'Invalid identifier: must be a string.');
   let timestamp: number | undefined;
   if (o.timestamp !== undefined && o.timestamp !== null && o.timestamp !== '') {
-    if (format === 'v1') {
+    const unixSeconds = format === 'v1' || (format === 'ingest' && (typeof o.timestamp === 'number' || /^\d+$/.test(String(o.timestamp))));
+    if (unixSeconds) {
       const s = String(o.timestamp);
-      if (!/^\d+$/.test(s)) return fail('timestamp', `Invalid integer: ${s}`);
+      if (!/^\d+$/.test(s) || !Number.isSafeInteger(Number(s))) return fail('timestamp', `Invalid integer: ${s}`);
       timestamp = Number(s);
     } else {
       if (typeof o.timestamp !== 'string') return fail('timestamp', 'Invalid timestamp: must be an RFC 3339 string.');

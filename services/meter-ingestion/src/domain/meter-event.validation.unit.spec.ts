@@ -140,3 +140,29 @@ describe('decodeMeterEvent', () => {
     });
   });
 });
+
+describe('decodeMeterEvent: text Postgres cannot store, producers timestamps', () => {
+  it('refuses NUL and unpaired surrogates, naming the field, as meter_event_invalid_value', () => {
+    expect(decodeMeterEvent({ event_name: 'a', payload: { c: 'x\u0000' } }, 'ingest')).toMatchObject({
+      ok: false,
+      param: 'payload[c]',
+      reportCode: 'meter_event_invalid_value',
+    });
+    expect(decodeMeterEvent({ event_name: 'a', payload: {}, identifier: 'i\ud800' }, 'ingest')).toMatchObject({
+      ok: false,
+      param: 'identifier',
+      identifier: null,
+    });
+  });
+
+  it('ingest accepts RFC 3339 and integer unix seconds (number or digits)', () => {
+    const at = (timestamp: unknown) => decodeMeterEvent({ event_name: 'a', payload: {}, timestamp }, 'ingest');
+    expect(at(1800000000)).toMatchObject({ ok: true, input: { timestamp: 1800000000 } });
+    expect(at('1800000000')).toMatchObject({ ok: true, input: { timestamp: 1800000000 } });
+    expect(at('2027-01-15T08:00:00Z')).toMatchObject({ ok: true, input: { timestamp: 1800000000 } });
+    expect(at(1.5)).toMatchObject({ ok: false, param: 'timestamp' });
+    expect(at('soon')).toMatchObject({ ok: false, param: 'timestamp' });
+    // v2 over HTTP stays strict, as Stripe
+    expect(decodeMeterEvent({ event_name: 'a', payload: {}, timestamp: 1800000000 }, 'v2')).toMatchObject({ ok: false });
+  });
+});

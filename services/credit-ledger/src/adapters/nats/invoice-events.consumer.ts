@@ -49,7 +49,10 @@ export class InvoiceEventsConsumer implements OnApplicationBootstrap, OnApplicat
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const deadLetters = new DeadLetterStore(this.pool, this.def.dbSchema);
+    const deadLetters = new DeadLetterStore(this.pool, this.def.dbSchema, {
+      nc: this.nc,
+      subject: this.names.deadLetterSubject('credit-ledger'),
+    });
     const onError = (err: unknown, msg?: InboundMessage) =>
       this.logger.warn({ err, subject: msg?.subject }, 'invoice event handling failed');
     const start = (purpose: string, type: string, handle: (e: InvoiceEvent, tx: InboxTx, ctx: CommandContext) => Promise<unknown>) => {

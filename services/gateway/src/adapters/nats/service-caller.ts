@@ -2,7 +2,7 @@ import { createInbox, type MsgHdrs, type NatsConnection, type Subscription } fro
 import type { ErrorShape } from '@meterflow/kernel';
 import { DomainError } from '@meterflow/kernel';
 import type { NatsNames, ServiceName } from '@meterflow/contracts';
-import { headersWithTrace, unavailable } from '@meterflow/messaging';
+import { headersWithTrace, natsConnected, unavailable } from '@meterflow/messaging';
 import type { ServiceCaller } from '../../application/ports.js';
 
 export { SERVICE_CALLER, type ServiceCaller } from '../../application/ports.js';
@@ -56,6 +56,8 @@ export class NatsServiceCaller implements ServiceCaller {
   }
 
   async callRaw(service: ServiceName, op: string, payload: string): Promise<string> {
+    // NATS down: a 503 now, not a request buffered until the timeout.
+    if (!natsConnected(this.nc)) throw unavailable(service, op, 'not connected to NATS');
     const token = (this.seq = (this.seq + 1) % Number.MAX_SAFE_INTEGER).toString(36);
     const text = await new Promise<string>((resolve, reject) => {
       this.pending.set(token, { resolve, reject, service, op, deadline: Date.now() + this.timeoutMs });
@@ -96,10 +98,12 @@ export class NatsServiceCaller implements ServiceCaller {
 
   private sweep(): void {
     const now = Date.now();
+    // A reply cannot cross a broken connection: calls in flight when it dropped fail now.
+    const down = !natsConnected(this.nc);
     for (const [token, p] of this.pending) {
-      if (p.deadline <= now) {
+      if (down || p.deadline <= now) {
         this.pending.delete(token);
-        p.reject(unavailable(p.service, p.op, 'timeout'));
+        p.reject(unavailable(p.service, p.op, down ? 'not connected to NATS' : 'timeout'));
       }
     }
   }
