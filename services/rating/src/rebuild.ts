@@ -3,7 +3,7 @@ import pg from 'pg';
 import { PgEventStore } from '@meterflow/event-store';
 import { loadServiceConfig } from '@meterflow/service-kit';
 import { rebuildReadModels } from './adapters/projections/read-model.rebuild.js';
-import { repositoriesByPrefix } from './adapters/persistence/repositories.js';
+import { ratingReadModels } from './adapters/persistence/read-models.js';
 import { ratingDefinition } from './rating.definition.js';
 
 /** `node dist/rebuild.js`: drop rating's read models and replay its event store into them. */
@@ -12,7 +12,7 @@ const pool = new pg.Pool({ connectionString: config.DATABASE_URL, options: `-c s
 try {
   const store = new PgEventStore(pool, ratingDefinition.dbSchema);
   const started = Date.now();
-  const res = await rebuildReadModels(store, repositoriesByPrefix(store));
+  const res = await rebuildReadModels(store, ratingReadModels(pool));
   console.log(`rating: rebuilt ${res.streams} streams from ${res.events} events in ${Date.now() - started} ms`);
 } finally {
   await pool.end();

@@ -371,7 +371,7 @@ describe('subscriptions API', () => {
 describe('read models', () => {
   it('are rebuilt by replay to exactly what they were', async () => {
     const { rebuildReadModels, READ_MODEL_TABLES } = await import('../src/adapters/projections/read-model.rebuild.js');
-    const { repositoriesByPrefix } = await import('../src/adapters/persistence/repositories.js');
+    const { ratingReadModels } = await import('../src/adapters/persistence/read-models.js');
     const { EVENT_STORE } = await import('@meterflow/service-kit');
     const pool = svc.app.get<pg.Pool>(PG_POOL);
     const snapshot = async () => {
@@ -382,7 +382,7 @@ describe('read models', () => {
     const before = await snapshot();
     expect(before.subscriptions!.length).toBeGreaterThan(3);
     const store = svc.app.get<any>(EVENT_STORE);
-    const res = await rebuildReadModels(store, repositoriesByPrefix(store));
+    const res = await rebuildReadModels(store, ratingReadModels(store.pool));
     expect(res.events).toBeGreaterThan(0);
     const after = await snapshot();
     // subscription_items.deleted rows come back only for items that still exist (deletions are

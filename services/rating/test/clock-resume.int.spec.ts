@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import type { ApiRequest } from '@meterflow/contracts';
-import { PgEventStore } from '@meterflow/event-store';
+import { CommandPipeline, PgEventStore } from '@meterflow/event-store';
 import { startServiceForTest, type ServiceUnderTest } from '@meterflow/service-kit';
 import { createTestDatabase, deleteNamespaceStreams, eventually, testNamespace, type TestDatabase } from '@meterflow/testing';
-import { testClockRepository } from '../src/adapters/persistence/repositories.js';
-import { decide } from '../src/domain/test-clock.decider.js';
+import { ratingReadModels } from '../src/adapters/persistence/read-models.js';
+import { testClockDecider } from '../src/domain/test-clock.decider.js';
 import { ratingDefinition } from '../src/rating.definition.js';
 import { RatingModule } from '../src/rating.module.js';
 
@@ -47,10 +47,13 @@ describe('test clock advance after a restart', () => {
     // What a crash right after answering `advance` leaves behind: AdvanceStarted, no progress.
     const pool = new pg.Pool({ connectionString: db.url, options: '-c search_path=rating,public' });
     try {
-      const repo = testClockRepository(new PgEventStore(pool, 'rating'));
-      await repo.execute(clock.id, (s) => ({
-        events: decide({ type: 'StartAdvance', frozen_time: 1735689600 + 86400, subscriptions: [] }, s),
-      }));
+      const models = ratingReadModels(pool);
+      const type = { name: 'test_clock', streamId: (id: string) => id, decider: testClockDecider, ...models.testClocks };
+      await new CommandPipeline(new PgEventStore(pool, 'rating')).handle(type, clock.id, {
+        type: 'StartAdvance',
+        frozen_time: 1735689600 + 86400,
+        subscriptions: [],
+      });
     } finally {
       await pool.end();
     }

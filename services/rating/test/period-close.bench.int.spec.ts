@@ -4,10 +4,11 @@ import type { UsageQueryRequest } from '@meterflow/contracts';
 import { encodeJson } from '@meterflow/messaging';
 import { startServiceForTest, type ServiceUnderTest } from '@meterflow/service-kit';
 import { createTestDatabase, deleteNamespaceStreams, testNamespace, type TestDatabase } from '@meterflow/testing';
-import { SUBSCRIPTIONS, type SubscriptionRepository } from '../src/adapters/persistence/repositories.js';
+import type { CommandPipeline } from '@meterflow/event-store';
+import { RatingAggregates } from '../src/application/aggregates.js';
+import { PIPELINE } from '../src/application/ports.js';
 import { PeriodCloseService } from '../src/application/period-close.service.js';
 import { createPrice } from '../src/domain/price.js';
-import { decide } from '../src/domain/subscription.decider.js';
 import { ratingDefinition } from '../src/rating.definition.js';
 import { RatingModule } from '../src/rating.module.js';
 
@@ -61,7 +62,8 @@ describe.skipIf(!N)(`period close of ${N} subscriptions`, () => {
   });
 
   it('closes every period', async () => {
-    const repo = svc.app.get<SubscriptionRepository>(SUBSCRIPTIONS);
+    const pipeline = svc.app.get<CommandPipeline>(PIPELINE);
+    const type = svc.app.get(RatingAggregates).subscription;
     const price = createPrice(
       {
         currency: 'usd',
@@ -76,17 +78,14 @@ describe.skipIf(!N)(`period close of ${N} subscriptions`, () => {
     const t0 = Date.parse('2025-01-01T00:00:00Z') / 1000;
     const seed = Date.now();
     for (let i = 0; i < N; i += 1000) {
-      await repo.store.withTransaction(async (tx) => {
+      await pipeline.run(async (uow) => {
         for (let j = i; j < Math.min(N, i + 1000); j++) {
           const id = `sub_bench${String(j).padStart(8, '0')}`;
-          const events = decide(
-            {
-              type: 'CreateSubscription',
-              input: { id, now: t0, customer: { id: `cus_b${j}`, test_clock: 'clock_bench' }, items: [{ id: `si_bench${j}`, price }] },
-            },
-            null,
-          );
-          await repo.save(tx, id, { state: null, version: 0 }, { events });
+          uow.fresh(type, [id]);
+          uow.executeLoaded(type, id, {
+            type: 'CreateSubscription',
+            input: { id, now: t0, customer: { id: `cus_b${j}`, test_clock: 'clock_bench' }, items: [{ id: `si_bench${j}`, price }] },
+          });
         }
       });
     }

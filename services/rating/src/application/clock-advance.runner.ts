@@ -12,12 +12,14 @@ import {
 import type { RpcClient } from '@meterflow/messaging';
 import type { Logger } from '@meterflow/observability';
 import { CONFIG, LOGGER, RPC_CLIENT } from '@meterflow/service-kit';
-import { TEST_CLOCKS, type TestClockRepository } from '../adapters/persistence/repositories.js';
-import { decide, nextLoopStep, toStripeTestClock, type TestClockCommand } from '../domain/test-clock.decider.js';
+import type pg from 'pg';
+import type { CommandPipeline } from '@meterflow/event-store';
+import { PG_POOL } from '@meterflow/service-kit';
+import { nextLoopStep, type TestClockCommand } from '../domain/test-clock.decider.js';
 import type { RatingEnv } from '../rating.definition.js';
+import { RatingAggregates } from './aggregates.js';
 import { PeriodCloseService } from './period-close.service.js';
-import { fact } from './stripe-facts.js';
-import { TimeService } from './time.service.js';
+import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
 
 const MAX_STEPS = 10_000;
 
@@ -34,12 +36,14 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
   private readonly participants: ServiceName[];
 
   constructor(
-    @Inject(TEST_CLOCKS) private readonly clocks: TestClockRepository,
+    @Inject(PIPELINE) private readonly pipeline: CommandPipeline,
+    @Inject(READ_MODELS) private readonly models: RatingReadModels,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly types: RatingAggregates,
     @Inject(RPC_CLIENT) private readonly rpc: RpcClient,
     @Inject(CONFIG) private readonly config: RatingEnv & { RATING_CLOCK_PARTICIPANTS?: string },
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly periods: PeriodCloseService,
-    private readonly time: TimeService,
   ) {
     this.participants = config.RATING_CLOCK_PARTICIPANTS
       ? participantsSchema.parse(
@@ -51,7 +55,7 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const { rows } = await this.clocks.pool.query<{ id: string }>(`SELECT id FROM test_clocks WHERE status = 'advancing' AND NOT deleted`);
+    const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM test_clocks WHERE status = 'advancing' AND NOT deleted`);
     for (const r of rows) this.start(r.id);
   }
 
@@ -73,7 +77,7 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
 
   /** One loop per clock across replicas: a session advisory lock held while it runs. */
   private async exclusively(id: string, fn: () => Promise<void>): Promise<void> {
-    const client = await this.clocks.pool.connect();
+    const client = await this.pool.connect();
     try {
       // Another replica holding it is advancing this clock (or just finishing: try a few times).
       let locked = false;
@@ -93,12 +97,9 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
     }
   }
 
-  private async command(id: string, cmd: TestClockCommand, factType?: string): Promise<void> {
-    const now = this.time.systemNow();
-    await this.clocks.execute(id, (s) => ({
-      events: decide(cmd, s),
-      facts: (_b, a) => (factType && a ? [fact(factType, toStripeTestClock(a), now)] : []),
-    }));
+  /** One command on the clock (its Stripe event, if any, is announced by the aggregate type). */
+  private async command(id: string, cmd: TestClockCommand): Promise<void> {
+    await this.pipeline.handle(this.types.testClock, id, cmd);
   }
 
   private async loop(id: string): Promise<void> {
@@ -106,7 +107,7 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
     // second: bound the steps of one advance.
     let steps = 0;
     while (!this.stopped) {
-      const { state } = await this.clocks.load(id);
+      const state = await this.models.testClocks.get(id);
       if (!state || state.deleted || state.status !== 'advancing' || state.target === null) return;
       let step: ReturnType<typeof nextLoopStep>;
       try {
@@ -116,7 +117,7 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
           return nextLoopStep(state, dues);
         });
         if (step.kind === 'finish') {
-          await this.command(id, { type: 'FinishAdvance' }, 'test_helpers.test_clock.ready');
+          await this.command(id, { type: 'FinishAdvance' });
           return;
         }
         if (++steps > MAX_STEPS)
@@ -129,11 +130,7 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
         await this.command(id, { type: 'CompleteStep', to });
       } catch (e) {
         this.logger.error({ err: e, clock: id }, 'test clock advance failed');
-        await this.command(
-          id,
-          { type: 'FailAdvance', reason: (e as Error).message ?? String(e) },
-          'test_helpers.test_clock.internal_failure',
-        );
+        await this.command(id, { type: 'FailAdvance', reason: (e as Error).message ?? String(e) });
         return;
       }
     }

@@ -15,10 +15,14 @@ import {
   strArr,
   type Params,
 } from '@meterflow/stripe-api';
-import { CUSTOMERS, TEST_CLOCKS, type CustomerRepository, type TestClockRepository } from '../adapters/persistence/repositories.js';
-import { previousAttributes, type CustomerObject } from '../domain/catalog.events.js';
+import type pg from 'pg';
+import type { CommandPipeline } from '@meterflow/event-store';
+import { PG_POOL } from '@meterflow/service-kit';
+import type { CustomerObject } from '../domain/catalog.events.js';
+import { RatingAggregates } from './aggregates.js';
 import { rangeFilter } from './list-filters.js';
-import { fact } from './stripe-facts.js';
+import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
+import { requestContext } from './stripe-facts.js';
 import { TimeService } from './time.service.js';
 
 const EDITABLE = [
@@ -77,8 +81,10 @@ const deletedObject = (id: string) => ({ id, object: 'customer' as const, delete
 @Injectable()
 export class CustomersHandler {
   constructor(
-    @Inject(CUSTOMERS) private readonly customers: CustomerRepository,
-    @Inject(TEST_CLOCKS) private readonly clocks: TestClockRepository,
+    @Inject(PIPELINE) private readonly pipeline: CommandPipeline,
+    @Inject(READ_MODELS) private readonly models: RatingReadModels,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly types: RatingAggregates,
     private readonly time: TimeService,
   ) {}
 
@@ -88,8 +94,8 @@ export class CustomersHandler {
     const { metadataPatch, ...fields } = readEditable(p);
     const testClock = str(p, 'test_clock') ?? null;
     if (testClock) {
-      const clock = await this.clocks.load(testClock);
-      if (!clock.state || clock.state.deleted) throw notFound('test_clock', testClock, 'test_clock');
+      const clock = await this.models.testClocks.get(testClock);
+      if (!clock || clock.deleted) throw notFound('test_clock', testClock, 'test_clock');
     }
     const created = await this.time.now(testClock);
     const id = newId('customer');
@@ -118,22 +124,19 @@ export class CustomersHandler {
       test_clock: testClock,
       ...fields,
     };
-    await this.customers.execute(id, () => ({
-      events: [{ type: 'CustomerCreated', data: { customer } }],
-      facts: () => [fact('customer.created', customer, created, req)],
-    }));
+    await this.pipeline.handle(this.types.customer, id, { type: 'CreateCustomer', customer }, requestContext(req));
     return customer;
   }
 
   async get(id: string): Promise<CustomerObject> {
-    const { state } = await this.customers.load(id);
+    const state = await this.models.customers.get(id);
     if (!state || state.deleted) throw notFound('customer', id);
     return state.object;
   }
 
   async retrieve(req: ApiRequest): Promise<CustomerObject | ReturnType<typeof deletedObject>> {
     const id = req.path.id ?? '';
-    const { state } = await this.customers.load(id);
+    const state = await this.models.customers.get(id);
     if (!state) throw notFound('customer', id);
     // Stripe answers a deleted customer with its tombstone.
     if (state.deleted) return deletedObject(id);
@@ -144,34 +147,26 @@ export class CustomersHandler {
     const id = req.path.id ?? '';
     rejectUnknown(req.params, EDITABLE);
     const { metadataPatch, ...fields } = readEditable(req.params);
-    const res = await this.customers.execute(id, (s) => {
+    const { state } = await this.pipeline.run(async (uow) => {
+      const s = await uow.load(this.types.customer, id);
       if (!s || s.deleted) throw notFound('customer', id);
-      const next: CustomerObject = { ...s.object, ...fields, metadata: applyMetadata(s.object.metadata, metadataPatch) };
-      const previous = previousAttributes(s.object, next);
-      return {
-        events: [{ type: 'CustomerUpdated', data: { customer: next, previous_attributes: previous } }],
-        facts: () => [fact('customer.updated', next, next.created, req, previous)],
-      };
-    });
-    return res.after!.object;
+      return uow.executeLoaded(this.types.customer, id, { type: 'UpdateCustomer', fields, metadata: metadataPatch });
+    }, requestContext(req));
+    return state!.object;
   }
 
   async del(req: ApiRequest) {
     const id = req.path.id ?? '';
-    await this.customers.execute(id, (s) => {
+    await this.pipeline.run(async (uow) => {
+      const s = await uow.load(this.types.customer, id);
       if (!s || s.deleted) throw notFound('customer', id);
-      return {
-        events: [{ type: 'CustomerDeleted', data: { id } }],
-        facts: () => [fact('customer.deleted', s.object, s.object.created, req)],
-      };
-    });
+      uow.executeLoaded(this.types.customer, id, { type: 'DeleteCustomer' });
+    }, requestContext(req));
     return deletedObject(id);
   }
 
   async idsOnClock(clock: string): Promise<string[]> {
-    const { rows } = await this.customers.pool.query<{ id: string }>('SELECT id FROM customers WHERE test_clock = $1 AND NOT deleted', [
-      clock,
-    ]);
+    const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM customers WHERE test_clock = $1 AND NOT deleted', [clock]);
     return rows.map((r) => r.id);
   }
 
@@ -196,7 +191,7 @@ export class CustomersHandler {
     args.push(...created.args);
     const page = listSql(parseListParams(p), { firstArg: args.length + 1 });
     if (page.where) where.push(page.where);
-    const { rows } = await this.customers.pool.query<{ state: { object: CustomerObject } }>(
+    const { rows } = await this.pool.query<{ state: { object: CustomerObject } }>(
       `SELECT state FROM customers WHERE ${where.join(' AND ')} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
       [...args, ...page.args],
     );

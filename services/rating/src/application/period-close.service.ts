@@ -6,43 +6,29 @@ import {
   type CreateSubscriptionInvoicesRequest,
   type RatedLine,
 } from '@meterflow/contracts';
-import { VersionConflictError, type NewEvent } from '@meterflow/event-store';
+import type pg from 'pg';
+import type { CommandPipeline, Loaded } from '@meterflow/event-store';
 import { DomainError } from '@meterflow/kernel';
 import type { RpcClient } from '@meterflow/messaging';
 import type { Logger } from '@meterflow/observability';
-import { CONFIG, LOGGER, RPC_CLIENT } from '@meterflow/service-kit';
-import { SUBSCRIPTIONS, type SubscriptionRepository } from '../adapters/persistence/repositories.js';
-import { previousAttributes } from '../domain/catalog.events.js';
+import { CONFIG, LOGGER, PG_POOL, RPC_CLIENT } from '@meterflow/service-kit';
 import { isMetered } from '../domain/price.js';
-import { decide, dueClosing, meteredWindows, type SubscriptionEvent } from '../domain/subscription.decider.js';
+import { subscriptionDecider } from '../domain/subscription.aggregate.js';
+import { decide, dueClosing, meteredWindows, type SubscriptionCommand } from '../domain/subscription.decider.js';
 import type { SubscriptionState } from '../domain/subscription.types.js';
-import { toStripeSubscription } from '../domain/subscription.view.js';
 import type { RatingEnv } from '../rating.definition.js';
-import { fact } from './stripe-facts.js';
+import { RatingAggregates } from './aggregates.js';
+import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
 import { UsageRatingService, type UsageWindow } from './usage-rating.service.js';
 
-/** Stripe events for a subscription change, from the states before and after. */
-export function subscriptionFacts(
-  before: SubscriptionState | null,
-  after: SubscriptionState | null,
-  at: number,
-  req?: { requestId: string; idempotencyKey?: string },
-): NewEvent[] {
-  if (!after) return [];
-  const obj = toStripeSubscription(after);
-  if (!before) return [fact('customer.subscription.created', obj, at, req)];
-  if (before.status !== 'canceled' && after.status === 'canceled') return [fact('customer.subscription.deleted', obj, at, req)];
-  const previous = previousAttributes(toStripeSubscription(before), obj);
-  if (Object.keys(previous).length === 0) return [];
-  return [fact('customer.subscription.updated', obj, at, req, previous)];
-}
-
+/** A close decided for one subscription: its commands, and the state they were decided on. */
 interface PreparedClose {
   id: string;
-  loaded: { state: SubscriptionState | null; version: number };
-  events: SubscriptionEvent[];
-  facts: NewEvent[];
+  loaded: Loaded<SubscriptionState | null>;
+  commands: SubscriptionCommand[];
 }
+
+const evolve = subscriptionDecider.evolve;
 
 const clockFilter = (clock: string | null, arg: number): string => (clock === null ? 'test_clock IS NULL' : `test_clock = $${arg}`);
 
@@ -55,7 +41,10 @@ const clockFilter = (clock: string | null, arg: number): string => (clock === nu
 @Injectable()
 export class PeriodCloseService {
   constructor(
-    @Inject(SUBSCRIPTIONS) private readonly subs: SubscriptionRepository,
+    @Inject(PIPELINE) private readonly pipeline: CommandPipeline,
+    @Inject(READ_MODELS) private readonly models: RatingReadModels,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly types: RatingAggregates,
     @Inject(RPC_CLIENT) private readonly rpc: RpcClient,
     @Inject(CONFIG) private readonly config: RatingEnv,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -64,7 +53,7 @@ export class PeriodCloseService {
 
   /** Earliest period-close work in (after, upTo] for subscriptions on `clock`. */
   async nextDue(clock: string, after: number, upTo: number): Promise<number | null> {
-    const { rows } = await this.subs.pool.query<{ at: string | null; pending: boolean }>(
+    const { rows } = await this.pool.query<{ at: string | null; pending: boolean }>(
       `SELECT (SELECT min(next_due) FROM subscriptions WHERE test_clock = $1 AND next_due > $2 AND next_due <= $3)::text AS at,
               EXISTS (SELECT 1 FROM subscriptions WHERE test_clock = $1 AND (pending_invoices > 0 OR next_due <= $2)) AS pending`,
       [clock, after, upTo],
@@ -84,7 +73,7 @@ export class PeriodCloseService {
     for (;;) {
       const args: unknown[] = [at, inflight];
       if (clock !== null) args.push(clock);
-      const { rows } = await this.subs.pool.query<{ id: string }>(
+      const { rows } = await this.pool.query<{ id: string }>(
         `SELECT id FROM subscriptions WHERE ${clockFilter(clock, 3)} AND next_due <= $1 AND NOT (id = ANY($2::text[]))
           ORDER BY next_due, id LIMIT ${this.config.RATING_CLOSE_BATCH_SIZE}`,
         args,
@@ -119,7 +108,7 @@ export class PeriodCloseService {
    * together. (A crash in between repeats the hand-over, which is idempotent by key.)
    */
   private async prepareBatch(ids: readonly string[], at: number): Promise<PreparedClose[]> {
-    const loaded = await this.subs.loadMany(ids);
+    const loaded = await this.models.subscriptions.getMany(ids);
     const work: { id: string; state: SubscriptionState; closing: NonNullable<ReturnType<typeof dueClosing>>; windows: UsageWindow[] }[] =
       [];
     for (const id of ids) {
@@ -153,40 +142,45 @@ export class PeriodCloseService {
       }) as const;
     // Decide once to learn the invoice requests, hand them over, then decide again recording
     // what invoicing accepted (decide is pure: same state, same request).
-    const dry = work.map((w) => ({ w, after: decide(command(w), w.state).reduce(this.subs.spec.evolve, w.state) }));
+    const dry = work.map((w) => ({ w, after: decide(command(w), w.state).reduce(evolve, w.state) }));
     const accepted = await this.handOver(dry.flatMap((d) => d.after?.pending_invoices ?? []));
     return dry.map(({ w, after }) => {
       const key = after?.pending_invoices.at(-1)?.idempotency_key;
-      const events = decide(command(w, key ? accepted.get(key) : undefined), w.state);
-      let state = events.reduce(this.subs.spec.evolve, w.state);
-      // Older invoices still pending (an earlier hand-over failed) are acknowledged separately.
+      const close = command(w, key ? accepted.get(key) : undefined);
+      const commands: SubscriptionCommand[] = [close];
+      // Older invoices still pending (an earlier hand-over failed) are acknowledged with the close
+      // (one change, one Stripe event).
+      const state = decide(close, w.state).reduce(evolve, w.state);
       for (const p of state?.pending_invoices ?? []) {
         const invoice = accepted.get(p.idempotency_key);
-        if (!invoice) continue;
-        const ack = decide({ type: 'AcknowledgeInvoice', idempotency_key: p.idempotency_key, invoice }, state);
-        events.push(...ack);
-        state = ack.reduce(this.subs.spec.evolve, state);
+        if (invoice) commands.push({ type: 'AcknowledgeInvoice', idempotency_key: p.idempotency_key, invoice });
       }
-      // The Stripe event is rendered here, overlapping the previous batch's commit.
-      const facts = subscriptionFacts(w.state, state, w.closing.period_end);
-      return { id: w.id, loaded: loaded.get(w.id)!, events, facts };
+      return { id: w.id, loaded: loaded.get(w.id)!, commands };
     });
   }
 
-  /** One transaction, two statements for the whole batch; a subscription changed meanwhile is skipped and stays due. */
+  /**
+   * One unit for the whole batch (one append, one bulk projection), on the states the close was
+   * decided on (adopted: no second read). A subscription changed meanwhile fails the append with
+   * a version conflict: the unit runs again without it (it stays due for the next pass).
+   */
   private async commitBatch(prepared: readonly PreparedClose[]): Promise<number> {
     if (prepared.length === 0) return 0;
-    const { saved } = await this.subs.store.withTransaction((tx) =>
-      this.subs.saveMany(
-        tx,
-        prepared.map((p) => ({
-          id: p.id,
-          loaded: p.loaded,
-          decision: { events: p.events, facts: () => p.facts },
-        })),
-      ),
+    const type = this.types.subscription;
+    return this.pipeline.run(
+      async (uow, _attempt, conflicted) => {
+        const kept = prepared.filter((p) => !conflicted.has(type.streamId(p.id)));
+        uow.adopt(type, new Map(kept.map((p) => [p.id, p.loaded])));
+        let closed = 0;
+        for (const p of kept) {
+          const { events } = uow.executeLoaded(type, p.id, { type: 'Sequence', commands: p.commands });
+          if (events.length > 0) closed++;
+        }
+        return closed;
+      },
+      {},
+      { attempts: prepared.length + 1 },
     );
-    return saved.size;
   }
 
   /**
@@ -238,7 +232,7 @@ export class PeriodCloseService {
   /** Hand pending invoices of these subscriptions to invoicing; acknowledge what it accepted. */
   async flushPending(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    const loaded = await this.subs.loadMany(ids);
+    const loaded = await this.models.subscriptions.getMany(ids);
     const requests: CreateSubscriptionInvoiceRequest[] = [];
     for (const l of loaded.values()) if (l.state) requests.push(...l.state.pending_invoices);
     if (requests.length === 0) return;
@@ -260,7 +254,7 @@ export class PeriodCloseService {
   async flushPendingFor(clock: string | null): Promise<void> {
     for (;;) {
       const args: unknown[] = clock === null ? [] : [clock];
-      const { rows } = await this.subs.pool.query<{ id: string }>(
+      const { rows } = await this.pool.query<{ id: string }>(
         `SELECT id FROM subscriptions WHERE pending_invoices > 0 AND ${clockFilter(clock, 1)} ORDER BY id LIMIT ${this.config.RATING_CLOSE_BATCH_SIZE}`,
         args,
       );
@@ -270,31 +264,19 @@ export class PeriodCloseService {
     }
   }
 
+  /** One unit: one load of the subscriptions, one append of their acknowledgements (retried afresh on a conflict). */
   private async acknowledge(acks: readonly { subscription: string; key: string; invoice: string }[]): Promise<void> {
     if (acks.length === 0) return;
-    const bySub = new Map<string, { key: string; invoice: string }[]>();
-    for (const a of acks) bySub.set(a.subscription, [...(bySub.get(a.subscription) ?? []), a]);
-    let pending = [...bySub.keys()];
-    for (let attempt = 1; pending.length > 0; attempt++) {
-      const loaded = await this.subs.loadMany(pending);
-      const { conflicts } = await this.subs.store.withTransaction((tx) =>
-        this.subs.saveMany(
-          tx,
-          pending.map((id) => {
-            const l = loaded.get(id) ?? { state: null, version: 0 };
-            let state = l.state;
-            const events: SubscriptionEvent[] = [];
-            for (const a of bySub.get(id)!) {
-              const evs = decide({ type: 'AcknowledgeInvoice', idempotency_key: a.key, invoice: a.invoice }, state);
-              events.push(...evs);
-              state = evs.reduce(this.subs.spec.evolve, state);
-            }
-            return { id, loaded: l, decision: { events } };
-          }),
-        ),
-      );
-      if (conflicts.length && attempt >= 5) throw new VersionConflictError(conflicts[0]!, 'any', undefined);
-      pending = conflicts;
-    }
+    const bySub = new Map<string, SubscriptionCommand[]>();
+    for (const a of acks)
+      bySub.set(a.subscription, [
+        ...(bySub.get(a.subscription) ?? []),
+        { type: 'AcknowledgeInvoice', idempotency_key: a.key, invoice: a.invoice },
+      ]);
+    const type = this.types.subscription;
+    await this.pipeline.run(async (uow) => {
+      await uow.preload(type, [...bySub.keys()]);
+      for (const [id, commands] of bySub) uow.executeLoaded(type, id, { type: 'Sequence', commands });
+    });
   }
 }

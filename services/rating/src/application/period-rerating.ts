@@ -1,10 +1,12 @@
 import type { CreateSubscriptionInvoiceRequest, RatedLine, RatePeriodReply, RatePeriodRequest, RpcReply } from '@meterflow/contracts';
-import { quoteIdent } from '@meterflow/event-store';
+import { quoteIdent, type CommandPipeline } from '@meterflow/event-store';
 import { DomainError, notFound } from '@meterflow/kernel';
 import { Inject, Injectable } from '@nestjs/common';
-import { PRICES, SUBSCRIPTIONS, type PriceRepository, type SubscriptionRepository } from '../adapters/persistence/repositories.js';
+import type pg from 'pg';
+import { PG_POOL } from '@meterflow/service-kit';
 import type { PriceObject } from '../domain/price.js';
 import type { SubscriptionState } from '../domain/subscription.types.js';
+import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
 import { UsageRatingService, type UsageWindow } from './usage-rating.service.js';
 
 /** The subscription events that carry invoice requests (the only ones re-rating reads in full). */
@@ -27,8 +29,9 @@ interface StreamFacts {
 @Injectable()
 export class PeriodRerating {
   constructor(
-    @Inject(SUBSCRIPTIONS) private readonly subs: SubscriptionRepository,
-    @Inject(PRICES) private readonly prices: PriceRepository,
+    @Inject(PIPELINE) private readonly pipeline: CommandPipeline,
+    @Inject(READ_MODELS) private readonly models: RatingReadModels,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
     private readonly rating: UsageRatingService,
   ) {}
 
@@ -61,7 +64,7 @@ export class PeriodRerating {
 
     const priceIds = new Set<string>();
     for (const f of found) if (!(f instanceof DomainError)) for (const l of f.invoice.lines) priceIds.add(l.price);
-    const prices = await this.prices.loadMany([...priceIds]);
+    const prices = await this.models.prices.getMany([...priceIds]);
 
     // Lines re-rated from usage are keyed `<request index>|<line index>`; the others stay as closed.
     const windows: UsageWindow[] = [];
@@ -102,9 +105,9 @@ export class PeriodRerating {
   private async readStreams(ids: readonly string[]): Promise<Map<string, StreamFacts>> {
     const out = new Map<string, StreamFacts>();
     if (ids.length === 0) return out;
-    const { rows } = await this.subs.pool.query<{ stream_id: string; type: string; data: unknown }>(
+    const { rows } = await this.pool.query<{ stream_id: string; type: string; data: unknown }>(
       `SELECT stream_id, type, CASE WHEN type = ANY($2::text[]) THEN data END AS data
-         FROM ${quoteIdent(this.subs.store.schema)}.events
+         FROM ${quoteIdent(this.pipeline.store.schema)}.events
         WHERE stream_id = ANY($1::text[])
         ORDER BY stream_id, stream_position`,
       [ids, INVOICE_EVENTS],

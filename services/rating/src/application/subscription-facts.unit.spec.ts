@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createPrice } from '../domain/price.js';
 import { decide, dueClosing, evolve } from '../domain/subscription.decider.js';
 import type { SubscriptionState } from '../domain/subscription.types.js';
-import { subscriptionFacts } from './period-close.service.js';
+import { subscriptionFacts } from './stripe-facts.js';
 
 const price = createPrice(
   { currency: 'usd', product: 'prod_1', unit_amount: 1000, recurring: { interval: 'month', usage_type: 'metered', meter: 'mtr_1' } },

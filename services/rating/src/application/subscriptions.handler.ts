@@ -19,17 +19,13 @@ import {
   timestamp,
   type Params,
 } from '@meterflow/stripe-api';
-import { SUBSCRIPTIONS, type SubscriptionRepository } from '../adapters/persistence/repositories.js';
+import type pg from 'pg';
+import type { CommandPipeline } from '@meterflow/event-store';
+import { PG_POOL } from '@meterflow/service-kit';
 import type { AnchorConfig } from '../domain/billing-period.js';
 import { billsBackdatedUsageAtCreation } from '../domain/creation-invoice.js';
 import { isMetered } from '../domain/price.js';
-import {
-  decide,
-  meteredWindows,
-  type CreateSubscriptionInput,
-  type NewItem,
-  type SubscriptionCommand,
-} from '../domain/subscription.decider.js';
+import { meteredWindows, type CreateSubscriptionInput, type NewItem, type SubscriptionCommand } from '../domain/subscription.decider.js';
 import {
   CANCELLATION_FEEDBACK,
   type ProrationBehavior,
@@ -37,9 +33,12 @@ import {
   type SubscriptionState,
 } from '../domain/subscription.types.js';
 import { toStripeSubscription, toStripeSubscriptionItem } from '../domain/subscription.view.js';
-import { CatalogHandler } from './catalog.handler.js';
+import { RatingAggregates } from './aggregates.js';
 import { CustomersHandler } from './customers.handler.js';
-import { PeriodCloseService, subscriptionFacts } from './period-close.service.js';
+import { PeriodCloseService } from './period-close.service.js';
+import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
+import { PricesHandler } from './prices.handler.js';
+import { requestContext } from './stripe-facts.js';
 import { rangeFilter } from './list-filters.js';
 import { TimeService } from './time.service.js';
 import { UsageRatingService } from './usage-rating.service.js';
@@ -51,9 +50,12 @@ const IGNORED = ['payment_behavior', 'collection_method', 'days_until_due', 'def
 @Injectable()
 export class SubscriptionsHandler {
   constructor(
-    @Inject(SUBSCRIPTIONS) private readonly subs: SubscriptionRepository,
+    @Inject(PIPELINE) private readonly pipeline: CommandPipeline,
+    @Inject(READ_MODELS) private readonly models: RatingReadModels,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly types: RatingAggregates,
     private readonly customers: CustomersHandler,
-    private readonly catalog: CatalogHandler,
+    private readonly catalog: PricesHandler,
     private readonly time: TimeService,
     private readonly rating: UsageRatingService,
     private readonly periods: PeriodCloseService,
@@ -62,7 +64,7 @@ export class SubscriptionsHandler {
   private async readItem(p: Params): Promise<NewItem> {
     rejectUnknown(p, ['price', 'quantity', 'metadata', 'tax_rates', 'discounts', 'billing_thresholds']);
     const priceId = str(p, 'price', { required: true });
-    const price = await this.catalog.getPrice(priceId, paramName(p, 'price'));
+    const price = await this.catalog.get(priceId, paramName(p, 'price'));
     const quantity = int(p, 'quantity', { min: 0 });
     const md = metadata(p);
     return {
@@ -74,22 +76,19 @@ export class SubscriptionsHandler {
   }
 
   async load(id: string): Promise<SubscriptionState> {
-    const { state } = await this.subs.load(id);
+    const state = await this.models.subscriptions.get(id);
     if (!state) throw notFound('subscription', id);
     return state;
   }
 
   /** Run a command against one subscription, recording the Stripe events it causes. */
-  private async run(id: string, cmd: () => SubscriptionCommand, at: number, req: ApiRequest) {
+  private async run(id: string, cmd: () => SubscriptionCommand, _at: number, req: ApiRequest): Promise<SubscriptionState> {
     const command = cmd();
-    const res = await this.subs.execute(id, (s) => {
-      if (!s && command.type !== 'CreateSubscription') throw notFound('subscription', id);
-      return {
-        events: decide(command, s),
-        facts: (before, after) => subscriptionFacts(before, after, at, req),
-      };
-    });
-    return res.after!;
+    const { state } = await this.pipeline.run(async (uow) => {
+      if (!(await uow.load(this.types.subscription, id)) && command.type !== 'CreateSubscription') throw notFound('subscription', id);
+      return uow.executeLoaded(this.types.subscription, id, command);
+    }, requestContext(req));
+    return state!;
   }
 
   async create(req: ApiRequest) {
@@ -212,7 +211,7 @@ export class SubscriptionsHandler {
     args.push(...created.args);
     const page = listSql(parseListParams(p), { firstArg: args.length + 1 });
     if (page.where) where.push(page.where);
-    const { rows } = await this.subs.pool.query<{ state: SubscriptionState }>(
+    const { rows } = await this.pool.query<{ state: SubscriptionState }>(
       `SELECT state FROM subscriptions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
       [...args, ...page.args],
     );
@@ -344,7 +343,7 @@ export class SubscriptionsHandler {
 
   /** Deleting a customer cancels its subscriptions at once (no final invoice, like Stripe). */
   async cancelAllOf(customer: string, req: ApiRequest): Promise<void> {
-    const { rows } = await this.subs.pool.query<{ id: string }>(`SELECT id FROM subscriptions WHERE customer = $1 AND status = 'active'`, [
+    const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM subscriptions WHERE customer = $1 AND status = 'active'`, [
       customer,
     ]);
     for (const { id } of rows) {
@@ -384,7 +383,7 @@ export class SubscriptionsHandler {
     const item = s.items.find((i) => i.id === itemId);
     if (!item) throw notFound('subscription_item', itemId);
     const now = await this.time.now(s.test_clock);
-    const priceChange = change.price && change.price !== item.price.id ? await this.catalog.getPrice(change.price) : undefined;
+    const priceChange = change.price && change.price !== item.price.id ? await this.catalog.get(change.price) : undefined;
     // Usage so far at the old price matters only when flexible mode bills it.
     const needsUsage =
       (change.delete || priceChange) && isMetered(item.price) && s.billing_mode.type === 'flexible' && change.proration !== 'none';
@@ -416,7 +415,7 @@ export class SubscriptionsHandler {
   // ---- subscription items ----------------------------------------------------------------
 
   private async subscriptionOfItem(itemId: string): Promise<string> {
-    const { rows } = await this.subs.pool.query<{ subscription: string }>(
+    const { rows } = await this.pool.query<{ subscription: string }>(
       'SELECT subscription FROM subscription_items WHERE id = $1 AND NOT deleted',
       [itemId],
     );

@@ -2,17 +2,24 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ApiRequest } from '@meterflow/contracts';
 import { newId, notFound } from '@meterflow/kernel';
 import { LIST_PARAM_KEYS, listSql, parseListParams, rejectUnknown, str, timestamp } from '@meterflow/stripe-api';
-import { TEST_CLOCKS, type TestClockRepository } from '../adapters/persistence/repositories.js';
+import type pg from 'pg';
+import type { CommandPipeline } from '@meterflow/event-store';
+import { PG_POOL } from '@meterflow/service-kit';
 import type { Recurrence } from '../domain/billing-period.js';
-import { decide, toStripeTestClock, type TestClockState } from '../domain/test-clock.decider.js';
+import { toStripeTestClock, type TestClockState } from '../domain/test-clock.decider.js';
+import { RatingAggregates } from './aggregates.js';
 import { ClockAdvanceRunner } from './clock-advance.runner.js';
-import { fact } from './stripe-facts.js';
+import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
+import { requestContext } from './stripe-facts.js';
 import { TimeService } from './time.service.js';
 
 @Injectable()
 export class TestClocksHandler {
   constructor(
-    @Inject(TEST_CLOCKS) private readonly clocks: TestClockRepository,
+    @Inject(PIPELINE) private readonly pipeline: CommandPipeline,
+    @Inject(READ_MODELS) private readonly models: RatingReadModels,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly types: RatingAggregates,
     private readonly time: TimeService,
     private readonly runner: ClockAdvanceRunner,
   ) {}
@@ -23,15 +30,17 @@ export class TestClocksHandler {
     const name = str(req.params, 'name', { maxLength: 300 }) ?? null;
     const id = newId('testClock');
     const now = this.time.systemNow();
-    const res = await this.clocks.execute(id, (s) => ({
-      events: decide({ type: 'CreateTestClock', id, now, frozen_time: frozen, name }, s),
-      facts: (_b, a) => [fact('test_helpers.test_clock.created', toStripeTestClock(a!), now, req)],
-    }));
-    return toStripeTestClock(res.after!);
+    const { state } = await this.pipeline.handle(
+      this.types.testClock,
+      id,
+      { type: 'CreateTestClock', id, now, frozen_time: frozen, name },
+      requestContext(req),
+    );
+    return toStripeTestClock(state!);
   }
 
   private async get(id: string): Promise<TestClockState> {
-    const { state } = await this.clocks.load(id);
+    const state = await this.models.testClocks.get(id);
     if (!state || state.deleted) throw notFound('test_clock', id);
     return state;
   }
@@ -43,7 +52,7 @@ export class TestClocksHandler {
   async list(req: ApiRequest) {
     rejectUnknown(req.params, LIST_PARAM_KEYS);
     const page = listSql(parseListParams(req.params));
-    const { rows } = await this.clocks.pool.query<{ state: TestClockState }>(
+    const { rows } = await this.pool.query<{ state: TestClockState }>(
       `SELECT state FROM test_clocks WHERE NOT deleted${page.where ? ` AND ${page.where}` : ''} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
       page.args,
     );
@@ -55,14 +64,11 @@ export class TestClocksHandler {
 
   async del(req: ApiRequest) {
     const id = req.path.id ?? '';
-    const now = this.time.systemNow();
-    await this.clocks.execute(id, (s) => {
+    await this.pipeline.run(async (uow) => {
+      const s = await uow.load(this.types.testClock, id);
       if (!s || s.deleted) throw notFound('test_clock', id);
-      return {
-        events: decide({ type: 'DeleteTestClock' }, s),
-        facts: () => [fact('test_helpers.test_clock.deleted', toStripeTestClock(s), now, req)],
-      };
-    });
+      uow.executeLoaded(this.types.testClock, id, { type: 'DeleteTestClock' });
+    }, requestContext(req));
     return { id, object: 'test_helpers.test_clock' as const, deleted: true as const };
   }
 
@@ -71,19 +77,20 @@ export class TestClocksHandler {
     rejectUnknown(req.params, ['frozen_time']);
     const frozen = timestamp(req.params, 'frozen_time', { required: true });
     await this.get(id);
-    const { rows } = await this.clocks.pool.query<{ interval: string; interval_count: number }>(
+    const { rows } = await this.pool.query<{ interval: string; interval_count: number }>(
       `SELECT DISTINCT state->'recurrence'->>'interval' AS interval, (state->'recurrence'->>'interval_count')::int AS interval_count
          FROM subscriptions WHERE test_clock = $1 AND status = 'active'`,
       [id],
     );
     const subscriptions = rows.map((r) => ({ interval: r.interval, interval_count: r.interval_count }) as Recurrence);
-    const now = this.time.systemNow();
-    const res = await this.clocks.execute(id, (s) => ({
-      events: decide({ type: 'StartAdvance', frozen_time: frozen, subscriptions }, s),
-      facts: (_b, a) => [fact('test_helpers.test_clock.advancing', toStripeTestClock(a!), now, req)],
-    }));
+    const res = await this.pipeline.handle(
+      this.types.testClock,
+      id,
+      { type: 'StartAdvance', frozen_time: frozen, subscriptions },
+      requestContext(req),
+    );
     // Answer now (`advancing`); the work runs in the background and ends in `ready`.
     this.runner.start(id);
-    return toStripeTestClock(res.after!);
+    return toStripeTestClock(res.state!);
   }
 }

@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, toUnix, type Clock } from '@meterflow/kernel';
-import { TEST_CLOCKS, type TestClockRepository } from '../adapters/persistence/repositories.js';
+import { READ_MODELS, type RatingReadModels } from './ports.js';
 
 /** "Now" for an object: the system clock, or its test clock's frozen time. */
 @Injectable()
 export class TimeService {
   constructor(
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(TEST_CLOCKS) private readonly clocks: TestClockRepository,
+    @Inject(READ_MODELS) private readonly models: RatingReadModels,
   ) {}
 
   systemNow(): number {
@@ -16,7 +16,7 @@ export class TimeService {
 
   async now(testClock: string | null): Promise<number> {
     if (!testClock) return this.systemNow();
-    const { state } = await this.clocks.load(testClock);
+    const state = await this.models.testClocks.get(testClock);
     return state?.frozen_time ?? this.systemNow();
   }
 }

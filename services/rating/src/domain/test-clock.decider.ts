@@ -150,3 +150,10 @@ export function toStripeTestClock(s: TestClockState) {
     status_details: s.status === 'advancing' && s.target !== null ? { advancing: { target_frozen_time: s.target } } : {},
   };
 }
+
+/** The decider the command pipeline runs (state `null` until created). */
+export const testClockDecider = {
+  initialState: (): TestClockState | null => null,
+  decide,
+  evolve,
+};

@@ -1,13 +1,35 @@
 import type pg from 'pg';
 import { STRIPE_EVENT_EMITTED } from '@meterflow/contracts';
 import { quoteIdent, withTransaction, type PgEventStore } from '@meterflow/event-store';
-import type { AggregateRepository, DomainEvent } from '../persistence/aggregate.repository.js';
+import type { ReadModel, RatingReadModels } from '../../application/ports.js';
+import { customerDecider } from '../../domain/customer.decider.js';
+import { priceDecider } from '../../domain/price.decider.js';
+import { productDecider } from '../../domain/product.decider.js';
+import { subscriptionDecider } from '../../domain/subscription.aggregate.js';
+import { testClockDecider } from '../../domain/test-clock.decider.js';
 
 /** Every read-model table this service derives from its event store. */
 export const READ_MODEL_TABLES = ['customers', 'products', 'prices', 'test_clocks', 'subscriptions', 'subscription_items'] as const;
 
-/** Which repository folds a stream, by kind (`cus`, `prod`, `price`, `clock`, `sub`). */
-export type RepositoryByPrefix = Record<string, AggregateRepository<unknown, DomainEvent>>;
+interface Kind {
+  evolve: (state: unknown, event: { type: string; data: unknown }) => unknown;
+  model: ReadModel<unknown>;
+}
+
+/** Which decider folds a stream and which read model it projects into, by kind (`cus`, `prod`, `price`, `clock`, `sub`). */
+function kinds(models: RatingReadModels): Record<string, Kind> {
+  const kind = <S, E>(d: { evolve: (s: S, e: E) => S }, model: ReadModel<S>): Kind => ({
+    evolve: d.evolve as unknown as Kind['evolve'],
+    model: model as unknown as ReadModel<unknown>,
+  });
+  return {
+    cus: kind(customerDecider, models.customers),
+    prod: kind(productDecider, models.products),
+    price: kind(priceDecider, models.prices),
+    clock: kind(testClockDecider, models.testClocks),
+    sub: kind(subscriptionDecider, models.subscriptions),
+  };
+}
 
 /** A stream's kind, from its event types (product ids may be chosen by the client). */
 const KIND_BY_EVENT_PREFIX: [string, string][] = [
@@ -26,9 +48,10 @@ const kindOf = (type: string): string | undefined => KIND_BY_EVENT_PREFIX.find((
  */
 export async function rebuildReadModels(
   store: PgEventStore,
-  repos: RepositoryByPrefix,
+  models: RatingReadModels,
   batch = 5_000,
 ): Promise<{ streams: number; events: number }> {
+  const repos = kinds(models);
   const schema = quoteIdent(store.schema);
   return withTransaction(store.pool, async (tx: pg.PoolClient) => {
     await tx.query(`TRUNCATE ${READ_MODEL_TABLES.map((t) => `${schema}.${t}`).join(', ')}`);
@@ -51,7 +74,7 @@ export async function rebuildReadModels(
         s.prefix ||= kindOf(r.type) ?? '';
         const repo = repos[s.prefix];
         if (!repo) continue;
-        s.state = repo.spec.evolve(s.state, { type: r.type, data: r.data });
+        s.state = repo.evolve(s.state, { type: r.type, data: r.data });
         events++;
       }
     }
@@ -61,7 +84,12 @@ export async function rebuildReadModels(
       byPrefix.set(s.prefix, [...(byPrefix.get(s.prefix) ?? []), { id, version: s.version, state: s.state }]);
     }
     for (const [prefix, rows] of byPrefix) {
-      for (let i = 0; i < rows.length; i += batch) await repos[prefix]!.restore(tx, rows.slice(i, i + batch));
+      // the live projection, as if each object were created whole
+      for (let i = 0; i < rows.length; i += batch)
+        await repos[prefix]!.model.project(
+          tx,
+          rows.slice(i, i + batch).map((r) => ({ id: r.id, version: r.version, before: null, after: r.state, events: [], stored: [] })),
+        );
     }
     return { streams: streams.size, events };
   });

@@ -1,8 +1,9 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { ApiRequest } from '@meterflow/contracts';
-import { CatalogHandler } from '../../application/catalog.handler.js';
 import { CustomersHandler } from '../../application/customers.handler.js';
+import { PricesHandler } from '../../application/prices.handler.js';
+import { ProductsHandler } from '../../application/products.handler.js';
 import { SubscriptionsHandler } from '../../application/subscriptions.handler.js';
 
 /** Customers, products and prices (API_ROUTES). */
@@ -10,7 +11,8 @@ import { SubscriptionsHandler } from '../../application/subscriptions.handler.js
 export class CatalogController {
   constructor(
     private readonly customers: CustomersHandler,
-    private readonly catalog: CatalogHandler,
+    private readonly products: ProductsHandler,
+    private readonly prices: PricesHandler,
     private readonly subscriptions: SubscriptionsHandler,
   ) {}
 
@@ -39,35 +41,35 @@ export class CatalogController {
 
   @MessagePattern('products.create')
   createProduct(@Payload() req: ApiRequest) {
-    return this.catalog.createProduct(req);
+    return this.products.create(req);
   }
   @MessagePattern('products.retrieve')
   retrieveProduct(@Payload() req: ApiRequest) {
-    return this.catalog.retrieveProduct(req);
+    return this.products.retrieve(req);
   }
   @MessagePattern('products.update')
   updateProduct(@Payload() req: ApiRequest) {
-    return this.catalog.updateProduct(req);
+    return this.products.update(req);
   }
   @MessagePattern('products.list')
   listProducts(@Payload() req: ApiRequest) {
-    return this.catalog.listProducts(req);
+    return this.products.list(req);
   }
 
   @MessagePattern('prices.create')
   createPrice(@Payload() req: ApiRequest) {
-    return this.catalog.createPrice(req);
+    return this.prices.create(req);
   }
   @MessagePattern('prices.retrieve')
   retrievePrice(@Payload() req: ApiRequest) {
-    return this.catalog.retrievePrice(req);
+    return this.prices.retrieve(req);
   }
   @MessagePattern('prices.update')
   updatePrice(@Payload() req: ApiRequest) {
-    return this.catalog.updatePrice(req);
+    return this.prices.update(req);
   }
   @MessagePattern('prices.list')
   listPrices(@Payload() req: ApiRequest) {
-    return this.catalog.listPrices(req);
+    return this.prices.list(req);
   }
 }

@@ -1,5 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type pg from 'pg';
 import type { ApiRequest } from '@meterflow/contracts';
+import type { CommandPipeline, UnitOfWork } from '@meterflow/event-store';
 import { DomainError, newId, notFound } from '@meterflow/kernel';
 import {
   LIST_PARAM_KEYS,
@@ -19,43 +21,15 @@ import {
   strArr,
   type Params,
 } from '@meterflow/stripe-api';
-import { PRICES, PRODUCTS, type PriceRepository, type ProductRepository } from '../adapters/persistence/repositories.js';
-import { previousAttributes, type ProductObject } from '../domain/catalog.events.js';
+import { PG_POOL } from '@meterflow/service-kit';
 import { createPrice, type PriceInput, type PriceObject } from '../domain/price.js';
+import { RatingAggregates } from './aggregates.js';
 import { rangeFilter } from './list-filters.js';
-import { fact } from './stripe-facts.js';
+import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
+import { ProductsHandler } from './products.handler.js';
+import { requestContext } from './stripe-facts.js';
 import { TimeService } from './time.service.js';
 import { UsageRatingService } from './usage-rating.service.js';
-
-const PRODUCT_FIELDS = [
-  'active',
-  'description',
-  'images',
-  'metadata',
-  'name',
-  'shippable',
-  'statement_descriptor',
-  'tax_code',
-  'unit_label',
-  'url',
-] as const;
-
-function readProductFields(p: Params, creating: boolean): Partial<ProductObject> & { metadataPatch: ReturnType<typeof metadata> } {
-  const out: Partial<ProductObject> & { metadataPatch: ReturnType<typeof metadata> } = { metadataPatch: metadata(p) };
-  const name = creating ? str(p, 'name', { required: true, maxLength: 5000 }) : str(p, 'name', { maxLength: 5000 });
-  if (name) out.name = name;
-  for (const k of ['description', 'statement_descriptor', 'tax_code', 'unit_label', 'url'] as const) {
-    const v = str(p, k, { maxLength: 5000 });
-    if (v !== undefined) out[k] = v;
-  }
-  const active = bool(p, 'active');
-  if (active !== undefined && active !== null) out.active = active;
-  const shippable = bool(p, 'shippable');
-  if (shippable !== undefined) out.shippable = shippable;
-  const images = strArr(p, 'images');
-  if (images !== undefined) out.images = images ?? [];
-  return out;
-}
 
 const INTERVALS = ['day', 'week', 'month', 'year'] as const;
 
@@ -131,128 +105,20 @@ function readPriceInput(p: Params, product: string): PriceInput {
   return input;
 }
 
+/** Prices: create (with a new product from `product_data`), retrieve, update, list; lookup keys move between prices. */
 @Injectable()
-export class CatalogHandler {
+export class PricesHandler {
   constructor(
-    @Inject(PRODUCTS) private readonly products: ProductRepository,
-    @Inject(PRICES) private readonly prices: PriceRepository,
+    @Inject(PIPELINE) private readonly pipeline: CommandPipeline,
+    @Inject(READ_MODELS) private readonly models: RatingReadModels,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly types: RatingAggregates,
+    private readonly products: ProductsHandler,
     private readonly time: TimeService,
     private readonly usage: UsageRatingService,
   ) {}
 
-  // ---- products --------------------------------------------------------------------------
-
-  async createProduct(req: ApiRequest): Promise<ProductObject> {
-    rejectUnknown(req.params, [...PRODUCT_FIELDS, 'id', 'marketing_features', 'default_price_data', 'tax_details', 'package_dimensions']);
-    return this.newProduct(req, req.params);
-  }
-
-  private async newProduct(req: ApiRequest, p: Params): Promise<ProductObject> {
-    const { metadataPatch, ...fields } = readProductFields(p, true);
-    const custom = str(p, 'id', { maxLength: 5000 });
-    const id = custom ?? newId('product');
-    const now = this.time.systemNow();
-    const product: ProductObject = {
-      id,
-      object: 'product',
-      active: true,
-      created: now,
-      default_price: null,
-      description: null,
-      images: [],
-      livemode: false,
-      marketing_features: [],
-      metadata: applyMetadata({}, metadataPatch),
-      name: '',
-      package_dimensions: null,
-      shippable: null,
-      statement_descriptor: null,
-      tax_code: null,
-      tax_details: null,
-      type: 'service',
-      unit_label: null,
-      updated: now,
-      url: null,
-      ...fields,
-    };
-    await this.products.execute(id, (s) => {
-      if (s) throw new DomainError('resource_already_exists', `Product already exists.`, { param: 'id' });
-      return {
-        events: [{ type: 'ProductCreated', data: { product } }],
-        facts: () => [fact('product.created', product, now, req)],
-      };
-    });
-    return product;
-  }
-
-  async retrieveProduct(req: ApiRequest): Promise<ProductObject> {
-    const id = req.path.id ?? '';
-    const { state } = await this.products.load(id);
-    if (!state) throw notFound('product', id);
-    return state;
-  }
-
-  async updateProduct(req: ApiRequest): Promise<ProductObject> {
-    const id = req.path.id ?? '';
-    rejectUnknown(req.params, [...PRODUCT_FIELDS, 'default_price', 'marketing_features', 'tax_details', 'package_dimensions']);
-    const { metadataPatch, ...fields } = readProductFields(req.params, false);
-    const defaultPrice = str(req.params, 'default_price');
-    if (defaultPrice) {
-      const price = await this.prices.load(defaultPrice);
-      if (!price.state || price.state.product !== id) throw notFound('price', defaultPrice, 'default_price');
-    }
-    const now = this.time.systemNow();
-    const res = await this.products.execute(id, (s) => {
-      if (!s) throw notFound('product', id);
-      const next: ProductObject = {
-        ...s,
-        ...fields,
-        ...(defaultPrice !== undefined ? { default_price: defaultPrice } : {}),
-        metadata: applyMetadata(s.metadata, metadataPatch),
-        updated: now,
-      };
-      const previous = previousAttributes(s, next);
-      return {
-        events: [{ type: 'ProductUpdated', data: { product: next, previous_attributes: previous } }],
-        facts: () => [fact('product.updated', next, now, req, previous)],
-      };
-    });
-    return res.after!;
-  }
-
-  async listProducts(req: ApiRequest) {
-    const p = req.params;
-    rejectUnknown(p, [...LIST_PARAM_KEYS, 'active', 'ids', 'created']);
-    const args: unknown[] = [];
-    const where = ['NOT deleted'];
-    const active = bool(p, 'active');
-    if (active != null) {
-      args.push(active);
-      where.push(`active = $${args.length}`);
-    }
-    const ids = strArr(p, 'ids');
-    if (ids) {
-      args.push(ids);
-      where.push(`id = ANY($${args.length}::text[])`);
-    }
-    const created = rangeFilter(p, 'created', 'created', args.length + 1);
-    where.push(...created.sql);
-    args.push(...created.args);
-    const page = listSql(parseListParams(p), { firstArg: args.length + 1 });
-    if (page.where) where.push(page.where);
-    const { rows } = await this.products.pool.query<{ state: ProductObject }>(
-      `SELECT state FROM products WHERE ${where.join(' AND ')} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
-      [...args, ...page.args],
-    );
-    return page.finish(
-      rows.map((r) => r.state),
-      '/v1/products',
-    );
-  }
-
-  // ---- prices ----------------------------------------------------------------------------
-
-  async createPrice(req: ApiRequest): Promise<PriceObject> {
+  async create(req: ApiRequest): Promise<PriceObject> {
     const p = req.params;
     rejectUnknown(p, [
       'currency',
@@ -285,53 +151,54 @@ export class CatalogHandler {
     const meter = price.recurring?.meter;
     if (meter && (await this.usage.meterExists(meter)) === false) throw notFound('billing.meter', meter, 'recurring[meter]');
     if (productId) {
-      const product = await this.products.load(productId);
-      if (!product.state) throw notFound('product', productId, 'product');
+      if (!(await this.models.products.get(productId))) throw notFound('product', productId, 'product');
     } else {
       rejectUnknown(productData!, ['name', 'active', 'id', 'metadata', 'statement_descriptor', 'tax_code', 'unit_label', 'tax_details']);
-      productId = (await this.newProduct(req, productData!)).id;
+      productId = (await this.products.createFrom(req, productData!)).id;
     }
     const final: PriceObject = { ...price, product: productId };
-    await this.claimLookupKey(req, final.lookup_key, bool(p, 'transfer_lookup_key') ?? false, now);
-    await this.prices.execute(id, () => ({
-      events: [{ type: 'PriceCreated', data: { price: final } }],
-      facts: () => [fact('price.created', final, now, req)],
-    }));
+    const holder = await this.lookupKeyHolder(final.lookup_key, id, bool(p, 'transfer_lookup_key') ?? false);
+    await this.pipeline.run(async (uow) => {
+      if (holder) await this.releaseLookupKey(uow, holder);
+      uow.fresh(this.types.price, [id]);
+      uow.executeLoaded(this.types.price, id, { type: 'CreatePrice', price: final });
+    }, requestContext(req));
     return final;
   }
 
-  private async claimLookupKey(req: ApiRequest, key: string | null, transfer: boolean, now: number): Promise<void> {
-    if (!key) return;
-    const { rows } = await this.prices.pool.query<{ id: string }>('SELECT id FROM prices WHERE lookup_key = $1 AND active', [key]);
+  /** The active price holding `key` (other than `id`); refused unless it may be transferred. */
+  private async lookupKeyHolder(key: string | null | undefined, id: string, transfer: boolean): Promise<string | null> {
+    if (!key) return null;
+    const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM prices WHERE lookup_key = $1 AND active AND id <> $2', [
+      key,
+      id,
+    ]);
     const holder = rows[0]?.id;
-    if (!holder) return;
+    if (!holder) return null;
     if (!transfer)
       throw new DomainError(
         'lookup_key_already_exists',
         `A price (\`${holder}\`) already uses that lookup key. Set \`transfer_lookup_key=true\` to move it to this price.`,
         { param: 'lookup_key' },
       );
-    await this.prices.execute(holder, (s) => {
-      const next = { ...s!, lookup_key: null };
-      const previous = previousAttributes(s!, next);
-      return {
-        events: [{ type: 'PriceUpdated', data: { price: next, previous_attributes: previous } }],
-        facts: () => [fact('price.updated', next, now, req, previous)],
-      };
-    });
+    return holder;
   }
 
-  async getPrice(id: string, param = 'price'): Promise<PriceObject> {
-    const { state } = await this.prices.load(id);
+  private async releaseLookupKey(uow: UnitOfWork, holder: string): Promise<void> {
+    await uow.execute(this.types.price, holder, { type: 'ReleaseLookupKey' });
+  }
+
+  async get(id: string, param = 'price'): Promise<PriceObject> {
+    const state = await this.models.prices.get(id);
     if (!state) throw notFound('price', id, param);
     return state;
   }
 
-  async retrievePrice(req: ApiRequest): Promise<PriceObject> {
-    return this.getPrice(req.path.id ?? '', 'id');
+  async retrieve(req: ApiRequest): Promise<PriceObject> {
+    return this.get(req.path.id ?? '', 'id');
   }
 
-  async updatePrice(req: ApiRequest): Promise<PriceObject> {
+  async update(req: ApiRequest): Promise<PriceObject> {
     const id = req.path.id ?? '';
     const p = req.params;
     rejectUnknown(p, ['active', 'lookup_key', 'metadata', 'nickname', 'tax_behavior', 'transfer_lookup_key', 'currency_options']);
@@ -340,37 +207,24 @@ export class CatalogHandler {
     const nickname = str(p, 'nickname', { maxLength: 5000 });
     const md = metadata(p);
     const tax = enumOf(p, 'tax_behavior', ['exclusive', 'inclusive', 'unspecified'] as const);
-    const now = this.time.systemNow();
-    await this.getPrice(id, 'id');
-    if (lookup) await this.claimLookupKeyFor(req, id, lookup, bool(p, 'transfer_lookup_key') ?? false, now);
-    const res = await this.prices.execute(id, (s) => {
-      if (!s) throw notFound('price', id);
-      const next: PriceObject = {
-        ...s,
+    await this.get(id, 'id');
+    const holder = await this.lookupKeyHolder(lookup, id, bool(p, 'transfer_lookup_key') ?? false);
+    const { state } = await this.pipeline.run(async (uow) => {
+      if (holder) await this.releaseLookupKey(uow, holder);
+      if (!(await uow.load(this.types.price, id))) throw notFound('price', id);
+      return uow.executeLoaded(this.types.price, id, {
+        type: 'UpdatePrice',
         ...(active != null ? { active } : {}),
         ...(lookup !== undefined ? { lookup_key: lookup } : {}),
         ...(nickname !== undefined ? { nickname } : {}),
         ...(tax ? { tax_behavior: tax } : {}),
-        metadata: applyMetadata(s.metadata, md),
-      };
-      const previous = previousAttributes(s, next);
-      return {
-        events: [{ type: 'PriceUpdated', data: { price: next, previous_attributes: previous } }],
-        facts: () => [fact('price.updated', next, now, req, previous)],
-      };
-    });
-    return res.after!;
+        metadata: md,
+      });
+    }, requestContext(req));
+    return state!;
   }
 
-  private async claimLookupKeyFor(req: ApiRequest, id: string, key: string, transfer: boolean, now: number): Promise<void> {
-    const { rows } = await this.prices.pool.query<{ id: string }>('SELECT id FROM prices WHERE lookup_key = $1 AND active AND id <> $2', [
-      key,
-      id,
-    ]);
-    if (rows.length) await this.claimLookupKey(req, key, transfer, now);
-  }
-
-  async listPrices(req: ApiRequest) {
+  async list(req: ApiRequest) {
     const p = req.params;
     rejectUnknown(p, [...LIST_PARAM_KEYS, 'active', 'currency', 'product', 'type', 'lookup_keys', 'recurring', 'created']);
     const args: unknown[] = [];
@@ -404,7 +258,7 @@ export class CatalogHandler {
     args.push(...created.args);
     const page = listSql(parseListParams(p), { firstArg: args.length + 1 });
     if (page.where) where.push(page.where);
-    const { rows } = await this.prices.pool.query<{ state: PriceObject }>(
+    const { rows } = await this.pool.query<{ state: PriceObject }>(
       `SELECT state FROM prices WHERE ${where.join(' AND ')} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
       [...args, ...page.args],
     );
