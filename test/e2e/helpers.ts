@@ -1,9 +1,19 @@
 import Stripe from 'stripe';
 import { inject } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { validatingStripe } from './stripe-schema.js';
 
-/** The official SDK, unmodified, pointed at the running gateway. */
+/**
+ * The official SDK, unmodified, pointed at the running gateway. Every response it promises is
+ * checked against Stripe's schema for its object (`stripe-schema.ts`): a call that receives an
+ * object Stripe would not send fails there, naming the field.
+ */
 export function stripeClient(apiKey = inject('apiKey')): Stripe {
+  return validatingStripe(rawStripeClient(apiKey));
+}
+
+/** The SDK without the schema check (for a test that looks at a deliberately odd response). */
+export function rawStripeClient(apiKey = inject('apiKey')): Stripe {
   return new Stripe(apiKey, {
     host: '127.0.0.1',
     port: inject('apiPort'),
