@@ -36,7 +36,9 @@ const compiled = new Map<string, ValidateFunction | null>();
 
 function validatorFor(schema: string): ValidateFunction | null {
   if (!ajv) {
-    const doc = JSON.parse(readFileSync(new URL('../../libs/contracts/src/docs/stripe-openapi-subset.json', import.meta.url), 'utf8')) as Json;
+    const doc = JSON.parse(
+      readFileSync(new URL('../../libs/contracts/src/docs/stripe-openapi-subset.json', import.meta.url), 'utf8'),
+    ) as Json;
     ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
     ajv.addSchema(jsonSchema(doc) as object, SUBSET);
   }

@@ -30,18 +30,28 @@ export interface CreateGrantParams {
 const noAccounts = (param: string) =>
   new DomainError('parameter_unsupported', `'${param}' (Accounts as customers) is not supported by Meterflow; pass 'customer'.`, { param });
 
-function readScope(p: Params, key: string, required: boolean): { priceType: 'metered' | null; prices: string[] | null } {
+function readScope(p: Params, key: string, required: boolean, where: string): { priceType: 'metered' | null; prices: string[] | null } {
   const scope = required ? obj(p, key, { required: true }) : obj(p, key);
   if (!scope) return { priceType: null, prices: null };
-  rejectUnknown(scope, ['price_type', 'prices']);
-  exclusive(scope, ['price_type', 'prices']);
+  rejectUnknown(scope, ['price_type', 'prices', 'billable_items']);
+  exclusive(scope, ['price_type', 'prices', 'billable_items']);
   const priceType = enumOf(scope, 'price_type', ['metered'] as const) ?? null;
-  const prices =
-    objArr(scope, 'prices')?.map((pr) => {
+  const ids = (list: 'prices' | 'billable_items') =>
+    objArr(scope, list)?.map((pr, i) => {
       rejectUnknown(pr, ['id']);
-      return str(pr, 'id', { required: true });
+      const id = str(pr, 'id', { required: true });
+      // Stripe's preview `billable_items`: here a billable item is the metered price that bills it
+      // (docs/credits.md), so such a grant is a price-scoped grant.
+      if (list === 'billable_items' && !id.startsWith('price_'))
+        throw invalid(
+          `${where}[billable_items][${i}][id]`,
+          `A billable item is a metered price in Meterflow: '${id}' is not a price id (price_...).`,
+        );
+      return id;
     }) ?? null;
-  if (prices && prices.length > 20) throw invalid(`${key}[prices]`, 'You can specify at most 20 prices.');
+  const prices = ids('prices') ?? ids('billable_items');
+  if (prices && prices.length > 20)
+    throw invalid(`${where}[${scope.billable_items !== undefined ? 'billable_items' : 'prices'}]`, 'You can specify at most 20 prices.');
   return { priceType, prices };
 }
 
@@ -71,7 +81,7 @@ export function parseCreateGrant(p: Params): CreateGrantParams {
 
   const config = obj(p, 'applicability_config', { required: true });
   rejectUnknown(config, ['scope']);
-  const scope = readScope(config, 'scope', true);
+  const scope = readScope(config, 'scope', true, 'applicability_config[scope]');
   if (!scope.priceType && !scope.prices) {
     throw new DomainError('parameter_missing', 'Missing required param: applicability_config[scope][price_type].', {
       param: 'applicability_config[scope][price_type]',
@@ -121,7 +131,7 @@ export function parseSummary(p: Params): { customer: string; filter: SummaryFilt
   rejectUnknown(f, ['type', 'applicability_scope', 'credit_grant']);
   const type = enumOf(f, 'type', ['applicability_scope', 'credit_grant'] as const, { required: true });
   if (type === 'credit_grant') return { customer, filter: { type, creditGrant: str(f, 'credit_grant', { required: true }) } };
-  const scope = readScope(f, 'applicability_scope', true);
+  const scope = readScope(f, 'applicability_scope', true, 'filter[applicability_scope]');
   if (!scope.priceType && !scope.prices) {
     throw new DomainError('parameter_missing', 'Missing required param: filter[applicability_scope][price_type].', {
       param: 'filter[applicability_scope][price_type]',
