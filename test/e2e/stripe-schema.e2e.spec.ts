@@ -38,6 +38,23 @@ describe("Stripe's schema check", () => {
     expect(stripeSchemaViolations({ ...meter, event_time_window: null })).toEqual([]);
     expect(stripeSchemaViolations({ ...meter, display_name: null })[0]?.errors).toEqual(['/display_name must be string']);
   });
+  it("checks the objects the subset lacks against Meterflow's own document (webhook endpoints)", () => {
+    const endpoint = {
+      id: 'we_1',
+      object: 'webhook_endpoint',
+      api_version: null,
+      application: null,
+      created: 1,
+      description: null,
+      enabled_events: ['*'],
+      livemode: false,
+      metadata: {},
+      status: 'enabled',
+      url: 'https://example.com/hook',
+    };
+    expect(stripeSchemaViolations(endpoint)).toEqual([]);
+    expect(stripeSchemaViolations({ ...endpoint, status: 'paused' })[0]?.errors.join('\n')).toMatch(/\/status must be equal to one/);
+  });
   it('refuses an object type it has no schema for', () => {
     expect(stripeSchemaViolations({ object: 'banana', id: 'b_1' })[0]?.errors).toEqual(["no schema for object type 'banana'"]);
   });

@@ -13,6 +13,8 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 const SUBSET = 'stripe-openapi-subset';
+/** Meterflow's own OpenAPI document: the objects the subset lacks (webhook endpoints), written from stripe-node's types. */
+const OWN = 'meterflow-openapi';
 
 /**
  * OpenAPI 3.0's `nullable: true` as JSON Schema: `{anyOf: [schema, {type: 'null'}]}` (Ajv knows
@@ -32,6 +34,17 @@ const mapValues = (v: Json, f: (x: Json) => Json): Json =>
   v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, f(x)])) : v;
 
 let ajv: Ajv | undefined;
+let subsetSchemas: Set<string> | undefined;
+const subsetSchemaNames = (): Set<string> =>
+  new Set(
+    Object.keys(
+      (
+        JSON.parse(readFileSync(new URL('../../libs/contracts/src/docs/stripe-openapi-subset.json', import.meta.url), 'utf8')) as {
+          components: { schemas: object };
+        }
+      ).components.schemas,
+    ),
+  );
 const compiled = new Map<string, ValidateFunction | null>();
 
 function validatorFor(schema: string): ValidateFunction | null {
@@ -41,8 +54,13 @@ function validatorFor(schema: string): ValidateFunction | null {
     ) as Json;
     ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
     ajv.addSchema(jsonSchema(doc) as object, SUBSET);
+    const own = JSON.parse(readFileSync(new URL('../../docs/openapi.json', import.meta.url), 'utf8')) as { components: Json };
+    ajv.addSchema({ components: own.components }, OWN);
   }
-  if (!compiled.has(schema)) compiled.set(schema, ajv.getSchema(`${SUBSET}#/components/schemas/${schema}`) ?? null);
+  if (!compiled.has(schema)) {
+    const inSubset = (subsetSchemas ??= subsetSchemaNames()).has(schema);
+    compiled.set(schema, ajv.getSchema(`${inSubset ? SUBSET : OWN}#/components/schemas/${schema}`) ?? null);
+  }
   return compiled.get(schema)!;
 }
 
