@@ -11,7 +11,11 @@ import type { BillingReason } from '@meterflow/contracts';
  * period, whose usage the first cycle invoice bills.
  *
  * Every other subscription invoice waits the finalization grace period (reference §4 "Invoice
- * timing": usage reported during the grace period counts) and is re-rated when it finalizes.
+ * timing": usage reported during the grace period counts) and is re-rated when it finalizes,
+ * except a `subscription_threshold` invoice: it bills the usage known when the threshold was
+ * reached, and the period-end invoice bills the rest, net of exactly what it billed (issue 8
+ * item 6, rating's billing-threshold.ts). Usage that arrives later for the time before the
+ * threshold lands on the period-end invoice, so nothing is billed twice or lost.
  */
 export function automaticFinalizationAt(reason: BillingReason, created: number, graceSeconds: number): number {
   return reason === 'subscription_create' ? created : created + graceSeconds;
@@ -24,7 +28,13 @@ export function reRatedAtFinalization(inv: {
   credits_applied: boolean;
   billing_reason: BillingReason;
 }): boolean {
-  return !!inv.subscription && inv.idempotency_key !== null && !inv.credits_applied && inv.billing_reason !== 'subscription_create';
+  return (
+    !!inv.subscription &&
+    inv.idempotency_key !== null &&
+    !inv.credits_applied &&
+    inv.billing_reason !== 'subscription_create' &&
+    inv.billing_reason !== 'subscription_threshold'
+  );
 }
 
 /** Finalized in the same request that made it (the draft is also due at once, should that fail). */

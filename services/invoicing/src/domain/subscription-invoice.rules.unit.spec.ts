@@ -11,13 +11,19 @@ describe('subscription invoices: when they finalize', () => {
     expect(finalizedAtCreation('subscription_create')).toBe(true);
     expect(reRatedAtFinalization({ ...draft, billing_reason: 'subscription_create' })).toBe(false);
   });
-  it('a cycle, update or threshold invoice waits the grace period and is re-rated until credits are recorded', () => {
-    for (const reason of ['subscription_cycle', 'subscription_update', 'subscription_threshold'] as const) {
+  it('a cycle or update invoice waits the grace period and is re-rated until credits are recorded', () => {
+    for (const reason of ['subscription_cycle', 'subscription_update'] as const) {
       expect(automaticFinalizationAt(reason, 100, 3600)).toBe(3700);
       expect(finalizedAtCreation(reason)).toBe(false);
       expect(reRatedAtFinalization({ ...draft, billing_reason: reason })).toBe(true);
       expect(reRatedAtFinalization({ ...draft, billing_reason: reason, credits_applied: true })).toBe(false);
     }
+  });
+  // Issue 8 item 6: the period-end invoice is net of exactly what the threshold invoice billed.
+  it('a threshold invoice waits the grace period but keeps the lines billed when the threshold was reached', () => {
+    expect(automaticFinalizationAt('subscription_threshold', 100, 3600)).toBe(3700);
+    expect(finalizedAtCreation('subscription_threshold')).toBe(false);
+    expect(reRatedAtFinalization({ ...draft, billing_reason: 'subscription_threshold' })).toBe(false);
   });
   it('a manual invoice is never re-rated', () => {
     expect(reRatedAtFinalization({ ...draft, subscription: null, idempotency_key: null, billing_reason: 'manual' })).toBe(false);
