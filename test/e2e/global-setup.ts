@@ -3,6 +3,7 @@ import type { TestProject } from 'vitest/node';
 // @ts-expect-error plain ESM script shared with `pnpm start`
 import { startStack } from '../../scripts/stack.mjs';
 import { createTestDatabase, connectTestNats, deleteNamespaceStreams } from '@meterflow/testing';
+import { startOtlpReceiver } from './otlp-receiver.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -12,6 +13,7 @@ declare module 'vitest' {
     natsUrl: string;
     apiKey: string;
     databaseUrl: string;
+    otlpUrl: string;
   }
 }
 
@@ -21,6 +23,8 @@ export default async function setup(project: TestProject) {
   const namespace = `e2e${randomBytes(4).toString('hex')}`;
   const apiKey = 'sk_test_e2e';
   const portOffset = 20000 + Math.floor(Math.random() * 20000);
+  // Every service exports its spans here (traces.e2e.spec.ts reads them).
+  const otlp = await startOtlpReceiver();
   const stack = await startStack({
     databaseUrl: db.url,
     portOffset,
@@ -35,6 +39,8 @@ export default async function setup(project: TestProject) {
       // Webhook retries compressed: 0.5 s, 1 s, 2 s, ... (Stripe's 1 min ... 3 days).
       MF_WEBHOOK_RETRY_FIRST_MS: '500',
       MF_WEBHOOK_POLL_MS: '200',
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+      OTEL_BSP_SCHEDULE_DELAY: '200',
     },
   });
   project.provide('apiUrl', stack.apiUrl);
@@ -43,8 +49,10 @@ export default async function setup(project: TestProject) {
   project.provide('natsUrl', stack.natsUrl);
   project.provide('apiKey', apiKey);
   project.provide('databaseUrl', stack.databaseUrl);
+  project.provide('otlpUrl', otlp.url);
   return async () => {
     await stack.stop();
+    await otlp.close();
     const nc = await connectTestNats();
     await deleteNamespaceStreams(nc, namespace).catch(() => {});
     await nc.drain();

@@ -11,6 +11,8 @@ import {
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { HEADERS } from '@meterflow/contracts';
 import { causedBy, DomainError, isDependencyUnavailable, withMessageContext } from '@meterflow/kernel';
+import { linkTo, SpanKind, withSpan } from '@meterflow/observability';
+import { contextFromHeaders } from '../rpc/trace.js';
 import type { DeadLetterStore } from './dead-letter.store.js';
 import { toInboundMessage, type HandlerOutcome, type InboundMessage } from './inbound-message.js';
 
@@ -239,8 +241,12 @@ export async function startDurableConsumer(opts: DurableConsumerOptions): Promis
     let outcome: HandlerOutcome;
     const done = keepAlive([m], ackWaitMs);
     try {
-      // Whatever the handler writes or sends was caused by this message, in its chain.
-      outcome = await withMessageContext(causedBy(msg.messageId, msg.headers[HEADERS.correlationId]), () => opts.handle(msg));
+      // Whatever the handler writes or sends was caused by this message, in its chain (and its trace).
+      outcome = await withSpan(
+        `process ${msg.subject}`,
+        { kind: SpanKind.CONSUMER, parent: contextFromHeaders(m.headers), attributes: { 'messaging.consumer.group.name': opts.durable } },
+        () => withMessageContext(causedBy(msg.messageId, msg.headers[HEADERS.correlationId]), () => opts.handle(msg)),
+      );
     } catch (e) {
       outcome = applier.fromError(e, msg);
     } finally {
@@ -270,6 +276,28 @@ export async function startDurableConsumer(opts: DurableConsumerOptions): Promis
       await Promise.all(inFlight);
     },
   };
+}
+
+/**
+ * One consumer span per batch: its parent is the first traced message's context (a batch of one
+ * continues that message's trace), and it links every other traced message.
+ */
+export function withBatchSpan<T>(stream: string, durable: string, batch: JsMsg[], fn: () => Promise<T>): Promise<T> {
+  const contexts = batch.filter((m) => m.headers?.has('traceparent')).map((m) => contextFromHeaders(m.headers));
+  const links = contexts
+    .slice(1)
+    .map(linkTo)
+    .filter((l) => l !== undefined);
+  return withSpan(
+    `process ${stream} batch`,
+    {
+      kind: SpanKind.CONSUMER,
+      ...(contexts[0] ? { parent: contexts[0] } : {}),
+      links,
+      attributes: { 'messaging.batch.message_count': batch.length, 'messaging.consumer.group.name': durable },
+    },
+    fn,
+  );
 }
 
 /**
@@ -310,7 +338,7 @@ export async function startBatchConsumer(opts: BatchConsumerOptions): Promise<Ru
     let outcomes: HandlerOutcome[];
     const done = keepAlive(batch, ackWaitMs);
     try {
-      const r = await opts.handleBatch(msgs);
+      const r = await withBatchSpan(opts.stream, opts.durable, batch, () => opts.handleBatch(msgs));
       outcomes = r ?? msgs.map(() => ({ kind: 'ack' }) as const);
       if (outcomes.length !== msgs.length) throw new Error(`handleBatch returned ${outcomes.length} outcomes for ${msgs.length} messages`);
     } catch (e) {

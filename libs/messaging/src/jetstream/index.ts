@@ -5,6 +5,7 @@ export {
   ensureConsumer,
   startBatchConsumer,
   startDurableConsumer,
+  withBatchSpan,
   type BatchConsumerOptions,
   type ConsumerOptionsBase,
   type DurableConsumerOptions,

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { STRIPE_EVENT_EMITTED, type NatsNames, type ServiceName } from '@meterflow/contracts';
 import { eventsChannel, quoteIdent } from '@meterflow/event-store';
+import { contextFromTraceparent, SpanKind, traceparentOf, withSpan } from '@meterflow/observability';
 import { JetStreamPublisher, type JetStreamAck } from './jetstream-publisher.js';
 
 export interface RelayLogger {
@@ -160,10 +161,19 @@ export class OutboxRelay {
     return total;
   }
 
+  /** A traced fact is published in a producer span of its command's trace; consumers continue from it. */
   private publish(publisher: JetStreamPublisher, r: RelayRow): Promise<JetStreamAck> {
+    if (!r.traceparent) return this.send(publisher, r, undefined);
+    const subject = r.type === STRIPE_EVENT_EMITTED ? String(r.stripe_type) : r.type;
+    return withSpan(`publish ${subject}`, { kind: SpanKind.PRODUCER, parent: contextFromTraceparent(r.traceparent) }, () =>
+      this.send(publisher, r, traceparentOf() ?? r.traceparent ?? undefined),
+    );
+  }
+
+  private send(publisher: JetStreamPublisher, r: RelayRow, traceparent: string | undefined): Promise<JetStreamAck> {
     const { names, service } = this.opts;
     const h = natsHeaders();
-    if (r.traceparent) h.set('traceparent', r.traceparent);
+    if (traceparent) h.set('traceparent', traceparent);
     if (r.correlation_id) h.set('mf-correlation-id', r.correlation_id);
     if (r.causation_id) h.set('mf-causation-id', r.causation_id);
     h.set('mf-event-type', r.type);

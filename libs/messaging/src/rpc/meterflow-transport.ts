@@ -2,7 +2,6 @@ import { Catch, type ArgumentsHost } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { BaseRpcContext, Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import type { MsgHdrs, NatsConnection, Subscription, Msg } from '@nats-io/transport-node';
-import { context as otelContext } from '@opentelemetry/api';
 import { lastValueFrom, throwError, type Observable } from 'rxjs';
 import { HEADERS, type NatsNames, type RpcReply, type ServiceName } from '@meterflow/contracts';
 import {
@@ -14,6 +13,7 @@ import {
   type MessageContext,
 } from '@meterflow/kernel';
 import { encodeJson } from './json.js';
+import { SpanKind, withSpan } from '@meterflow/observability';
 import { contextFromHeaders } from './trace.js';
 
 /** What `@Ctx()` receives in a request/reply handler. */
@@ -81,7 +81,7 @@ export class MeterflowTransport extends Server implements CustomTransportStrateg
       const data: unknown = msg.data.length ? msg.json() : {};
       const ctx = new RpcContext([msg.subject, msg.headers]);
       const result = await withMessageContext(requestContext(msg.headers, data), () =>
-        otelContext.with(contextFromHeaders(msg.headers), async () =>
+        withSpan(`${this.opts.service} ${op}`, { kind: SpanKind.SERVER, parent: contextFromHeaders(msg.headers) }, async () =>
           lastValueFrom(this.transformToObservable(await handler(data, ctx)), { defaultValue: null }),
         ),
       );

@@ -3,6 +3,7 @@ import type { NatsNames, RpcReply, ServiceName } from '@meterflow/contracts';
 import { DomainError } from '@meterflow/kernel';
 import { natsConnected } from '../connection.js';
 import { encodeJson } from './json.js';
+import { SpanKind, withSpan } from '@meterflow/observability';
 import { headersWithTrace } from './trace.js';
 
 export interface RequestOptions {
@@ -22,18 +23,20 @@ export class RpcClient {
     const subject = this.names.rpcSubject(service, op);
     // Disconnected: the request would sit in the client's buffer until the timeout.
     if (!natsConnected(this.nc)) throw unavailable(service, op, 'not connected to NATS');
-    let msg;
-    try {
-      msg = await this.nc.request(subject, encodeJson(payload ?? {}), {
-        timeout: opts.timeoutMs ?? this.defaultTimeoutMs,
-        headers: headersWithTrace(opts.headers),
-      });
-    } catch (e) {
-      throw unavailable(service, op, e);
-    }
-    const reply = msg.json<RpcReply<T>>();
-    if (reply.ok) return reply.result;
-    throw DomainError.fromShape(reply.error);
+    return withSpan(`rpc ${service}.${op}`, { kind: SpanKind.CLIENT, attributes: { 'messaging.destination.name': subject } }, async () => {
+      let msg;
+      try {
+        msg = await this.nc.request(subject, encodeJson(payload ?? {}), {
+          timeout: opts.timeoutMs ?? this.defaultTimeoutMs,
+          headers: headersWithTrace(opts.headers),
+        });
+      } catch (e) {
+        throw unavailable(service, op, e);
+      }
+      const reply = msg.json<RpcReply<T>>();
+      if (reply.ok) return reply.result;
+      throw DomainError.fromShape(reply.error);
+    });
   }
 }
 

@@ -80,6 +80,8 @@ export interface IncomingEvent {
   created: number;
   /** The event JSON as published. */
   body: string;
+  /** The W3C trace of the change it reports (from its NATS headers). */
+  traceparent?: string;
 }
 
 export interface EventLog {
@@ -103,6 +105,7 @@ export interface ClaimedDelivery {
   secret: string;
   /** The event JSON as published. */
   body: string;
+  traceparent: string | null;
   /** Failed attempts so far. */
   attempts: number;
   firstAttemptAt: Date | null;

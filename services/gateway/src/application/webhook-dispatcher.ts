@@ -1,4 +1,5 @@
 import type { Clock } from '@meterflow/kernel';
+import { contextFromTraceparent, SpanKind, withSpan } from '@meterflow/observability';
 import { nextAttemptAt, signatureHeader, type RetrySchedule } from '../domain/webhook-delivery.js';
 import type { ClaimedDelivery, DeliveryQueue, WebhookSender } from './ports.js';
 
@@ -61,7 +62,21 @@ export class WebhookDispatcher {
     this.sends.add(p);
   }
 
-  private async attempt(d: ClaimedDelivery): Promise<void> {
+  /** Each attempt is a span of the trace of the change the event reports. */
+  private attempt(d: ClaimedDelivery): Promise<void> {
+    if (!d.traceparent) return this.send(d);
+    return withSpan(
+      'webhook deliver',
+      {
+        kind: SpanKind.CLIENT,
+        parent: contextFromTraceparent(d.traceparent),
+        attributes: { 'meterflow.event_id': d.eventId, 'url.full': d.url },
+      },
+      () => this.send(d),
+    );
+  }
+
+  private async send(d: ClaimedDelivery): Promise<void> {
     // The body is the event as published, with `pending_webhooks` as of this attempt.
     const payload = JSON.stringify({ ...(JSON.parse(d.body) as Record<string, unknown>), pending_webhooks: d.pendingWebhooks });
     const started = this.o.clock.now();

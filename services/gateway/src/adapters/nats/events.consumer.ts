@@ -19,7 +19,8 @@ function parse(msg: InboundMessage): IncomingEvent | string {
       e.object !== 'event'
     )
       return 'not a Stripe event object';
-    return { id: e.id, type: e.type, created: e.created, body };
+    const traceparent = msg.headers.traceparent;
+    return { id: e.id, type: e.type, created: e.created, body, ...(traceparent ? { traceparent } : {}) };
   } catch {
     return 'not JSON';
   }

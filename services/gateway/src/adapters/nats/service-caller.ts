@@ -3,6 +3,7 @@ import type { ErrorShape } from '@meterflow/kernel';
 import { DomainError } from '@meterflow/kernel';
 import type { NatsNames, ServiceName } from '@meterflow/contracts';
 import { headersWithTrace, natsConnected, unavailable } from '@meterflow/messaging';
+import { SpanKind, withSpan } from '@meterflow/observability';
 import type { ServiceCaller } from '../../application/ports.js';
 
 export { SERVICE_CALLER, type ServiceCaller } from '../../application/ports.js';
@@ -55,7 +56,11 @@ export class NatsServiceCaller implements ServiceCaller {
     this.sweeper.unref();
   }
 
-  async callRaw(service: ServiceName, op: string, payload: string): Promise<string> {
+  callRaw(service: ServiceName, op: string, payload: string): Promise<string> {
+    return withSpan(`rpc ${service}.${op}`, { kind: SpanKind.CLIENT }, () => this.send(service, op, payload));
+  }
+
+  private async send(service: ServiceName, op: string, payload: string): Promise<string> {
     // NATS down: a 503 now, not a request buffered until the timeout.
     if (!natsConnected(this.nc)) throw unavailable(service, op, 'not connected to NATS');
     const token = (this.seq = (this.seq + 1) % Number.MAX_SAFE_INTEGER).toString(36);

@@ -25,14 +25,21 @@ export class PgEventLog implements EventLog, DeliveryQueue {
     if (events.length === 0) return 0;
     const { rowCount } = await this.pool.query(
       `WITH ins AS (
-         INSERT INTO stripe_events (id, type, created, body)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[])
+         INSERT INTO stripe_events (id, type, created, body, traceparent)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $6::text[])
          ON CONFLICT (id) DO NOTHING
          RETURNING id, type)
        INSERT INTO webhook_deliveries (event_id, endpoint_id, next_attempt_at)
        SELECT ins.id, w.id, $5 FROM ins
        JOIN webhook_endpoints w ON w.status = 'enabled' AND NOT w.deleted AND w.enabled_events && ARRAY[ins.type, '*']`,
-      [events.map((e) => e.id), events.map((e) => e.type), events.map((e) => e.created), events.map((e) => e.body), now],
+      [
+        events.map((e) => e.id),
+        events.map((e) => e.type),
+        events.map((e) => e.created),
+        events.map((e) => e.body),
+        now,
+        events.map((e) => e.traceparent ?? null),
+      ],
     );
     return rowCount ?? 0;
   }
@@ -105,6 +112,7 @@ export class PgEventLog implements EventLog, DeliveryQueue {
       url: string;
       secret: string;
       body: string;
+      traceparent: string | null;
       pending: number;
     }>(
       `WITH c AS (
@@ -118,7 +126,7 @@ export class PgEventLog implements EventLog, DeliveryQueue {
        UPDATE webhook_deliveries d SET next_attempt_at = $4
        FROM c, webhook_endpoints w, stripe_events e
        WHERE d.event_id = c.event_id AND d.endpoint_id = c.endpoint_id AND w.id = d.endpoint_id AND e.id = d.event_id
-       RETURNING d.event_id, d.endpoint_id, d.attempts, d.first_attempt_at, w.url, w.secret, e.body, ${PENDING} AS pending`,
+       RETURNING d.event_id, d.endpoint_id, d.attempts, d.first_attempt_at, w.url, w.secret, e.body, e.traceparent, ${PENDING} AS pending`,
       [slots.map((s) => s.endpointId), slots.map((s) => s.free), now, leaseUntil],
     );
     return rows.map((r) => ({
@@ -127,6 +135,7 @@ export class PgEventLog implements EventLog, DeliveryQueue {
       url: r.url,
       secret: r.secret,
       body: r.body,
+      traceparent: r.traceparent,
       attempts: r.attempts,
       firstAttemptAt: r.first_attempt_at,
       pendingWebhooks: r.pending,

@@ -75,4 +75,9 @@ export const gatewayMigrations: Migration[] = [
       );
     `,
   },
+  {
+    // The trace of the change an event reports: a webhook delivery continues it.
+    id: '0003_stripe_events_traceparent',
+    sql: `ALTER TABLE stripe_events ADD COLUMN traceparent text;`,
+  },
 ];

@@ -2,7 +2,7 @@ import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream
 import type { NatsConnection } from '@nats-io/transport-node';
 import { IngestBatch, type NatsNames } from '@meterflow/contracts';
 import { isDependencyUnavailable, storableText } from '@meterflow/kernel';
-import { DEFAULT_ACK_WAIT_MS, ensureConsumer, type DeadLetterStore } from '@meterflow/messaging';
+import { DEFAULT_ACK_WAIT_MS, ensureConsumer, withBatchSpan, type DeadLetterStore } from '@meterflow/messaging';
 import type { Logger } from '@meterflow/observability';
 import type { IngestItem, IngestService } from '../../application/ingest.service.js';
 import type { Rejections } from '../../application/ports.js';
@@ -108,7 +108,7 @@ export class MeterEventsConsumer {
     this.lastSubmitted = new Promise((r) => (submitted = r));
     for (const m of msgs) this.inHand.add(m);
     try {
-      await this.handleInOrder(msgs, after, submitted);
+      await withBatchSpan(this.names.ingestStream, 'ingest', msgs, () => this.handleInOrder(msgs, after, submitted));
     } finally {
       submitted();
       for (const m of msgs) this.inHand.delete(m);
