@@ -14,6 +14,8 @@ export const baseEnvSchema = z.object({
     .string()
     .regex(/^[a-z0-9_]*$/)
     .default(''),
+  /** JetStream replicas of every stream Meterflow creates: 1 on a single server, 3 on a 3-node cluster. */
+  MF_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 });
 
 export type BaseEnv = z.infer<typeof baseEnvSchema>;

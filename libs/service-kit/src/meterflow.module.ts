@@ -150,7 +150,7 @@ export class MeterflowModule {
             name: `meterflow-${def.name}`,
             logger,
           });
-          await ensureStreams(nc, names, [def.name]);
+          await ensureStreams(nc, names, [def.name], { replicas: config.MF_STREAM_REPLICAS });
           return nc;
         },
       },

@@ -22,7 +22,7 @@ import {
   PeriodicTask,
   type ServiceConfig,
 } from '@meterflow/service-kit';
-import type { Logger } from '@meterflow/observability';
+import { webhookDeliveries, type Logger } from '@meterflow/observability';
 import { IDEMPOTENCY_TTL_MS, parseApiKeys } from '@meterflow/stripe-api';
 import { PgIdempotencyStore } from './adapters/persistence/idempotency.store.js';
 import { PgWebhookEndpointReads, webhookEndpointType } from './adapters/persistence/webhook-endpoints.repository.js';
@@ -207,6 +207,7 @@ class GatewayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
             windowMs: config.MF_WEBHOOK_RETRY_WINDOW_MS,
           },
           onError: (err) => logger.warn({ err }, 'recording a webhook attempt failed; it is retried after its lease'),
+          onAttempt: (outcome) => webhookDeliveries.inc({ outcome }),
         }),
     },
     GatewayLifecycle,

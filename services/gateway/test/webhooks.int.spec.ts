@@ -116,6 +116,13 @@ async function publish(type: string, object: Record<string, unknown>): Promise<s
   return id;
 }
 
+/** One sample of the gateway's `/metrics` (Prometheus text), 0 when the series is absent. */
+async function scraped(series: string): Promise<number> {
+  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
 const failure = (p: Promise<unknown>): Promise<Stripe.errors.StripeError> =>
   p.then(
     () => {
@@ -203,6 +210,8 @@ describe('webhook endpoints', () => {
 
 describe('deliveries', () => {
   it('signs every subscribed event; retries a failing receiver with backoff; a hanging one delays nobody', async () => {
+    const deliveries = (outcome: string) => scraped(`meterflow_webhook_deliveries_total{outcome="${outcome}"}`);
+    const before = { succeeded: await deliveries('succeeded'), failed: await deliveries('failed') };
     let okSecret = '';
     let flakySecret = '';
     let deadSecret = '';
@@ -257,6 +266,16 @@ describe('deliveries', () => {
     await stripe.webhookEndpoints.del(deadEp.id);
     expect((await stripe.events.retrieve(paid)).pending_webhooks).toBe(0);
     expect((await stripe.events.list({ delivery_success: true })).data.map((e) => e.id)).toContain(paid);
+
+    // /metrics: 1 + 2 attempts answered 2xx; the flaky receiver's four 500s (and the hanging one's timeouts) failed.
+    expect((await deliveries('succeeded')) - before.succeeded).toBe(3);
+    expect((await deliveries('failed')) - before.failed).toBeGreaterThanOrEqual(4);
+    // The MF_EVENTS consumer reports its lag: everything published has been delivered to it.
+    const lag = `meterflow_consumer_pending_messages{service="gateway",stream="${gw.names.eventsStream}",consumer="${gw.names.durable('gateway', 'events')}"}`;
+    await eventually(
+      async () => ((await fetch(`${gw.url}/metrics`).then((r) => r.text())).includes(`${lag} 0`) ? true : undefined),
+      15_000,
+    );
   });
 
   it('a disabled endpoint gets nothing; events list filters by type, types[] and created, and pages', async () => {

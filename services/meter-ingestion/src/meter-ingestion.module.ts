@@ -128,7 +128,7 @@ const f = <T>(provide: unknown, inject: unknown[], useFactory: (...args: never[]
           r,
           l,
           { batchMessages: st.pullBatchMessages, concurrency: st.concurrency },
-          new DeadLetterStore(pool, 'ingestion', { nc, subject: n.deadLetterSubject('meter-ingestion') }),
+          new DeadLetterStore(pool, 'ingestion', { nc, subject: n.deadLetterSubject('meter-ingestion') }, { service: 'meter-ingestion' }),
         ),
     ),
     IngestionLifecycle,

@@ -205,6 +205,17 @@ describe('meter event ingestion (int)', () => {
         'invalid_json',
       ]),
     );
+    // ... and counted on /metrics by reason class, beside the ingest consumer's lag.
+    const metrics = () => fetch(`${h.svc.url}/metrics`).then((r) => r.text());
+    const counted = (text: string, reason: string) =>
+      Number(
+        new RegExp(`^meterflow_dead_letters_total\\{service="meter-ingestion",reason="${reason}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0,
+      );
+    await eventually(async () => (counted(await metrics(), 'no_meter') >= 1 ? true : undefined));
+    const text = await metrics();
+    for (const reason of ['invalid_json', 'meter_event_invalid_value', 'meter_event_no_customer_defined', 'timestamp_too_far_in_past'])
+      expect(counted(text, reason), reason).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/^meterflow_consumer_pending_messages\{service="meter-ingestion",stream="[^"]+",consumer="[^"]+"\} \d+$/m);
 
     await eventually(async () => (reports.length >= 2 ? true : undefined), 15_000);
     sub.unsubscribe();

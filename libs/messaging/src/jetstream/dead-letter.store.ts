@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { quoteIdent } from '@meterflow/event-store';
 import { storableText } from '@meterflow/kernel';
+import { countDeadLetters } from '@meterflow/observability';
 import { JetStreamPublisher } from './jetstream-publisher.js';
 
 export interface DeadLetterInput {
@@ -39,6 +40,8 @@ export interface DeadLetterFallback {
  * Recording cannot be what blocks a consumer: every text is made storable first, and if
  * Postgres still refuses (or is down) the message goes to the JetStream fallback as sent, with
  * the reason in its headers. Only when both fail does `record` throw (the caller naks).
+ * Each one kept counts in `meterflow_dead_letters_total{service,reason}` (`service` defaults to
+ * the schema name).
  */
 export class DeadLetterStore {
   private readonly t: string;
@@ -48,20 +51,24 @@ export class DeadLetterStore {
     readonly pool: pg.Pool,
     readonly schema: string,
     private readonly fallback?: DeadLetterFallback,
+    private readonly metrics: { service?: string } = {},
   ) {
     this.t = `${quoteIdent(schema)}.dead_letters`;
   }
 
   /** Where the entry was kept. */
   async record(entry: DeadLetterInput): Promise<'postgres' | 'jetstream'> {
+    let where: 'postgres' | 'jetstream';
     try {
       await this.insert(entry);
-      return 'postgres';
+      where = 'postgres';
     } catch (e) {
       if (!this.fallback) throw e;
       await this.publishFallback(entry, e);
-      return 'jetstream';
+      where = 'jetstream';
     }
+    countDeadLetters(this.metrics.service ?? this.schema, [entry.reason]);
+    return where;
   }
 
   private async insert(entry: DeadLetterInput): Promise<void> {

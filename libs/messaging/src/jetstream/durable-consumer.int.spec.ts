@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsNames, type NatsNames } from '@meterflow/contracts';
 import { eventStoreMigration, PgEventStore } from '@meterflow/event-store';
 import { DomainError } from '@meterflow/kernel';
+import { metricValue } from '@meterflow/observability';
 import { eventually, openTestInfra, type TestInfra } from '@meterflow/testing';
 import { headersWithTrace } from '../rpc/index.js';
 import { DeadLetterStore, ensureStreams, startDurableConsumer, withInbox, type InboundMessage } from './index.js';
@@ -85,6 +86,8 @@ describe('startDurableConsumer', () => {
     const subject = names.ingestSubject('outcomes');
     const durable = names.durable('meter-ingestion', 'outcomes');
     const seen: Record<string, number[]> = {};
+    const counted = (reason: string) => metricValue('meterflow_dead_letters_total', { service: SCHEMA, reason }).then((v) => v ?? 0);
+    const before = { retries: await counted('retries_exhausted'), rejected: await counted('rejected') };
     const consumer = await startDurableConsumer({
       nc,
       stream: names.ingestStream,
@@ -133,6 +136,45 @@ describe('startDurableConsumer', () => {
     expect(byId['m-domain']!.headers['Nats-Msg-Id']).toBe('m-domain');
     expect(byId['m-poison']!.reason).toMatch(/gave up after 3 failed attempts: always broken/);
     expect(byId['m-refused']!.reason).toBe('malformed batch');
+    // meterflow_dead_letters_total: one poison message out of retries, two refused by the handler.
+    expect((await counted('retries_exhausted')) - before.retries).toBe(1);
+    expect((await counted('rejected')) - before.rejected).toBe(2);
+  });
+
+  it('samples its lag (JetStream num_pending) into meterflow_consumer_pending_messages, and drops the series when stopped', async () => {
+    const subject = names.ingestSubject('lag');
+    const durable = names.durable('meter-ingestion', 'lag');
+    const labels = { service: 'lag-test', stream: names.ingestStream, consumer: durable };
+    const pending = () => metricValue('meterflow_consumer_pending_messages', labels);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const consumer = await startDurableConsumer({
+      nc,
+      stream: names.ingestStream,
+      durable,
+      filterSubject: subject,
+      service: 'lag-test',
+      concurrency: 1,
+      batch: 1,
+      handle: async () => {
+        await gate;
+        return { kind: 'ack' };
+      },
+    });
+    try {
+      for (let i = 0; i < 20; i++) await publish(subject, { i }, `lag-${i}`);
+      await consumer.sampleLag();
+      // One message in the handler, at most a pull's worth delivered: the rest is lag.
+      expect(await pending()).toBeGreaterThanOrEqual(15);
+      open();
+      await settled(durable);
+      await consumer.sampleLag();
+      expect(await pending()).toBe(0);
+    } finally {
+      open();
+      await consumer.stop();
+    }
+    expect(await pending()).toBeUndefined();
   });
 
   it('an outage uses up no attempts; a dead letter Postgres refuses is kept in MF_DEAD_LETTERS', async () => {

@@ -13,6 +13,7 @@ import { HEADERS } from '@meterflow/contracts';
 import { causedBy, DomainError, isDependencyUnavailable, withMessageContext } from '@meterflow/kernel';
 import { linkTo, SpanKind, withSpan } from '@meterflow/observability';
 import { contextFromHeaders } from '../rpc/trace.js';
+import { DEFAULT_LAG_SAMPLE_MS, sampleConsumerLag } from './consumer-lag.js';
 import type { DeadLetterStore } from './dead-letter.store.js';
 import { toInboundMessage, type HandlerOutcome, type InboundMessage } from './inbound-message.js';
 
@@ -21,6 +22,10 @@ export interface ConsumerOptionsBase {
   stream: string;
   durable: string;
   filterSubject?: string;
+  /** The service running the consumer: the `service` label of its lag gauge (default `unknown`). */
+  service?: string;
+  /** How often the consumer's lag (`num_pending`) is sampled into the gauge (default 10 s). */
+  lagSampleMs?: number;
   /**
    * Failed attempts before a message is terminated and dead-lettered (default 10). Attempts
    * that failed because a dependency was down (`isDependencyUnavailable`) do not count: an
@@ -58,6 +63,16 @@ export interface BatchConsumerOptions extends ConsumerOptionsBase {
 
 export interface RunningConsumer {
   stop(): Promise<void>;
+  /** Update `meterflow_consumer_pending_messages` now (it is also sampled periodically). */
+  sampleLag(): Promise<void>;
+}
+
+function lagSampler(opts: ConsumerOptionsBase) {
+  return sampleConsumerLag(
+    opts.nc,
+    { service: opts.service ?? 'unknown', stream: opts.stream, consumer: opts.durable },
+    opts.lagSampleMs ?? DEFAULT_LAG_SAMPLE_MS,
+  );
 }
 
 /** Tell the server a slow handler is still working on `msgs`, so ack_wait does not redeliver them. */
@@ -270,11 +285,14 @@ export async function startDurableConsumer(opts: DurableConsumerOptions): Promis
     opts.onError,
   );
 
+  const lag = lagSampler(opts);
   return {
     async stop() {
+      lag.stop();
       await running.stop();
       await Promise.all(inFlight);
     },
+    sampleLag: () => lag.sampleNow(),
   };
 }
 
@@ -393,12 +411,15 @@ export async function startBatchConsumer(opts: BatchConsumerOptions): Promise<Ru
     opts.onError,
   );
 
+  const lag = lagSampler(opts);
   return {
     async stop() {
+      lag.stop();
       await running.stop();
       stopped = true;
       wake?.();
       await flusher;
     },
+    sampleLag: () => lag.sampleNow(),
   };
 }

@@ -1,4 +1,4 @@
-export { ensureStreams, streamConfigs } from './streams.js';
+export { ensureStreams, streamConfigs, streamReplicasFromEnv, type StreamOptions } from './streams.js';
 export { ACK, toInboundMessage, type HandlerOutcome, type InboundMessage } from './inbound-message.js';
 export {
   DEFAULT_ACK_WAIT_MS,
@@ -21,3 +21,4 @@ export {
   type JetStreamPublishOptions,
   type JetStreamPublisherOptions,
 } from './jetstream-publisher.js';
+export { DEFAULT_LAG_SAMPLE_MS, sampleConsumerLag, type ConsumerLagSampler } from './consumer-lag.js';

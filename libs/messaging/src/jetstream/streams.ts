@@ -13,13 +13,33 @@ import type { NatsNames, ServiceName } from '@meterflow/contracts';
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
-/** The stream configs Meterflow relies on (nats-server 2.9 compatible: no transforms, no multi-filter). */
+export interface StreamOptions {
+  /** JetStream replicas of every stream (default: `MF_STREAM_REPLICAS`, else 1). */
+  replicas?: number;
+}
+
+/** `MF_STREAM_REPLICAS` (1 .. 5, default 1); services read it through their validated config. */
+export function streamReplicasFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.MF_STREAM_REPLICAS;
+  if (raw === undefined || raw === '') return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 5) throw new Error(`MF_STREAM_REPLICAS must be an integer from 1 to 5, not "${raw}"`);
+  return n;
+}
+
+/**
+ * The stream configs Meterflow relies on (nats-server 2.9 compatible: no transforms, no
+ * multi-filter). Every stream is file-backed with `replicas` copies: on a JetStream cluster
+ * (MF_STREAM_REPLICAS=3) an acked publish is on a majority of the nodes' disks.
+ */
 export function streamConfigs(
   names: NatsNames,
   services: readonly ServiceName[] = [],
+  opts: StreamOptions = {},
 ): Array<Partial<StreamConfig> & { name: string; subjects: string[] }> {
   const base = {
     storage: StorageType.File,
+    num_replicas: opts.replicas ?? streamReplicasFromEnv(),
     retention: RetentionPolicy.Limits,
     duplicate_window: nanos(2 * MINUTE),
   };
@@ -52,9 +72,14 @@ export function streamConfigs(
 const STREAM_NOT_FOUND = 10059;
 
 /** Create or update (idempotent) MF_INGEST, MF_EVENTS and MF_SVC_<X> for the given services. */
-export async function ensureStreams(nc: NatsConnection, names: NatsNames, services: readonly ServiceName[] = []): Promise<void> {
+export async function ensureStreams(
+  nc: NatsConnection,
+  names: NatsNames,
+  services: readonly ServiceName[] = [],
+  opts: StreamOptions = {},
+): Promise<void> {
   const jsm = await jetstreamManager(nc);
-  for (const cfg of streamConfigs(names, services)) await ensureStream(jsm, cfg);
+  for (const cfg of streamConfigs(names, services, opts)) await ensureStream(jsm, cfg);
 }
 
 async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }): Promise<void> {
@@ -65,6 +90,8 @@ async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & 
       JSON.stringify(c.subjects) === JSON.stringify(cfg.subjects) &&
       c.max_age === cfg.max_age &&
       c.duplicate_window === cfg.duplicate_window &&
+      // 2.9 changes a stream's replicas in place (the cluster adds or removes peers).
+      c.num_replicas === cfg.num_replicas &&
       (cfg.max_bytes === undefined || c.max_bytes === cfg.max_bytes) &&
       (cfg.discard === undefined || c.discard === cfg.discard);
     if (!same) await jsm.streams.update(cfg.name, { ...cfg });

@@ -13,7 +13,12 @@ export interface DispatcherOptions {
   /** Attempts in flight per endpoint at most: a slow or dead endpoint holds only its own slots. */
   perEndpoint: number;
   onError?: (e: unknown) => void;
+  /** Each recorded attempt's outcome (the gateway counts them in `meterflow_webhook_deliveries_total`). */
+  onAttempt?: (outcome: DeliveryOutcome) => void;
 }
+
+/** `succeeded`: a 2xx; `failed`: anything else, tried again later; `gave_up`: failed, and the retry window has closed. */
+export type DeliveryOutcome = 'succeeded' | 'failed' | 'gave_up';
 
 /**
  * Delivers queued webhooks: each pass leases the due deliveries of every enabled endpoint (up
@@ -90,9 +95,11 @@ export class WebhookDispatcher {
     const attempt = { at: started, durationMs: at.getTime() - started.getTime(), status: r.status, error: r.error };
     if (r.status !== null && r.status >= 200 && r.status < 300) {
       await this.o.queue.settle(d, attempt, { succeeded: true });
+      this.o.onAttempt?.('succeeded');
       return;
     }
     const next = nextAttemptAt(this.o.schedule, d.attempts + 1, d.firstAttemptAt ?? started, at);
     await this.o.queue.settle(d, attempt, { succeeded: false, next });
+    this.o.onAttempt?.(next ? 'failed' : 'gave_up');
   }
 }

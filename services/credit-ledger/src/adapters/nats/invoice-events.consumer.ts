@@ -49,10 +49,12 @@ export class InvoiceEventsConsumer implements OnApplicationBootstrap, OnApplicat
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const deadLetters = new DeadLetterStore(this.pool, this.def.dbSchema, {
-      nc: this.nc,
-      subject: this.names.deadLetterSubject('credit-ledger'),
-    });
+    const deadLetters = new DeadLetterStore(
+      this.pool,
+      this.def.dbSchema,
+      { nc: this.nc, subject: this.names.deadLetterSubject('credit-ledger') },
+      { service: 'credit-ledger' },
+    );
     const onError = (err: unknown, msg?: InboundMessage) =>
       this.logger.warn({ err, subject: msg?.subject }, 'invoice event handling failed');
     const start = (purpose: string, type: string, handle: (e: InvoiceEvent, tx: InboxTx, ctx: CommandContext) => Promise<unknown>) => {
@@ -61,6 +63,7 @@ export class InvoiceEventsConsumer implements OnApplicationBootstrap, OnApplicat
         nc: this.nc,
         stream: this.names.eventsStream,
         durable,
+        service: 'credit-ledger',
         filterSubject: this.names.eventSubject(type),
         concurrency: 4,
         deadLetters,

@@ -41,6 +41,7 @@ export function startEventsConsumer(opts: {
     nc: opts.nc,
     stream: opts.names.eventsStream,
     durable: opts.names.durable('gateway', 'events'),
+    service: 'gateway',
     maxBatch: 500,
     maxWaitMs: 20,
     onError: opts.onError,

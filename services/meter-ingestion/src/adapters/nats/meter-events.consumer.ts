@@ -2,7 +2,14 @@ import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream
 import type { NatsConnection } from '@nats-io/transport-node';
 import { IngestBatch, type NatsNames } from '@meterflow/contracts';
 import { isDependencyUnavailable, storableText } from '@meterflow/kernel';
-import { DEFAULT_ACK_WAIT_MS, ensureConsumer, withBatchSpan, type DeadLetterStore } from '@meterflow/messaging';
+import {
+  DEFAULT_ACK_WAIT_MS,
+  ensureConsumer,
+  sampleConsumerLag,
+  withBatchSpan,
+  type ConsumerLagSampler,
+  type DeadLetterStore,
+} from '@meterflow/messaging';
 import type { Logger } from '@meterflow/observability';
 import type { IngestItem, IngestService } from '../../application/ingest.service.js';
 import type { Rejections } from '../../application/ports.js';
@@ -45,6 +52,7 @@ export class MeterEventsConsumer {
   private readonly failures = new Map<number, number>();
   private readonly inHand = new Set<JsMsg>();
   private keepAlive: NodeJS.Timeout | undefined;
+  private lag: ConsumerLagSampler | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -66,6 +74,7 @@ export class MeterEventsConsumer {
       for (const m of this.inHand) m.working();
     }, DEFAULT_ACK_WAIT_MS / 2);
     this.keepAlive.unref();
+    this.lag = sampleConsumerLag(this.nc, { service: 'meter-ingestion', stream: this.names.ingestStream, consumer: durable });
     const consumer = await jetstream(this.nc).consumers.get(this.names.ingestStream, durable);
     this.messages = await consumer.consume({
       max_messages: Math.min(maxAckPending, this.settings.batchMessages * 2),
@@ -78,6 +87,7 @@ export class MeterEventsConsumer {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.lag?.stop();
     await this.messages?.close().catch(() => undefined);
     await this.done;
     while (this.working > 0) await new Promise((r) => setTimeout(r, 20));

@@ -1,6 +1,7 @@
 import { stripeEvent } from '@meterflow/contracts';
 import type { CommandPipeline } from '@meterflow/event-store';
 import { newId } from '@meterflow/kernel';
+import { countDeadLetters } from '@meterflow/observability';
 import type { DeadLetter, Rejections } from '../../application/ports.js';
 import type { ErrorReport } from '../../domain/error-report.js';
 
@@ -47,5 +48,9 @@ export class RejectionRecorder implements Rejections {
           ),
         );
     });
+    countDeadLetters(
+      'meter-ingestion',
+      deadLetters.map((d) => d.reason),
+    );
   }
 }
