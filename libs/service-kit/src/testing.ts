@@ -30,7 +30,7 @@ export async function startServiceForTest(
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     ...opts.env,
   };
-  await runMigrations(def, env);
+  await runMigrations(def, env, [], { log: () => undefined });
   const running = await bootstrapService(def, appModule, env);
   const names = natsNames(opts.namespace);
   const nc = await connectNats({ url: running.config.NATS_URL, name: `test-${def.name}` });

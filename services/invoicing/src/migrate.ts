@@ -1,5 +1,6 @@
+// `node dist/migrate.js`: apply this service's migrations. `--check [--wait=S]`: apply nothing,
+// exit 1 while any is pending (waiting up to S seconds for the migration Job to apply them).
 import { runMigrations } from '@meterflow/service-kit';
 import { invoicingDefinition } from './invoicing.definition.js';
 
-const applied = await runMigrations(invoicingDefinition);
-console.log(`invoicing: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
+await runMigrations(invoicingDefinition);

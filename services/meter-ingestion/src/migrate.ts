@@ -1,5 +1,6 @@
+// `node dist/migrate.js`: apply this service's migrations. `--check [--wait=S]`: apply nothing,
+// exit 1 while any is pending (waiting up to S seconds for the migration Job to apply them).
 import { runMigrations } from '@meterflow/service-kit';
 import { meterIngestionDefinition } from './meter-ingestion.definition.js';
 
-const applied = await runMigrations(meterIngestionDefinition);
-console.log(`meter-ingestion: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
+await runMigrations(meterIngestionDefinition);

@@ -1,5 +1,6 @@
+// `node dist/migrate.js`: apply this service's migrations. `--check [--wait=S]`: apply nothing,
+// exit 1 while any is pending (waiting up to S seconds for the migration Job to apply them).
 import { runMigrations } from '@meterflow/service-kit';
 import { ratingDefinition } from './rating.definition.js';
 
-const applied = await runMigrations(ratingDefinition);
-console.log(`rating: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
+await runMigrations(ratingDefinition);
