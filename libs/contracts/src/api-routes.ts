@@ -117,6 +117,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   r('GET', '/v1/webhook_endpoints/:id', 'gateway', 'webhook_endpoints.retrieve'),
   r('POST', '/v1/webhook_endpoints/:id', 'gateway', 'webhook_endpoints.update'),
   r('DELETE', '/v1/webhook_endpoints/:id', 'gateway', 'webhook_endpoints.del'),
+  r('POST', '/meterflow/v1/webhook_endpoints/:id/roll_secret', 'gateway', 'webhook_endpoints.roll_secret'),
   r('GET', '/v1/events', 'gateway', 'events.list'),
   r('GET', '/v1/events/:id', 'gateway', 'events.retrieve'),
 ];

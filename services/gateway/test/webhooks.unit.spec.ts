@@ -2,7 +2,12 @@ import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import { deciderSpec } from '@meterflow/testing';
 import type { WebhookEndpointEvent } from '@meterflow/contracts';
-import { webhookEndpointDecider, type WebhookEndpointCommand, type WebhookEndpointState } from '../src/domain/webhook-endpoint.decider.js';
+import {
+  signingSecrets,
+  webhookEndpointDecider,
+  type WebhookEndpointCommand,
+  type WebhookEndpointState,
+} from '../src/domain/webhook-endpoint.decider.js';
 import { checkWebhookUrl, refusedAddress } from '../src/domain/url-policy.js';
 import { nextAttemptAt, signatureHeader, STRIPE_RETRY_SCHEDULE } from '../src/domain/webhook-delivery.js';
 
@@ -41,6 +46,48 @@ describe('webhook endpoint decider', () => {
       .when({ type: 'Update', id: 'we_1', patch: { url: 'https://x.y' } })
       .then({ code: 'resource_missing' });
     spec.given([]).when({ type: 'Delete', id: 'we_2', at: 3 }).then({ code: 'resource_missing' });
+  });
+});
+
+describe('rolling a signing secret', () => {
+  const roll = (overlapSeconds: number): WebhookEndpointCommand => ({
+    type: 'RollSecret',
+    id: 'we_1',
+    secret: 'whsec_new',
+    at: 100,
+    overlapSeconds,
+  });
+  it('records the new secret and how long the old one keeps signing (0 to 24 h)', () => {
+    spec
+      .given([created])
+      .when(roll(3600))
+      .then([
+        {
+          type: 'WebhookEndpointSecretRolled',
+          data: { secret: 'whsec_new', previous_secret: 'whsec_x', previous_secret_expires_at: 3700 },
+        },
+      ]);
+    spec.given([created]).when(roll(86_401)).then({ code: 'parameter_invalid' });
+    spec.given([created]).when(roll(-1)).then({ code: 'parameter_invalid' });
+    spec.given([]).when(roll(0)).then({ code: 'resource_missing' });
+  });
+  it('signs with both secrets during the overlap, then with the new one alone', () => {
+    const s = [created, ...webhookEndpointDecider.decide(roll(3600), webhookEndpointDecider.evolve(null, created))].reduce(
+      webhookEndpointDecider.evolve,
+      webhookEndpointDecider.initialState(),
+    )!;
+    expect(signingSecrets(s, 3699)).toEqual(['whsec_new', 'whsec_x']);
+    expect(signingSecrets(s, 3700)).toEqual(['whsec_new']);
+    expect(signingSecrets({ ...s, previous_secret: null, previous_secret_expires_at: null }, 0)).toEqual(['whsec_new']);
+  });
+  it("gives a signature header that Stripe's SDK verifies with either secret", () => {
+    const payload = JSON.stringify({ id: 'evt_1', object: 'event', type: 'invoice.paid', data: { object: {} } });
+    const now = Math.floor(Date.now() / 1000);
+    const header = signatureHeader(payload, ['whsec_new', 'whsec_x'], now);
+    const stripe = new Stripe('sk_test_x');
+    expect(stripe.webhooks.constructEvent(payload, header, 'whsec_new').id).toBe('evt_1');
+    expect(stripe.webhooks.constructEvent(payload, header, 'whsec_x').id).toBe('evt_1');
+    expect(() => stripe.webhooks.constructEvent(payload, header, 'whsec_other')).toThrow();
   });
 });
 

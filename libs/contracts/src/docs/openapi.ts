@@ -63,6 +63,17 @@ const OWN_SCHEMAS: Record<string, Json> = {
     properties: { url: str, enabled_events: enabledEvents, description: str, metadata, disabled: { type: 'boolean' } },
   },
   'params.webhook_endpoints_list': { type: 'object', properties: pagination },
+  'params.webhook_endpoints_roll_secret': {
+    type: 'object',
+    properties: {
+      expires_in: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 86400,
+        description: 'Seconds the previous secret keeps signing (default 86400; 0 stops it at once).',
+      },
+    },
+  },
   error: {
     type: 'object',
     required: ['error'],
@@ -101,6 +112,12 @@ const OWN_OPS: Record<string, { summary: string; params?: string; response: Json
     response: ref('webhook_endpoint'),
   },
   'webhook_endpoints.del': { summary: 'Delete a webhook endpoint', response: ref('deleted_webhook_endpoint') },
+  'webhook_endpoints.roll_secret': {
+    summary:
+      "Roll a webhook endpoint's signing secret (Meterflow; Stripe does this in its Dashboard): the new secret is in this answer only, the old one keeps signing beside it for expires_in seconds",
+    params: 'params.webhook_endpoints_roll_secret',
+    response: ref('webhook_endpoint'),
+  },
 };
 
 const subsetRef = (op: Json | undefined): string | undefined => {

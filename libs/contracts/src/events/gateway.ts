@@ -39,10 +39,30 @@ export const WebhookEndpointUpdated = defineEvent(
 
 export const WebhookEndpointDeleted = defineEvent('WebhookEndpointDeleted', 1, z.object({ deleted_at: z.number().int() }));
 
+/**
+ * A new signing secret. The previous one still signs deliveries (a second `v1=` in
+ * `Stripe-Signature`) until `previous_secret_expires_at`, so receivers can switch without a gap.
+ */
+export const WebhookEndpointSecretRolled = defineEvent(
+  'WebhookEndpointSecretRolled',
+  1,
+  z.object({
+    secret: z.string().startsWith('whsec_'),
+    previous_secret: z.string().startsWith('whsec_'),
+    previous_secret_expires_at: z.number().int(),
+  }),
+);
+
 export type WebhookEndpointCreated = EventOf<typeof WebhookEndpointCreated>;
+export type WebhookEndpointSecretRolled = EventOf<typeof WebhookEndpointSecretRolled>;
 export type WebhookEndpointUpdated = EventOf<typeof WebhookEndpointUpdated>;
 export type WebhookEndpointDeleted = EventOf<typeof WebhookEndpointDeleted>;
-export type WebhookEndpointEvent = WebhookEndpointCreated | WebhookEndpointUpdated | WebhookEndpointDeleted;
+export type WebhookEndpointEvent = WebhookEndpointCreated | WebhookEndpointUpdated | WebhookEndpointDeleted | WebhookEndpointSecretRolled;
 
 /** Everything gateway's event store accepts. */
-export const GATEWAY_EVENTS = eventCatalog([WebhookEndpointCreated, WebhookEndpointUpdated, WebhookEndpointDeleted]);
+export const GATEWAY_EVENTS = eventCatalog([
+  WebhookEndpointCreated,
+  WebhookEndpointUpdated,
+  WebhookEndpointDeleted,
+  WebhookEndpointSecretRolled,
+]);

@@ -102,7 +102,8 @@ export interface ClaimedDelivery {
   eventId: string;
   endpointId: string;
   url: string;
-  secret: string;
+  /** Every secret that signs it now: the endpoint's, and the previous one while a roll overlaps. */
+  secrets: string[];
   /** The event JSON as published. */
   body: string;
   traceparent: string | null;

@@ -88,7 +88,7 @@ export class WebhookDispatcher {
     const headers = {
       'content-type': 'application/json; charset=utf-8',
       'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
-      'stripe-signature': signatureHeader(payload, [d.secret], Math.floor(started.getTime() / 1000)),
+      'stripe-signature': signatureHeader(payload, d.secrets, Math.floor(started.getTime() / 1000)),
     };
     const r = await this.o.sender.post(d.url, payload, headers, this.o.timeoutMs);
     const at = this.o.clock.now();

@@ -58,6 +58,14 @@ export class WebhookEndpointsService {
     return renderWebhookEndpoint(state!);
   }
 
+  /** A new secret, shown in this answer only; the old one keeps signing for `overlapSeconds`. */
+  async rollSecret(id: string, overlapSeconds: number, ctx: CommandContext) {
+    const at = Math.floor(this.deps.clock.now().getTime() / 1000);
+    const cmd = { type: 'RollSecret' as const, id, secret: newWebhookSecret(), at, overlapSeconds };
+    const { state } = await this.deps.pipeline.handle(this.deps.type, id, cmd, ctx);
+    return renderWebhookEndpoint(state!, { withSecret: true });
+  }
+
   async del(id: string, ctx: CommandContext) {
     const at = Math.floor(this.deps.clock.now().getTime() / 1000);
     await this.deps.pipeline.handle(this.deps.type, id, { type: 'Delete', id, at }, ctx);

@@ -10,6 +10,9 @@ export interface WebhookEndpointState {
   metadata: Record<string, string>;
   api_version: string | null;
   secret: string;
+  /** The secret before the last roll, still signing until `previous_secret_expires_at` (unix s). */
+  previous_secret: string | null;
+  previous_secret_expires_at: number | null;
   status: 'enabled' | 'disabled';
   created: number;
   deleted: boolean;
@@ -34,7 +37,12 @@ export function mergeMetadata(current: Readonly<Record<string, string>>, patch: 
 export type WebhookEndpointCommand =
   | { type: 'Create'; endpoint: WebhookEndpointCreated['data'] }
   | { type: 'Update'; id: string; patch: WebhookEndpointUpdate }
-  | { type: 'Delete'; id: string; at: number };
+  | { type: 'Delete'; id: string; at: number }
+  /** A new secret; the current one keeps signing for `overlapSeconds` after `at` (0: stops now). */
+  | { type: 'RollSecret'; id: string; secret: string; at: number; overlapSeconds: number };
+
+/** The longest overlap of an old and a new secret (24 h, the longest Stripe's Dashboard offers). */
+export const MAX_SECRET_OVERLAP_SECONDS = 86_400;
 
 type S = WebhookEndpointState | null;
 
@@ -68,6 +76,19 @@ export const webhookEndpointDecider = {
       case 'Delete':
         live(s, c.id);
         return [{ type: 'WebhookEndpointDeleted', data: { deleted_at: c.at } }];
+      case 'RollSecret': {
+        const cur = live(s, c.id);
+        if (!Number.isInteger(c.overlapSeconds) || c.overlapSeconds < 0 || c.overlapSeconds > MAX_SECRET_OVERLAP_SECONDS)
+          throw new DomainError('parameter_invalid', `expires_in must be an integer from 0 to ${MAX_SECRET_OVERLAP_SECONDS} seconds.`, {
+            param: 'expires_in',
+          });
+        return [
+          {
+            type: 'WebhookEndpointSecretRolled',
+            data: { secret: c.secret, previous_secret: cur.secret, previous_secret_expires_at: c.at + c.overlapSeconds },
+          },
+        ];
+      }
       default:
         return assertNever(c);
     }
@@ -76,7 +97,7 @@ export const webhookEndpointDecider = {
   evolve(s: S, e: WebhookEndpointEvent): S {
     switch (e.type) {
       case 'WebhookEndpointCreated':
-        return { ...e.data, status: 'enabled', deleted: false };
+        return { ...e.data, previous_secret: null, previous_secret_expires_at: null, status: 'enabled', deleted: false };
       case 'WebhookEndpointUpdated': {
         if (!s) return s;
         const d = Object.fromEntries(Object.entries(e.data).filter(([, v]) => v !== undefined));
@@ -84,13 +105,25 @@ export const webhookEndpointDecider = {
       }
       case 'WebhookEndpointDeleted':
         return s ? { ...s, deleted: true } : s;
+      case 'WebhookEndpointSecretRolled':
+        return s ? { ...s, ...e.data } : s;
       default:
         return s;
     }
   },
 };
 
-/** The Stripe `webhook_endpoint` object (the secret only when just created). */
+/** The secrets that sign a delivery at `now` (unix s): the current one, and the previous one during its overlap. */
+export function signingSecrets(
+  s: Pick<WebhookEndpointState, 'secret' | 'previous_secret' | 'previous_secret_expires_at'>,
+  now: number,
+): string[] {
+  return s.previous_secret && s.previous_secret_expires_at !== null && now < s.previous_secret_expires_at
+    ? [s.secret, s.previous_secret]
+    : [s.secret];
+}
+
+/** The Stripe `webhook_endpoint` object (the secret only when just created or rolled). */
 export function renderWebhookEndpoint(s: WebhookEndpointState, opts: { withSecret?: boolean } = {}) {
   return {
     id: s.id,

@@ -10,12 +10,13 @@ const header = (req: FastifyRequest, name: string): string | undefined => {
 };
 
 /**
- * Serves every route of the table under its `/v1` or `/v2` prefix. Each prefix is its own
+ * Serves every route of the table under its `/v1` or `/v2` prefix (and Meterflow's own,
+ * outside Stripe's namespace, under `/meterflow/v1`, in v1's conventions). Each prefix is its own
  * Fastify context: bodies arrive as raw text (decoded once by the handler, hashed for
  * idempotency as sent) and unknown URLs get Stripe's 404 instead of Nest's.
  */
 export async function registerStripeApi(fastify: FastifyInstance, routes: readonly ApiRoute[], handler: ApiCallHandler): Promise<void> {
-  for (const prefix of ['/v1', '/v2'] as const) {
+  for (const prefix of ['/v1', '/v2', '/meterflow/v1'] as const) {
     await fastify.register(
       async (api) => {
         api.removeAllContentTypeParsers();

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { listSql, rangeSql, type ListParams, type StripeList } from '@meterflow/stripe-api';
+import { signingSecrets } from '../../domain/webhook-endpoint.decider.js';
 import type { ClaimedDelivery, DeliveryQueue, EventFilter, EventLog, AttemptResult, IncomingEvent } from '../../application/ports.js';
 
 /** Deliveries an event is still waiting for (Stripe's `pending_webhooks`): pending, or failed for good. */
@@ -111,6 +112,8 @@ export class PgEventLog implements EventLog, DeliveryQueue {
       first_attempt_at: Date | null;
       url: string;
       secret: string;
+      previous_secret: string | null;
+      previous_secret_expires_at: string | null;
       body: string;
       traceparent: string | null;
       pending: number;
@@ -126,14 +129,21 @@ export class PgEventLog implements EventLog, DeliveryQueue {
        UPDATE webhook_deliveries d SET next_attempt_at = $4
        FROM c, webhook_endpoints w, stripe_events e
        WHERE d.event_id = c.event_id AND d.endpoint_id = c.endpoint_id AND w.id = d.endpoint_id AND e.id = d.event_id
-       RETURNING d.event_id, d.endpoint_id, d.attempts, d.first_attempt_at, w.url, w.secret, e.body, e.traceparent, ${PENDING} AS pending`,
+       RETURNING d.event_id, d.endpoint_id, d.attempts, d.first_attempt_at, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, e.body, e.traceparent, ${PENDING} AS pending`,
       [slots.map((s) => s.endpointId), slots.map((s) => s.free), now, leaseUntil],
     );
     return rows.map((r) => ({
       eventId: r.event_id,
       endpointId: r.endpoint_id,
       url: r.url,
-      secret: r.secret,
+      secrets: signingSecrets(
+        {
+          secret: r.secret,
+          previous_secret: r.previous_secret,
+          previous_secret_expires_at: r.previous_secret_expires_at === null ? null : Number(r.previous_secret_expires_at),
+        },
+        Math.floor(now.getTime() / 1000),
+      ),
       body: r.body,
       traceparent: r.traceparent,
       attempts: r.attempts,

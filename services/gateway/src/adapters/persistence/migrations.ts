@@ -80,4 +80,9 @@ export const gatewayMigrations: Migration[] = [
     id: '0003_stripe_events_traceparent',
     sql: `ALTER TABLE stripe_events ADD COLUMN traceparent text;`,
   },
+  {
+    // A rolled secret's predecessor, signing beside it until it expires (unix s).
+    id: '0004_webhook_secret_roll',
+    sql: `ALTER TABLE webhook_endpoints ADD COLUMN previous_secret text, ADD COLUMN previous_secret_expires_at bigint;`,
+  },
 ];

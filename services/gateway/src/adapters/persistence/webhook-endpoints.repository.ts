@@ -12,13 +12,16 @@ interface Row {
   metadata: Record<string, string>;
   api_version: string | null;
   secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: string | null;
   status: 'enabled' | 'disabled';
   created: string;
   deleted: boolean;
   version: number;
 }
 
-const COLUMNS = 'id, url, enabled_events, description, metadata, api_version, secret, status, created, deleted, version';
+const COLUMNS =
+  'id, url, enabled_events, description, metadata, api_version, secret, status, created, deleted, version, previous_secret, previous_secret_expires_at';
 
 const toState = (r: Row): WebhookEndpointState => ({
   id: r.id,
@@ -28,6 +31,8 @@ const toState = (r: Row): WebhookEndpointState => ({
   metadata: r.metadata,
   api_version: r.api_version,
   secret: r.secret,
+  previous_secret: r.previous_secret,
+  previous_secret_expires_at: r.previous_secret_expires_at === null ? null : Number(r.previous_secret_expires_at),
   status: r.status,
   created: Number(r.created),
   deleted: r.deleted,
@@ -48,11 +53,26 @@ export const webhookEndpointType: WebhookEndpointType = {
       if (!s) continue;
       await tx.query(
         `INSERT INTO webhook_endpoints (${COLUMNS})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, enabled_events = EXCLUDED.enabled_events,
            description = EXCLUDED.description, metadata = EXCLUDED.metadata, api_version = EXCLUDED.api_version,
-           secret = EXCLUDED.secret, status = EXCLUDED.status, deleted = EXCLUDED.deleted, version = EXCLUDED.version`,
-        [s.id, s.url, s.enabled_events, s.description, s.metadata, s.api_version, s.secret, s.status, s.created, s.deleted, c.version],
+           secret = EXCLUDED.secret, status = EXCLUDED.status, deleted = EXCLUDED.deleted, version = EXCLUDED.version,
+           previous_secret = EXCLUDED.previous_secret, previous_secret_expires_at = EXCLUDED.previous_secret_expires_at`,
+        [
+          s.id,
+          s.url,
+          s.enabled_events,
+          s.description,
+          s.metadata,
+          s.api_version,
+          s.secret,
+          s.status,
+          s.created,
+          s.deleted,
+          c.version,
+          s.previous_secret,
+          s.previous_secret_expires_at,
+        ],
       );
       if (s.deleted)
         await tx.query(`UPDATE webhook_deliveries SET status = 'canceled' WHERE endpoint_id = $1 AND status = 'pending'`, [s.id]);

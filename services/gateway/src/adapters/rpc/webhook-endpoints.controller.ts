@@ -5,6 +5,7 @@ import { DomainError } from '@meterflow/kernel';
 import {
   bool,
   emptyError,
+  int,
   metadata,
   parseListParams,
   rejectUnknown,
@@ -13,7 +14,7 @@ import {
   LIST_PARAM_KEYS,
   type Params,
 } from '@meterflow/stripe-api';
-import { mergeMetadata, type WebhookEndpointUpdate } from '../../domain/webhook-endpoint.decider.js';
+import { MAX_SECRET_OVERLAP_SECONDS, mergeMetadata, type WebhookEndpointUpdate } from '../../domain/webhook-endpoint.decider.js';
 import { WebhookEndpointsService } from '../../application/webhook-endpoints.service.js';
 
 const API_VERSION_RE = /^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/;
@@ -82,6 +83,14 @@ export class WebhookEndpointsController {
     const disabled = bool(p, 'disabled');
     if (disabled != null) patch.status = disabled ? 'disabled' : 'enabled';
     return this.endpoints.update(req.path.id!, patch, ctxOf(req));
+  }
+
+  /** Meterflow's `POST /meterflow/v1/webhook_endpoints/:id/roll_secret` (Stripe rolls secrets in its Dashboard only). */
+  @MessagePattern('webhook_endpoints.roll_secret')
+  rollSecret(@Payload() req: ApiRequest) {
+    rejectUnknown(req.params, ['expires_in']);
+    const expiresIn = int(req.params, 'expires_in') ?? MAX_SECRET_OVERLAP_SECONDS;
+    return this.endpoints.rollSecret(req.path.id!, expiresIn, ctxOf(req));
   }
 
   @MessagePattern('webhook_endpoints.del')
