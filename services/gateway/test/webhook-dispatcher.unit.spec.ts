@@ -15,7 +15,7 @@ function dispatcher(statuses: (number | null)[], delivery: Partial<ClaimedDelive
         eventId: 'evt_1',
         endpointId: 'we_1',
         url: 'http://x/h',
-        secret: 'whsec_1',
+        secrets: ['whsec_1'],
         body: '{"id":"evt_1"}',
         attempts: 0,
         firstAttemptAt: null,
