@@ -30,6 +30,8 @@ export default defineConfig({
           hookTimeout: 180_000,
           fileParallelism: false,
           globalSetup: ['test/e2e/global-setup.ts'],
+          // After each spec file: every invoice it created is explained and re-rated (issue 8 item 10).
+          setupFiles: ['test/e2e/explanations.setup.ts'],
         },
       },
     ],

@@ -1,6 +1,7 @@
 import Stripe from 'stripe';
 import { inject } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { InvoiceExplanation } from '@meterflow/contracts';
 import { validatingStripe } from './stripe-schema.js';
 
 /**
@@ -21,6 +22,11 @@ export function rawStripeClient(apiKey = inject('apiKey')): Stripe {
     maxNetworkRetries: 0,
     telemetry: false,
   });
+}
+
+/** `GET /meterflow/v1/invoices/:id/explanation` through the SDK's raw request (Meterflow's own route), parsed with its schema. */
+export async function explanationOf(id: string): Promise<InvoiceExplanation> {
+  return InvoiceExplanation.parse(await rawStripeClient().rawRequest('GET', `/meterflow/v1/invoices/${id}/explanation`));
 }
 
 export async function natsClient(): Promise<NatsConnection> {

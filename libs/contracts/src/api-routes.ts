@@ -99,6 +99,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   r('GET', '/v1/invoiceitems/:id', 'invoicing', 'invoiceitems.retrieve'),
   r('POST', '/v1/invoiceitems/:id', 'invoicing', 'invoiceitems.update'),
   r('DELETE', '/v1/invoiceitems/:id', 'invoicing', 'invoiceitems.del'),
+  // Meterflow's own, outside Stripe's namespace: every cent of an invoice explained (issue 8 item 10).
+  r('GET', '/meterflow/v1/invoices/:id/explanation', 'invoicing', 'invoices.explanation'),
 
   // credit-ledger
   r('POST', '/v1/billing/credit_grants', 'credit-ledger', 'credit_grants.create'),

@@ -34,7 +34,15 @@ export type UsageQueryRequest = z.infer<typeof UsageQueryRequest>;
 export const MeterFormula = z.enum(['sum', 'count', 'last']);
 export const UsageQueryReply = z.object({
   /** By query key: the aggregated value as a decimal string ("0" when no usage). */
-  results: z.record(z.string(), z.object({ value: DecimalString, formula: MeterFormula })),
+  results: z.record(
+    z.string(),
+    z.object({
+      value: DecimalString,
+      formula: MeterFormula,
+      /** How many events the window holds (cancelled ones left out); for explanations. */
+      events: z.number().int().nonnegative().optional(),
+    }),
+  ),
 });
 export type UsageQueryReply = z.infer<typeof UsageQueryReply>;
 export const INGESTION_OPS = { usageQuery: 'usage.query' } as const;

@@ -7,6 +7,7 @@ import { EVENT_STORE, RPC_CLIENT } from '@meterflow/service-kit';
 import { ApplyCreditsHandler } from './application/apply-credits.handler.js';
 import { BalanceQueries } from './application/balances.queries.js';
 import { creditGrantAggregate } from './application/credit-grant.aggregate.js';
+import { CreditExplanations } from './application/credit-explanations.js';
 import { CreditGrantsHandler } from './application/credit-grants.handler.js';
 import { GrantScheduleHandler } from './application/grant-schedule.handler.js';
 import { InvoiceCreditsHandler } from './application/invoice-credits.handler.js';
@@ -26,12 +27,13 @@ import { PgApplicationReads } from './adapters/persistence/credit-application.re
 import { PgGrantReads, PgTransactionReads } from './adapters/persistence/ledger-read-models.repository.js';
 import { GrantsProjection } from './adapters/projections/ledger.projection.js';
 import { CreditGrantsController } from './adapters/rpc/credit-grants.controller.js';
+import { ExplanationController } from './adapters/rpc/explanation.controller.js';
 import { LedgerInternalController } from './adapters/rpc/ledger-internal.controller.js';
 import { RealtimeScheduler } from './adapters/scheduler/realtime.scheduler.js';
 
 /** Use cases in application/, ports in application/ports.ts, wired here to their adapters. */
 @Module({
-  controllers: [CreditGrantsController, LedgerInternalController],
+  controllers: [CreditGrantsController, LedgerInternalController, ExplanationController],
   providers: [
     { provide: PIPELINE, useFactory: (store: PgEventStore) => new CommandPipeline(store), inject: [EVENT_STORE] },
     { provide: CUSTOMERS, useFactory: (rpc: RpcClient, clock: Clock) => new CustomerDirectory(rpc, clock), inject: [RPC_CLIENT, CLOCK] },
@@ -47,6 +49,7 @@ import { RealtimeScheduler } from './adapters/scheduler/realtime.scheduler.js';
     InvoiceCreditsHandler,
     GrantScheduleHandler,
     BalanceQueries,
+    CreditExplanations,
     InvoiceEventsConsumer,
     RealtimeScheduler,
   ],

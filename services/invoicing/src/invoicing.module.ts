@@ -10,36 +10,42 @@ import { CONFIG, EVENT_STORE, LOGGER, MIKRO_ORM, PG_POOL, RPC_CLIENT } from '@me
 import { DueInvoices } from './application/due-invoices.js';
 import { Finalization } from './application/finalization.js';
 import { InvoiceCommands } from './application/invoice-commands.js';
+import { InvoiceExplanations } from './application/invoice-explanation.js';
 import { InvoiceItemCommands } from './application/invoice-item-commands.js';
 import { AGGREGATES, invoicingAggregates, type InvoicingAggregates } from './application/invoicing.aggregates.js';
 import {
   CUSTOMERS,
   DUE_DRAFTS,
+  EXPLANATION_PEERS,
   INVOICE_RECORDS,
   INVOICING_SETTINGS,
   PEERS,
   type Customers,
   type DueDrafts,
+  type ExplanationPeers,
   type InvoiceRecords,
   type InvoicingSettings,
   type Peers,
 } from './application/ports.js';
 import { SubscriptionInvoices } from './application/subscription-invoices.js';
+import { RpcExplanationPeers } from './adapters/nats/explanation-peers.js';
 import { FinalizationScheduler } from './adapters/nats/finalization.scheduler.js';
 import { RpcPeers } from './adapters/nats/rpc-peers.js';
 import { PgDueDrafts, PgInvoiceRecords } from './adapters/persistence/invoice-records.js';
 import { InvoiceQueries } from './adapters/persistence/invoice.queries.js';
 import { invoiceProjections } from './adapters/projections/invoice.projection.js';
+import { ExplanationController } from './adapters/rpc/explanation.controller.js';
 import { InternalController } from './adapters/rpc/internal.controller.js';
 import { InvoiceItemsController } from './adapters/rpc/invoice-items.controller.js';
 import { InvoicesController } from './adapters/rpc/invoices.controller.js';
 import type { InvoicingEnv } from './invoicing.definition.js';
 
 @Module({
-  controllers: [InvoicesController, InvoiceItemsController, InternalController],
+  controllers: [InvoicesController, InvoiceItemsController, InternalController, ExplanationController],
   providers: [
     // ports -> adapters
     { provide: PEERS, inject: [RPC_CLIENT], useFactory: (rpc: RpcClient) => new RpcPeers(rpc) },
+    { provide: EXPLANATION_PEERS, inject: [RPC_CLIENT], useFactory: (rpc: RpcClient) => new RpcExplanationPeers(rpc) },
     { provide: CUSTOMERS, inject: [RPC_CLIENT, CLOCK], useFactory: (rpc: RpcClient, clock: Clock) => new CustomerDirectory(rpc, clock) },
     { provide: INVOICE_RECORDS, useFactory: () => new PgInvoiceRecords() },
     { provide: DUE_DRAFTS, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgDueDrafts(pool) },
@@ -80,6 +86,11 @@ import type { InvoicingEnv } from './invoicing.definition.js';
       inject: [DUE_DRAFTS, Finalization, LOGGER, CONFIG],
       useFactory: (d: DueDrafts, f: Finalization, logger: Logger, c: InvoicingEnv) =>
         new DueInvoices(d, f, logger, c.INVOICE_FINALIZE_BATCH_SIZE),
+    },
+    {
+      provide: InvoiceExplanations,
+      inject: [CommandPipeline, AGGREGATES, EXPLANATION_PEERS],
+      useFactory: (p: CommandPipeline, a: InvoicingAggregates, peers: ExplanationPeers) => new InvoiceExplanations(p, a, peers),
     },
     { provide: InvoiceQueries, inject: [MIKRO_ORM], useFactory: (orm: MikroORM) => new InvoiceQueries(orm) },
     FinalizationScheduler,

@@ -140,14 +140,15 @@ describe('summaries, usage.query and adjustments (int)', () => {
       ],
     });
     expect(r.results).toEqual({
-      a: { value: '25', formula: 'sum' },
-      b: { value: '100', formula: 'sum' },
-      edge: { value: '7', formula: 'sum' },
-      edge2: { value: '5', formula: 'sum' },
-      last: { value: '7', formula: 'last' },
-      count: { value: '3', formula: 'count' },
-      none: { value: '0', formula: 'sum' },
-      pre: { value: '4', formula: 'sum' },
+      // `events`: how many events the window holds (issue 8 item 10, invoice explanations)
+      a: { value: '25', formula: 'sum', events: 4 },
+      b: { value: '100', formula: 'sum', events: 1 },
+      edge: { value: '7', formula: 'sum', events: 1 },
+      edge2: { value: '5', formula: 'sum', events: 1 },
+      last: { value: '7', formula: 'last', events: 2 },
+      count: { value: '3', formula: 'count', events: 3 },
+      none: { value: '0', formula: 'sum', events: 0 },
+      pre: { value: '4', formula: 'sum', events: 1 },
     });
     expect(
       await errorOf(

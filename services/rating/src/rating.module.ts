@@ -3,6 +3,7 @@ import { CommandPipeline, type PgEventStore } from '@meterflow/event-store';
 import { EVENT_STORE } from '@meterflow/service-kit';
 import { ratingReadModels } from './adapters/persistence/read-models.js';
 import { CatalogController } from './adapters/rpc/catalog.controller.js';
+import { ExplanationController } from './adapters/rpc/explanation.controller.js';
 import { InternalController } from './adapters/rpc/internal.controller.js';
 import { SubscriptionsController } from './adapters/rpc/subscriptions.controller.js';
 import { TestClocksController } from './adapters/rpc/test-clocks.controller.js';
@@ -10,6 +11,7 @@ import { PeriodCloseScheduler } from './adapters/scheduler/period-close.schedule
 import { RatingAggregates } from './application/aggregates.js';
 import { ClockAdvanceRunner } from './application/clock-advance.runner.js';
 import { CustomersHandler } from './application/customers.handler.js';
+import { LineExplanations } from './application/line-explanations.js';
 import { PeriodRerating } from './application/period-rerating.js';
 import { PeriodCloseService } from './application/period-close.service.js';
 import { PIPELINE, READ_MODELS } from './application/ports.js';
@@ -21,7 +23,7 @@ import { UsageRatingService } from './application/usage-rating.service.js';
 import { TimeService } from './application/time.service.js';
 
 @Module({
-  controllers: [CatalogController, SubscriptionsController, TestClocksController, InternalController],
+  controllers: [CatalogController, SubscriptionsController, TestClocksController, InternalController, ExplanationController],
   providers: [
     // ports (application/ports.ts) -> adapters
     { provide: READ_MODELS, inject: [EVENT_STORE], useFactory: (store: PgEventStore) => ratingReadModels(store.pool) },
@@ -34,6 +36,7 @@ import { TimeService } from './application/time.service.js';
     UsageRatingService,
     PeriodCloseService,
     PeriodRerating,
+    LineExplanations,
     SubscriptionsHandler,
     ClockAdvanceRunner,
     TestClocksHandler,

@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { API_ROUTES, type ApiRoute } from '../api-routes.js';
+import { InvoiceExplanation } from '../explanation.js';
 import { API_VERSION } from '../events/core.js';
 import { STRIPE_EVENT_TYPES } from '../stripe-event-types.js';
 import { stripeComponentSchemas, stripeSubsetOperations } from './stripe-schemas.js';
@@ -74,6 +76,10 @@ const OWN_SCHEMAS: Record<string, Json> = {
       },
     },
   },
+  invoice_explanation: (() => {
+    const { $schema: _drop, ...schema } = z.toJSONSchema(InvoiceExplanation, { io: 'output' }) as Json;
+    return { ...schema, description: 'Every cent of an invoice explained (Meterflow only; docs/invoicing.md).' };
+  })(),
   error: {
     type: 'object',
     required: ['error'],
@@ -117,6 +123,11 @@ const OWN_OPS: Record<string, { summary: string; params?: string; response: Json
       "Roll a webhook endpoint's signing secret (Meterflow; Stripe does this in its Dashboard): the new secret is in this answer only, the old one keeps signing beside it for expires_in seconds",
     params: 'params.webhook_endpoints_roll_secret',
     response: ref('webhook_endpoint'),
+  },
+  'invoices.explanation': {
+    summary:
+      'Explain an invoice: per line its meter, usage window, events, aggregate and rating steps; per credit its grant, order and ledger entry',
+    response: ref('invoice_explanation'),
   },
 };
 

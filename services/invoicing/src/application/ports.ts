@@ -4,7 +4,14 @@ import type { Change } from '@meterflow/event-store';
 import type { CustomerDirectory } from '@meterflow/rating-client';
 import type { Invoice, InvoiceState } from '../domain/invoice.decider.js';
 import type { InvoiceItemState } from '../domain/invoice-item.decider.js';
-import type { InvoiceEvent, InvoiceItemEvent } from '@meterflow/contracts';
+import type {
+  ExplainCreditsReply,
+  ExplainCreditsRequest,
+  ExplainLinesReply,
+  ExplainLinesRequest,
+  InvoiceEvent,
+  InvoiceItemEvent,
+} from '@meterflow/contracts';
 
 /** The transaction of a unit of work (`uow.tx`): side tables are written in it. */
 export type Tx = pg.PoolClient;
@@ -72,3 +79,10 @@ export interface InvoicingSettings {
 export const INVOICING_SETTINGS = Symbol('INVOICING_SETTINGS');
 
 export type { Invoice };
+
+/** What explaining an invoice asks of rating and the ledger (issue 8 item 10). */
+export interface ExplanationPeers {
+  explainLines(req: ExplainLinesRequest): Promise<ExplainLinesReply>;
+  explainCredits(req: ExplainCreditsRequest): Promise<ExplainCreditsReply>;
+}
+export const EXPLANATION_PEERS = Symbol('EXPLANATION_PEERS');

@@ -44,12 +44,18 @@ export class UsageService {
   }
 
   async aggregate(queries: readonly (UsageWindowQuery & { meter: Meter })[]): Promise<Map<string, bigint>> {
+    const all = await this.aggregates(queries);
+    const out = new Map<string, bigint>();
+    for (const q of queries) out.set(q.key, pick(all.get(q.key), q.meter.formula));
+    return out;
+  }
+
+  /** Every aggregate of each window (sum, count of events, last), by key. */
+  private async aggregates(queries: readonly (UsageWindowQuery & { meter: Meter })[]): Promise<Map<string, UsageAggregate>> {
     const raw = queries.filter((q) => q.meter.eventTimeWindow === null);
     const windowed = queries.filter((q) => q.meter.eventTimeWindow !== null);
     const [a, b] = await Promise.all([this.store.usageRaw(raw), this.store.usageWindowed(windowed)]);
-    const out = new Map<string, bigint>();
-    for (const q of queries) out.set(q.key, pick(a.get(q.key) ?? b.get(q.key), q.meter.formula));
-    return out;
+    return new Map([...a, ...b]);
   }
 
   async query(req: UsageQueryRequest): Promise<UsageQueryReply> {
@@ -60,9 +66,12 @@ export class UsageService {
         return { key: q.key, meterId: q.meter, customer: q.customer, start: q.start, end: q.end, meter: await this.meter(q.meter) };
       }),
     );
-    const values = await this.aggregate(qs);
+    const all = await this.aggregates(qs);
     const results: UsageQueryReply['results'] = {};
-    for (const q of qs) results[q.key] = { value: (values.get(q.key) ?? 0n).toString(), formula: q.meter.formula };
+    for (const q of qs) {
+      const a = all.get(q.key);
+      results[q.key] = { value: pick(a, q.meter.formula).toString(), formula: q.meter.formula, events: Number(a?.count ?? 0n) };
+    }
     return { results };
   }
 

@@ -1,0 +1,99 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  INGESTION_OPS,
+  type ExplainLinesReply,
+  type ExplainLinesRequest,
+  type UsageQueryReply,
+  type UsageQueryRequest,
+} from '@meterflow/contracts';
+import type { RpcClient } from '@meterflow/messaging';
+import { DomainError } from '@meterflow/kernel';
+import { CONFIG, RPC_CLIENT } from '@meterflow/service-kit';
+import { pricingTerms, type PriceObject } from '../domain/price.js';
+import { explainLicensed, explainRating, pricingDoc } from '../domain/rating-explanation.js';
+import type { RatingEnv } from '../rating.definition.js';
+import { READ_MODELS, type RatingReadModels } from './ports.js';
+
+type Usage = UsageQueryReply['results'][string];
+
+/**
+ * `billing.explain_lines`: how each line of an invoice was rated (issue 8 item 10). A usage line
+ * is rated again over its window with what meter-ingestion holds now (aggregate and event count
+ * in one `usage.query`); a licensed line from its quantity. Rating's own math and steps
+ * (domain/rating-explanation.ts); a price rating does not know explains nothing.
+ */
+@Injectable()
+export class LineExplanations {
+  constructor(
+    @Inject(READ_MODELS) private readonly models: RatingReadModels,
+    @Inject(RPC_CLIENT) private readonly rpc: RpcClient,
+    @Inject(CONFIG) private readonly config: RatingEnv,
+  ) {}
+
+  async explain(req: ExplainLinesRequest): Promise<ExplainLinesReply> {
+    const prices = await this.models.prices.getMany([...new Set(req.lines.map((l) => l.price))]);
+    const priceOf = (id: string): PriceObject | null => (prices.get(id)?.state as PriceObject | null | undefined) ?? null;
+    const queries: UsageQueryRequest['queries'] = [];
+    for (const l of req.lines) {
+      const meter = priceOf(l.price)?.recurring?.meter;
+      if (l.basis === 'usage' && meter && l.period.end > l.period.start)
+        queries.push({ key: l.key, meter, customer: req.customer, start: l.period.start, end: l.period.end });
+    }
+    const usage = await this.usage(queries);
+    const results: ExplainLinesReply['results'] = {};
+    for (const l of req.lines) {
+      const price = priceOf(l.price);
+      if (!price) {
+        results[l.key] = { pricing: null, usage: null, rating: null, rerated_amount: null };
+        continue;
+      }
+      const terms = pricingTerms(price);
+      if (l.basis === 'quantity') {
+        const rating = explainLicensed(terms, l.quantity, l.amount);
+        results[l.key] = { pricing: pricingDoc(terms), usage: null, rating, rerated_amount: rating.proration ? null : rating.amount };
+        continue;
+      }
+      const u: Usage = usage.get(l.key) ?? { value: '0', formula: 'sum', events: 0 };
+      const meter = price.recurring?.meter ?? null;
+      const rated = explainRating(terms, String(Math.max(l.quantity ?? 0, 0)));
+      results[l.key] = {
+        pricing: pricingDoc(terms),
+        usage: meter
+          ? {
+              meter,
+              formula: u.formula,
+              window: l.period,
+              rated_aggregate: String(l.quantity ?? 0),
+              event_store: { aggregate: u.value, events: u.events ?? 0 },
+            }
+          : null,
+        rating: rated,
+        rerated_amount: explainRating(terms, u.value).amount,
+      };
+    }
+    return { results };
+  }
+
+  private async usage(queries: UsageQueryRequest['queries']): Promise<Map<string, Usage>> {
+    if (queries.length === 0) return new Map();
+    try {
+      const reply = await this.rpc.request<UsageQueryReply>(
+        'meter-ingestion',
+        INGESTION_OPS.usageQuery,
+        { queries } satisfies UsageQueryRequest,
+        {
+          timeoutMs: this.config.RATING_RPC_TIMEOUT_MS,
+        },
+      );
+      return new Map(Object.entries(reply.results));
+    } catch (e) {
+      // A meter ingestion no longer knows: ask per line, and such a line has no usage.
+      if (!(e instanceof DomainError) || e.status !== 404 || queries.length === 1) {
+        if (e instanceof DomainError && e.status === 404) return new Map();
+        throw e;
+      }
+      const parts = await Promise.all(queries.map((q) => this.usage([q])));
+      return new Map(parts.flatMap((p) => [...p]));
+    }
+  }
+}
