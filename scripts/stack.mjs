@@ -1,5 +1,6 @@
 // Starts the five services as processes (migrations first), waits until each is ready.
 import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { ROOT, ensureNats, ensurePostgres } from './infra.mjs';
 
@@ -43,9 +44,30 @@ async function ready(url, timeoutMs) {
   throw new Error(`${url} did not become ready`);
 }
 
+const portFree = (port) =>
+  new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: '0.0.0.0', exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+
+/**
+ * A port offset under which every service's port is free now: random in [10000, 29000) so that
+ * the ports stay below Linux's ephemeral range (32768+, where outgoing connections take theirs),
+ * checked by binding each, retried on a clash (another stack, a benchmark, a dev server).
+ */
+export async function freePortOffset() {
+  for (let i = 0; i < 50; i++) {
+    const offset = 10000 + Math.floor(Math.random() * 19000);
+    const free = await Promise.all(SERVICES.map((s) => portFree(s.port + offset)));
+    if (free.every(Boolean)) return offset;
+  }
+  throw new Error('no free port offset found for the stack');
+}
+
 /**
  * Start the whole system. `opts.env` is applied to every service; `opts.portOffset` shifts
- * every port (tests use it to run beside a developer's stack); `opts.nodeArgs(service)` adds Node
+ * every port (tests use it to run beside a developer's stack; `'free'` picks one whose ports are free); `opts.nodeArgs(service)` adds Node
  * flags (benchmarks: `--cpu-prof`). Returns a handle to stop it.
  */
 export async function startStack(opts = {}) {
@@ -55,7 +77,7 @@ export async function startStack(opts = {}) {
   if (opts.build !== false) build();
   migrateAll(env);
   const children = [];
-  const offset = opts.portOffset ?? 0;
+  const offset = opts.portOffset === 'free' ? await freePortOffset() : (opts.portOffset ?? 0);
   for (const s of SERVICES) {
     const port = s.port + offset;
     const child = spawn(
@@ -91,7 +113,7 @@ export async function startStack(opts = {}) {
   try {
     for (const c of children) {
       const exited = new Promise((_, rej) => c.child.once('exit', (code) => rej(new Error(`${c.name} exited with ${code}`))));
-      await Promise.race([ready(`http://127.0.0.1:${c.port}`, 60_000), exited]);
+      await Promise.race([ready(`http://127.0.0.1:${c.port}`, 120_000), exited]);
     }
   } catch (e) {
     await stop();

@@ -83,7 +83,7 @@ dbUrl.pathname = `/${dbName}`;
 const stack = await startStack({
   databaseUrl: dbUrl.toString(),
   natsUrl: NATS_URL,
-  portOffset: 30000 + Math.floor(Math.random() * 10000),
+  portOffset: 'free',
   build: env.BENCH_BUILD !== '0',
   quiet: true,
   nodeArgs: env.BENCH_CPU_PROF === '1' ? (name) => ['--cpu-prof', `--cpu-prof-dir=${path.join(PROFILES, name)}`] : undefined,

@@ -22,12 +22,11 @@ export default async function setup(project: TestProject) {
   const db = await createTestDatabase('mf_e2e');
   const namespace = `e2e${randomBytes(4).toString('hex')}`;
   const apiKey = 'sk_test_e2e';
-  const portOffset = 20000 + Math.floor(Math.random() * 20000);
   // Every service exports its spans here (traces.e2e.spec.ts reads them).
   const otlp = await startOtlpReceiver();
   const stack = await startStack({
     databaseUrl: db.url,
-    portOffset,
+    portOffset: 'free',
     build: false,
     quiet: true,
     env: {
