@@ -4,7 +4,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { stripeEvent } from '@meterflow/contracts';
 import { DomainError, newId } from '@meterflow/kernel';
 import type { PgEventStore } from '@meterflow/event-store';
-import { createTestDatabase, deleteNamespaceStreams, testNamespace, type TestDatabase } from '@meterflow/testing';
+import { createTestDatabase, deleteNamespaceStreams, eventually, testNamespace, type TestDatabase } from '@meterflow/testing';
 import type { RpcClient } from '@meterflow/messaging';
 import { EVENT_STORE, RPC_CLIENT, startServiceForTest, type ServiceDefinition, type ServiceUnderTest } from './index.js';
 
@@ -95,7 +95,20 @@ describe('service-kit: a service boots, answers, reports errors, publishes its f
     const ready = await fetch(`${svc.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { postgres: 'ok', nats: 'ok' } });
-    expect(await (await fetch(`${svc.url}/metrics`)).text()).toContain('process_cpu_user_seconds_total');
+    const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+    expect(metrics).toContain('process_cpu_user_seconds_total');
+    // The ops answered above, timed by outcome (RED of the internal request/reply).
+    for (const [op, outcome] of <const>[
+      ['toys.echo', 'ok'],
+      ['toys.fail', 'refused'],
+      ['toys.crash', 'failed'],
+    ])
+      expect(metrics).toMatch(
+        new RegExp(
+          `^meterflow_rpc_duration_seconds_count\\{service="rating",op="${op.replace('.', '\\.')}",outcome="${outcome}"\\} [1-9]`,
+          'm',
+        ),
+      );
   });
 
   it('relays a recorded Stripe event to mf.events.<type>', async () => {
@@ -110,6 +123,11 @@ describe('service-kit: a service boots, answers, reports errors, publishes its f
     await svc.rpc.request('rating', 'toys.create', { name: 'a' });
     const evt = await got;
     expect(evt).toMatchObject({ type: 'toy.created', data: { object: { id: 'toy_a' } } });
+    // counted by the relay once its batch is acked (the cursor moves after the publish)
+    await eventually(async () => {
+      const text = await (await fetch(`${svc.url}/metrics`)).text();
+      return Number(/^meterflow_relay_published_total\{service="rating"\} (\d+)$/m.exec(text)?.[1] ?? 0) >= 1 || undefined;
+    });
   });
 
   it('records the chain each fact belongs to: correlation and causation ids from the request, passed on to the next', async () => {

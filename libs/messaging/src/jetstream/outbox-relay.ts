@@ -2,7 +2,7 @@ import pg from 'pg';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { STRIPE_EVENT_EMITTED, type NatsNames, type ServiceName } from '@meterflow/contracts';
 import { eventsChannel, quoteIdent } from '@meterflow/event-store';
-import { contextFromTraceparent, SpanKind, traceparentOf, withSpan } from '@meterflow/observability';
+import { contextFromTraceparent, eventsPublished, SpanKind, traceparentOf, withSpan } from '@meterflow/observability';
 import { JetStreamPublisher, type JetStreamAck } from './jetstream-publisher.js';
 
 export interface RelayLogger {
@@ -150,6 +150,7 @@ export class OutboxRelay {
             last.global_position,
           ]);
           total += rows.rows.length;
+          eventsPublished.inc({ service: this.opts.service }, rows.rows.length);
           if (rows.rows.length < batchSize) break;
         }
       } finally {

@@ -13,7 +13,7 @@ import {
   type MessageContext,
 } from '@meterflow/kernel';
 import { encodeJson } from './json.js';
-import { SpanKind, withSpan } from '@meterflow/observability';
+import { rpcDuration, SpanKind, withSpan } from '@meterflow/observability';
 import { contextFromHeaders } from './trace.js';
 
 /** What `@Ctx()` receives in a request/reply handler. */
@@ -54,6 +54,8 @@ export interface MeterflowTransportOptions {
  */
 export class MeterflowTransport extends Server implements CustomTransportStrategy {
   private readonly subs: Subscription[] = [];
+  /** Histogram children by op and outcome (labelled once: this runs on every request). */
+  private readonly durations = new Map<string, { observe(v: number): void }>();
 
   constructor(private readonly opts: MeterflowTransportOptions) {
     super();
@@ -76,6 +78,7 @@ export class MeterflowTransport extends Server implements CustomTransportStrateg
   }
 
   private async onRequest(op: string, handler: MessageHandler, msg: Msg): Promise<void> {
+    const started = process.hrtime.bigint();
     let reply: RpcReply;
     try {
       const data: unknown = msg.data.length ? msg.json() : {};
@@ -91,6 +94,16 @@ export class MeterflowTransport extends Server implements CustomTransportStrateg
       if (reply.error.status >= 500) this.opts.onUnexpectedError?.(op, e);
     }
     if (msg.reply) msg.respond(encodeJson(reply));
+    this.observe(op, reply, started);
+  }
+
+  /** `meterflow_rpc_duration_seconds{service,op,outcome}`: outcome `ok`, `refused` (4xx) or `failed` (5xx). */
+  private observe(op: string, reply: RpcReply, started: bigint): void {
+    const outcome = reply.ok ? 'ok' : reply.error.status >= 500 ? 'failed' : 'refused';
+    const k = `${op}\0${outcome}`;
+    let child = this.durations.get(k);
+    if (!child) this.durations.set(k, (child = rpcDuration.labels(this.opts.service, op, outcome)));
+    child.observe(Number(process.hrtime.bigint() - started) / 1e9);
   }
 
   async close(): Promise<void> {
