@@ -19,7 +19,9 @@ const strict = process.env.CHECK_DEPLOY_STRICT === '1';
 /** HTTP port of each service (gateway serves the Stripe API; the others health/metrics only). */
 const PORTS = { gateway: 3000, 'meter-ingestion': 3101, rating: 3102, invoicing: 3103, 'credit-ledger': 3104 };
 const SECRET_NAME = 'meterflow-secrets';
-const SECRET_KEYS = ['database-url', 'nats-password', 'api-keys'];
+/** NATS users of deploy/k8s/base/nats-auth.conf (libs/contracts/src/nats-permissions.ts), one password each. */
+const NATS_USERS = ['gateway', 'meter-ingestion', 'rating', 'invoicing', 'credit-ledger', 'producer', 'consumer'];
+const SECRET_KEYS = ['database-url', 'api-keys', ...NATS_USERS.map((u) => `nats-password-${u}`)];
 const NAMESPACE = 'meterflow';
 const OVERLAYS = ['local'];
 
@@ -244,6 +246,7 @@ for (const s of services) {
       if (!(def.ports ?? []).some((p) => /(^|:)3000:3000$/.test(String(p)) || p?.published == 3000))
         problems.push('port 3000 not published');
     }
+    if (env.NATS_USER !== s) problems.push(`NATS_USER is ${env.NATS_USER}, not its own user ${s} (deploy/compose/nats.conf)`);
     if (s === 'invoicing' && !env.INVOICE_FINALIZATION_GRACE_SECONDS) problems.push('no INVOICE_FINALIZATION_GRACE_SECONDS');
     return problems;
   });
@@ -300,6 +303,8 @@ if (base.length) {
     }
     if (kubectl && !base.some((o) => o.kind === 'ConfigMap' && o.metadata?.name?.startsWith('meterflow-config')))
       problems.push('no meterflow-config ConfigMap');
+    if (kubectl && !base.some((o) => o.kind === 'ConfigMap' && o.metadata?.name === 'meterflow-nats-auth' && o.data?.['auth.conf']))
+      problems.push('no meterflow-nats-auth ConfigMap with auth.conf');
     return problems;
   });
 
@@ -330,6 +335,10 @@ if (base.length) {
         ...secretRefProblems(c, s === 'gateway' ? ['DATABASE_URL', 'NATS_PASSWORD', 'MF_API_KEYS'] : ['DATABASE_URL', 'NATS_PASSWORD']),
       );
       problems.push(...configRefProblems(c, base));
+      // Least privilege on NATS: the service's own user and password.
+      if (env.NATS_USER?.value !== s) problems.push(`NATS_USER is ${env.NATS_USER?.value}, not ${s}`);
+      if (env.NATS_PASSWORD?.valueFrom?.secretKeyRef?.key !== `nats-password-${s}`)
+        problems.push(`NATS_PASSWORD is not key nats-password-${s}`);
       if (pod?.spec?.securityContext?.runAsNonRoot !== true) problems.push('pod does not set runAsNonRoot');
       if (svc) {
         const sel = svc.spec?.selector ?? {};

@@ -31,3 +31,42 @@ export function loadConfig<S extends z.ZodTypeAny>(schema: S, env: NodeJS.Proces
   }
   return parsed.data;
 }
+
+/** Secrets shipped as examples or defaults (compose, secret.example.yaml, the gateway's key). */
+export const DEFAULT_SECRETS: readonly string[] = ['meterflow', 'change-me', 'sk_test_meterflow', 'sk_test_change_me', 'postgres'];
+
+/**
+ * With `NODE_ENV=production`, what in `env` is a default or example secret: the API keys
+ * (`MF_API_KEYS`, defaulted to `sk_test_meterflow`), the NATS password, the password in
+ * `DATABASE_URL`. Empty when it is not production or nothing is a default.
+ */
+export function productionSecretProblems(env: Record<string, unknown>): string[] {
+  if (env.NODE_ENV !== 'production') return [];
+  const problems: string[] = [];
+  const isDefault = (v: string) => DEFAULT_SECRETS.includes(v);
+  if (typeof env.MF_API_KEYS === 'string') {
+    const keys = env.MF_API_KEYS.split(',').map((k) => k.trim());
+    if (keys.some(isDefault)) problems.push('MF_API_KEYS contains a default API key (sk_test_meterflow or an example key)');
+  }
+  if (typeof env.NATS_PASSWORD === 'string' && isDefault(env.NATS_PASSWORD)) problems.push('NATS_PASSWORD is a default password');
+  if (typeof env.DATABASE_URL === 'string') {
+    let pw = '';
+    try {
+      pw = decodeURIComponent(new URL(env.DATABASE_URL).password);
+    } catch {
+      /* not a URL: the schema reports it */
+    }
+    if (pw && isDefault(pw)) problems.push('DATABASE_URL carries a default password');
+  }
+  return problems;
+}
+
+/** Throws a ConfigError naming every default secret when `env` is production's. */
+export function refuseDefaultSecretsInProduction(env: Record<string, unknown>): void {
+  const problems = productionSecretProblems(env);
+  if (problems.length)
+    throw new ConfigError(
+      `Refusing to start with NODE_ENV=production and default secrets:\n${problems.map((p) => `  ${p}`).join('\n')}\n` +
+        'Set your own (see docs/operations.md), or unset NODE_ENV=production on a laptop.',
+    );
+}

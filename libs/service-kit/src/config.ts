@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseEnvSchema, loadConfig, type BaseEnv } from '@meterflow/kernel';
+import { baseEnvSchema, loadConfig, refuseDefaultSecretsInProduction, type BaseEnv } from '@meterflow/kernel';
 import type { ServiceDefinition } from './definition.js';
 
 /** The env schema of one service: the shared settings, its own, and its HTTP port. */
@@ -15,5 +15,7 @@ export function envSchemaFor(def: ServiceDefinition) {
 export type ServiceConfig = BaseEnv & { HTTP_PORT: number; HTTP_HOST: string; PG_POOL_MAX: number } & Record<string, unknown>;
 
 export function loadServiceConfig(def: ServiceDefinition, overrides: Record<string, string> = {}): ServiceConfig {
-  return loadConfig(envSchemaFor(def), { ...process.env, ...overrides }) as ServiceConfig;
+  const config = loadConfig(envSchemaFor(def), { ...process.env, ...overrides }) as ServiceConfig;
+  refuseDefaultSecretsInProduction(config);
+  return config;
 }

@@ -13,7 +13,7 @@ import {
 import pg from 'pg';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { natsNames, type NatsNames } from '@meterflow/contracts';
+import { natsNames, rpcCallSubjects, type NatsNames } from '@meterflow/contracts';
 import { PgEventStore } from '@meterflow/event-store';
 import { SystemClock, CLOCK } from '@meterflow/kernel';
 import { OutboxRelay, RpcClient, connectNats, ensureStreams, natsConnected } from '@meterflow/messaging';
@@ -157,7 +157,7 @@ export class MeterflowModule {
       {
         provide: RPC_CLIENT,
         inject: [NATS_CONNECTION, NATS_NAMES],
-        useFactory: (nc: NatsConnection, names: NatsNames) => new RpcClient(nc, names),
+        useFactory: (nc: NatsConnection, names: NatsNames) => new RpcClient(nc, names, undefined, rpcCallSubjects(names, def.name)),
       },
       {
         provide: MIKRO_ORM,

@@ -20,7 +20,13 @@ export interface ServiceUnderTest extends RunningService {
 export async function startServiceForTest(
   def: ServiceDefinition,
   appModule: Type<unknown>,
-  opts: { databaseUrl: string; namespace: string; env?: Record<string, string> },
+  opts: {
+    databaseUrl: string;
+    namespace: string;
+    env?: Record<string, string>;
+    /** NATS credentials of the test's own client (a server with users: the service's are in `env`). */
+    clientAuth?: { user: string; password: string };
+  },
 ): Promise<ServiceUnderTest> {
   const env = {
     DATABASE_URL: opts.databaseUrl,
@@ -33,7 +39,7 @@ export async function startServiceForTest(
   await runMigrations(def, env, [], { log: () => undefined });
   const running = await bootstrapService(def, appModule, env);
   const names = natsNames(opts.namespace);
-  const nc = await connectNats({ url: running.config.NATS_URL, name: `test-${def.name}` });
+  const nc = await connectNats({ url: running.config.NATS_URL, name: `test-${def.name}`, ...opts.clientAuth });
   const rpc = new RpcClient(nc, names);
   return {
     ...running,

@@ -17,10 +17,21 @@ export class RpcClient {
     private readonly nc: NatsConnection,
     private readonly names: NatsNames,
     private readonly defaultTimeoutMs = 30_000,
+    /**
+     * The subjects this caller may request (a service: `rpcCallSubjects` of its own name, the
+     * same table its NATS user's permissions are rendered from). A call outside it fails at once,
+     * in every test, instead of timing out on a permissions violation in production.
+     */
+    private readonly permitted?: ReadonlySet<string>,
   ) {}
 
   async request<T>(service: ServiceName, op: string, payload: unknown, opts: RequestOptions = {}): Promise<T> {
     const subject = this.names.rpcSubject(service, op);
+    if (this.permitted && !this.permitted.has(subject))
+      throw new DomainError('rpc_not_permitted', `${subject} is not among this service's calls (RPC_CALLS in contracts).`, {
+        status: 500,
+        type: 'api_error',
+      });
     // Disconnected: the request would sit in the client's buffer until the timeout.
     if (!natsConnected(this.nc)) throw unavailable(service, op, 'not connected to NATS');
     return withSpan(`rpc ${service}.${op}`, { kind: SpanKind.CLIENT, attributes: { 'messaging.destination.name': subject } }, async () => {
