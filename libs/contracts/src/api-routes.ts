@@ -85,6 +85,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   // invoicing
   r('POST', '/v1/invoices', 'invoicing', 'invoices.create'),
   r('GET', '/v1/invoices', 'invoicing', 'invoices.list'),
+  r('POST', '/v1/invoices/create_preview', 'invoicing', 'invoices.create_preview'),
   r('GET', '/v1/invoices/:id', 'invoicing', 'invoices.retrieve'),
   r('POST', '/v1/invoices/:id', 'invoicing', 'invoices.update'),
   r('DELETE', '/v1/invoices/:id', 'invoicing', 'invoices.del'),

@@ -4,6 +4,7 @@ export * from './events/index.js';
 export * from './explanation.js';
 export * from './internal-ops.js';
 export * from './nats-permissions.js';
+export * from './preview-ops.js';
 export * from './rpc.js';
 export * from './stripe-event-types.js';
 export * from './stripe-objects.js';

@@ -5,6 +5,7 @@ import type { RpcClient } from '@meterflow/messaging';
 import { CustomerDirectory } from '@meterflow/rating-client';
 import { EVENT_STORE, RPC_CLIENT } from '@meterflow/service-kit';
 import { ApplyCreditsHandler } from './application/apply-credits.handler.js';
+import { PreviewCreditsHandler } from './application/preview-credits.handler.js';
 import { BalanceQueries } from './application/balances.queries.js';
 import { creditGrantAggregate } from './application/credit-grant.aggregate.js';
 import { CreditExplanations } from './application/credit-explanations.js';
@@ -46,6 +47,7 @@ import { RealtimeScheduler } from './adapters/scheduler/realtime.scheduler.js';
     { provide: APPLICATION_READS, useClass: PgApplicationReads },
     CreditGrantsHandler,
     ApplyCreditsHandler,
+    PreviewCreditsHandler,
     InvoiceCreditsHandler,
     GrantScheduleHandler,
     BalanceQueries,

@@ -20,18 +20,23 @@ import {
   INVOICE_RECORDS,
   INVOICING_SETTINGS,
   PEERS,
+  PENDING_ITEM_READS,
+  PREVIEW_PEERS,
   type Customers,
   type DueDrafts,
   type ExplanationPeers,
   type InvoiceRecords,
   type InvoicingSettings,
+  type PendingItemReads,
   type Peers,
+  type PreviewPeers,
 } from './application/ports.js';
+import { InvoicePreview } from './application/invoice-preview.js';
 import { SubscriptionInvoices } from './application/subscription-invoices.js';
 import { RpcExplanationPeers } from './adapters/nats/explanation-peers.js';
 import { FinalizationScheduler } from './adapters/nats/finalization.scheduler.js';
 import { RpcPeers } from './adapters/nats/rpc-peers.js';
-import { PgDueDrafts, PgInvoiceRecords } from './adapters/persistence/invoice-records.js';
+import { PgDueDrafts, PgInvoiceRecords, PgPendingItemReads } from './adapters/persistence/invoice-records.js';
 import { InvoiceQueries } from './adapters/persistence/invoice.queries.js';
 import { invoiceProjections } from './adapters/projections/invoice.projection.js';
 import { ExplanationController } from './adapters/rpc/explanation.controller.js';
@@ -46,6 +51,8 @@ import type { InvoicingEnv } from './invoicing.definition.js';
     // ports -> adapters
     { provide: PEERS, inject: [RPC_CLIENT], useFactory: (rpc: RpcClient) => new RpcPeers(rpc) },
     { provide: EXPLANATION_PEERS, inject: [RPC_CLIENT], useFactory: (rpc: RpcClient) => new RpcExplanationPeers(rpc) },
+    { provide: PREVIEW_PEERS, useExisting: PEERS },
+    { provide: PENDING_ITEM_READS, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgPendingItemReads(pool) },
     { provide: CUSTOMERS, inject: [RPC_CLIENT, CLOCK], useFactory: (rpc: RpcClient, clock: Clock) => new CustomerDirectory(rpc, clock) },
     { provide: INVOICE_RECORDS, useFactory: () => new PgInvoiceRecords() },
     { provide: DUE_DRAFTS, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgDueDrafts(pool) },
@@ -91,6 +98,12 @@ import type { InvoicingEnv } from './invoicing.definition.js';
       provide: InvoiceExplanations,
       inject: [CommandPipeline, AGGREGATES, EXPLANATION_PEERS],
       useFactory: (p: CommandPipeline, a: InvoicingAggregates, peers: ExplanationPeers) => new InvoiceExplanations(p, a, peers),
+    },
+    {
+      provide: InvoicePreview,
+      inject: [CommandPipeline, AGGREGATES, PREVIEW_PEERS, PENDING_ITEM_READS],
+      useFactory: (p: CommandPipeline, a: InvoicingAggregates, peers: PreviewPeers, r: PendingItemReads) =>
+        new InvoicePreview(p, a, peers, r),
     },
     { provide: InvoiceQueries, inject: [MIKRO_ORM], useFactory: (orm: MikroORM) => new InvoiceQueries(orm) },
     FinalizationScheduler,

@@ -13,6 +13,7 @@ import { ClockAdvanceRunner } from './application/clock-advance.runner.js';
 import { CustomersHandler } from './application/customers.handler.js';
 import { LineExplanations } from './application/line-explanations.js';
 import { PeriodRerating } from './application/period-rerating.js';
+import { InvoicePreviewService } from './application/invoice-preview.service.js';
 import { PeriodCloseService } from './application/period-close.service.js';
 import { PIPELINE, READ_MODELS } from './application/ports.js';
 import { PricesHandler } from './application/prices.handler.js';
@@ -37,6 +38,7 @@ import { TimeService } from './application/time.service.js';
     PeriodCloseService,
     PeriodRerating,
     LineExplanations,
+    InvoicePreviewService,
     SubscriptionsHandler,
     ClockAdvanceRunner,
     TestClocksHandler,

@@ -80,6 +80,45 @@ const OWN_SCHEMAS: Record<string, Json> = {
     const { $schema: _drop, ...schema } = z.toJSONSchema(InvoiceExplanation, { io: 'output' }) as Json;
     return { ...schema, description: 'Every cent of an invoice explained (Meterflow only; docs/invoicing.md).' };
   })(),
+  // The subset has no create_preview path (issue 8 item 8): the params Meterflow reads.
+  'params.invoices_create_preview': {
+    type: 'object',
+    properties: {
+      customer: str,
+      subscription: str,
+      currency: str,
+      preview_mode: { type: 'string', enum: ['next', 'recurring'] },
+      subscription_details: {
+        type: 'object',
+        properties: {
+          items: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                id: str,
+                price: str,
+                quantity: { type: 'integer', minimum: 0 },
+                deleted: { type: 'boolean' },
+                clear_usage: { type: 'boolean' },
+                metadata,
+              },
+            },
+          },
+          proration_behavior: { type: 'string', enum: ['always_invoice', 'create_prorations', 'none'] },
+          proration_date: { type: 'integer' },
+          billing_cycle_anchor: {
+            oneOf: [
+              { type: 'string', enum: ['now', 'unchanged'] },
+              { type: 'object', required: ['type'], properties: { type: { type: 'string', enum: ['now', 'unchanged'] } } },
+            ],
+          },
+          cancel_at_period_end: { type: 'boolean' },
+          cancel_now: { type: 'boolean' },
+        },
+      },
+    },
+  },
   error: {
     type: 'object',
     required: ['error'],
@@ -99,7 +138,7 @@ const OWN_SCHEMAS: Record<string, Json> = {
   },
 };
 
-/** Gateway-owned operations: their params and answers. */
+/** Operations the subset does not describe (gateway-owned ones, invoice preview): their params and answers. */
 const OWN_OPS: Record<string, { summary: string; params?: string; response: Json }> = {
   'webhook_endpoints.create': {
     summary: 'Create a webhook endpoint',
@@ -128,6 +167,11 @@ const OWN_OPS: Record<string, { summary: string; params?: string; response: Json
     summary:
       'Explain an invoice: per line its meter, usage window, events, aggregate and rating steps; per credit its grant, order and ledger entry',
     response: ref('invoice_explanation'),
+  },
+  'invoices.create_preview': {
+    summary: 'Preview the invoice a customer or subscription would be issued (nothing is written; id `upcoming_in_...`)',
+    params: 'params.invoices_create_preview',
+    response: ref('invoice'),
   },
 };
 

@@ -249,6 +249,13 @@ export const SubscriptionItemDocument = z.strictObject({
 });
 export type SubscriptionItemDocument = z.infer<typeof SubscriptionItemDocument>;
 
+/** `billing_thresholds {amount_gte (minor units), reset_billing_cycle_anchor}` (stripe-api.md §4). */
+export const BillingThresholdsDocument = z.strictObject({
+  amount_gte: z.int().positive(),
+  reset_billing_cycle_anchor: z.boolean(),
+});
+export type BillingThresholdsDocument = z.infer<typeof BillingThresholdsDocument>;
+
 /** A subscription's state (the state of a subscription stream; rendered by rating's view). */
 export const SubscriptionStateDocument = z.strictObject({
   id: subscriptionId,
@@ -277,6 +284,13 @@ export const SubscriptionStateDocument = z.strictObject({
   pending_invoices: z.array(InvoiceRequestSchema),
   /** Lines billed on the next invoice (flexible billing mode: usage of a removed or repriced item). */
   pending_lines: z.array(RatedLineSchema),
+  /** `billing_thresholds` (issue 8 item 6); absent on subscriptions recorded before thresholds existed. */
+  billing_thresholds: BillingThresholdsDocument.nullable().optional(),
+  /**
+   * The lines of the threshold invoices issued in the current period: later invoices of the
+   * period bill each item's usage net of them (rating's billing-threshold.ts). Cleared at each period end.
+   */
+  threshold_lines: z.array(RatedLineSchema).optional(),
 });
 export type SubscriptionStateDocument = z.infer<typeof SubscriptionStateDocument>;
 

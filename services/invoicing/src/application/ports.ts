@@ -1,5 +1,15 @@
 import type pg from 'pg';
-import type { ApplyCreditsReply, ApplyCreditsRequest, RatePeriodReply, RatePeriodRequest, RpcReply } from '@meterflow/contracts';
+import type {
+  ApplyCreditsReply,
+  ApplyCreditsRequest,
+  PreviewCreditsReply,
+  PreviewCreditsRequest,
+  PreviewSubscriptionInvoiceReply,
+  PreviewSubscriptionInvoiceRequest,
+  RatePeriodReply,
+  RatePeriodRequest,
+  RpcReply,
+} from '@meterflow/contracts';
 import type { Change } from '@meterflow/event-store';
 import type { CustomerDirectory } from '@meterflow/rating-client';
 import type { Invoice, InvoiceState } from '../domain/invoice.decider.js';
@@ -86,3 +96,20 @@ export interface ExplanationPeers {
   explainCredits(req: ExplainCreditsRequest): Promise<ExplainCreditsReply>;
 }
 export const EXPLANATION_PEERS = Symbol('EXPLANATION_PEERS');
+
+/**
+ * Invoice preview (issue 8 item 8): what rating would bill and which credits the ledger would
+ * apply, both answered without writing anything.
+ */
+export interface PreviewPeers {
+  previewSubscriptionInvoice(req: PreviewSubscriptionInvoiceRequest): Promise<PreviewSubscriptionInvoiceReply>;
+  previewCredits(req: PreviewCreditsRequest): Promise<PreviewCreditsReply>;
+}
+export const PREVIEW_PEERS = Symbol('PREVIEW_PEERS');
+
+/** Pending invoice items a preview would include (unlocked read of the `invoice_items` read model). */
+export interface PendingItemReads {
+  /** The customer's pending items of this subscription or of none, oldest first. */
+  pendingItemIds(customer: string, subscription: string | null): Promise<string[]>;
+}
+export const PENDING_ITEM_READS = Symbol('PENDING_ITEM_READS');

@@ -12,19 +12,24 @@ import {
   ClockAdvanceToRequest,
   type ClockNextDueReply,
   ClockNextDueRequest,
+  PREVIEW_OPS,
+  PreviewCreditsRequest,
+  type PreviewCreditsReply,
 } from '@meterflow/contracts';
 import { toErrorShape } from '@meterflow/messaging';
 import type { Logger } from '@meterflow/observability';
 import { contract, contractViolation, LOGGER } from '@meterflow/service-kit';
 import { ApplyCreditsHandler } from '../../application/apply-credits.handler.js';
 import { GrantScheduleHandler } from '../../application/grant-schedule.handler.js';
+import { PreviewCreditsHandler } from '../../application/preview-credits.handler.js';
 
-/** Internal ops: invoicing's `credits.apply` and `credits.apply_many`, and the test-clock protocol. */
+/** Internal ops: invoicing's `credits.apply`, `credits.apply_many` and `credits.preview`, and the test-clock protocol. */
 @Controller()
 export class LedgerInternalController {
   constructor(
     private readonly credits: ApplyCreditsHandler,
     private readonly schedule: GrantScheduleHandler,
+    private readonly previews: PreviewCreditsHandler,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -50,6 +55,12 @@ export class LedgerInternalController {
         return { ok: false as const, error };
       }),
     };
+  }
+
+  /** Invoice preview: the credits that would apply, nothing written. */
+  @MessagePattern(PREVIEW_OPS.previewCredits)
+  previewCredits(@Payload(contract(PreviewCreditsRequest)) req: PreviewCreditsRequest): Promise<PreviewCreditsReply> {
+    return this.previews.preview(req);
   }
 
   @MessagePattern(CLOCK_OPS.nextDue)

@@ -6,6 +6,11 @@ import {
   type ApplyCreditsManyReply,
   type ApplyCreditsReply,
   type ApplyCreditsRequest,
+  PREVIEW_OPS,
+  type PreviewCreditsReply,
+  type PreviewCreditsRequest,
+  type PreviewSubscriptionInvoiceReply,
+  type PreviewSubscriptionInvoiceRequest,
   type RatePeriodReply,
   type RatePeriodRequest,
   type RatePeriodsReply,
@@ -13,12 +18,12 @@ import {
   type Stripe,
 } from '@meterflow/contracts';
 import { DomainError, newId, notFound } from '@meterflow/kernel';
-import type { Peers, PriceInfo } from '../../application/ports.js';
+import type { Peers, PreviewPeers, PriceInfo } from '../../application/ports.js';
 
 const api = (id: string): ApiRequest => ({ params: {}, path: { id }, requestId: newId('request'), livemode: false });
 
 /** The other services, over NATS request/reply (customers and clocks: `CustomerDirectory`). */
-export class RpcPeers implements Peers {
+export class RpcPeers implements Peers, PreviewPeers {
   constructor(private readonly rpc: RpcClient) {}
 
   async price(id: string): Promise<PriceInfo> {
@@ -45,6 +50,14 @@ export class RpcPeers implements Peers {
 
   applyCredits(req: ApplyCreditsRequest): Promise<ApplyCreditsReply> {
     return this.rpc.request<ApplyCreditsReply>('credit-ledger', CREDIT_LEDGER_OPS.applyCredits, req);
+  }
+
+  previewSubscriptionInvoice(req: PreviewSubscriptionInvoiceRequest): Promise<PreviewSubscriptionInvoiceReply> {
+    return this.rpc.request<PreviewSubscriptionInvoiceReply>('rating', PREVIEW_OPS.previewInvoice, req);
+  }
+
+  previewCredits(req: PreviewCreditsRequest): Promise<PreviewCreditsReply> {
+    return this.rpc.request<PreviewCreditsReply>('credit-ledger', PREVIEW_OPS.previewCredits, req);
   }
 
   async ratePeriods(reqs: readonly RatePeriodRequest[]): Promise<RpcReply<RatePeriodReply>[]> {

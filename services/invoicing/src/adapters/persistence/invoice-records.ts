@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { DueDrafts, InvoiceRecords, Tx } from '../../application/ports.js';
+import type { DueDrafts, InvoiceRecords, PendingItemReads, Tx } from '../../application/ports.js';
 
 /** The write path's SQL on the read models: pending items (locked), invoice-number counters. */
 export class PgInvoiceRecords implements InvoiceRecords {
@@ -60,5 +60,18 @@ export class PgDueDrafts implements DueDrafts {
             [clock, upTo, limit],
           );
     return res.rows.map((r) => ({ id: r.id, due: Number(r.due) }));
+  }
+}
+
+/** Pending items for a preview: the same rows `pendingItemIds` locks, read without a lock. */
+export class PgPendingItemReads implements PendingItemReads {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async pendingItemIds(customer: string, subscription: string | null): Promise<string[]> {
+    const res = await this.pool.query<{ id: string }>(
+      `SELECT id FROM invoice_items WHERE invoice IS NULL AND customer = $1 AND (subscription IS NULL OR subscription = $2) ORDER BY id`,
+      [customer, subscription],
+    );
+    return res.rows.map((r) => r.id);
   }
 }

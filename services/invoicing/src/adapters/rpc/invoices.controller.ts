@@ -5,6 +5,7 @@ import { LIST_PARAM_KEYS, bool, enumOf, int, metadata, parseListParams, rejectUn
 import type { CommandContext } from '@meterflow/event-store';
 import { InvoiceCommands } from '../../application/invoice-commands.js';
 import { Finalization } from '../../application/finalization.js';
+import { InvoicePreview } from '../../application/invoice-preview.js';
 import { InvoiceQueries } from '../persistence/invoice.queries.js';
 import { rangeParam, undef } from './params.js';
 
@@ -19,7 +20,14 @@ export class InvoicesController {
     @Inject(InvoiceCommands) private readonly commands: InvoiceCommands,
     @Inject(Finalization) private readonly finalization: Finalization,
     @Inject(InvoiceQueries) private readonly queries: InvoiceQueries,
+    @Inject(InvoicePreview) private readonly previews: InvoicePreview,
   ) {}
+
+  /** The invoice that would be issued (issue 8 item 8); nothing is written. */
+  @MessagePattern('invoices.create_preview')
+  createPreview(@Payload() req: ApiRequest) {
+    return this.previews.preview(req);
+  }
 
   @MessagePattern('invoices.create')
   create(@Payload() req: ApiRequest) {

@@ -11,18 +11,31 @@ import {
   RatePeriodRequest,
   type RatePeriodsReply,
   RatePeriodsRequest,
+  PREVIEW_OPS,
+  PreviewSubscriptionInvoiceRequest,
+  type PreviewSubscriptionInvoiceReply,
 } from '@meterflow/contracts';
 import { contract } from '@meterflow/service-kit';
 import { PeriodCloseService } from '../../application/period-close.service.js';
 import { PeriodRerating } from '../../application/period-rerating.js';
+import { InvoicePreviewService } from '../../application/invoice-preview.service.js';
 
-/** Ops other services call: the clock protocol and re-rating closed periods. */
+/** Ops other services call: the clock protocol, re-rating closed periods, invoice previews. */
 @Controller()
 export class InternalController {
   constructor(
     private readonly periods: PeriodCloseService,
     private readonly rerating: PeriodRerating,
+    private readonly previews: InvoicePreviewService,
   ) {}
+
+  /** Invoice preview: what the subscription would be invoiced, nothing written. */
+  @MessagePattern(PREVIEW_OPS.previewInvoice)
+  previewInvoice(
+    @Payload(contract(PreviewSubscriptionInvoiceRequest)) req: PreviewSubscriptionInvoiceRequest,
+  ): Promise<PreviewSubscriptionInvoiceReply> {
+    return this.previews.preview(req);
+  }
 
   @MessagePattern(CLOCK_OPS.nextDue)
   async nextDue(@Payload(contract(ClockNextDueRequest)) req: ClockNextDueRequest): Promise<ClockNextDueReply> {
