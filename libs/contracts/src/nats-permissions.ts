@@ -2,6 +2,7 @@ import { API_ROUTES } from './api-routes.js';
 import { CLOCK_OPS } from './clock-protocol.js';
 import { EXPLANATION_OPS } from './explanation.js';
 import { CREDIT_LEDGER_OPS, INGESTION_OPS, INVOICING_OPS, RATING_OPS } from './internal-ops.js';
+import { PREVIEW_OPS } from './preview-ops.js';
 import { natsNames, SERVICES, type NatsNames, type ServiceName } from './subjects.js';
 
 /**
@@ -51,6 +52,8 @@ export const RPC_CALLS: Readonly<Record<ServiceName, readonly RpcCall[]>> = {
     { service: 'credit-ledger', op: CREDIT_LEDGER_OPS.applyCreditsMany },
     { service: 'rating', op: EXPLANATION_OPS.explainLines },
     { service: 'credit-ledger', op: EXPLANATION_OPS.explainCredits },
+    { service: 'rating', op: PREVIEW_OPS.previewInvoice },
+    { service: 'credit-ledger', op: PREVIEW_OPS.previewCredits },
   ],
   'credit-ledger': READ_CUSTOMERS,
 };
