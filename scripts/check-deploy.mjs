@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
+import { checkProduction } from './check-deploy/production.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const strict = process.env.CHECK_DEPLOY_STRICT === '1';
@@ -23,7 +24,12 @@ const SECRET_NAME = 'meterflow-secrets';
 const NATS_USERS = ['gateway', 'meter-ingestion', 'rating', 'invoicing', 'credit-ledger', 'producer', 'consumer'];
 const SECRET_KEYS = ['database-url', 'api-keys', ...NATS_USERS.map((u) => `nats-password-${u}`)];
 const NAMESPACE = 'meterflow';
-const OVERLAYS = ['local'];
+const OVERLAYS = ['local', 'production'];
+/** Models of the custom resources the overlays use, by API group. */
+const CRD_MODELS = {
+  'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
+  'postgresql.cnpg.io': '@kubernetes-models/cloudnative-pg',
+};
 
 const modelModules = new Map();
 let failures = 0;
@@ -422,10 +428,25 @@ for (const o of OVERLAYS) {
         const got = dep.spec.template.spec.containers[0].image;
         if (got !== image) problems.push(`${s} image ${got} != ${image}`);
       }
+      const autoscaled = objs.some((h) => h.kind === 'HorizontalPodAutoscaler' && h.spec?.scaleTargetRef?.name === s);
+      if (autoscaled) continue; // its HPA owns the count (checked with the overlay's own checks)
       if (!(s in replicas)) problems.push(`replicas: no entry for ${s}`);
       else if (dep.spec.replicas !== replicas[s]) problems.push(`${s} replicas ${dep.spec.replicas} != ${replicas[s]}`);
     }
     return problems;
+  });
+}
+
+if (rendered['overlays/production']) {
+  checkProduction({
+    objs: rendered['overlays/production'],
+    dir: `${k8sDir}/overlays/production`,
+    read,
+    root,
+    services,
+    ports: PORTS,
+    namespace: NAMESPACE,
+    check,
   });
 }
 
@@ -488,7 +509,8 @@ function parseDocs(text, where) {
 async function validateK8s(obj) {
   const id = `${obj?.kind}/${obj?.metadata?.name}`;
   if (!obj?.apiVersion || !obj?.kind) return [`${id}: no apiVersion/kind`];
-  const path = `kubernetes-models/${obj.apiVersion}`;
+  const group = obj.apiVersion.includes('/') ? obj.apiVersion.split('/')[0] : '';
+  const path = `${CRD_MODELS[group] ?? 'kubernetes-models'}/${obj.apiVersion}`;
   let mod = modelModules.get(path);
   if (!mod) {
     try {
