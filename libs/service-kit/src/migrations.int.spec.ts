@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { createTestDatabase, type TestDatabase } from '@meterflow/testing';
 import type { ServiceDefinition } from './definition.js';
 import { parseMigrateArgs, pendingMigrations, runMigrations } from './migrations.js';
@@ -68,6 +69,17 @@ describe('migrations: --check and --wait', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     await runMigrations(next, env, [], { log });
     expect(await check(['--check'], next)).toEqual({ pending: [], exitCode: 0 });
+  });
+
+  it("in production, refuses only a default database password: the service's other defaults are not its business", async () => {
+    const gatewayLike: ServiceDefinition = { ...def, envSchema: z.object({ MF_API_KEYS: z.string().default('sk_test_meterflow') }) };
+    const prod = { ...env, NODE_ENV: 'production' };
+    expect(await runMigrations(gatewayLike, prod, ['--check'], { log })).toEqual([]);
+    const url = new URL(db.url);
+    url.password = 'change-me';
+    await expect(runMigrations(gatewayLike, { ...prod, DATABASE_URL: url.toString() }, ['--check'], { log })).rejects.toThrow(
+      /DATABASE_URL carries a default password/,
+    );
   });
 
   it('--check --wait rides out a database that does not answer yet', async () => {

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { eventStoreMigration } from '@meterflow/event-store';
 import type { Migration, ServiceDefinition } from './definition.js';
-import { loadServiceConfig } from './config.js';
+import { loadConfig, refuseDefaultSecretsInProduction } from '@meterflow/kernel';
+import { envSchemaFor } from './config.js';
 
 /** Create the database named in the URL if it does not exist (first run on a bare server). */
 export async function ensureDatabase(databaseUrl: string): Promise<void> {
@@ -117,7 +118,10 @@ export async function runMigrations(
   opts: { pollMs?: number; log?: (line: string) => void } = {},
 ): Promise<string[]> {
   const args = parseMigrateArgs(argv);
-  const cfg = loadServiceConfig(def, overrides);
+  // Migrating uses the database only: refuse a default password there, not the service's other
+  // defaults (the gateway's API keys are not in the migration Job's environment).
+  const cfg = loadConfig(envSchemaFor(def), { ...process.env, ...overrides }) as { NODE_ENV: string; DATABASE_URL: string };
+  refuseDefaultSecretsInProduction({ NODE_ENV: cfg.NODE_ENV, DATABASE_URL: cfg.DATABASE_URL });
   const log = opts.log ?? ((line: string) => console.log(line));
   if (!args.check) {
     const applied = await applyMigrations(cfg.DATABASE_URL, def.dbSchema, def.migrations);
