@@ -18,7 +18,12 @@ import { PeriodCloseService } from './application/period-close.service.js';
 import { PIPELINE, READ_MODELS } from './application/ports.js';
 import { PricesHandler } from './application/prices.handler.js';
 import { ProductsHandler } from './application/products.handler.js';
-import { SubscriptionsHandler } from './application/subscriptions.handler.js';
+import { SubscriptionCancelHandler } from './application/subscription-cancel.handler.js';
+import { SubscriptionCreateHandler } from './application/subscription-create.handler.js';
+import { SubscriptionItemsHandler } from './application/subscription-items.handler.js';
+import { SubscriptionQueries } from './application/subscription-queries.js';
+import { SubscriptionUpdateHandler } from './application/subscription-update.handler.js';
+import { SubscriptionWrites } from './application/subscription-writes.js';
 import { TestClocksHandler } from './application/test-clocks.handler.js';
 import { UsageRatingService } from './application/usage-rating.service.js';
 import { TimeService } from './application/time.service.js';
@@ -39,7 +44,12 @@ import { TimeService } from './application/time.service.js';
     PeriodRerating,
     LineExplanations,
     InvoicePreviewService,
-    SubscriptionsHandler,
+    SubscriptionWrites,
+    SubscriptionQueries,
+    SubscriptionItemsHandler,
+    SubscriptionCreateHandler,
+    SubscriptionUpdateHandler,
+    SubscriptionCancelHandler,
     ClockAdvanceRunner,
     TestClocksHandler,
     PeriodCloseScheduler,

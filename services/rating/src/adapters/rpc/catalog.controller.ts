@@ -4,7 +4,7 @@ import type { ApiRequest } from '@meterflow/contracts';
 import { CustomersHandler } from '../../application/customers.handler.js';
 import { PricesHandler } from '../../application/prices.handler.js';
 import { ProductsHandler } from '../../application/products.handler.js';
-import { SubscriptionsHandler } from '../../application/subscriptions.handler.js';
+import { SubscriptionCancelHandler } from '../../application/subscription-cancel.handler.js';
 
 /** Customers, products and prices (API_ROUTES). */
 @Controller()
@@ -13,7 +13,7 @@ export class CatalogController {
     private readonly customers: CustomersHandler,
     private readonly products: ProductsHandler,
     private readonly prices: PricesHandler,
-    private readonly subscriptions: SubscriptionsHandler,
+    private readonly subscriptions: SubscriptionCancelHandler,
   ) {}
 
   @MessagePattern('customers.create')

@@ -1,56 +1,66 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { ApiRequest } from '@meterflow/contracts';
-import { SubscriptionsHandler } from '../../application/subscriptions.handler.js';
+import { SubscriptionCancelHandler } from '../../application/subscription-cancel.handler.js';
+import { SubscriptionCreateHandler } from '../../application/subscription-create.handler.js';
+import { SubscriptionItemsHandler } from '../../application/subscription-items.handler.js';
+import { SubscriptionQueries } from '../../application/subscription-queries.js';
+import { SubscriptionUpdateHandler } from '../../application/subscription-update.handler.js';
 
 /** Subscriptions and subscription items (API_ROUTES). */
 @Controller()
 export class SubscriptionsController {
-  constructor(private readonly subs: SubscriptionsHandler) {}
+  constructor(
+    private readonly creation: SubscriptionCreateHandler,
+    private readonly updates: SubscriptionUpdateHandler,
+    private readonly cancellation: SubscriptionCancelHandler,
+    private readonly items: SubscriptionItemsHandler,
+    private readonly queries: SubscriptionQueries,
+  ) {}
 
   @MessagePattern('subscriptions.create')
   create(@Payload() req: ApiRequest) {
-    return this.subs.create(req);
+    return this.creation.create(req);
   }
   @MessagePattern('subscriptions.retrieve')
   retrieve(@Payload() req: ApiRequest) {
-    return this.subs.retrieve(req);
+    return this.queries.retrieve(req);
   }
   @MessagePattern('subscriptions.list')
   list(@Payload() req: ApiRequest) {
-    return this.subs.list(req);
+    return this.queries.list(req);
   }
   @MessagePattern('subscriptions.update')
   update(@Payload() req: ApiRequest) {
-    return this.subs.update(req);
+    return this.updates.update(req);
   }
   @MessagePattern('subscriptions.cancel')
   cancel(@Payload() req: ApiRequest) {
-    return this.subs.cancel(req);
+    return this.cancellation.cancel(req);
   }
   @MessagePattern('subscriptions.migrate')
   migrate(@Payload() req: ApiRequest) {
-    return this.subs.migrate(req);
+    return this.updates.migrate(req);
   }
 
   @MessagePattern('subscription_items.create')
   createItem(@Payload() req: ApiRequest) {
-    return this.subs.createItem(req);
+    return this.items.createItem(req);
   }
   @MessagePattern('subscription_items.retrieve')
   retrieveItem(@Payload() req: ApiRequest) {
-    return this.subs.retrieveItem(req);
+    return this.queries.retrieveItem(req);
   }
   @MessagePattern('subscription_items.update')
   updateItem(@Payload() req: ApiRequest) {
-    return this.subs.updateItem(req);
+    return this.items.updateItem(req);
   }
   @MessagePattern('subscription_items.del')
   deleteItem(@Payload() req: ApiRequest) {
-    return this.subs.deleteItem(req);
+    return this.items.deleteItem(req);
   }
   @MessagePattern('subscription_items.list')
   listItems(@Payload() req: ApiRequest) {
-    return this.subs.listItems(req);
+    return this.queries.listItems(req);
   }
 }

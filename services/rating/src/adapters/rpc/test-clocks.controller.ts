@@ -2,7 +2,7 @@ import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { ApiRequest } from '@meterflow/contracts';
 import { CustomersHandler } from '../../application/customers.handler.js';
-import { SubscriptionsHandler } from '../../application/subscriptions.handler.js';
+import { SubscriptionCancelHandler } from '../../application/subscription-cancel.handler.js';
 import { TestClocksHandler } from '../../application/test-clocks.handler.js';
 
 /** `test_helpers.test_clocks` (API_ROUTES). */
@@ -11,7 +11,7 @@ export class TestClocksController {
   constructor(
     private readonly clocks: TestClocksHandler,
     private readonly customers: CustomersHandler,
-    private readonly subscriptions: SubscriptionsHandler,
+    private readonly subscriptions: SubscriptionCancelHandler,
   ) {}
 
   @MessagePattern('test_clocks.create')

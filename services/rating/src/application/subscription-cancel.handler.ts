@@ -1,0 +1,74 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ApiRequest } from '@meterflow/contracts';
+import { DomainError } from '@meterflow/kernel';
+import { bool, enumOf, obj, rejectUnknown, str } from '@meterflow/stripe-api';
+import type pg from 'pg';
+import { PG_POOL } from '@meterflow/service-kit';
+import { meteredWindows } from '../domain/subscription.decider.js';
+import { CANCELLATION_FEEDBACK } from '../domain/subscription.types.js';
+import { toStripeSubscription } from '../domain/subscription.view.js';
+import { PeriodCloseService } from './period-close.service.js';
+import { SubscriptionWrites } from './subscription-writes.js';
+import { TimeService } from './time.service.js';
+
+/** Cancelling now: `subscriptions.cancel`, and every subscription of a deleted customer. */
+@Injectable()
+export class SubscriptionCancelHandler {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly subs: SubscriptionWrites,
+    private readonly time: TimeService,
+    private readonly periods: PeriodCloseService,
+  ) {}
+
+  async cancel(req: ApiRequest) {
+    const id = req.path.id ?? '';
+    const p = req.params;
+    rejectUnknown(p, ['invoice_now', 'prorate', 'cancellation_details']);
+    const s0 = await this.subs.load(id);
+    if (s0.status === 'canceled') throw new DomainError('resource_missing', `No such subscription: '${id}'`, { status: 404, param: 'id' });
+    const now = await this.time.now(s0.test_clock);
+    const invoiceNow = bool(p, 'invoice_now') ?? false;
+    const cd = obj(p, 'cancellation_details');
+    const lines = invoiceNow
+      ? await this.subs.usageLines(
+          s0,
+          meteredWindows(s0, now).map((w) => ({ item: w.item, start: w.start })),
+        )
+      : [];
+    const s = await this.subs.run(
+      id,
+      {
+        type: 'Cancel',
+        now,
+        invoice_now: invoiceNow,
+        prorate: bool(p, 'prorate') ?? false,
+        ...(cd
+          ? {
+              cancellation_details: {
+                comment: str(cd, 'comment') ?? null,
+                feedback: enumOf(cd, 'feedback', CANCELLATION_FEEDBACK) ?? null,
+              },
+            }
+          : {}),
+        lines,
+      },
+      req,
+    );
+    // The final invoice: handed over now if invoicing answers, else by the scheduler's retry.
+    if (invoiceNow) await this.periods.flushPending([id]).catch(() => undefined);
+    return toStripeSubscription(await this.subs.load(s.id));
+  }
+
+  /** Deleting a customer cancels its subscriptions at once (no final invoice, like Stripe). */
+  async cancelAllOf(customer: string, req: ApiRequest): Promise<void> {
+    const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM subscriptions WHERE customer = $1 AND status = 'active'`, [
+      customer,
+    ]);
+    for (const { id } of rows) {
+      const s = await this.subs.load(id);
+      const now = await this.time.now(s.test_clock);
+      await this.subs.run(id, { type: 'Cancel', now, invoice_now: false, prorate: false, lines: [] }, req);
+    }
+  }
+}

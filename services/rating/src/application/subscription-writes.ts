@@ -1,0 +1,80 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ApiRequest } from '@meterflow/contracts';
+import type { CommandPipeline } from '@meterflow/event-store';
+import { newId, notFound } from '@meterflow/kernel';
+import { applyMetadata, int, metadata, paramName, rejectUnknown, str, type Params } from '@meterflow/stripe-api';
+import { isMetered } from '../domain/price.js';
+import type { NewItem, SubscriptionCommand } from '../domain/subscription.decider.js';
+import type { SubscriptionItemState, SubscriptionState } from '../domain/subscription.types.js';
+import { RatingAggregates } from './aggregates.js';
+import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
+import { PricesHandler } from './prices.handler.js';
+import { requestContext } from './stripe-facts.js';
+import { TimeService } from './time.service.js';
+import { UsageRatingService } from './usage-rating.service.js';
+
+export const PRORATION = ['create_prorations', 'always_invoice', 'none'] as const;
+/** Accepted for SDK compatibility; payments are outside Meterflow. */
+export const IGNORED = [
+  'payment_behavior',
+  'collection_method',
+  'days_until_due',
+  'default_payment_method',
+  'off_session',
+  'proration_date',
+];
+
+/**
+ * What every subscription use case shares: loading one, running a command against it through the
+ * pipeline, reading a new item's params, rating usage up to "now".
+ */
+@Injectable()
+export class SubscriptionWrites {
+  constructor(
+    @Inject(PIPELINE) private readonly pipeline: CommandPipeline,
+    @Inject(READ_MODELS) private readonly models: RatingReadModels,
+    private readonly types: RatingAggregates,
+    private readonly catalog: PricesHandler,
+    private readonly time: TimeService,
+    private readonly rating: UsageRatingService,
+  ) {}
+
+  async load(id: string): Promise<SubscriptionState> {
+    const state = await this.models.subscriptions.get(id);
+    if (!state) throw notFound('subscription', id);
+    return state;
+  }
+
+  /** Run a command against one subscription, recording the Stripe events it causes. */
+  async run(id: string, command: SubscriptionCommand, req: ApiRequest): Promise<SubscriptionState> {
+    const { state } = await this.pipeline.run(async (uow) => {
+      if (!(await uow.load(this.types.subscription, id)) && command.type !== 'CreateSubscription') throw notFound('subscription', id);
+      return uow.executeLoaded(this.types.subscription, id, command);
+    }, requestContext(req));
+    return state!;
+  }
+
+  async readItem(p: Params): Promise<NewItem> {
+    rejectUnknown(p, ['price', 'quantity', 'metadata', 'tax_rates', 'discounts', 'billing_thresholds']);
+    const priceId = str(p, 'price', { required: true });
+    const price = await this.catalog.get(priceId, paramName(p, 'price'));
+    const quantity = int(p, 'quantity', { min: 0 });
+    const md = metadata(p);
+    return {
+      id: newId('subscriptionItem'),
+      price,
+      ...(quantity != null ? { quantity } : {}),
+      ...(md ? { metadata: applyMetadata({}, md) } : {}),
+    };
+  }
+
+  /** Rated usage of items from their start to the subscription's "now". */
+  async usageLines(s: SubscriptionState, items: { item: SubscriptionItemState; start: number }[], end?: number) {
+    const now = end ?? (await this.time.now(s.test_clock));
+    const windows = items
+      .filter((i) => isMetered(i.item.price))
+      .map((i) => ({ key: i.item.id, customer: s.customer, subscription_item: i.item.id, price: i.item.price, start: i.start, end: now }));
+    const rated = await this.rating.rate(windows);
+    return [...rated.values()];
+  }
+}
