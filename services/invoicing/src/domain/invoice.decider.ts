@@ -154,6 +154,19 @@ function draft(state: InvoiceState): Invoice {
   return inv;
 }
 
+/**
+ * A draft whose lines may still change: not once the ledger's credits are recorded. Credits are
+ * applied at finalization to the lines as they were then, each debit naming its line (stripe-api.md
+ * §5): changing or removing a credited line would leave credit beyond its amount, or ledger debits
+ * no invoice carries (found by invoice.properties.unit.spec.ts). Re-rating keeps them too.
+ */
+function linesEditable(state: InvoiceState): Invoice {
+  const inv = draft(state);
+  if (inv.credits_applied)
+    throw new DomainError('invoice_not_editable', 'The lines of this invoice can no longer be changed: credits have been applied to them.');
+  return inv;
+}
+
 export function decideInvoice(command: InvoiceCommand, state: InvoiceState): InvoiceEvent[] {
   switch (command.type) {
     case 'CreateInvoice': {
@@ -178,16 +191,16 @@ export function decideInvoice(command: InvoiceCommand, state: InvoiceState): Inv
       return [InvoiceUpdated({ at: command.at, ...c })];
     }
     case 'AddLine': {
-      draft(state);
+      linesEditable(state);
       return [InvoiceLineAdded({ at: command.at, line: command.line })];
     }
     case 'ChangeLine': {
-      const inv = draft(state);
+      const inv = linesEditable(state);
       if (!inv.lines.some((l) => l.id === command.line.id)) return [];
       return [InvoiceLineChanged({ at: command.at, line: command.line })];
     }
     case 'RemoveLine': {
-      const inv = draft(state);
+      const inv = linesEditable(state);
       if (!inv.lines.some((l) => l.id === command.line)) return [];
       return [InvoiceLineRemoved({ at: command.at, line: command.line })];
     }
