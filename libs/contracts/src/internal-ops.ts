@@ -66,6 +66,20 @@ export const RatedLine = z.object({
 });
 export type RatedLine = z.infer<typeof RatedLine>;
 
+/**
+ * An invoice item a subscription change makes (issue 8 items 5 and 7): a proration of a licensed
+ * item (credit for unused time, charge for remaining time) or, in flexible mode, the usage of a
+ * metered price removed mid-cycle. Its id (`ii_`) is chosen by rating, so repeating the hand-over
+ * makes it once.
+ */
+export const SubscriptionInvoiceItem = RatedLine.extend({
+  id: Id,
+  proration: z.boolean(),
+  /** A flexible credit: the invoice item whose charge it credits back (Stripe's `proration_details.credited_items`). */
+  credited_invoice_item: Id.nullable(),
+});
+export type SubscriptionInvoiceItem = z.infer<typeof SubscriptionInvoiceItem>;
+
 /** An invoice's `billing_reason` as rating and invoicing exchange it. */
 export const SubscriptionBillingReason = z.enum([
   'subscription_cycle',
@@ -118,6 +132,14 @@ export const CreateSubscriptionInvoiceRequest = z.object({
   created: UnixSeconds,
   test_clock: Id.nullable(),
   lines: z.array(RatedLine),
+  /**
+   * Invoice items a subscription change makes (prorations, a flexible metered item's usage so far),
+   * created before the invoice, pending until a subscription invoice takes them (this one, unless
+   * `pending_only`). Idempotent by item id.
+   */
+  invoice_items: z.array(SubscriptionInvoiceItem).optional(),
+  /** Only the invoice items: no invoice is made (`proration_behavior=create_prorations`); the reply's id is the first item's. */
+  pending_only: z.boolean().optional(),
 });
 export type CreateSubscriptionInvoiceRequest = z.infer<typeof CreateSubscriptionInvoiceRequest>;
 /**

@@ -676,6 +676,106 @@ describe('subscription_invoices.create_many', () => {
   });
 });
 
+describe('invoice items a subscription change makes (issue 8 items 5 and 7)', () => {
+  customers.cus_change = { id: 'cus_change', object: 'customer', test_clock: null, currency: 'usd' };
+  const CHANGE = T0 + 15 * 86_400;
+  const change = (over: Partial<CreateSubscriptionInvoiceRequest>): CreateSubscriptionInvoiceRequest =>
+    subscriptionInvoice({
+      customer: 'cus_change',
+      subscription: 'sub_change',
+      test_clock: null,
+      billing_reason: 'subscription_update',
+      period_start: CHANGE,
+      period_end: CHANGE,
+      created: CHANGE,
+      lines: [],
+      ...over,
+    });
+  const usage = { ...rated(2), id: 'ii_change_usage', period: { start: T0, end: CHANGE }, proration: false, credited_invoice_item: null };
+  const proration = (id: string, amount: number) => ({
+    ...rated(1),
+    id,
+    subscription_item: 'si_seat',
+    price: 'price_seat',
+    product: 'prod_seat',
+    meter: null,
+    amount,
+    unit_amount_decimal: null,
+    description: `${amount < 0 ? 'Unused' : 'Remaining'} time on 1 × Seat after 16 Jan 2026`,
+    period: { start: CHANGE, end: PERIOD_END },
+    proration: true,
+    credited_invoice_item: null,
+  });
+
+  it('makes them pending (once), listed with pending=true, and the next subscription invoice takes them as invoice-item lines', async () => {
+    const pendingOnly = change({
+      idempotency_key: `sub_change:${CHANGE}:items:1`,
+      pending_only: true,
+      invoice_items: [usage, proration('ii_change_credit', -1500)],
+    });
+    for (let i = 0; i < 2; i++) {
+      const { results } = await svc.rpc.request<{ results: any[] }>('invoicing', 'subscription_invoices.create_many', {
+        requests: [pendingOnly],
+      });
+      expect(results).toEqual([{ ok: true, result: { id: 'ii_change_usage' } }]);
+    }
+    const pending = await call('invoiceitems.list', { customer: 'cus_change', pending: 'true' });
+    expect(pending.data.map((i: any) => i.id).sort()).toEqual(['ii_change_credit', 'ii_change_usage']);
+    expect(await call('invoiceitems.retrieve', {}, { id: 'ii_change_usage' })).toMatchObject({
+      amount: 2000,
+      invoice: null,
+      proration: false,
+      parent: { type: 'subscription_details', subscription_details: { subscription: 'sub_change', subscription_item: 'si_rental' } },
+      pricing: { price_details: { price: 'price_hour' } },
+      period: { start: T0, end: CHANGE },
+    });
+    expect(await call('invoiceitems.retrieve', {}, { id: 'ii_change_credit' })).toMatchObject({ amount: -1500, proration: true });
+
+    const cycle = await svc.rpc.request<any>(
+      'invoicing',
+      'subscription_invoices.create',
+      change({
+        idempotency_key: `sub_change:${T0}:subscription_cycle`,
+        billing_reason: 'subscription_cycle',
+        period_start: T0,
+        period_end: PERIOD_END,
+        created: PERIOD_END,
+        lines: [rated(1)],
+      }),
+    );
+    expect(cycle.lines.data.map((l: any) => [l.parent.type, l.amount, l.parent.invoice_item_details?.proration ?? null])).toEqual([
+      ['subscription_item_details', 1000, null],
+      ['invoice_item_details', -1500, true],
+      ['invoice_item_details', 2000, false],
+    ]);
+    expect(cycle.subtotal).toBe(1500);
+    expect((await call('invoiceitems.list', { customer: 'cus_change', pending: 'true' })).data).toEqual([]);
+    // credits apply to the usage item's line (a metered price), not to the proration
+    const calls = creditCalls.length;
+    await svc.app.get(Finalization).finalizeMany([{ id: cycle.id, at: PERIOD_END + 3600 }]);
+    const asked = creditCalls.slice(calls).find((c) => c.invoice === cycle.id)!;
+    // (the subscription line was re-rated by the stand-in rating; the invoice items keep their amounts)
+    expect(asked.lines.find((l) => l.amount === 2000)?.metered).toBe(true);
+    expect(asked.lines.find((l) => l.amount === -1500)?.metered).toBe(false);
+  });
+
+  it('always_invoice: the change’s items are invoiced at once (subscription_update), finalized, not re-rated', async () => {
+    const rates = rateCalls.length;
+    const inv = await svc.rpc.request<any>(
+      'invoicing',
+      'subscription_invoices.create',
+      change({
+        idempotency_key: `sub_change:${CHANGE}:subscription_update:ii_change_charge`,
+        invoice_items: [proration('ii_change_charge', 4500)],
+      }),
+    );
+    expect(inv).toMatchObject({ billing_reason: 'subscription_update', subtotal: 4500 });
+    expect(inv.status).not.toBe('draft');
+    expect(inv.lines.data[0].parent.invoice_item_details).toMatchObject({ invoice_item: 'ii_change_charge', proration: true });
+    expect(rateCalls.length).toBe(rates);
+  });
+});
+
 describe('one-off invoices and invoice items', () => {
   it('bills pending items on a manual invoice, finalizes it and records an out-of-band payment', async () => {
     const item = await call('invoiceitems.create', {

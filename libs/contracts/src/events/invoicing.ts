@@ -28,6 +28,8 @@ export const LineData = z.object({
   subscription_item: z.string().nullable(),
   invoice_item: z.string().nullable(),
   metadata,
+  /** A proration invoice item's line (absent in events recorded before prorations: false). */
+  proration: z.boolean().optional(),
 });
 export type LineData = z.infer<typeof LineData>;
 
@@ -161,6 +163,18 @@ export const InvoiceItemData = z.object({
   invoice: z.string().nullable(),
   /** The line this item became on its invoice. */
   line: z.string().nullable(),
+  /*
+   * Items a subscription change made (issue 8 items 5 and 7); absent on one-off items and in
+   * events recorded before them.
+   */
+  /** The subscription item that made it. */
+  subscription_item: z.string().nullable().optional(),
+  /** A proration of a licensed item (credit for unused time, charge for remaining time). */
+  proration: z.boolean().optional(),
+  /** It bills a metered price's usage: billing credits apply to it (docs/credits.md). */
+  metered: z.boolean().optional(),
+  /** A flexible credit proration: the invoice item whose charge it credits back. */
+  credited_invoice_item: z.string().nullable().optional(),
 });
 export type InvoiceItemData = z.infer<typeof InvoiceItemData>;
 

@@ -1,5 +1,5 @@
 import type { CreateSubscriptionInvoiceRequest } from '@meterflow/contracts';
-import { finalizedAtCreation } from '../domain/subscription-invoice.rules.js';
+import { finalizedAtCreation, ofChangeItemsOnly } from '../domain/subscription-invoice.rules.js';
 import type { Finalization } from './finalization.js';
 import type { SubscriptionInvoiceOutcome } from './subscription-invoices.js';
 
@@ -15,7 +15,9 @@ export async function finalizeCreationInvoices(
 ): Promise<void> {
   const due = reqs.flatMap((r, i) => {
     const o = outcomes[i];
-    return o?.ok && o.invoice?.status === 'draft' && finalizedAtCreation(r.billing_reason) ? [{ id: o.id, at: r.created }] : [];
+    return o?.ok && o.invoice?.status === 'draft' && finalizedAtCreation(r.billing_reason, ofChangeItemsOnly(r))
+      ? [{ id: o.id, at: r.created }]
+      : [];
   });
   if (due.length > 0) await finalization.finalizeMany(due, { onError: () => undefined });
 }

@@ -2,9 +2,9 @@ import type { CreateSubscriptionInvoiceRequest, Stripe } from '@meterflow/contra
 import type { CommandPipeline, UnitOfWork } from '@meterflow/event-store';
 import { newId, notFound } from '@meterflow/kernel';
 import type { Invoice } from '../domain/invoice.decider.js';
-import { lineForItem, lineForRated, type InvoiceItem } from '../domain/invoice-item.decider.js';
+import { itemForSubscription, lineForItem, lineForRated, type InvoiceItem } from '../domain/invoice-item.decider.js';
 import { renderInvoice } from '../domain/invoice.render.js';
-import { automaticFinalizationAt } from '../domain/subscription-invoice.rules.js';
+import { automaticFinalizationAt, ofChangeItemsOnly } from '../domain/subscription-invoice.rules.js';
 import type { InvoicingAggregates } from './invoicing.aggregates.js';
 import type { InvoiceRecords, InvoicingSettings } from './ports.js';
 
@@ -79,7 +79,8 @@ export class SubscriptionInvoices {
         uow.tx,
         [...makers.values()].map((r) => ({ customer: r.customer, subscription: r.subscription })),
       );
-      await uow.preload(item, ids);
+      const asked = [...makers.values()].flatMap((r) => (r.invoice_items ?? []).map((i) => i.id));
+      await uow.preload(item, [...ids, ...asked]);
       const pending: InvoiceItem[] = [];
       for (const id of ids) {
         const s = await uow.load(item, id);
@@ -89,6 +90,13 @@ export class SubscriptionInvoices {
       for (const [k, req] of makers) {
         const undo = uow.checkpoint();
         try {
+          // The items a subscription change asks for first (made once, by id): pending for this
+          // request's invoice, or a later one's.
+          pending.push(...this.makeItems(uow, req));
+          if (req.pending_only) {
+            made.set(k, { ok: true, id: req.invoice_items?.[0]?.id ?? k });
+            continue;
+          }
           const { invoice, items } = this.make(
             uow,
             req,
@@ -106,6 +114,21 @@ export class SubscriptionInvoices {
       const existing = claimed.get(r.idempotency_key);
       return existing ? { ok: true, id: existing } : made.get(r.idempotency_key)!;
     });
+  }
+
+  /** The invoice items a request asks for that do not exist yet, created pending. */
+  private makeItems(uow: UnitOfWork, req: CreateSubscriptionInvoiceRequest): InvoiceItem[] {
+    const { item } = this.aggregates;
+    const out: InvoiceItem[] = [];
+    for (const asked of req.invoice_items ?? []) {
+      uow.fresh(item, [asked.id]);
+      const { events, state } = uow.executeLoaded(item, asked.id, {
+        type: 'CreateSubscriptionItem',
+        data: itemForSubscription(asked, req),
+      });
+      if (events.length > 0 && state) out.push(state);
+    }
+    return out;
   }
 
   /** The draft a request makes, its key claim, and the pending items (its customer's, of its subscription or none, in its currency) it takes. */
@@ -133,7 +156,12 @@ export class SubscriptionInvoices {
         billing_reason: req.billing_reason,
         collection_method: 'charge_automatically',
         auto_advance: true,
-        automatically_finalizes_at: automaticFinalizationAt(req.billing_reason, req.created, this.settings.graceSeconds),
+        automatically_finalizes_at: automaticFinalizationAt(
+          req.billing_reason,
+          req.created,
+          this.settings.graceSeconds,
+          ofChangeItemsOnly(req),
+        ),
         description: null,
         metadata: {},
         test_clock: req.test_clock,

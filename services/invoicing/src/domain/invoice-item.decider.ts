@@ -9,6 +9,7 @@ import {
   type LineData,
   type RatedLine,
   type Stripe,
+  type SubscriptionInvoiceItem,
 } from '@meterflow/contracts';
 
 export interface InvoiceItem extends InvoiceItemData {
@@ -40,6 +41,8 @@ export function itemAmount(input: { amount?: bigint; unit_amount_decimal?: strin
 
 export type InvoiceItemCommand =
   | { type: 'CreateInvoiceItem'; data: Parameters<typeof InvoiceItemCreated>[0] }
+  /** A subscription change's item: idempotent by id (a repeated hand-over makes it once). */
+  | { type: 'CreateSubscriptionItem'; data: Parameters<typeof InvoiceItemCreated>[0] }
   | { type: 'UpdateInvoiceItem'; changes: Parameters<typeof InvoiceItemUpdated>[0] }
   | { type: 'InvoiceItem'; invoice: string; line: string }
   | { type: 'DeleteInvoiceItem'; at: number; invoiceStatus: string | null };
@@ -55,6 +58,8 @@ export function decideInvoiceItem(command: InvoiceItemCommand, state: InvoiceIte
     case 'CreateInvoiceItem':
       if (state) throw new DomainError('resource_already_exists', `Invoice item ${command.data.id} already exists.`);
       return [InvoiceItemCreated(command.data)];
+    case 'CreateSubscriptionItem':
+      return state ? [] : [InvoiceItemCreated(command.data)];
     case 'UpdateInvoiceItem':
       existing(state);
       return [InvoiceItemUpdated(command.changes)];
@@ -106,12 +111,48 @@ export function lineForItem(item: InvoiceItemData, lineId: string): LineData {
     unit_amount_decimal: item.unit_amount_decimal,
     price: item.price,
     product: item.product,
-    // One-off items are not usage: credits (scoped to metered prices) never apply to them.
-    metered: false,
+    // One-off items and prorations are not usage: credits (scoped to metered prices) never apply
+    // to them. An item billing a metered price's usage (flexible, price changed or removed
+    // mid-cycle) is: credits apply to it (docs/credits.md).
+    metered: item.metered ?? false,
     subscription: item.subscription,
-    subscription_item: null,
+    subscription_item: item.subscription_item ?? null,
     invoice_item: item.id,
     metadata: item.metadata,
+    ...(item.proration ? { proration: true } : {}),
+  };
+}
+
+/** The invoice item a subscription change asks for (issue 8 items 5 and 7), pending until invoiced. */
+export function itemForSubscription(
+  it: SubscriptionInvoiceItem,
+  req: { customer: string; subscription: string; currency: string; created: number; test_clock: string | null },
+): InvoiceItemData {
+  const { unit_amount_decimal } =
+    it.unit_amount_decimal !== null
+      ? { unit_amount_decimal: it.unit_amount_decimal }
+      : itemAmount({ amount: BigInt(it.amount), quantity: it.quantity });
+  return {
+    id: it.id,
+    customer: req.customer,
+    currency: req.currency.toLowerCase(),
+    amount: String(it.amount),
+    quantity: it.quantity,
+    unit_amount_decimal,
+    description: it.description,
+    date: req.created,
+    period: it.period,
+    metadata: {},
+    price: it.price,
+    product: it.product,
+    subscription: req.subscription,
+    test_clock: req.test_clock,
+    invoice: null,
+    line: null,
+    subscription_item: it.subscription_item,
+    proration: it.proration,
+    metered: it.meter !== null,
+    credited_invoice_item: it.credited_invoice_item,
   };
 }
 
@@ -146,20 +187,33 @@ export function renderInvoiceItem(item: InvoiceItem): Stripe.InvoiceItem {
     customer_account: null,
     date: item.date,
     description: item.description,
-    discountable: true,
+    // Stripe: "Always false for prorations".
+    discountable: !item.proration,
     discounts: [],
     invoice: item.invoice,
     livemode: false,
     metadata: item.metadata,
     net_amount: Number(item.amount),
-    parent: item.subscription ? { type: 'subscription_details', subscription_details: { subscription: item.subscription } } : null,
+    parent: item.subscription
+      ? {
+          type: 'subscription_details',
+          subscription_details: {
+            subscription: item.subscription,
+            ...(item.subscription_item ? { subscription_item: item.subscription_item } : {}),
+          },
+        }
+      : null,
     period: item.period,
     pricing: {
       type: 'price_details',
       ...(item.price ? { price_details: { price: item.price, product: item.product ?? '' } } : {}),
       unit_amount_decimal: item.unit_amount_decimal,
     },
-    proration: false,
+    proration: item.proration ?? false,
+    proration_details: {
+      credited_items: item.credited_invoice_item ? { type: 'invoice_item', invoice_item: item.credited_invoice_item } : null,
+      discount_amounts: [],
+    },
     quantity: item.quantity,
     quantity_decimal: String(item.quantity),
     tax_rates: [],

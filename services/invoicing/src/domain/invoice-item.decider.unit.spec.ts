@@ -4,6 +4,7 @@ import {
   decideInvoiceItem,
   evolveInvoiceItem,
   invoiceItemDecider,
+  itemForSubscription,
   lineForItem,
   renderInvoiceItem,
   type InvoiceItemCommand,
@@ -137,5 +138,89 @@ describe('the event contract (INVOICING_EVENTS)', () => {
   it('refuses an item without a customer', () => {
     const { customer: _c, ...rest } = created[0]!.data as InvoiceItemData;
     expect(eventContractViolation(INVOICING_EVENTS, 'InvoiceItemCreated', rest)).toMatch(/^customer: /);
+  });
+});
+
+// Issue 8 items 5 and 7 (reference §4 "Mid-cycle metered price change / removal", "Proration"):
+// a subscription change's invoice items, pending until the subscription's next invoice.
+describe('invoice items a subscription change makes', () => {
+  const req = { customer: 'cus_1', subscription: 'sub_1', currency: 'usd', created: 5_000, test_clock: 'clock_1' };
+  const usage = itemForSubscription(
+    {
+      id: 'ii_usage',
+      subscription_item: 'si_1',
+      price: 'price_a',
+      product: 'prod_a',
+      meter: 'mtr_1',
+      quantity: 150,
+      amount: 3000,
+      currency: 'usd',
+      unit_amount_decimal: '1000',
+      description: '150 × Car rental (per 60)',
+      period: { start: 1_000, end: 5_000 },
+      proration: false,
+      credited_invoice_item: null,
+    },
+    req,
+  );
+  const credit = itemForSubscription(
+    {
+      id: 'ii_credit',
+      subscription_item: 'si_2',
+      price: 'price_seat',
+      product: 'prod_seat',
+      meter: null,
+      quantity: 3,
+      amount: -1000,
+      currency: 'usd',
+      unit_amount_decimal: null,
+      description: 'Unused time on 3 × Seat after 16 Jan 2026',
+      period: { start: 5_000, end: 9_000 },
+      proration: true,
+      credited_invoice_item: 'ii_charge',
+    },
+    req,
+  );
+
+  it('a flexible metered item’s usage so far: parent names the subscription and item, the old price, the period; credits apply to its line', () => {
+    const s = fold([...decideInvoiceItem({ type: 'CreateSubscriptionItem', data: usage }, null)])!;
+    expect(renderInvoiceItem(s)).toMatchObject({
+      id: 'ii_usage',
+      amount: 3000,
+      invoice: null,
+      parent: { type: 'subscription_details', subscription_details: { subscription: 'sub_1', subscription_item: 'si_1' } },
+      pricing: { price_details: { price: 'price_a', product: 'prod_a' }, unit_amount_decimal: '1000' },
+      period: { start: 1_000, end: 5_000 },
+      proration: false,
+      discountable: true,
+      test_clock: 'clock_1',
+    });
+    expect(lineForItem(s, 'il_1')).toMatchObject({
+      type: 'invoice_item_details',
+      metered: true,
+      subscription_item: 'si_1',
+      invoice_item: 'ii_usage',
+    });
+  });
+
+  it('a proration credit: proration true, not discountable, names the debit it credits back; no credits apply to it', () => {
+    const s = fold(decideInvoiceItem({ type: 'CreateSubscriptionItem', data: credit }, null))!;
+    expect(renderInvoiceItem(s)).toMatchObject({
+      amount: -1000,
+      quantity: 3,
+      proration: true,
+      discountable: false,
+      proration_details: { credited_items: { type: 'invoice_item', invoice_item: 'ii_charge' } },
+      pricing: { unit_amount_decimal: '-333.333333333333' },
+    });
+    expect(lineForItem(s, 'il_2')).toMatchObject({ metered: false, proration: true });
+  });
+
+  it('is made once: a repeated hand-over records nothing', () => {
+    given(decideInvoiceItem({ type: 'CreateSubscriptionItem', data: credit }, null))
+      .when({ type: 'CreateSubscriptionItem', data: credit })
+      .then([]);
+    for (const e of decideInvoiceItem({ type: 'CreateSubscriptionItem', data: credit }, null))
+      expect(eventContractViolation(INVOICING_EVENTS, e.type, e.data)).toBeNull();
   });
 });

@@ -21,7 +21,7 @@ export function renderLine(inv: Pick<Invoice, 'id' | 'subscription'>, l: Line): 
     currency: l.currency,
     description: l.description,
     discount_amounts: [],
-    discountable: true,
+    discountable: !l.proration,
     discounts: [],
     invoice: inv.id,
     livemode: false,
@@ -33,7 +33,7 @@ export function renderLine(inv: Pick<Invoice, 'id' | 'subscription'>, l: Line): 
             invoice_item_details: null,
             subscription_item_details: {
               invoice_item: l.invoice_item,
-              proration: false,
+              proration: l.proration ?? false,
               proration_details: { credited_items: null },
               subscription,
               subscription_item: l.subscription_item ?? '',
@@ -44,7 +44,7 @@ export function renderLine(inv: Pick<Invoice, 'id' | 'subscription'>, l: Line): 
             subscription_item_details: null,
             invoice_item_details: {
               invoice_item: l.invoice_item ?? '',
-              proration: false,
+              proration: l.proration ?? false,
               proration_details: { credited_items: null },
               subscription,
             },

@@ -17,9 +17,18 @@ import type { BillingReason } from '@meterflow/contracts';
  * item 6, rating's billing-threshold.ts). Usage that arrives later for the time before the
  * threshold lands on the period-end invoice, so nothing is billed twice or lost.
  */
-export function automaticFinalizationAt(reason: BillingReason, created: number, graceSeconds: number): number {
-  return reason === 'subscription_create' ? created : created + graceSeconds;
+export function automaticFinalizationAt(reason: BillingReason, created: number, graceSeconds: number, itemsOnly = false): number {
+  return reason === 'subscription_create' || itemsOnly ? created : created + graceSeconds;
 }
+
+/**
+ * An invoice a subscription change makes of its invoice items alone: `proration_behavior=always_invoice`
+ * ("invoice immediately", reference §4 Proration), or `invoice_now` with nothing metered to bill.
+ * No usage can still arrive for it and nothing on it is re-rated: it is finalized at once, like
+ * the creation invoice (our choice; Stripe attempts payment at once). Issue 8 items 5 and 7.
+ */
+export const ofChangeItemsOnly = (req: { lines: readonly unknown[]; invoice_items?: readonly unknown[] | undefined }): boolean =>
+  req.lines.length === 0 && (req.invoice_items?.length ?? 0) > 0;
 
 /** Whether finalizing asks rating for the lines again (only drafts rating handed over, before credits). */
 export function reRatedAtFinalization(inv: {
@@ -27,15 +36,18 @@ export function reRatedAtFinalization(inv: {
   idempotency_key: string | null;
   credits_applied: boolean;
   billing_reason: BillingReason;
+  lines?: readonly { type: string }[];
 }): boolean {
   return (
     !!inv.subscription &&
     inv.idempotency_key !== null &&
     !inv.credits_applied &&
     inv.billing_reason !== 'subscription_create' &&
-    inv.billing_reason !== 'subscription_threshold'
+    inv.billing_reason !== 'subscription_threshold' &&
+    // only rated subscription lines are rated again; invoice items (prorations) keep their amounts
+    (inv.lines === undefined || inv.lines.some((l) => l.type === 'subscription_item_details'))
   );
 }
 
 /** Finalized in the same request that made it (the draft is also due at once, should that fail). */
-export const finalizedAtCreation = (reason: BillingReason): boolean => reason === 'subscription_create';
+export const finalizedAtCreation = (reason: BillingReason, itemsOnly = false): boolean => reason === 'subscription_create' || itemsOnly;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { automaticFinalizationAt, finalizedAtCreation, reRatedAtFinalization } from './subscription-invoice.rules.js';
+import { automaticFinalizationAt, finalizedAtCreation, ofChangeItemsOnly, reRatedAtFinalization } from './subscription-invoice.rules.js';
 
 const draft = { subscription: 'sub_1', idempotency_key: 'sub_1:0:x', credits_applied: false };
 
@@ -27,5 +27,24 @@ describe('subscription invoices: when they finalize', () => {
   });
   it('a manual invoice is never re-rated', () => {
     expect(reRatedAtFinalization({ ...draft, subscription: null, idempotency_key: null, billing_reason: 'manual' })).toBe(false);
+  });
+});
+
+// Issue 8 items 5 and 7: `proration_behavior=always_invoice` invoices the change's items at once.
+describe('subscription invoices made of a change’s invoice items alone', () => {
+  const line = { type: 'invoice_item_details' };
+  it('finalize at once and are not re-rated (nothing on them is usage still arriving)', () => {
+    const req = { lines: [], invoice_items: [{}] };
+    expect(ofChangeItemsOnly(req)).toBe(true);
+    expect(automaticFinalizationAt('subscription_update', 100, 3600, ofChangeItemsOnly(req))).toBe(100);
+    expect(finalizedAtCreation('subscription_update', true)).toBe(true);
+    expect(reRatedAtFinalization({ ...draft, billing_reason: 'subscription_update', lines: [line] })).toBe(false);
+  });
+  it('a change that also bills usage (invoice_now with metered items) waits the grace period and is re-rated', () => {
+    expect(ofChangeItemsOnly({ lines: [{}], invoice_items: [{}] })).toBe(false);
+    expect(ofChangeItemsOnly({ lines: [] })).toBe(false);
+    expect(
+      reRatedAtFinalization({ ...draft, billing_reason: 'subscription_update', lines: [line, { type: 'subscription_item_details' }] }),
+    ).toBe(true);
   });
 });
