@@ -6,6 +6,8 @@ import { migrations } from './adapters/persistence/migrations.js';
 export const ratingEnvSchema = z.object({
   /** How often the real-time scheduler closes due periods of customers without a test clock. */
   RATING_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),
+  /** How often billing thresholds are evaluated for customers without a test clock (0 disables; docs/lifecycle.md). */
+  RATING_THRESHOLD_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
   /** Subscriptions closed per batch (one usage query and one transaction per batch). */
   RATING_CLOSE_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
   /** `subscription_invoices.create_many` calls in flight while handing closed periods to invoicing. */

@@ -14,6 +14,8 @@ import { CustomersHandler } from './application/customers.handler.js';
 import { LineExplanations } from './application/line-explanations.js';
 import { PeriodRerating } from './application/period-rerating.js';
 import { InvoicePreviewService } from './application/invoice-preview.service.js';
+import { ThresholdInvoicing } from './application/threshold-invoicing.service.js';
+import { ThresholdScheduler } from './adapters/scheduler/threshold.scheduler.js';
 import { PeriodCloseService } from './application/period-close.service.js';
 import { PIPELINE, READ_MODELS } from './application/ports.js';
 import { PricesHandler } from './application/prices.handler.js';
@@ -50,6 +52,8 @@ import { TimeService } from './application/time.service.js';
     SubscriptionCreateHandler,
     SubscriptionUpdateHandler,
     SubscriptionCancelHandler,
+    ThresholdInvoicing,
+    ThresholdScheduler,
     ClockAdvanceRunner,
     TestClocksHandler,
     PeriodCloseScheduler,

@@ -341,6 +341,7 @@ export const SubscriptionUpdated = defineEvent(
       cancel_at_period_end: true,
       canceled_at: true,
       cancellation_details: true,
+      billing_thresholds: true,
     }).partial(),
   }),
 );
@@ -393,6 +394,23 @@ export const SubscriptionCanceled = defineEvent(
     invoice_id: invoiceId.optional(),
   }),
 );
+/**
+ * The amount accrued in the period reached `billing_thresholds.amount_gte` (issue 8 item 6): a
+ * `subscription_threshold` invoice bills the usage so far (`lines`, net of earlier threshold
+ * invoices of the period). With `reset` the period ends there and a new cycle starts (the
+ * anchor moves to `at`).
+ */
+export const SubscriptionThresholdInvoiced = defineEvent(
+  'SubscriptionThresholdInvoiced',
+  1,
+  z.strictObject({
+    at: unixSeconds,
+    invoice: InvoiceRequestSchema,
+    /** Set when invoicing accepted the invoice before this was recorded. */
+    invoice_id: invoiceId.optional(),
+    reset: z.strictObject({ anchor: unixSeconds, period_end: unixSeconds }).nullable(),
+  }),
+);
 export const SubscriptionInvoiceAcknowledged = defineEvent(
   'SubscriptionInvoiceAcknowledged',
   1,
@@ -424,6 +442,7 @@ export const RATING_EVENTS = eventCatalog([
   SubscriptionPeriodClosed,
   SubscriptionCanceled,
   SubscriptionInvoiceAcknowledged,
+  SubscriptionThresholdInvoiced,
 ]);
 
 // ---- drift checks against internal-ops.ts (compile-time only) ------------------------------

@@ -4,8 +4,12 @@ import type { CustomerEvent, PriceEvent, ProductEvent } from '../domain/catalog.
 import { customerDecider, type CustomerCommand, type CustomerState } from '../domain/customer.decider.js';
 import { priceDecider, type PriceCommand, type PriceState } from '../domain/price.decider.js';
 import { productDecider, type ProductCommand, type ProductState } from '../domain/product.decider.js';
-import { subscriptionDecider, type SubscriptionUnitCommand } from '../domain/subscription.aggregate.js';
-import type { SubscriptionCommand, SubscriptionEvent } from '../domain/subscription.decider.js';
+import {
+  subscriptionDecider,
+  type SubscriptionAnyCommand,
+  type SubscriptionAnyEvent,
+  type SubscriptionUnitCommand,
+} from '../domain/subscription.aggregate.js';
 import type { SubscriptionState } from '../domain/subscription.types.js';
 import {
   testClockDecider,
@@ -22,7 +26,7 @@ export type CustomerType = AggregateType<CustomerState, CustomerCommand, Custome
 export type ProductType = AggregateType<ProductState, ProductCommand, ProductEvent>;
 export type PriceType = AggregateType<PriceState, PriceCommand, PriceEvent>;
 export type TestClockType = AggregateType<TestClockState | null, TestClockCommand, TestClockEvent>;
-export type SubscriptionType = AggregateType<SubscriptionState | null, SubscriptionUnitCommand, SubscriptionEvent>;
+export type SubscriptionType = AggregateType<SubscriptionState | null, SubscriptionUnitCommand, SubscriptionAnyEvent>;
 
 /** One stream per object, named by its id. */
 const byId = (id: string): string => id;
@@ -36,7 +40,7 @@ const TEST_CLOCK_FACTS: Partial<Record<TestClockEvent['type'], string>> = {
 };
 
 /** When a subscription command happens (a test clock's time): the Stripe event's `created`. */
-function commandTime(c: SubscriptionCommand): number | null {
+function commandTime(c: SubscriptionAnyCommand): number | null {
   switch (c.type) {
     case 'CreateSubscription':
       return c.input.now;

@@ -19,6 +19,7 @@ import { nextLoopStep, type TestClockCommand } from '../domain/test-clock.decide
 import type { RatingEnv } from '../rating.definition.js';
 import { RatingAggregates } from './aggregates.js';
 import { PeriodCloseService } from './period-close.service.js';
+import { ThresholdInvoicing } from './threshold-invoicing.service.js';
 import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
 
 const MAX_STEPS = 10_000;
@@ -44,6 +45,7 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
     @Inject(CONFIG) private readonly config: RatingEnv & { RATING_CLOCK_PARTICIPANTS?: string },
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly periods: PeriodCloseService,
+    private readonly thresholds: ThresholdInvoicing,
   ) {
     this.participants = config.RATING_CLOCK_PARTICIPANTS
       ? participantsSchema.parse(
@@ -114,6 +116,8 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
         step = await this.attempt(async () => {
           const q: ClockNextDueRequest = { clock: id, after: state.reached, upTo: state.target! };
           const dues = await Promise.all(this.participants.map((p) => this.nextDue(p, q)));
+          // Billing thresholds are evaluated at each step; the first one second after the frozen time.
+          if (this.participants.includes('rating')) dues.push(await this.thresholds.nextDue(id, state.frozen_time, q.after, q.upTo));
           return nextLoopStep(state, dues);
         });
         if (step.kind === 'finish') {
@@ -155,6 +159,8 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
 
   private async advanceTo(p: ServiceName, q: ClockAdvanceToRequest): Promise<void> {
     if (p === 'rating') {
+      // Thresholds first: the period-end invoice bills what a threshold invoice did not.
+      await this.thresholds.runDue(q.clock, q.to);
       await this.periods.runDue(q.clock, q.to);
       return;
     }

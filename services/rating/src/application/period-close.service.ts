@@ -14,7 +14,7 @@ import type { Logger } from '@meterflow/observability';
 import { CONFIG, LOGGER, PG_POOL, RPC_CLIENT } from '@meterflow/service-kit';
 import { isMetered } from '../domain/price.js';
 import { subscriptionDecider } from '../domain/subscription.aggregate.js';
-import { decide, dueClosing, meteredWindows, type SubscriptionCommand } from '../domain/subscription.decider.js';
+import { dueClosing, meteredWindows, type SubscriptionCommand } from '../domain/subscription.decider.js';
 import type { SubscriptionState } from '../domain/subscription.types.js';
 import type { RatingEnv } from '../rating.definition.js';
 import { RatingAggregates } from './aggregates.js';
@@ -28,7 +28,8 @@ interface PreparedClose {
   commands: SubscriptionCommand[];
 }
 
-const evolve = subscriptionDecider.evolve;
+// The aggregate's decide (usage net of threshold invoices), exactly as the commit will run it.
+const { decide, evolve } = subscriptionDecider;
 
 const clockFilter = (clock: string | null, arg: number): string => (clock === null ? 'test_clock IS NULL' : `test_clock = $${arg}`);
 

@@ -4,19 +4,28 @@ import { DomainError, notFound } from '@meterflow/kernel';
 import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
 import { PG_POOL } from '@meterflow/service-kit';
+import { billedBefore, lessBilled } from '../domain/billing-threshold.js';
 import type { PriceObject } from '../domain/price.js';
 import type { SubscriptionState } from '../domain/subscription.types.js';
 import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
 import { UsageRatingService, type UsageWindow } from './usage-rating.service.js';
 
 /** The subscription events that carry invoice requests (the only ones re-rating reads in full). */
-const INVOICE_EVENTS = ['SubscriptionCreated', 'SubscriptionPeriodClosed', 'SubscriptionCanceled', 'SubscriptionBillingCycleAnchorReset'];
+const INVOICE_EVENTS = [
+  'SubscriptionCreated',
+  'SubscriptionPeriodClosed',
+  'SubscriptionCanceled',
+  'SubscriptionBillingCycleAnchorReset',
+  'SubscriptionThresholdInvoiced',
+];
 
 /** What one subscription's stream tells re-rating. `null`: the stream does not exist. */
 interface StreamFacts {
   customer: string;
   /** Every invoice request, in stream order. */
   invoices: CreateSubscriptionInvoiceRequest[];
+  /** The lines of every threshold invoice (re-rated lines bill net of them). */
+  thresholdLines: RatedLine[];
 }
 
 /**
@@ -72,7 +81,8 @@ export class PeriodRerating {
       if (f instanceof DomainError) return;
       f.invoice.lines.forEach((l, i) => {
         const price = prices.get(l.price)?.state as PriceObject | null | undefined;
-        if (price && l.meter !== null)
+        // A threshold invoice keeps what it billed when the threshold was reached (issue 8 item 6).
+        if (price && l.meter !== null && f.invoice.billing_reason !== 'subscription_threshold')
           windows.push({
             key: `${r}|${i}`,
             customer: f.customer,
@@ -88,11 +98,13 @@ export class PeriodRerating {
 
     return found.map((f, r): RpcReply<RatePeriodReply> => {
       if (f instanceof DomainError) return { ok: false, error: f.toShape() };
+      const thresholds = streams.get(f.invoice.subscription)?.thresholdLines ?? [];
       const lines = f.invoice.lines.map((l, i): RatedLine => {
         const key = `${r}|${i}`;
         if (!reRated.has(key)) return l;
-        const line = rated.get(key);
-        return { ...line!, description: line?.description ?? l.description };
+        const line = rated.get(key)!;
+        // The usage of the line's window, less what the period's threshold invoices billed of it.
+        return lessBilled({ ...line, description: line.description ?? l.description }, billedBefore(thresholds, line));
       });
       return { ok: true, result: { lines } };
     });
@@ -114,7 +126,7 @@ export class PeriodRerating {
     );
     for (const e of rows) {
       let facts = out.get(e.stream_id);
-      if (!facts) out.set(e.stream_id, (facts = { customer: '', invoices: [] }));
+      if (!facts) out.set(e.stream_id, (facts = { customer: '', invoices: [], thresholdLines: [] }));
       if (e.type === 'SubscriptionCreated') {
         const sub = (e.data as { subscription: SubscriptionState }).subscription;
         facts.customer = sub.customer;
@@ -122,6 +134,8 @@ export class PeriodRerating {
       } else if (INVOICE_EVENTS.includes(e.type)) {
         const invoice = (e.data as { invoice: CreateSubscriptionInvoiceRequest | null }).invoice;
         if (invoice) facts.invoices.push(invoice);
+        if (invoice?.billing_reason === 'subscription_threshold')
+          facts.thresholdLines.push(...invoice.lines.filter((l) => l.meter !== null));
       }
     }
     return out;

@@ -9,7 +9,8 @@ import {
   type ProductObject,
 } from './catalog.events.js';
 import { createPrice, type PriceObject } from './price.js';
-import { decide, dueClosing, evolve, type SubscriptionCommand, type SubscriptionEvent } from './subscription.decider.js';
+import { subscriptionDecider, type SubscriptionAnyCommand, type SubscriptionAnyEvent } from './subscription.aggregate.js';
+import { dueClosing } from './subscription.decider.js';
 import type { SubscriptionState } from './subscription.types.js';
 import {
   decide as decideClock,
@@ -76,10 +77,11 @@ const usageLine = (amount: number, item = 'si_1'): RatedLine => ({
   period: { start: NOW, end: NOW + 86_400 },
 });
 
-/** Run commands through the subscription decider, collecting every event it records. */
-function runSubscription(commands: ((s: SubscriptionState | null) => SubscriptionCommand)[]): SubscriptionEvent[] {
+/** Run commands through the subscription aggregate's decider, collecting every event it records. */
+function runSubscription(commands: ((s: SubscriptionState | null) => SubscriptionAnyCommand)[]): SubscriptionAnyEvent[] {
+  const { decide, evolve } = subscriptionDecider;
   let state: SubscriptionState | null = null;
-  const all: SubscriptionEvent[] = [];
+  const all: SubscriptionAnyEvent[] = [];
   for (const next of commands) {
     const events = decide(next(state), state);
     state = events.reduce(evolve, state);
@@ -88,7 +90,7 @@ function runSubscription(commands: ((s: SubscriptionState | null) => Subscriptio
   return all;
 }
 
-const subscriptionEvents = (): SubscriptionEvent[] => [
+const subscriptionEvents = (): SubscriptionAnyEvent[] => [
   ...runSubscription([
     () => ({
       type: 'CreateSubscription',
@@ -160,6 +162,27 @@ const subscriptionEvents = (): SubscriptionEvent[] => [
       },
     }),
     (s) => ({ type: 'ClosePeriod', closing: dueClosing(s!, s!.period.end)!, lines: [] }),
+  ]),
+  // billing thresholds (issue 8 item 6): set, a threshold invoice, the rest at the period end, a reset
+  ...runSubscription([
+    () => ({
+      type: 'CreateSubscription',
+      input: { id: 'sub_4', now: NOW, customer: { id: 'cus_4', test_clock: null }, items: [{ id: 'si_1', price: metered('price_a') }] },
+    }),
+    () => ({ type: 'SetBillingThresholds', now: NOW, billing_thresholds: { amount_gte: 500, reset_billing_cycle_anchor: false } }),
+    () => ({ type: 'InvoiceThreshold', now: NOW + 86_400, lines: [usageLine(600)] }),
+    (s) => ({
+      type: 'ClosePeriod',
+      closing: dueClosing(s!, s!.period.end)!,
+      lines: [{ ...usageLine(900), period: { start: NOW, end: s!.period.end } }],
+    }),
+    () => ({ type: 'SetBillingThresholds', now: NOW, billing_thresholds: { amount_gte: 500, reset_billing_cycle_anchor: true } }),
+    (s) => ({
+      type: 'InvoiceThreshold',
+      now: s!.period.start + 60,
+      lines: [{ ...usageLine(700), period: { start: s!.period.start, end: s!.period.start + 60 } }],
+      accepted_invoice: 'in_9',
+    }),
   ]),
 ];
 
@@ -262,7 +285,7 @@ describe("rating's event contracts", () => {
     const recorded = new Set<string>(events.map((e) => e.type));
     const catalogued = [...RATING_EVENTS.keys()].filter((t) => t !== STRIPE_EVENT_EMITTED);
     expect(catalogued.filter((t) => !recorded.has(t))).toEqual([]);
-    expect(catalogued).toHaveLength(23);
+    expect(catalogued).toHaveLength(24);
   });
 
   it('accept events after a JSON round trip (as read back from the store)', () => {

@@ -69,7 +69,7 @@ export function toStripeSubscription(s: SubscriptionState) {
       ...(s.billing_mode.updated_at !== null ? { updated_at: s.billing_mode.updated_at } : {}),
     },
     billing_schedules: [],
-    billing_thresholds: null,
+    billing_thresholds: s.billing_thresholds ?? null,
     cancel_at: s.cancel_at,
     cancel_at_period_end: s.cancel_at_period_end,
     canceled_at: s.canceled_at,

@@ -85,4 +85,10 @@ CREATE TABLE subscription_items (
 CREATE INDEX subscription_items_sub_idx ON subscription_items (subscription, id);
 `,
   },
+  {
+    // Billing thresholds are evaluated periodically for these subscriptions only (issue 8 item 6).
+    id: '0002_billing_thresholds',
+    sql: `CREATE INDEX subscriptions_thresholds_idx ON subscriptions (test_clock, id)
+  WHERE status = 'active' AND jsonb_typeof(state->'billing_thresholds') = 'object';`,
+  },
 ];

@@ -19,6 +19,7 @@ import { contract } from '@meterflow/service-kit';
 import { PeriodCloseService } from '../../application/period-close.service.js';
 import { PeriodRerating } from '../../application/period-rerating.js';
 import { InvoicePreviewService } from '../../application/invoice-preview.service.js';
+import { ThresholdInvoicing } from '../../application/threshold-invoicing.service.js';
 
 /** Ops other services call: the clock protocol, re-rating closed periods, invoice previews. */
 @Controller()
@@ -27,6 +28,7 @@ export class InternalController {
     private readonly periods: PeriodCloseService,
     private readonly rerating: PeriodRerating,
     private readonly previews: InvoicePreviewService,
+    private readonly thresholds: ThresholdInvoicing,
   ) {}
 
   /** Invoice preview: what the subscription would be invoiced, nothing written. */
@@ -44,6 +46,7 @@ export class InternalController {
 
   @MessagePattern(CLOCK_OPS.advanceTo)
   async advanceTo(@Payload(contract(ClockAdvanceToRequest)) req: ClockAdvanceToRequest): Promise<ClockAdvanceToReply> {
+    await this.thresholds.runDue(req.clock, req.to);
     await this.periods.runDue(req.clock, req.to);
     return { done: true };
   }
