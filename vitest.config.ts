@@ -12,7 +12,7 @@ export default defineConfig({
   ...shared,
   test: {
     projects: [
-      { test: { name: 'unit', include: ['{libs,services}/*/{src,test}/**/*.unit.spec.ts'] } },
+      { test: { name: 'unit', include: ['{libs,services,apps}/*/{src,test}/**/*.unit.spec.ts'] } },
       {
         test: {
           name: 'int',

@@ -7,6 +7,7 @@ const key = (process.env.MF_API_KEYS ?? 'sk_test_meterflow').split(',')[0];
 console.log(`
 Meterflow is running.
   Stripe API:  ${stack.apiUrl}   (secret key: ${key})
+  Console:     ${stack.apiUrl}/console   (sign in with the secret key)
   Postgres:    ${stack.databaseUrl.replace(/:[^:@/]*@/, ':***@')}
   NATS:        ${stack.natsUrl}   (producers publish to mf.ingest.meter_events, events on mf.events.>)
 

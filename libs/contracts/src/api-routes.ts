@@ -54,6 +54,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   // rating
   r('POST', '/v1/customers', 'rating', 'customers.create'),
   r('GET', '/v1/customers', 'rating', 'customers.list'),
+  r('GET', '/v1/customers/search', 'rating', 'customers.search'),
   r('GET', '/v1/customers/:id', 'rating', 'customers.retrieve'),
   r('POST', '/v1/customers/:id', 'rating', 'customers.update'),
   r('DELETE', '/v1/customers/:id', 'rating', 'customers.del'),

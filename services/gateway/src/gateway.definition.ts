@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { API_ROUTES, GATEWAY_EVENTS, buildAsyncApi, buildOpenApi } from '@meterflow/contracts';
-import type { ServiceDefinition } from '@meterflow/service-kit';
+import { LOGGER, type ServiceDefinition } from '@meterflow/service-kit';
+import type { Logger } from '@meterflow/observability';
+import { consoleDir } from '@meterflow/console';
 import { registerStripeApi } from './adapters/http/stripe-api.routes.js';
+import { registerConsole } from './adapters/http/console.routes.js';
 import { gatewayMigrations } from './adapters/persistence/migrations.js';
 import { ApiCallHandler } from './application/api-call.handler.js';
 
@@ -59,6 +62,7 @@ export const gatewayDefinition: ServiceDefinition = {
   configure: async (app) => {
     const fastify = app.getHttpAdapter().getInstance();
     await registerStripeApi(fastify, API_ROUTES, app.get(ApiCallHandler));
+    await registerConsole(fastify, consoleDir, (msg) => app.get<Logger>(LOGGER).warn(msg));
     // The contracts, as documents (built once, on first request).
     const docs = { openapi: () => JSON.stringify(buildOpenApi()), asyncapi: () => JSON.stringify(buildAsyncApi()) };
     const cache = new Map<string, string>();

@@ -16,6 +16,17 @@ const list = (item: Json): Json => ({
   required: ['object', 'data', 'has_more', 'url'],
   properties: { object: { type: 'string', const: 'list' }, data: { type: 'array', items: item }, has_more: { type: 'boolean' }, url: str },
 });
+const searchResult = (item: Json): Json => ({
+  type: 'object',
+  required: ['object', 'data', 'has_more', 'next_page', 'url'],
+  properties: {
+    object: { type: 'string', const: 'search_result' },
+    data: { type: 'array', items: item },
+    has_more: { type: 'boolean' },
+    next_page: { type: ['string', 'null'] },
+    url: str,
+  },
+});
 const pagination = { limit: { type: 'integer', minimum: 1, maximum: 100 }, starting_after: str, ending_before: str };
 
 /** Schemas the subset does not have: webhook endpoints (gateway-owned) and the error body. */
@@ -65,6 +76,15 @@ const OWN_SCHEMAS: Record<string, Json> = {
     properties: { url: str, enabled_events: enabledEvents, description: str, metadata, disabled: { type: 'boolean' } },
   },
   'params.webhook_endpoints_list': { type: 'object', properties: pagination },
+  'params.customers_search': {
+    type: 'object',
+    required: ['query'],
+    properties: {
+      query: { type: 'string', description: "Stripe's search query language: email, name, phone, metadata['key'], created." },
+      limit: { type: 'integer', minimum: 1, maximum: 100 },
+      page: { type: 'string', description: 'The next_page token of the previous result.' },
+    },
+  },
   'params.webhook_endpoints_roll_secret': {
     type: 'object',
     properties: {
@@ -138,8 +158,9 @@ const OWN_SCHEMAS: Record<string, Json> = {
   },
 };
 
-/** Operations the subset does not describe (gateway-owned ones, invoice preview): their params and answers. */
+/** Operations the subset does not describe (gateway-owned ones, invoice preview, customer search): their params and answers. */
 const OWN_OPS: Record<string, { summary: string; params?: string; response: Json }> = {
+  'customers.search': { summary: 'Search customers', params: 'params.customers_search', response: searchResult(ref('customer')) },
   'webhook_endpoints.create': {
     summary: 'Create a webhook endpoint',
     params: 'params.webhook_endpoints_create',

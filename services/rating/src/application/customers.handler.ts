@@ -19,6 +19,7 @@ import type pg from 'pg';
 import type { CommandPipeline } from '@meterflow/event-store';
 import { PG_POOL } from '@meterflow/service-kit';
 import type { CustomerObject } from '../domain/catalog.events.js';
+import { decodePage, encodePage, parseCustomerSearch, type SearchClause } from '../domain/customer-search.js';
 import { RatingAggregates } from './aggregates.js';
 import { rangeFilter } from './list-filters.js';
 import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
@@ -200,4 +201,52 @@ export class CustomersHandler {
       '/v1/customers',
     );
   }
+
+  /**
+   * `GET /v1/customers/search`: Stripe's query language over the read model, newest first, paged
+   * by an opaque `page` token. Unlike the list, customers on test clocks are found too
+   * (docs/console.md). Substring clauses scan the id index until a page is full.
+   */
+  async search(req: ApiRequest) {
+    const p = req.params;
+    rejectUnknown(p, ['query', 'limit', 'page']);
+    const query = parseCustomerSearch(str(p, 'query', { required: true, maxLength: 1000 })!);
+    const limit = int(p, 'limit', { min: 1, max: 100 }) ?? 10;
+    const page = str(p, 'page', { maxLength: 5000 });
+    const args: unknown[] = [];
+    const arg = (v: unknown) => `$${args.push(v)}`;
+    const where = ['NOT deleted', `(${query.clauses.map((c) => clauseSql(c, arg)).join(` ${query.join} `)})`];
+    if (page) where.push(`id < ${arg(decodePage(page))}`);
+    const { rows } = await this.pool.query<{ id: string; state: { object: CustomerObject } }>(
+      `SELECT id, state FROM customers WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ${limit + 1}`,
+      args,
+    );
+    const hasMore = rows.length > limit;
+    const data = rows.slice(0, limit).map((r) => r.state.object);
+    return {
+      object: 'search_result',
+      data,
+      has_more: hasMore,
+      next_page: hasMore ? encodePage(data[data.length - 1]!.id) : null,
+      url: '/v1/customers/search',
+    };
+  }
+}
+
+const likePattern = (v: string) => `%${v.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** One search clause as SQL over the `customers` read model (values always as parameters). */
+function clauseSql(c: SearchClause, arg: (v: unknown) => string): string {
+  let sql: string;
+  if (c.field === 'created') sql = `created ${c.op === ':' ? '=' : c.op} ${arg(c.value)}`;
+  else {
+    const col =
+      c.field === 'email'
+        ? 'email'
+        : typeof c.field === 'object'
+          ? `(state->'object'->'metadata'->>${arg(c.field.metadata)})`
+          : `(state->'object'->>'${c.field}')`;
+    sql = c.op === '~' ? `${col} ILIKE ${arg(likePattern(String(c.value)))}` : `lower(${col}) = lower(${arg(c.value)})`;
+  }
+  return c.negate ? `NOT coalesce(${sql}, false)` : `coalesce(${sql}, false)`;
 }

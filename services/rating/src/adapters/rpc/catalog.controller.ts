@@ -32,6 +32,10 @@ export class CatalogController {
   listCustomers(@Payload() req: ApiRequest) {
     return this.customers.list(req);
   }
+  @MessagePattern('customers.search')
+  searchCustomers(@Payload() req: ApiRequest) {
+    return this.customers.search(req);
+  }
   @MessagePattern('customers.del')
   async deleteCustomer(@Payload() req: ApiRequest) {
     const deleted = await this.customers.del(req);
