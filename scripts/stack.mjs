@@ -68,7 +68,8 @@ export async function freePortOffset() {
 /**
  * Start the whole system. `opts.env` is applied to every service; `opts.portOffset` shifts
  * every port (tests use it to run beside a developer's stack; `'free'` picks one whose ports are free); `opts.nodeArgs(service)` adds Node
- * flags (benchmarks: `--cpu-prof`). Returns a handle to stop it.
+ * flags (benchmarks: `--cpu-prof`), `opts.envFor(service)` its own environment (a NATS user each).
+ * Returns a handle to stop it, and to restart a service that was killed.
  */
 export async function startStack(opts = {}) {
   const databaseUrl = await ensurePostgres(opts.databaseUrl ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/meterflow');
@@ -78,26 +79,30 @@ export async function startStack(opts = {}) {
   migrateAll(env);
   const children = [];
   const offset = opts.portOffset === 'free' ? await freePortOffset() : (opts.portOffset ?? 0);
+  const spawnService = (s, port) =>
+    spawn(nodeBin, ['--enable-source-maps', ...(opts.nodeArgs?.(s.name) ?? []), path.join(ROOT, 'services', s.name, 'dist', 'main.js')], {
+      cwd: path.join(ROOT, 'services', s.name),
+      env: { ...process.env, ...env, ...opts.envFor?.(s.name), HTTP_PORT: String(port) },
+      stdio: opts.quiet ? ['ignore', 'ignore', 'inherit'] : ['ignore', 'inherit', 'inherit'],
+    });
   for (const s of SERVICES) {
     const port = s.port + offset;
-    const child = spawn(
-      nodeBin,
-      ['--enable-source-maps', ...(opts.nodeArgs?.(s.name) ?? []), path.join(ROOT, 'services', s.name, 'dist', 'main.js')],
-      {
-        cwd: path.join(ROOT, 'services', s.name),
-        env: { ...process.env, ...env, HTTP_PORT: String(port) },
-        stdio: opts.quiet ? ['ignore', 'ignore', 'inherit'] : ['ignore', 'inherit', 'inherit'],
-      },
-    );
-    children.push({ ...s, port, child });
+    children.push({ ...s, port, child: spawnService(s, port) });
   }
+  /** Start a service again whose process has ended (a fault test's kill -9), and wait until it is ready. */
+  const restart = async (name) => {
+    const c = children.find((x) => x.name === name);
+    if (c.child.exitCode === null && c.child.signalCode === null) throw new Error(`${name} is still running`);
+    c.child = spawnService(c, c.port);
+    await ready(`http://127.0.0.1:${c.port}`, 120_000);
+  };
   const stop = async () => {
     for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGTERM');
     await Promise.all(
       children.map(
         (c) =>
           new Promise((r) => {
-            if (c.child.exitCode !== null) return r();
+            if (c.child.exitCode !== null || c.child.signalCode !== null) return r();
             const t = setTimeout(() => {
               c.child.kill('SIGKILL');
               r();
@@ -120,5 +125,5 @@ export async function startStack(opts = {}) {
     throw e;
   }
   const gateway = children.find((c) => c.name === 'gateway');
-  return { apiUrl: `http://127.0.0.1:${gateway.port}`, gatewayPort: gateway.port, databaseUrl, natsUrl, children, stop };
+  return { apiUrl: `http://127.0.0.1:${gateway.port}`, gatewayPort: gateway.port, databaseUrl, natsUrl, children, stop, restart };
 }

@@ -102,10 +102,11 @@ export function servicePermissions(names: NatsNames, svc: ServiceName): NatsPerm
       names.serviceSubjects(svc),
       names.eventsSubjects,
       names.deadLetterSubject(svc),
+      names.heartbeatSubjects,
       ...(svc === 'meter-ingestion' ? [names.ingestSubjects] : []),
       ...rpcCallSubjects(names, svc),
     ],
-    subscribe: [names.rpcSubject(svc, '>'), '_INBOX.>'],
+    subscribe: [names.rpcSubject(svc, '>'), '_INBOX.>', names.heartbeatSubjects],
     allowResponses: true,
   };
 }

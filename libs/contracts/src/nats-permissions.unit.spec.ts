@@ -47,7 +47,7 @@ describe('NATS permissions', () => {
   it('each service serves its own ops and requests only the ops it names', () => {
     for (const svc of SERVICES) {
       const p = servicePermissions(names, svc);
-      expect(p.subscribe).toEqual([names.rpcSubject(svc, '>'), '_INBOX.>']);
+      expect(p.subscribe).toEqual([names.rpcSubject(svc, '>'), '_INBOX.>', names.heartbeatSubjects]);
       expect(p.publish.some((s) => s.endsWith('>') && s.startsWith('mf.rpc'))).toBe(false);
       expect(p.publish.filter((s) => s.startsWith('mf.ingest'))).toEqual(svc === 'meter-ingestion' ? ['mf.ingest.>'] : []);
       for (const other of SERVICES.filter((o) => o !== svc)) {

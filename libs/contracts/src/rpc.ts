@@ -45,4 +45,11 @@ export const HEADERS = {
   correlationId: 'mf-correlation-id',
   causationId: 'mf-causation-id',
   msgId: 'Nats-Msg-Id',
+  /**
+   * On a request: "publish an empty message to `mf-heartbeat-subject` every N ms while you work
+   * on it" (RpcClient's `heartbeatMs`). A caller of long work notices a responder that died within
+   * seconds instead of at its timeout.
+   */
+  heartbeat: 'mf-heartbeat',
+  heartbeatSubject: 'mf-heartbeat-subject',
 } as const;

@@ -32,6 +32,9 @@ export function natsNames(namespace = '') {
     deadLetterStream: `${s}MF_DEAD_LETTERS`,
     deadLetterSubjects: `${p}mf.deadletter.>`,
     deadLetterSubject: (svc: ServiceName) => `${p}mf.deadletter.${token(svc)}`,
+    /** Signs of life of long requests (`HEADERS.heartbeat`): `mf.heartbeat.<unique id>`, no body. */
+    heartbeatSubjects: `${p}mf.heartbeat.>`,
+    heartbeatSubject: (id: string) => `${p}mf.heartbeat.${id}`,
     /** Request/reply: `mf.rpc.<service>.<op>`. */
     rpcSubject: (svc: ServiceName, op: string) => `${p}mf.rpc.${token(svc)}.${op}`,
     /** Durable consumer names are per service and purpose. */

@@ -207,13 +207,34 @@ describe('the car rental cycle on a test clock', () => {
     expect((await call('subscriptions.list', { customer: cus.id, status: 'canceled' })).data).toHaveLength(1);
   });
 
-  it('a clock advance that cannot reach invoicing ends in internal_failure; a later advance completes the work', async () => {
-    const t0 = u('2025-05-01T00:00:00Z');
+  it('a clock advance waits while invoicing is unavailable (503) and finishes by itself when it is back, invoicing once', async () => {
+    const t0 = u('2025-04-01T00:00:00Z');
     const clock = await call('test_clocks.create', { frozen_time: String(t0) });
     const cus = await call('customers.create', { test_clock: clock.id });
     const price = await carRental();
     const sub = await call('subscriptions.create', { customer: cus.id, items: [{ price: price.id }] });
     peers.invoicingDown = true;
+    try {
+      await call('test_clocks.advance', { frozen_time: String(u('2025-05-02T00:00:00Z')) }, { id: clock.id });
+      // Longer than the three attempts a failure gets: an outage is waited out, not a failure.
+      await new Promise((r) => setTimeout(r, 4_000));
+      const waiting = await call('test_clocks.retrieve', {}, { id: clock.id });
+      expect(waiting).toMatchObject({ status: 'advancing', frozen_time: t0 });
+    } finally {
+      peers.invoicingDown = false;
+    }
+    await waitReady(clock.id);
+    expect(invoices.filter((i) => i.subscription === sub.id)).toHaveLength(1);
+    expect((await call('subscriptions.retrieve', {}, { id: sub.id })).latest_invoice).toMatch(/^in_/);
+  });
+
+  it('a clock advance whose invoicing fails (500) ends in internal_failure; a later advance completes the work', async () => {
+    const t0 = u('2025-05-01T00:00:00Z');
+    const clock = await call('test_clocks.create', { frozen_time: String(t0) });
+    const cus = await call('customers.create', { test_clock: clock.id });
+    const price = await carRental();
+    const sub = await call('subscriptions.create', { customer: cus.id, items: [{ price: price.id }] });
+    peers.invoicingBroken = true;
     try {
       await call('test_clocks.advance', { frozen_time: String(u('2025-06-02T00:00:00Z')) }, { id: clock.id });
       const failed = await eventually(async () => {
@@ -222,7 +243,7 @@ describe('the car rental cycle on a test clock', () => {
       }, 20_000);
       expect(failed.frozen_time).toBe(t0);
     } finally {
-      peers.invoicingDown = false;
+      peers.invoicingBroken = false;
     }
     // The period was closed durably; the retry hands the invoice over exactly once.
     await call('test_clocks.advance', { frozen_time: String(u('2025-06-03T00:00:00Z')) }, { id: clock.id });

@@ -65,4 +65,42 @@ describe('test clock advance after a restart', () => {
     }, 15_000);
     expect(ready.frozen_time).toBe(1735689600 + 86400);
   });
+
+  it('waits for a participant that is away (no responders), then finishes: no internal_failure', async () => {
+    db ??= await createTestDatabase();
+    const svc = await startServiceForTest(ratingDefinition, RatingModule, {
+      databaseUrl: db.url,
+      namespace: ns,
+      env: { RATING_SCHEDULER_INTERVAL_MS: '0', RATING_CLOCK_PARTICIPANTS: 'rating,invoicing' },
+    });
+    running.push(svc);
+    const clock = await svc.rpc.request<any>('rating', 'test_clocks.create', req({ frozen_time: '1735689600' }));
+    await svc.rpc.request<any>('rating', 'test_clocks.advance', req({ frozen_time: String(1735689600 + 86400) }, { id: clock.id }));
+    // Invoicing is not there (crashed, restarting): 503 no responders, for longer than the old three attempts.
+    await new Promise((r) => setTimeout(r, 4_000));
+    const waiting = await svc.rpc.request<any>('rating', 'test_clocks.retrieve', req({}, { id: clock.id }));
+    expect(waiting.status).toBe('advancing');
+    // Invoicing is back.
+    const subs = [
+      svc.nc.subscribe(svc.names.rpcSubject('invoicing', 'clock.next_due'), {
+        callback: (_e, m) => {
+          m.respond(JSON.stringify({ ok: true, result: { at: null } }));
+        },
+      }),
+      svc.nc.subscribe(svc.names.rpcSubject('invoicing', 'clock.advance_to'), {
+        callback: (_e, m) => {
+          m.respond(JSON.stringify({ ok: true, result: { done: true } }));
+        },
+      }),
+    ];
+    try {
+      const ready = await eventually(async () => {
+        const c = await svc.rpc.request<any>('rating', 'test_clocks.retrieve', req({}, { id: clock.id }));
+        return c.status === 'ready' ? c : undefined;
+      }, 15_000);
+      expect(ready.frozen_time).toBe(1735689600 + 86400);
+    } finally {
+      for (const s of subs) s.unsubscribe();
+    }
+  }, 30_000);
 });

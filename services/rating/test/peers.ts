@@ -21,8 +21,10 @@ export class PeerStubs {
   /** `<service>@<to>` for every `clock.advance_to` received. */
   readonly clockCalls: string[] = [];
   usageQueries = 0;
-  /** While true, invoicing answers every hand-over with an error. */
+  /** While true, invoicing answers every hand-over with a 503 (unavailable, e.g. its Postgres is down). */
   invoicingDown = false;
+  /** While true, invoicing answers every hand-over with a 500 (a bug: not something to wait out). */
+  invoicingBroken = false;
   /** How many more `clock.advance_to` calls invoicing answers `done: false` (work left, ask again). */
   invoicingStepsLeft = 0;
   private readonly subs: Subscription[] = [];
@@ -64,6 +66,8 @@ export class PeerStubs {
     });
     const createInvoice = (r: CreateSubscriptionInvoiceRequest) => {
       if (this.invoicingDown) throw new Error('invoicing down');
+      if (this.invoicingBroken)
+        throw Object.assign(new Error('broken'), { shape: { type: 'api_error', code: 'internal', message: 'broken', status: 500 } });
       if (!this.invoices.some((x) => x.idempotency_key === r.idempotency_key)) this.invoices.push(r);
       return { id: `in_${r.idempotency_key.replace(/[^A-Za-z0-9]/g, '')}`, object: 'invoice' };
     };

@@ -80,6 +80,7 @@ export class MeterflowTransport extends Server implements CustomTransportStrateg
   private async onRequest(op: string, handler: MessageHandler, msg: Msg): Promise<void> {
     const started = process.hrtime.bigint();
     let reply: RpcReply;
+    const beats = this.heartbeats(msg);
     try {
       const data: unknown = msg.data.length ? msg.json() : {};
       const ctx = new RpcContext([msg.subject, msg.headers]);
@@ -92,9 +93,25 @@ export class MeterflowTransport extends Server implements CustomTransportStrateg
     } catch (e) {
       reply = { ok: false, error: toErrorShape(e) };
       if (reply.error.status >= 500) this.opts.onUnexpectedError?.(op, e);
+    } finally {
+      clearInterval(beats);
     }
     if (msg.reply) msg.respond(encodeJson(reply));
     this.observe(op, reply, started);
+  }
+
+  /** A request asking for heartbeats (`mf-heartbeat: <ms>`) gets an empty message on its heartbeat subject that often until its reply. */
+  private heartbeats(msg: Msg): NodeJS.Timeout | undefined {
+    const every = Number(msg.headers?.get(HEADERS.heartbeat) ?? 0);
+    const subject = msg.headers?.get(HEADERS.heartbeatSubject) ?? '';
+    if (!(every >= 100) || !subject.startsWith(this.opts.names.heartbeatSubject(''))) return undefined;
+    return setInterval(() => {
+      try {
+        this.opts.nc.publish(subject);
+      } catch {
+        /* disconnected: the caller will notice */
+      }
+    }, every);
   }
 
   /** `meterflow_rpc_duration_seconds{service,op,outcome}`: outcome `ok`, `refused` (4xx) or `failed` (5xx). */

@@ -1,5 +1,5 @@
-import type { NatsConnection } from '@nats-io/transport-node';
-import type { NatsNames, RpcReply, ServiceName } from '@meterflow/contracts';
+import { nuid, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { HEADERS, type NatsNames, type RpcReply, type ServiceName } from '@meterflow/contracts';
 import { DomainError } from '@meterflow/kernel';
 import { natsConnected } from '../connection.js';
 import { encodeJson } from './json.js';
@@ -9,7 +9,16 @@ import { headersWithTrace } from './trace.js';
 export interface RequestOptions {
   timeoutMs?: number;
   headers?: Record<string, string>;
+  /**
+   * Long work: the responder publishes a sign of life this often on a subject of the call's own
+   * (the transport does it for every op), and the call fails as unavailable (503) when none came
+   * for `max(3 x heartbeatMs, 10 s)`:
+   * a responder that died mid-request is noticed in seconds, not at `timeoutMs`.
+   */
+  heartbeatMs?: number;
 }
+
+const HEARTBEAT_SILENCE_MIN_MS = 10_000;
 
 /** Commands and queries to another service over NATS request/reply (`mf.rpc.<service>.<op>`). */
 export class RpcClient {
@@ -37,10 +46,10 @@ export class RpcClient {
     return withSpan(`rpc ${service}.${op}`, { kind: SpanKind.CLIENT, attributes: { 'messaging.destination.name': subject } }, async () => {
       let msg;
       try {
-        msg = await this.nc.request(subject, encodeJson(payload ?? {}), {
-          timeout: opts.timeoutMs ?? this.defaultTimeoutMs,
-          headers: headersWithTrace(opts.headers),
-        });
+        const timeout = opts.timeoutMs ?? this.defaultTimeoutMs;
+        msg = opts.heartbeatMs
+          ? await this.requestWithHeartbeats(subject, payload, timeout, opts.heartbeatMs, opts.headers)
+          : await this.nc.request(subject, encodeJson(payload ?? {}), { timeout, headers: headersWithTrace(opts.headers) });
       } catch (e) {
         throw unavailable(service, op, e);
       }
@@ -48,6 +57,38 @@ export class RpcClient {
       if (reply.ok) return reply.result;
       throw DomainError.fromShape(reply.error);
     });
+  }
+
+  private async requestWithHeartbeats(
+    subject: string,
+    payload: unknown,
+    timeoutMs: number,
+    heartbeatMs: number,
+    extra: Record<string, string> | undefined,
+  ): Promise<Msg> {
+    const beat = this.names.heartbeatSubject(nuid.next());
+    const sub = this.nc.subscribe(beat);
+    let silence: NodeJS.Timeout | undefined;
+    try {
+      const silent = new Promise<never>((_, reject) => {
+        const listen = () => {
+          clearTimeout(silence);
+          silence = setTimeout(
+            () => reject(new Error('the responder stopped answering (no heartbeat)')),
+            Math.max(3 * heartbeatMs, HEARTBEAT_SILENCE_MIN_MS),
+          );
+        };
+        listen();
+        void (async () => {
+          for await (const _ of sub) listen();
+        })();
+      });
+      const headers = headersWithTrace({ ...extra, [HEADERS.heartbeat]: String(heartbeatMs), [HEADERS.heartbeatSubject]: beat });
+      return await Promise.race([this.nc.request(subject, encodeJson(payload ?? {}), { timeout: timeoutMs, headers }), silent]);
+    } finally {
+      clearTimeout(silence);
+      sub.unsubscribe();
+    }
   }
 }
 

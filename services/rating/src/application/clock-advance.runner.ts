@@ -9,6 +9,7 @@ import {
   type ClockNextDueRequest,
   type ServiceName,
 } from '@meterflow/contracts';
+import { DomainError, isDependencyUnavailable } from '@meterflow/kernel';
 import type { RpcClient } from '@meterflow/messaging';
 import type { Logger } from '@meterflow/observability';
 import { CONFIG, LOGGER, RPC_CLIENT } from '@meterflow/service-kit';
@@ -23,18 +24,39 @@ import { ThresholdInvoicing } from './threshold-invoicing.service.js';
 import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
 
 const MAX_STEPS = 10_000;
+/** Retry delay while a participant or a dependency is away (a crash, a restart, an outage). */
+const AWAY_RETRY_MS = 1_000;
+/** How often advancing clocks without a loop in this process are picked up (boot, a loop that ended). */
+const SWEEP_MS = 5_000;
+/** Participants send a sign of life this often while they work on a clock request. */
+export const HEARTBEAT_MS = 1_000;
+
+/**
+ * A participant that is not there (503 no responders, 504 no answer: crashed or restarting) or
+ * a dependency that is down: the advance waits for it, without limit and without using up
+ * attempts, and carries on from the step it was at when it is back (every participant's
+ * `advance_to` is idempotent up to `to`). Only a real failure ends an advance in
+ * `internal_failure`.
+ */
+export function isAway(e: unknown): boolean {
+  return isDependencyUnavailable(e) || (e instanceof DomainError && (e.status === 503 || e.status === 504));
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const participantsSchema = z.array(z.enum(['meter-ingestion', 'rating', 'invoicing', 'credit-ledger']));
 
 /**
  * Runs the advance loop of clock-protocol.ts in the background. Its progress is in the clock's
- * event stream (`TestClockStepCompleted`), so a restarted service resumes advancing clocks.
+ * event stream (`TestClockStepCompleted`), so a restarted service resumes advancing clocks: at
+ * boot and every SWEEP_MS, each clock still `advancing` gets a loop (one per clock across
+ * replicas, by advisory lock).
  */
 @Injectable()
 export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly running = new Map<string, Promise<void>>();
   private stopped = false;
   private readonly participants: ServiceName[];
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(PIPELINE) private readonly pipeline: CommandPipeline,
@@ -57,12 +79,25 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM test_clocks WHERE status = 'advancing' AND NOT deleted`);
-    for (const r of rows) this.start(r.id);
+    await this.sweep();
+    this.sweeper = setInterval(() => void this.sweep(), SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  /** Start a loop for every clock left advancing (Postgres down: the next sweep). */
+  private async sweep(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM test_clocks WHERE status = 'advancing' AND NOT deleted`);
+      for (const r of rows) if (!this.running.has(r.id)) void this.start(r.id);
+    } catch (e) {
+      this.logger.warn({ err: e }, 'test clocks: could not look for advancing clocks; trying again');
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.sweeper);
     await Promise.allSettled(this.running.values());
   }
 
@@ -109,10 +144,10 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
     // second: bound the steps of one advance.
     let steps = 0;
     while (!this.stopped) {
-      const state = await this.models.testClocks.get(id);
-      if (!state || state.deleted || state.status !== 'advancing' || state.target === null) return;
       let step: ReturnType<typeof nextLoopStep>;
       try {
+        const state = await this.models.testClocks.get(id);
+        if (!state || state.deleted || state.status !== 'advancing' || state.target === null) return;
         step = await this.attempt(async () => {
           const q: ClockNextDueRequest = { clock: id, after: state.reached, upTo: state.target! };
           const dues = await Promise.all(this.participants.map((p) => this.nextDue(p, q)));
@@ -133,6 +168,17 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
         });
         await this.command(id, { type: 'CompleteStep', to });
       } catch (e) {
+        if (this.stopped) return;
+        if (isAway(e)) {
+          // Read the clock again and redo the step it is at: nothing is lost, nothing done twice.
+          const err = e as { message?: string; code?: string };
+          this.logger.warn(
+            { err: { message: err.message, code: err.code }, clock: id },
+            'test clock advance waits for a participant or dependency',
+          );
+          await sleep(AWAY_RETRY_MS);
+          continue;
+        }
         this.logger.error({ err: e, clock: id }, 'test clock advance failed');
         await this.command(id, { type: 'FailAdvance', reason: (e as Error).message ?? String(e) });
         return;
@@ -145,15 +191,19 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
       try {
         return await fn();
       } catch (e) {
-        if (i >= tries || this.stopped) throw e;
-        await new Promise((r) => setTimeout(r, 200 * 2 ** i));
+        // Away: not an attempt; the loop waits for it (see isAway).
+        if (i >= tries || this.stopped || isAway(e)) throw e;
+        await sleep(200 * 2 ** i);
       }
     }
   }
 
   private async nextDue(p: ServiceName, q: ClockNextDueRequest): Promise<number | null> {
     if (p === 'rating') return this.periods.nextDue(q.clock, q.after, q.upTo);
-    const r = await this.rpc.request<ClockNextDueReply>(p, CLOCK_OPS.nextDue, q, { timeoutMs: this.config.RATING_RPC_TIMEOUT_MS });
+    const r = await this.rpc.request<ClockNextDueReply>(p, CLOCK_OPS.nextDue, q, {
+      timeoutMs: this.config.RATING_RPC_TIMEOUT_MS,
+      heartbeatMs: HEARTBEAT_MS,
+    });
     return r.at;
   }
 
@@ -168,6 +218,8 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
     for (;;) {
       const r = await this.rpc.request<ClockAdvanceToReply>(p, CLOCK_OPS.advanceTo, q, {
         timeoutMs: Math.max(this.config.RATING_RPC_TIMEOUT_MS, 120_000),
+        // A participant killed mid-request is noticed in seconds (then the step is asked again).
+        heartbeatMs: HEARTBEAT_MS,
       });
       if (r.done !== false || this.stopped) return;
     }

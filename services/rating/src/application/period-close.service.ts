@@ -8,7 +8,7 @@ import {
 } from '@meterflow/contracts';
 import type pg from 'pg';
 import type { CommandPipeline, Loaded } from '@meterflow/event-store';
-import { DomainError } from '@meterflow/kernel';
+import { DomainError, isDependencyUnavailable } from '@meterflow/kernel';
 import type { RpcClient } from '@meterflow/messaging';
 import type { Logger } from '@meterflow/observability';
 import { CONFIG, LOGGER, PG_POOL, RPC_CLIENT } from '@meterflow/service-kit';
@@ -144,7 +144,7 @@ export class PeriodCloseService {
     // Decide once to learn the invoice requests, hand them over, then decide again recording
     // what invoicing accepted (decide is pure: same state, same request).
     const dry = work.map((w) => ({ w, after: decide(command(w), w.state).reduce(evolve, w.state) }));
-    const accepted = await this.handOver(dry.flatMap((d) => d.after?.pending_invoices ?? []));
+    const { accepted } = await this.handOver(dry.flatMap((d) => d.after?.pending_invoices ?? []));
     return dry.map(({ w, after }) => {
       const key = after?.pending_invoices.at(-1)?.idempotency_key;
       const close = command(w, key ? accepted.get(key) : undefined);
@@ -190,7 +190,9 @@ export class PeriodCloseService {
    * an error, or every item of a call that failed, is not accepted: it stays pending and is
    * handed over again later (invoicing is idempotent by key).
    */
-  private async handOver(requests: readonly CreateSubscriptionInvoiceRequest[]): Promise<Map<string, string>> {
+  private async handOver(
+    requests: readonly CreateSubscriptionInvoiceRequest[],
+  ): Promise<{ accepted: Map<string, string>; failure: unknown }> {
     const accepted = new Map<string, string>();
     const chunks: CreateSubscriptionInvoiceRequest[][] = [];
     for (let i = 0; i < requests.length; i += this.config.RATING_INVOICE_BATCH_SIZE)
@@ -207,9 +209,8 @@ export class PeriodCloseService {
             'invoicing',
             INVOICING_OPS.createSubscriptionInvoices,
             body,
-            {
-              timeoutMs: this.config.RATING_RPC_TIMEOUT_MS,
-            },
+            // An invoicing replica killed mid-request is noticed in seconds; the subscriptions stay pending.
+            { timeoutMs: this.config.RATING_RPC_TIMEOUT_MS, heartbeatMs: 1_000 },
           );
           chunk.forEach((r, i) => {
             const res = results[i];
@@ -227,7 +228,7 @@ export class PeriodCloseService {
     };
     await Promise.all(Array.from({ length: Math.min(this.config.RATING_INVOICE_CONCURRENCY, chunks.length) }, worker));
     if (failed) this.logger.warn({ err: firstFailure, failed }, 'invoicing did not accept some subscription invoices; will retry');
-    return accepted;
+    return { accepted, failure: firstFailure };
   }
 
   /** Hand pending invoices of these subscriptions to invoicing; acknowledge what it accepted. */
@@ -237,18 +238,23 @@ export class PeriodCloseService {
     const requests: CreateSubscriptionInvoiceRequest[] = [];
     for (const l of loaded.values()) if (l.state) requests.push(...l.state.pending_invoices);
     if (requests.length === 0) return;
-    const accepted = await this.handOver(requests);
+    const { accepted, failure } = await this.handOver(requests);
     await this.acknowledge(
       requests.flatMap((r) => {
         const invoice = accepted.get(r.idempotency_key);
         return invoice ? [{ subscription: r.subscription, key: r.idempotency_key, invoice }] : [];
       }),
     );
-    if (accepted.size < requests.length)
-      throw new DomainError('invoicing_unavailable', `invoicing accepted ${accepted.size} of ${requests.length} invoices`, {
-        status: 503,
-        type: 'api_error',
-      });
+    if (accepted.size < requests.length) {
+      // Unreachable or unavailable (a crash, an outage): a 503, waited out by a clock advance. Anything else is a failure.
+      const status = (failure as { status?: unknown } | undefined)?.status;
+      const away = isDependencyUnavailable(failure) || status === 503 || status === 504;
+      throw new DomainError(
+        away ? 'invoicing_unavailable' : 'invoicing_failed',
+        `invoicing accepted ${accepted.size} of ${requests.length} invoices: ${(failure as { message?: string } | undefined)?.message ?? 'unknown error'}`,
+        { status: away ? 503 : 500, type: 'api_error' },
+      );
+    }
   }
 
   /** Every subscription (on `clock`, or without one) with an unacknowledged invoice. */
