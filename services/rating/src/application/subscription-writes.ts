@@ -4,9 +4,10 @@ import type { CommandPipeline } from '@meterflow/event-store';
 import { newId, notFound } from '@meterflow/kernel';
 import { applyMetadata, int, metadata, paramName, rejectUnknown, str, type Params } from '@meterflow/stripe-api';
 import { isMetered } from '../domain/price.js';
-import type { NewItem, SubscriptionCommand } from '../domain/subscription.decider.js';
+import { dueClosing, type NewItem, type SubscriptionCommand } from '../domain/subscription.decider.js';
 import type { SubscriptionItemState, SubscriptionState } from '../domain/subscription.types.js';
 import { RatingAggregates } from './aggregates.js';
+import { PeriodCloseService } from './period-close.service.js';
 import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
 import { PricesHandler } from './prices.handler.js';
 import { requestContext } from './stripe-facts.js';
@@ -37,12 +38,29 @@ export class SubscriptionWrites {
     private readonly catalog: PricesHandler,
     private readonly time: TimeService,
     private readonly rating: UsageRatingService,
+    private readonly periods: PeriodCloseService,
   ) {}
 
   async load(id: string): Promise<SubscriptionState> {
     const state = await this.models.subscriptions.get(id);
     if (!state) throw notFound('subscription', id);
-    return state;
+    return this.closedUpToNow(state);
+  }
+
+  /**
+   * A period that ended but that the real-time scheduler has not closed yet is closed first: a
+   * change lands on the period it is made in, and the decider refuses one made before the close
+   * (domain/subscription.close-pending.ts). Test clocks close everything due before they are ready.
+   */
+  private async closedUpToNow(state: SubscriptionState): Promise<SubscriptionState> {
+    if (state.test_clock !== null || state.status !== 'active') return state;
+    const now = await this.time.now(null);
+    let s = state;
+    for (let i = 0; i < 36 && dueClosing(s, now); i++) {
+      if ((await this.periods.closeBatch([s.id], now)) === 0) break;
+      s = (await this.models.subscriptions.get(s.id)) ?? s;
+    }
+    return s;
   }
 
   /** Run a command against one subscription, recording the Stripe events it causes. */

@@ -1,6 +1,7 @@
 import { DomainError, assertNever } from '@meterflow/kernel';
 import type { SubscriptionCommand, SubscriptionEvent } from './subscription.commands.js';
 import { decideCancel, decideMigrateBillingMode, decideUpdateSubscription } from './subscription.cancellation.js';
+import { refuseWhileCloseDue } from './subscription.close-pending.js';
 import { createSubscription } from './subscription.create.js';
 import { decideAddItem, decideDeleteItem, decideUpdateItem } from './subscription.items.js';
 import { decideClosePeriod, decideResetBillingCycleAnchor } from './subscription.period.js';
@@ -14,6 +15,7 @@ import type { SubscriptionState } from './subscription.types.js';
  *   subscription.items.ts         adding, updating (price, quantity) and deleting items
  *   subscription.cancellation.ts  updates, scheduled and immediate cancellation, billing-mode migration
  *   subscription.period.ts        when it is due, period closes, billing cycle anchor resets
+ *   subscription.close-pending.ts no change lands on a period that ended but is not closed yet
  *   subscription.rules.ts         shared checks, proration fraction, invoice requests
  *   subscription.evolve.ts        state from events
  * The pipeline runs it through subscription.aggregate.ts (`subscriptionDecider`).
@@ -30,6 +32,7 @@ export function decide(command: SubscriptionCommand, state: SubscriptionState | 
     return [{ type: 'SubscriptionCreated', data: { subscription: createSubscription(command.input) } }];
   }
   if (!state) throw new DomainError('resource_missing', 'No such subscription', { status: 404 });
+  refuseWhileCloseDue(command, state);
   switch (command.type) {
     case 'UpdateSubscription':
       return decideUpdateSubscription(command, state);
