@@ -248,5 +248,6 @@ function clauseSql(c: SearchClause, arg: (v: unknown) => string): string {
           : `(state->'object'->>'${c.field}')`;
     sql = c.op === '~' ? `${col} ILIKE ${arg(likePattern(String(c.value)))}` : `lower(${col}) = lower(${arg(c.value)})`;
   }
-  return c.negate ? `NOT coalesce(${sql}, false)` : `coalesce(${sql}, false)`;
+  // A NULL field matches no clause; its negation matches. The plain form keeps indexes usable.
+  return c.negate ? `NOT coalesce(${sql}, false)` : sql;
 }
