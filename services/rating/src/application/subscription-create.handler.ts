@@ -7,6 +7,7 @@ import { billsBackdatedUsageAtCreation } from '../domain/creation-invoice.js';
 import { isMetered } from '../domain/price.js';
 import type { CreateSubscriptionInput } from '../domain/subscription.decider.js';
 import { toStripeSubscription } from '../domain/subscription.view.js';
+import { readBillingThresholds } from './billing-thresholds.params.js';
 import { CustomersHandler } from './customers.handler.js';
 import { PeriodCloseService } from './period-close.service.js';
 import { IGNORED, PRORATION, SubscriptionWrites } from './subscription-writes.js';
@@ -54,6 +55,7 @@ export class SubscriptionCreateHandler {
       'metadata',
       'description',
       'currency',
+      'billing_thresholds',
       ...IGNORED,
     ]);
     const customer = await this.customers.get(str(p, 'customer', { required: true })).catch((e: unknown) => {
@@ -97,7 +99,21 @@ export class SubscriptionCreateHandler {
     if (md) input.metadata = applyMetadata({}, md);
     const description = str(p, 'description', { maxLength: 500 });
     if (description) input.description = description;
-    let s = await this.subs.run(input.id, { type: 'CreateSubscription', input }, req);
+    const thresholds = readBillingThresholds(p);
+    // With billing_thresholds: set in the same change (one customer.subscription.created).
+    let s = await this.subs.run(
+      input.id,
+      thresholds
+        ? {
+            type: 'Sequence',
+            commands: [
+              { type: 'CreateSubscription', input },
+              { type: 'SetBillingThresholds', now, billing_thresholds: thresholds },
+            ],
+          }
+        : { type: 'CreateSubscription', input },
+      req,
+    );
     // The creation invoice, handed over now if invoicing answers (else retried); invoicing
     // finalizes it at once, so it is the subscription's latest_invoice when this returns.
     if (s.pending_invoices.length > 0) {

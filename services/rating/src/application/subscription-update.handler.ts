@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { ApiRequest } from '@meterflow/contracts';
 import { applyMetadata, bool, enumOf, int, metadata, obj, objArr, rejectUnknown, str, timestamp, type Params } from '@meterflow/stripe-api';
+import type { SubscriptionAnyCommand } from '../domain/subscription.aggregate.js';
 import { meteredWindows, type SubscriptionCommand } from '../domain/subscription.decider.js';
 import { CANCELLATION_FEEDBACK, type SubscriptionState } from '../domain/subscription.types.js';
 import { toStripeSubscription } from '../domain/subscription.view.js';
+import { readBillingThresholds } from './billing-thresholds.params.js';
 import { PeriodCloseService } from './period-close.service.js';
 import { SubscriptionItemsHandler } from './subscription-items.handler.js';
 import { IGNORED, PRORATION, SubscriptionWrites } from './subscription-writes.js';
@@ -38,6 +40,7 @@ export class SubscriptionUpdateHandler {
       'proration_behavior',
       'items',
       'billing_cycle_anchor',
+      'billing_thresholds',
       ...IGNORED,
     ]);
     const s0 = await this.subs.load(id);
@@ -68,7 +71,16 @@ export class SubscriptionUpdateHandler {
 
     const cmd = await this.updateCommand(id, p, now);
     const touched = Object.keys(cmd).length > 2;
-    let s = touched ? await this.subs.run(id, cmd, req) : await this.subs.load(id);
+    const thresholds = readBillingThresholds(p);
+    // billing_thresholds ('' removes them) in the same change as the other fields.
+    const commands: SubscriptionAnyCommand[] = [
+      ...(touched ? [cmd] : []),
+      ...(thresholds !== undefined ? [{ type: 'SetBillingThresholds' as const, now, billing_thresholds: thresholds }] : []),
+    ];
+    let s =
+      commands.length === 0
+        ? await this.subs.load(id)
+        : await this.subs.run(id, commands.length === 1 ? commands[0]! : { type: 'Sequence', commands }, req);
     if (anchor === 'now') s = await this.resetAnchor(req, s, now);
     return toStripeSubscription(s);
   }

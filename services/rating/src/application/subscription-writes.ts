@@ -4,7 +4,8 @@ import type { CommandPipeline } from '@meterflow/event-store';
 import { newId, notFound } from '@meterflow/kernel';
 import { applyMetadata, int, metadata, paramName, rejectUnknown, str, type Params } from '@meterflow/stripe-api';
 import { isMetered } from '../domain/price.js';
-import { dueClosing, type NewItem, type SubscriptionCommand } from '../domain/subscription.decider.js';
+import type { SubscriptionUnitCommand } from '../domain/subscription.aggregate.js';
+import { dueClosing, type NewItem } from '../domain/subscription.decider.js';
 import type { SubscriptionItemState, SubscriptionState } from '../domain/subscription.types.js';
 import { RatingAggregates } from './aggregates.js';
 import { PeriodCloseService } from './period-close.service.js';
@@ -64,9 +65,10 @@ export class SubscriptionWrites {
   }
 
   /** Run a command against one subscription, recording the Stripe events it causes. */
-  async run(id: string, command: SubscriptionCommand, req: ApiRequest): Promise<SubscriptionState> {
+  async run(id: string, command: SubscriptionUnitCommand, req: ApiRequest): Promise<SubscriptionState> {
+    const first = command.type === 'Sequence' ? command.commands[0] : command;
     const { state } = await this.pipeline.run(async (uow) => {
-      if (!(await uow.load(this.types.subscription, id)) && command.type !== 'CreateSubscription') throw notFound('subscription', id);
+      if (!(await uow.load(this.types.subscription, id)) && first?.type !== 'CreateSubscription') throw notFound('subscription', id);
       return uow.executeLoaded(this.types.subscription, id, command);
     }, requestContext(req));
     return state!;
