@@ -85,6 +85,14 @@ export const UsageExplanation = z.object({
 });
 export type UsageExplanation = z.infer<typeof UsageExplanation>;
 
+/**
+ * A usage line after threshold invoices (issue 8 item 6): its window's usage is rated as a whole
+ * and the line bills that less what the period's threshold invoices already billed of the same
+ * item, price and window (never below zero).
+ */
+export const ThresholdOffset = z.object({ quantity: z.number().int(), amount: MinorUnits });
+export type ThresholdOffset = z.infer<typeof ThresholdOffset>;
+
 export const LineExplanation = z.object({
   line: Id,
   type: z.enum(['subscription_item_details', 'invoice_item_details']),
@@ -102,6 +110,8 @@ export const LineExplanation = z.object({
   rating: RatingExplanation.nullable(),
   /** The line rated again now (usage from the event store); null when Meterflow did not rate it (fixed, placeholder, prorated). */
   rerated_amount: MinorUnits.nullable(),
+  /** What threshold invoices already billed of this line's window (`rating` rates the whole window); absent or null: none. */
+  threshold_offset: ThresholdOffset.nullable().optional(),
 });
 export type LineExplanation = z.infer<typeof LineExplanation>;
 
@@ -169,6 +179,9 @@ export const ExplainLinesRequest = z.object({
     z.object({
       key: z.string(),
       price: Id,
+      /** The line's subscription and item: a usage line bills net of the period's threshold invoices (issue 8 item 6). */
+      subscription: Id.nullable().optional(),
+      subscription_item: Id.nullable().optional(),
       basis: z.enum(['usage', 'quantity']),
       period: Period,
       quantity: z.number().int().nullable(),
@@ -185,6 +198,7 @@ export const ExplainLinesReply = z.object({
       usage: UsageExplanation.nullable(),
       rating: RatingExplanation.nullable(),
       rerated_amount: MinorUnits.nullable(),
+      threshold_offset: ThresholdOffset.nullable().optional(),
     }),
   ),
 });
@@ -237,9 +251,12 @@ export function rerate(pricing: PricingTermsDoc, quantity: string): number {
  * re-rated under the line's pricing terms. `null` when Meterflow did not rate the amount
  * (`fixed`, `placeholder`) or prorated it (the part of the period is rating's, see `proration`).
  */
-export function rerateLine(line: Pick<LineExplanation, 'basis' | 'pricing' | 'usage' | 'rating' | 'quantity'>): number | null {
+export function rerateLine(
+  line: Pick<LineExplanation, 'basis' | 'pricing' | 'usage' | 'rating' | 'quantity' | 'threshold_offset'>,
+): number | null {
   if (!line.pricing) return null;
-  if (line.basis === 'usage') return line.usage ? rerate(line.pricing, line.usage.event_store.aggregate) : null;
+  if (line.basis === 'usage')
+    return line.usage ? Math.max(0, rerate(line.pricing, line.usage.event_store.aggregate) - (line.threshold_offset?.amount ?? 0)) : null;
   if (line.basis === 'quantity' && !line.rating?.proration) return rerate(line.pricing, String(line.quantity ?? 1));
   return null;
 }

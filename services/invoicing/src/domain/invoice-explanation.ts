@@ -40,7 +40,16 @@ export function explainLinesRequest(inv: Invoice): ExplainLinesRequest {
   for (const l of inv.lines) {
     const basis = lineBasis(inv, l);
     if ((basis === 'usage' || basis === 'quantity') && l.price !== null)
-      lines.push({ key: l.id, price: l.price, basis, period: l.period, quantity: l.quantity, amount: Number(l.amount) });
+      lines.push({
+        key: l.id,
+        price: l.price,
+        subscription: l.subscription ?? inv.subscription,
+        subscription_item: l.subscription_item,
+        basis,
+        period: l.period,
+        quantity: l.quantity,
+        amount: Number(l.amount),
+      });
   }
   return { customer: inv.customer, lines };
 }
@@ -65,6 +74,7 @@ export function assembleExplanation(inv: Invoice, rated: ExplainLinesReply, cred
       usage: r?.usage ?? null,
       rating: r?.rating ?? null,
       rerated_amount: r?.rerated_amount ?? null,
+      ...(r?.threshold_offset ? { threshold_offset: r.threshold_offset } : {}),
     };
   });
   return {

@@ -105,9 +105,10 @@ describe('what a line rests on', () => {
 describe('assembling an explanation', () => {
   it('given a draft, then rating is asked about the lines it rated, and totals are the invoice’s', () => {
     const inv = invoice([line('il_1', 3000), line('il_2', 500, { type: 'invoice_item_details', price: null, metered: false })]);
-    expect(explainLinesRequest(inv).lines).toEqual([
+    expect(explainLinesRequest(inv).lines).toMatchObject([
       { key: 'il_1', price: 'price_m', basis: 'usage', period: { start: 1_000, end: 2_000 }, quantity: 150, amount: 3000 },
     ]);
+    expect(explainLinesRequest(inv).lines).toHaveLength(1);
     const e = assembleExplanation(inv, { results: {} }, { applied_at: null, credits: [] });
     expect([e.status, e.subtotal, e.total_credits, e.total]).toEqual(['draft', 3500, 0, 3500]);
     expect(e.lines.map((l) => [l.line, l.basis])).toEqual([

@@ -6,13 +6,17 @@ import {
   type UsageQueryReply,
   type UsageQueryRequest,
 } from '@meterflow/contracts';
+import type { RatedLine } from '@meterflow/contracts';
+import { quoteIdent, type CommandPipeline } from '@meterflow/event-store';
 import type { RpcClient } from '@meterflow/messaging';
 import { DomainError } from '@meterflow/kernel';
-import { CONFIG, RPC_CLIENT } from '@meterflow/service-kit';
+import { CONFIG, PG_POOL, RPC_CLIENT } from '@meterflow/service-kit';
+import type pg from 'pg';
+import { billedBefore, type Billed } from '../domain/billing-threshold.js';
 import { pricingTerms, type PriceObject } from '../domain/price.js';
 import { explainLicensed, explainRating, pricingDoc } from '../domain/rating-explanation.js';
 import type { RatingEnv } from '../rating.definition.js';
-import { READ_MODELS, type RatingReadModels } from './ports.js';
+import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
 
 type Usage = UsageQueryReply['results'][string];
 
@@ -28,7 +32,22 @@ export class LineExplanations {
     @Inject(READ_MODELS) private readonly models: RatingReadModels,
     @Inject(RPC_CLIENT) private readonly rpc: RpcClient,
     @Inject(CONFIG) private readonly config: RatingEnv,
+    @Inject(PIPELINE) private readonly pipeline: CommandPipeline,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
   ) {}
+
+  /** The lines of the threshold invoices of these subscriptions (issue 8 item 6), from their streams. */
+  private async thresholdLines(subscriptions: readonly string[]): Promise<Map<string, RatedLine[]>> {
+    const out = new Map<string, RatedLine[]>();
+    if (subscriptions.length === 0) return out;
+    const { rows } = await this.pool.query<{ stream_id: string; data: { invoice: { lines: RatedLine[] } } }>(
+      `SELECT stream_id, data FROM ${quoteIdent(this.pipeline.store.schema)}.events
+        WHERE stream_id = ANY($1::text[]) AND type = 'SubscriptionThresholdInvoiced' ORDER BY global_position`,
+      [subscriptions],
+    );
+    for (const r of rows) out.set(r.stream_id, [...(out.get(r.stream_id) ?? []), ...r.data.invoice.lines.filter((l) => l.meter !== null)]);
+    return out;
+  }
 
   async explain(req: ExplainLinesRequest): Promise<ExplainLinesReply> {
     const prices = await this.models.prices.getMany([...new Set(req.lines.map((l) => l.price))]);
@@ -39,7 +58,18 @@ export class LineExplanations {
       if (l.basis === 'usage' && meter && l.period.end > l.period.start)
         queries.push({ key: l.key, meter, customer: req.customer, start: l.period.start, end: l.period.end });
     }
-    const usage = await this.usage(queries);
+    const [usage, thresholds] = await Promise.all([
+      this.usage(queries),
+      this.thresholdLines([...new Set(req.lines.flatMap((l) => (l.basis === 'usage' && l.subscription ? [l.subscription] : [])))]),
+    ]);
+    // What threshold invoices issued before this line billed of its window (a threshold invoice's
+    // own line is not among them: they end before it).
+    const offsetOf = (l: (typeof req.lines)[number]): Billed | null => {
+      const issued = (l.subscription ? thresholds.get(l.subscription) : undefined)?.filter((t) => t.period.end < l.period.end) ?? [];
+      if (issued.length === 0 || !l.subscription_item) return null;
+      const b = billedBefore(issued, { subscription_item: l.subscription_item, price: l.price, period: l.period } as RatedLine);
+      return b.quantity === 0 && b.amount === 0 ? null : b;
+    };
     const results: ExplainLinesReply['results'] = {};
     for (const l of req.lines) {
       const price = priceOf(l.price);
@@ -55,7 +85,10 @@ export class LineExplanations {
       }
       const u: Usage = usage.get(l.key) ?? { value: '0', formula: 'sum', events: 0 };
       const meter = price.recurring?.meter ?? null;
-      const rated = explainRating(terms, String(Math.max(l.quantity ?? 0, 0)));
+      const offset = offsetOf(l);
+      // The window is rated whole; the line bills that less what threshold invoices billed of it.
+      const aggregate = String(Math.max(l.quantity ?? 0, 0) + (offset?.quantity ?? 0));
+      const rated = explainRating(terms, aggregate);
       results[l.key] = {
         pricing: pricingDoc(terms),
         usage: meter
@@ -63,12 +96,13 @@ export class LineExplanations {
               meter,
               formula: u.formula,
               window: l.period,
-              rated_aggregate: String(l.quantity ?? 0),
+              rated_aggregate: aggregate,
               event_store: { aggregate: u.value, events: u.events ?? 0 },
             }
           : null,
         rating: rated,
-        rerated_amount: explainRating(terms, u.value).amount,
+        rerated_amount: Math.max(0, explainRating(terms, u.value).amount - (offset?.amount ?? 0)),
+        ...(offset ? { threshold_offset: offset } : {}),
       };
     }
     return { results };
