@@ -1,7 +1,10 @@
 import { Module } from '@nestjs/common';
 import { CommandPipeline, type PgEventStore } from '@meterflow/event-store';
-import { EVENT_STORE } from '@meterflow/service-kit';
+import { EVENT_STORE, PG_POOL } from '@meterflow/service-kit';
+import type pg from 'pg';
 import { ratingReadModels } from './adapters/persistence/read-models.js';
+import { PgSubscriptionIndex } from './adapters/persistence/subscription-index.js';
+import { PgTestClockIndex } from './adapters/persistence/test-clock-index.js';
 import { CatalogController } from './adapters/rpc/catalog.controller.js';
 import { ExplanationController } from './adapters/rpc/explanation.controller.js';
 import { InternalController } from './adapters/rpc/internal.controller.js';
@@ -17,7 +20,7 @@ import { InvoicePreviewService } from './application/invoice-preview.service.js'
 import { ThresholdInvoicing } from './application/threshold-invoicing.service.js';
 import { ThresholdScheduler } from './adapters/scheduler/threshold.scheduler.js';
 import { PeriodCloseService } from './application/period-close.service.js';
-import { PIPELINE, READ_MODELS } from './application/ports.js';
+import { PIPELINE, READ_MODELS, SUBSCRIPTION_INDEX, SUBSCRIPTION_SCHEDULE, TEST_CLOCK_INDEX } from './application/ports.js';
 import { PricesHandler } from './application/prices.handler.js';
 import { ProductsHandler } from './application/products.handler.js';
 import { SubscriptionCancelHandler } from './application/subscription-cancel.handler.js';
@@ -35,6 +38,10 @@ import { TimeService } from './application/time.service.js';
   providers: [
     // ports (application/ports.ts) -> adapters
     { provide: READ_MODELS, inject: [EVENT_STORE], useFactory: (store: PgEventStore) => ratingReadModels(store.pool) },
+    { provide: PgSubscriptionIndex, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgSubscriptionIndex(pool) },
+    { provide: SUBSCRIPTION_INDEX, useExisting: PgSubscriptionIndex },
+    { provide: SUBSCRIPTION_SCHEDULE, useExisting: PgSubscriptionIndex },
+    { provide: TEST_CLOCK_INDEX, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgTestClockIndex(pool) },
     { provide: PIPELINE, inject: [EVENT_STORE], useFactory: (store: PgEventStore) => new CommandPipeline(store) },
     RatingAggregates,
     TimeService,

@@ -13,15 +13,13 @@ import { DomainError, isDependencyUnavailable } from '@meterflow/kernel';
 import type { RpcClient } from '@meterflow/messaging';
 import type { Logger } from '@meterflow/observability';
 import { CONFIG, LOGGER, RPC_CLIENT } from '@meterflow/service-kit';
-import type pg from 'pg';
 import type { CommandPipeline } from '@meterflow/event-store';
-import { PG_POOL } from '@meterflow/service-kit';
 import { nextLoopStep, type TestClockCommand } from '../domain/test-clock.decider.js';
 import type { RatingEnv } from '../rating.definition.js';
 import { RatingAggregates } from './aggregates.js';
 import { PeriodCloseService } from './period-close.service.js';
 import { ThresholdInvoicing } from './threshold-invoicing.service.js';
-import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
+import { PIPELINE, READ_MODELS, TEST_CLOCK_INDEX, type RatingReadModels, type TestClockIndex } from './ports.js';
 
 const MAX_STEPS = 10_000;
 /** Retry delay while a participant or a dependency is away (a crash, a restart, an outage). */
@@ -61,7 +59,7 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
   constructor(
     @Inject(PIPELINE) private readonly pipeline: CommandPipeline,
     @Inject(READ_MODELS) private readonly models: RatingReadModels,
-    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(TEST_CLOCK_INDEX) private readonly clocks: TestClockIndex,
     private readonly types: RatingAggregates,
     @Inject(RPC_CLIENT) private readonly rpc: RpcClient,
     @Inject(CONFIG) private readonly config: RatingEnv & { RATING_CLOCK_PARTICIPANTS?: string },
@@ -88,8 +86,7 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
   private async sweep(): Promise<void> {
     if (this.stopped) return;
     try {
-      const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM test_clocks WHERE status = 'advancing' AND NOT deleted`);
-      for (const r of rows) if (!this.running.has(r.id)) void this.start(r.id);
+      for (const id of await this.clocks.advancingIds()) if (!this.running.has(id)) void this.start(id);
     } catch (e) {
       this.logger.warn({ err: e }, 'test clocks: could not look for advancing clocks; trying again');
     }
@@ -105,33 +102,13 @@ export class ClockAdvanceRunner implements OnApplicationBootstrap, OnApplication
   start(id: string): Promise<void> {
     const existing = this.running.get(id);
     if (existing) return existing;
-    const run = this.exclusively(id, () => this.loop(id))
+    // One loop per clock across replicas: the clock's lock is held while it runs.
+    const run = this.clocks
+      .exclusively(id, () => this.loop(id))
       .catch((e: unknown) => this.logger.error({ err: e, clock: id }, 'test clock loop crashed'))
       .finally(() => this.running.delete(id));
     this.running.set(id, run);
     return run;
-  }
-
-  /** One loop per clock across replicas: a session advisory lock held while it runs. */
-  private async exclusively(id: string, fn: () => Promise<void>): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      // Another replica holding it is advancing this clock (or just finishing: try a few times).
-      let locked = false;
-      for (let i = 0; i < 5 && !locked; i++) {
-        if (i) await new Promise((r) => setTimeout(r, 200));
-        const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`rating-clock-${id}`]);
-        locked = rows[0]?.ok === true;
-      }
-      if (!locked) return;
-      try {
-        await fn();
-      } finally {
-        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`rating-clock-${id}`]).catch(() => undefined);
-      }
-    } finally {
-      client.release();
-    }
   }
 
   /** One command on the clock (its Stripe event, if any, is announced by the aggregate type). */

@@ -2,14 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { PreviewSubscriptionInvoiceReply, PreviewSubscriptionInvoiceRequest, RatedLine } from '@meterflow/contracts';
 import { DomainError, invalid, newId, notFound } from '@meterflow/kernel';
 import { bool, enumOf, int, obj, objArr, paramName, rejectUnknown, str, timestamp, type Params } from '@meterflow/stripe-api';
-import type pg from 'pg';
-import { PG_POOL } from '@meterflow/service-kit';
 import { noUpcomingInvoice, previewOf, previewWindows, upcomingInvoice, type PreviewInvoice } from '../domain/invoice-preview.js';
 import { isMetered, type PriceObject } from '../domain/price.js';
 import { subscriptionDecider } from '../domain/subscription.aggregate.js';
 import type { SubscriptionCommand } from '../domain/subscription.decider.js';
 import type { ProrationBehavior, SubscriptionItemState, SubscriptionState } from '../domain/subscription.types.js';
-import { READ_MODELS, type RatingReadModels } from './ports.js';
+import { READ_MODELS, SUBSCRIPTION_INDEX, type RatingReadModels, type SubscriptionIndex } from './ports.js';
 import { TimeService } from './time.service.js';
 import { UsageRatingService } from './usage-rating.service.js';
 
@@ -25,7 +23,7 @@ const DETAILS = ['items', 'proration_behavior', 'proration_date', 'billing_cycle
 export class InvoicePreviewService {
   constructor(
     @Inject(READ_MODELS) private readonly models: RatingReadModels,
-    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(SUBSCRIPTION_INDEX) private readonly index: SubscriptionIndex,
     private readonly time: TimeService,
     private readonly rating: UsageRatingService,
   ) {}
@@ -56,11 +54,8 @@ export class InvoicePreviewService {
     }
     if (!req.customer)
       throw new DomainError('parameter_missing', 'Missing required param: customer or subscription.', { param: 'customer' });
-    const { rows } = await this.pool.query<{ id: string }>(
-      `SELECT id FROM subscriptions WHERE customer = $1 AND status = 'active' ORDER BY next_due, id LIMIT 1`,
-      [req.customer],
-    );
-    return rows[0] ? this.models.subscriptions.get(rows[0].id) : null;
+    const first = await this.index.firstDueOfCustomer(req.customer);
+    return first ? this.models.subscriptions.get(first) : null;
   }
 
   private async upcoming(s: SubscriptionState, at: number): Promise<PreviewInvoice> {

@@ -6,19 +6,18 @@ import {
   type CreateSubscriptionInvoicesRequest,
   type RatedLine,
 } from '@meterflow/contracts';
-import type pg from 'pg';
 import type { CommandPipeline, Loaded } from '@meterflow/event-store';
 import { DomainError, isDependencyUnavailable } from '@meterflow/kernel';
 import type { RpcClient } from '@meterflow/messaging';
 import type { Logger } from '@meterflow/observability';
-import { CONFIG, LOGGER, PG_POOL, RPC_CLIENT } from '@meterflow/service-kit';
+import { CONFIG, LOGGER, RPC_CLIENT } from '@meterflow/service-kit';
 import { isMetered } from '../domain/price.js';
 import { subscriptionDecider } from '../domain/subscription.aggregate.js';
 import { dueClosing, meteredWindows, type SubscriptionCommand } from '../domain/subscription.decider.js';
 import type { SubscriptionState } from '../domain/subscription.types.js';
 import type { RatingEnv } from '../rating.definition.js';
 import { RatingAggregates } from './aggregates.js';
-import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
+import { PIPELINE, READ_MODELS, SUBSCRIPTION_SCHEDULE, type RatingReadModels, type SubscriptionSchedule } from './ports.js';
 import { UsageRatingService, type UsageWindow } from './usage-rating.service.js';
 
 /** A close decided for one subscription: its commands, and the state they were decided on. */
@@ -31,8 +30,6 @@ interface PreparedClose {
 // The aggregate's decide (usage net of threshold invoices), exactly as the commit will run it.
 const { decide, evolve } = subscriptionDecider;
 
-const clockFilter = (clock: string | null, arg: number): string => (clock === null ? 'test_clock IS NULL' : `test_clock = $${arg}`);
-
 /**
  * Period close, shared by the real-time scheduler (customers without a test clock) and
  * `clock.advance_to` (customers on one clock): every subscription whose period ends (or whose
@@ -44,7 +41,7 @@ export class PeriodCloseService {
   constructor(
     @Inject(PIPELINE) private readonly pipeline: CommandPipeline,
     @Inject(READ_MODELS) private readonly models: RatingReadModels,
-    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(SUBSCRIPTION_SCHEDULE) private readonly schedule: SubscriptionSchedule,
     private readonly types: RatingAggregates,
     @Inject(RPC_CLIENT) private readonly rpc: RpcClient,
     @Inject(CONFIG) private readonly config: RatingEnv,
@@ -54,15 +51,11 @@ export class PeriodCloseService {
 
   /** Earliest period-close work in (after, upTo] for subscriptions on `clock`. */
   async nextDue(clock: string, after: number, upTo: number): Promise<number | null> {
-    const { rows } = await this.pool.query<{ at: string | null; pending: boolean }>(
-      `SELECT (SELECT min(next_due) FROM subscriptions WHERE test_clock = $1 AND next_due > $2 AND next_due <= $3)::text AS at,
-              EXISTS (SELECT 1 FROM subscriptions WHERE test_clock = $1 AND (pending_invoices > 0 OR next_due <= $2)) AS pending`,
-      [clock, after, upTo],
-    );
+    const work = await this.schedule.clockWork(clock, after, upTo);
     // Work left over from an earlier, failed advance (an invoice not handed over, a close not
     // done) is due right away.
-    if (rows[0]?.pending && after < upTo) return after + 1;
-    return rows[0]?.at ? Number(rows[0].at) : null;
+    if (work.leftOver && after < upTo) return after + 1;
+    return work.earliest;
   }
 
   /** Do all close work due at or before `at`, then hand every pending invoice to invoicing. */
@@ -72,15 +65,8 @@ export class PeriodCloseService {
     let committing: Promise<number> = Promise.resolve(0);
     let inflight: string[] = [];
     for (;;) {
-      const args: unknown[] = [at, inflight];
-      if (clock !== null) args.push(clock);
-      const { rows } = await this.pool.query<{ id: string }>(
-        `SELECT id FROM subscriptions WHERE ${clockFilter(clock, 3)} AND next_due <= $1 AND NOT (id = ANY($2::text[]))
-          ORDER BY next_due, id LIMIT ${this.config.RATING_CLOSE_BATCH_SIZE}`,
-        args,
-      );
-      if (rows.length === 0) break;
-      const ids = rows.map((r) => r.id);
+      const ids = await this.schedule.dueIds(clock, at, inflight, this.config.RATING_CLOSE_BATCH_SIZE);
+      if (ids.length === 0) break;
       const prepared = await this.prepareBatch(ids, at);
       const done = await committing;
       closed += done;
@@ -260,14 +246,10 @@ export class PeriodCloseService {
   /** Every subscription (on `clock`, or without one) with an unacknowledged invoice. */
   async flushPendingFor(clock: string | null): Promise<void> {
     for (;;) {
-      const args: unknown[] = clock === null ? [] : [clock];
-      const { rows } = await this.pool.query<{ id: string }>(
-        `SELECT id FROM subscriptions WHERE pending_invoices > 0 AND ${clockFilter(clock, 1)} ORDER BY id LIMIT ${this.config.RATING_CLOSE_BATCH_SIZE}`,
-        args,
-      );
-      if (rows.length === 0) return;
-      await this.flushPending(rows.map((r) => r.id));
-      if (rows.length < this.config.RATING_CLOSE_BATCH_SIZE) return;
+      const ids = await this.schedule.withPendingInvoices(clock, this.config.RATING_CLOSE_BATCH_SIZE);
+      if (ids.length === 0) return;
+      await this.flushPending(ids);
+      if (ids.length < this.config.RATING_CLOSE_BATCH_SIZE) return;
     }
   }
 

@@ -1,5 +1,7 @@
 import type pg from 'pg';
 import type { Change, Loaded } from '@meterflow/event-store';
+import type { ListParams, StripeList } from '@meterflow/stripe-api';
+import type { Recurrence } from '../domain/billing-period.js';
 import type { CustomerState } from '../domain/customer.decider.js';
 import type { PriceState } from '../domain/price.decider.js';
 import type { ProductState } from '../domain/product.decider.js';
@@ -8,8 +10,8 @@ import type { TestClockState } from '../domain/test-clock.decider.js';
 
 /**
  * What rating's application needs from the outside, declared here; adapters implement it and
- * rating.module.ts wires it. (Libraries — the event store's `CommandPipeline`, the RPC client,
- * the pg pool for list queries — are used as they are.)
+ * rating.module.ts wires it. (Libraries — the event store's `CommandPipeline`, the RPC client —
+ * are used as they are.)
  */
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -39,3 +41,62 @@ export interface RatingReadModels {
 export const READ_MODELS = Symbol('READ_MODELS');
 /** The event store's `CommandPipeline` every write goes through. */
 export const PIPELINE = Symbol('PIPELINE');
+
+/** Stripe's range filter (`created=123`, or `created[gte]=...&created[lt]=...`), parsed. */
+export interface Range {
+  eq?: number;
+  gt?: number;
+  gte?: number;
+  lt?: number;
+  lte?: number;
+}
+
+/** `GET /v1/subscriptions` filters (`status` as Stripe takes it: `all`, `ended`, or one status). */
+export interface SubscriptionListFilter {
+  customer?: string;
+  price?: string;
+  test_clock?: string;
+  status?: 'active' | 'all' | 'canceled' | 'ended' | 'incomplete' | 'incomplete_expired' | 'past_due' | 'paused' | 'trialing' | 'unpaid';
+  created?: Range;
+}
+
+/** Questions about many subscriptions at once, answered by the read model's query columns. */
+export interface SubscriptionIndex {
+  /** A Stripe list page, newest first (canceled ones only when `status` asks for them). */
+  list(filter: SubscriptionListFilter, page: ListParams): Promise<StripeList<SubscriptionState>>;
+  /** The subscription a (not deleted) item belongs to. */
+  subscriptionOfItem(item: string): Promise<string | null>;
+  activeOfCustomer(customer: string): Promise<string[]>;
+  /** The customer's active subscription whose period ends first. */
+  firstDueOfCustomer(customer: string): Promise<string | null>;
+  /** The distinct recurrences of the active subscriptions on a test clock. */
+  recurrencesOnClock(clock: string): Promise<Recurrence[]>;
+}
+
+/**
+ * What the period close and the threshold evaluation have to do, on one test clock or (`null`)
+ * for subscriptions without one. Ids come in `limit`-sized batches.
+ */
+export interface SubscriptionSchedule {
+  /** Earliest `next_due` in (after, upTo] on the clock, and whether work is left over (a pending invoice, a close due at or before `after`). */
+  clockWork(clock: string, after: number, upTo: number): Promise<{ earliest: number | null; leftOver: boolean }>;
+  /** Due at or before `at`, earliest first, `excluding` the batch still being committed. */
+  dueIds(clock: string | null, at: number, excluding: readonly string[], limit: number): Promise<string[]>;
+  /** With an invoice not yet acknowledged by invoicing. */
+  withPendingInvoices(clock: string | null, limit: number): Promise<string[]>;
+  hasThresholds(clock: string): Promise<boolean>;
+  /** Active with `billing_thresholds`, ids after `afterId` in order. */
+  withThresholds(clock: string | null, afterId: string, limit: number): Promise<string[]>;
+}
+
+export interface TestClockIndex {
+  list(page: ListParams): Promise<StripeList<TestClockState>>;
+  /** Clocks left `advancing` (by a stop or a crash): their loops resume at boot. */
+  advancingIds(): Promise<string[]>;
+  /** Run `fn` holding the clock's lock across replicas; without running it when another replica holds it. */
+  exclusively(clock: string, fn: () => Promise<void>): Promise<void>;
+}
+
+export const SUBSCRIPTION_INDEX = Symbol('SUBSCRIPTION_INDEX');
+export const SUBSCRIPTION_SCHEDULE = Symbol('SUBSCRIPTION_SCHEDULE');
+export const TEST_CLOCK_INDEX = Symbol('TEST_CLOCK_INDEX');

@@ -2,12 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ApiRequest } from '@meterflow/contracts';
 import { DomainError } from '@meterflow/kernel';
 import { bool, enumOf, obj, rejectUnknown, str } from '@meterflow/stripe-api';
-import type pg from 'pg';
-import { PG_POOL } from '@meterflow/service-kit';
 import { meteredWindows } from '../domain/subscription.decider.js';
 import { CANCELLATION_FEEDBACK } from '../domain/subscription.types.js';
 import { toStripeSubscription } from '../domain/subscription.view.js';
 import { PeriodCloseService } from './period-close.service.js';
+import { SUBSCRIPTION_INDEX, type SubscriptionIndex } from './ports.js';
 import { SubscriptionWrites } from './subscription-writes.js';
 import { TimeService } from './time.service.js';
 
@@ -15,7 +14,7 @@ import { TimeService } from './time.service.js';
 @Injectable()
 export class SubscriptionCancelHandler {
   constructor(
-    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(SUBSCRIPTION_INDEX) private readonly index: SubscriptionIndex,
     private readonly subs: SubscriptionWrites,
     private readonly time: TimeService,
     private readonly periods: PeriodCloseService,
@@ -62,10 +61,7 @@ export class SubscriptionCancelHandler {
 
   /** Deleting a customer cancels its subscriptions at once (no final invoice, like Stripe). */
   async cancelAllOf(customer: string, req: ApiRequest): Promise<void> {
-    const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM subscriptions WHERE customer = $1 AND status = 'active'`, [
-      customer,
-    ]);
-    for (const { id } of rows) {
+    for (const id of await this.index.activeOfCustomer(customer)) {
       const s = await this.subs.load(id);
       const now = await this.time.now(s.test_clock);
       await this.subs.run(id, { type: 'Cancel', now, invoice_now: false, prorate: false, lines: [] }, req);

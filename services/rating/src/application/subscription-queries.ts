@@ -1,19 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ApiRequest } from '@meterflow/contracts';
 import { notFound } from '@meterflow/kernel';
-import { LIST_PARAM_KEYS, enumOf, listSql, pageInMemory, parseListParams, rejectUnknown, str } from '@meterflow/stripe-api';
-import type pg from 'pg';
-import { PG_POOL } from '@meterflow/service-kit';
-import type { SubscriptionState } from '../domain/subscription.types.js';
+import { LIST_PARAM_KEYS, enumOf, pageInMemory, parseListParams, rejectUnknown, str } from '@meterflow/stripe-api';
 import { toStripeSubscription, toStripeSubscriptionItem } from '../domain/subscription.view.js';
-import { rangeFilter } from './list-filters.js';
+import { parseRange } from './list-filters.js';
+import { SUBSCRIPTION_INDEX, type SubscriptionIndex, type SubscriptionListFilter } from './ports.js';
 import { SubscriptionWrites } from './subscription-writes.js';
 
 /** Reading subscriptions and subscription items: retrieve and list. */
 @Injectable()
 export class SubscriptionQueries {
   constructor(
-    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(SUBSCRIPTION_INDEX) private readonly index: SubscriptionIndex,
     private readonly subs: SubscriptionWrites,
   ) {}
 
@@ -24,18 +22,13 @@ export class SubscriptionQueries {
   async list(req: ApiRequest) {
     const p = req.params;
     rejectUnknown(p, [...LIST_PARAM_KEYS, 'customer', 'price', 'status', 'test_clock', 'created']);
-    const args: unknown[] = [];
-    const where: string[] = [];
-    const add = (sql: string, v: unknown) => {
-      args.push(v);
-      where.push(sql.replace('?', `$${args.length}`));
-    };
+    const filter: SubscriptionListFilter = {};
     const customer = str(p, 'customer');
-    if (customer) add('customer = ?', customer);
+    if (customer) filter.customer = customer;
     const price = str(p, 'price');
-    if (price) add('? = ANY(price_ids)', price);
+    if (price) filter.price = price;
     const testClock = str(p, 'test_clock');
-    if (testClock) add('test_clock = ?', testClock);
+    if (testClock) filter.test_clock = testClock;
     const status = enumOf(p, 'status', [
       'active',
       'all',
@@ -48,33 +41,18 @@ export class SubscriptionQueries {
       'trialing',
       'unpaid',
     ] as const);
-    // Stripe's default list leaves canceled subscriptions out.
-    if (!status) where.push(`status <> 'canceled'`);
-    else if (status === 'ended') where.push(`status = 'canceled'`);
-    else if (status !== 'all') add('status = ?', status);
-    const created = rangeFilter(p, 'created', 'created', args.length + 1);
-    where.push(...created.sql);
-    args.push(...created.args);
-    const page = listSql(parseListParams(p), { firstArg: args.length + 1 });
-    if (page.where) where.push(page.where);
-    const { rows } = await this.pool.query<{ state: SubscriptionState }>(
-      `SELECT state FROM subscriptions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
-      [...args, ...page.args],
-    );
-    return page.finish(
-      rows.map((r) => toStripeSubscription(r.state)),
-      '/v1/subscriptions',
-    );
+    if (status) filter.status = status;
+    const created = parseRange(p, 'created');
+    if (created) filter.created = created;
+    const list = await this.index.list(filter, parseListParams(p));
+    return { ...list, data: list.data.map(toStripeSubscription) };
   }
 
   /** The subscription an item (not deleted) belongs to. */
   async subscriptionOfItem(itemId: string): Promise<string> {
-    const { rows } = await this.pool.query<{ subscription: string }>(
-      'SELECT subscription FROM subscription_items WHERE id = $1 AND NOT deleted',
-      [itemId],
-    );
-    if (!rows[0]) throw notFound('subscription_item', itemId);
-    return rows[0].subscription;
+    const subscription = await this.index.subscriptionOfItem(itemId);
+    if (!subscription) throw notFound('subscription_item', itemId);
+    return subscription;
   }
 
   async retrieveItem(req: ApiRequest) {

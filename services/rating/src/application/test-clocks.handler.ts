@@ -1,15 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ApiRequest } from '@meterflow/contracts';
 import { newId, notFound } from '@meterflow/kernel';
-import { LIST_PARAM_KEYS, listSql, parseListParams, rejectUnknown, str, timestamp } from '@meterflow/stripe-api';
-import type pg from 'pg';
+import { LIST_PARAM_KEYS, parseListParams, rejectUnknown, str, timestamp } from '@meterflow/stripe-api';
 import type { CommandPipeline } from '@meterflow/event-store';
-import { PG_POOL } from '@meterflow/service-kit';
-import type { Recurrence } from '../domain/billing-period.js';
 import { toStripeTestClock, type TestClockState } from '../domain/test-clock.decider.js';
 import { RatingAggregates } from './aggregates.js';
 import { ClockAdvanceRunner } from './clock-advance.runner.js';
-import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
+import {
+  PIPELINE,
+  READ_MODELS,
+  SUBSCRIPTION_INDEX,
+  TEST_CLOCK_INDEX,
+  type RatingReadModels,
+  type SubscriptionIndex,
+  type TestClockIndex,
+} from './ports.js';
 import { requestContext } from './stripe-facts.js';
 import { TimeService } from './time.service.js';
 
@@ -18,7 +23,8 @@ export class TestClocksHandler {
   constructor(
     @Inject(PIPELINE) private readonly pipeline: CommandPipeline,
     @Inject(READ_MODELS) private readonly models: RatingReadModels,
-    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(TEST_CLOCK_INDEX) private readonly clocks: TestClockIndex,
+    @Inject(SUBSCRIPTION_INDEX) private readonly subscriptions: SubscriptionIndex,
     private readonly types: RatingAggregates,
     private readonly time: TimeService,
     private readonly runner: ClockAdvanceRunner,
@@ -51,15 +57,8 @@ export class TestClocksHandler {
 
   async list(req: ApiRequest) {
     rejectUnknown(req.params, LIST_PARAM_KEYS);
-    const page = listSql(parseListParams(req.params));
-    const { rows } = await this.pool.query<{ state: TestClockState }>(
-      `SELECT state FROM test_clocks WHERE NOT deleted${page.where ? ` AND ${page.where}` : ''} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
-      page.args,
-    );
-    return page.finish(
-      rows.map((r) => toStripeTestClock(r.state)),
-      '/v1/test_helpers/test_clocks',
-    );
+    const list = await this.clocks.list(parseListParams(req.params));
+    return { ...list, data: list.data.map(toStripeTestClock) };
   }
 
   async del(req: ApiRequest) {
@@ -77,12 +76,7 @@ export class TestClocksHandler {
     rejectUnknown(req.params, ['frozen_time']);
     const frozen = timestamp(req.params, 'frozen_time', { required: true });
     await this.get(id);
-    const { rows } = await this.pool.query<{ interval: string; interval_count: number }>(
-      `SELECT DISTINCT state->'recurrence'->>'interval' AS interval, (state->'recurrence'->>'interval_count')::int AS interval_count
-         FROM subscriptions WHERE test_clock = $1 AND status = 'active'`,
-      [id],
-    );
-    const subscriptions = rows.map((r) => ({ interval: r.interval, interval_count: r.interval_count }) as Recurrence);
+    const subscriptions = await this.subscriptions.recurrencesOnClock(id);
     const res = await this.pipeline.handle(
       this.types.testClock,
       id,

@@ -1,18 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { RatedLine } from '@meterflow/contracts';
 import type { CommandPipeline } from '@meterflow/event-store';
-import type pg from 'pg';
-import { CONFIG, PG_POOL } from '@meterflow/service-kit';
+import { CONFIG } from '@meterflow/service-kit';
 import { evaluatesThreshold, thresholdWindows } from '../domain/subscription-threshold.js';
 import { isMetered } from '../domain/price.js';
 import type { RatingEnv } from '../rating.definition.js';
 import { RatingAggregates } from './aggregates.js';
 import { PeriodCloseService } from './period-close.service.js';
-import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
+import { PIPELINE, READ_MODELS, SUBSCRIPTION_SCHEDULE, type RatingReadModels, type SubscriptionSchedule } from './ports.js';
 import { UsageRatingService } from './usage-rating.service.js';
-
-const clockFilter = (clock: string | null, arg: number): string => (clock === null ? 'test_clock IS NULL' : `test_clock = $${arg}`);
-const WITH_THRESHOLDS = `status = 'active' AND jsonb_typeof(state->'billing_thresholds') = 'object'`;
 
 /**
  * Where billing thresholds are checked (issue 8 item 6; docs/lifecycle.md "Billing thresholds"):
@@ -28,7 +24,7 @@ export class ThresholdInvoicing {
   constructor(
     @Inject(PIPELINE) private readonly pipeline: CommandPipeline,
     @Inject(READ_MODELS) private readonly models: RatingReadModels,
-    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(SUBSCRIPTION_SCHEDULE) private readonly schedule: SubscriptionSchedule,
     @Inject(CONFIG) private readonly config: RatingEnv,
     private readonly types: RatingAggregates,
     private readonly rating: UsageRatingService,
@@ -41,8 +37,7 @@ export class ThresholdInvoicing {
    */
   async nextDue(clock: string, frozenTime: number, after: number, upTo: number): Promise<number | null> {
     if (after !== frozenTime || after + 1 > upTo) return null;
-    const { rows } = await this.pool.query(`SELECT 1 FROM subscriptions WHERE test_clock = $1 AND ${WITH_THRESHOLDS} LIMIT 1`, [clock]);
-    return rows.length > 0 ? after + 1 : null;
+    return (await this.schedule.hasThresholds(clock)) ? after + 1 : null;
   }
 
   /** Evaluate every threshold of subscriptions on `clock` (null: without one) at `at`. Returns how many invoiced. */
@@ -50,20 +45,11 @@ export class ThresholdInvoicing {
     let invoiced = 0;
     let last = '';
     for (;;) {
-      const args: unknown[] = [last];
-      if (clock !== null) args.push(clock);
-      const { rows } = await this.pool.query<{ id: string }>(
-        `SELECT id FROM subscriptions WHERE ${clockFilter(clock, 2)} AND ${WITH_THRESHOLDS} AND id > $1
-          ORDER BY id LIMIT ${this.config.RATING_CLOSE_BATCH_SIZE}`,
-        args,
-      );
-      if (rows.length === 0) break;
-      invoiced += await this.evaluate(
-        rows.map((r) => r.id),
-        at,
-      );
-      last = rows.at(-1)!.id;
-      if (rows.length < this.config.RATING_CLOSE_BATCH_SIZE) break;
+      const ids = await this.schedule.withThresholds(clock, last, this.config.RATING_CLOSE_BATCH_SIZE);
+      if (ids.length === 0) break;
+      invoiced += await this.evaluate(ids, at);
+      last = ids.at(-1)!;
+      if (ids.length < this.config.RATING_CLOSE_BATCH_SIZE) break;
     }
     return invoiced;
   }

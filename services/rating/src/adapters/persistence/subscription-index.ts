@@ -1,0 +1,115 @@
+import type pg from 'pg';
+import { listSql, type ListParams, type StripeList } from '@meterflow/stripe-api';
+import type { SubscriptionIndex, SubscriptionListFilter, SubscriptionSchedule } from '../../application/ports.js';
+import type { Recurrence } from '../../domain/billing-period.js';
+import type { SubscriptionState } from '../../domain/subscription.types.js';
+import { clockSql, rangeSql } from './list-sql.js';
+
+const WITH_THRESHOLDS = `status = 'active' AND jsonb_typeof(state->'billing_thresholds') = 'object'`;
+
+/** The `subscriptions` read model's query columns (and `subscription_items`), for lists, lookups and the schedulers. */
+export class PgSubscriptionIndex implements SubscriptionIndex, SubscriptionSchedule {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async list(f: SubscriptionListFilter, lp: ListParams): Promise<StripeList<SubscriptionState>> {
+    const args: unknown[] = [];
+    const where: string[] = [];
+    const add = (sql: string, v: unknown) => {
+      args.push(v);
+      where.push(sql.replace('?', `$${args.length}`));
+    };
+    if (f.customer) add('customer = ?', f.customer);
+    if (f.price) add('? = ANY(price_ids)', f.price);
+    if (f.test_clock) add('test_clock = ?', f.test_clock);
+    // Stripe's default list leaves canceled subscriptions out.
+    if (!f.status) where.push(`status <> 'canceled'`);
+    else if (f.status === 'ended') where.push(`status = 'canceled'`);
+    else if (f.status !== 'all') add('status = ?', f.status);
+    where.push(...rangeSql('created', f.created, args));
+    const page = listSql(lp, { firstArg: args.length + 1 });
+    if (page.where) where.push(page.where);
+    const { rows } = await this.pool.query<{ state: SubscriptionState }>(
+      `SELECT state FROM subscriptions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
+      [...args, ...page.args],
+    );
+    return page.finish(
+      rows.map((r) => r.state),
+      '/v1/subscriptions',
+    );
+  }
+
+  async subscriptionOfItem(item: string): Promise<string | null> {
+    const { rows } = await this.pool.query<{ subscription: string }>(
+      'SELECT subscription FROM subscription_items WHERE id = $1 AND NOT deleted',
+      [item],
+    );
+    return rows[0]?.subscription ?? null;
+  }
+
+  async activeOfCustomer(customer: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM subscriptions WHERE customer = $1 AND status = 'active'`, [
+      customer,
+    ]);
+    return rows.map((r) => r.id);
+  }
+
+  async firstDueOfCustomer(customer: string): Promise<string | null> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM subscriptions WHERE customer = $1 AND status = 'active' ORDER BY next_due, id LIMIT 1`,
+      [customer],
+    );
+    return rows[0]?.id ?? null;
+  }
+
+  async recurrencesOnClock(clock: string): Promise<Recurrence[]> {
+    const { rows } = await this.pool.query<{ interval: string; interval_count: number }>(
+      `SELECT DISTINCT state->'recurrence'->>'interval' AS interval, (state->'recurrence'->>'interval_count')::int AS interval_count
+         FROM subscriptions WHERE test_clock = $1 AND status = 'active'`,
+      [clock],
+    );
+    return rows.map((r) => ({ interval: r.interval, interval_count: r.interval_count }) as Recurrence);
+  }
+
+  async clockWork(clock: string, after: number, upTo: number): Promise<{ earliest: number | null; leftOver: boolean }> {
+    const { rows } = await this.pool.query<{ at: string | null; pending: boolean }>(
+      `SELECT (SELECT min(next_due) FROM subscriptions WHERE test_clock = $1 AND next_due > $2 AND next_due <= $3)::text AS at,
+              EXISTS (SELECT 1 FROM subscriptions WHERE test_clock = $1 AND (pending_invoices > 0 OR next_due <= $2)) AS pending`,
+      [clock, after, upTo],
+    );
+    return { earliest: rows[0]?.at ? Number(rows[0].at) : null, leftOver: rows[0]?.pending === true };
+  }
+
+  async dueIds(clock: string | null, at: number, excluding: readonly string[], limit: number): Promise<string[]> {
+    const args: unknown[] = [at, excluding];
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM subscriptions WHERE ${clockSql(clock, args)} AND next_due <= $1 AND NOT (id = ANY($2::text[]))
+        ORDER BY next_due, id LIMIT ${limit}`,
+      args,
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async withPendingInvoices(clock: string | null, limit: number): Promise<string[]> {
+    const args: unknown[] = [];
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM subscriptions WHERE pending_invoices > 0 AND ${clockSql(clock, args)} ORDER BY id LIMIT ${limit}`,
+      args,
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async hasThresholds(clock: string): Promise<boolean> {
+    const { rows } = await this.pool.query(`SELECT 1 FROM subscriptions WHERE test_clock = $1 AND ${WITH_THRESHOLDS} LIMIT 1`, [clock]);
+    return rows.length > 0;
+  }
+
+  async withThresholds(clock: string | null, afterId: string, limit: number): Promise<string[]> {
+    const args: unknown[] = [afterId];
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM subscriptions WHERE ${clockSql(clock, args)} AND ${WITH_THRESHOLDS} AND id > $1
+        ORDER BY id LIMIT ${limit}`,
+      args,
+    );
+    return rows.map((r) => r.id);
+  }
+}
