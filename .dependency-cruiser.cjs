@@ -52,6 +52,13 @@ module.exports = {
       to: { path: '^services/' },
     },
     {
+      name: 'tools-not-to-services',
+      comment: 'The operator CLI runs service entry points as processes (dist/rebuild.js, dist/migrate.js); it never imports them.',
+      severity: 'error',
+      from: { path: '^tools/' },
+      to: { path: '^services/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: { pathNot: 'node_modules' },

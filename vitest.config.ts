@@ -12,11 +12,11 @@ export default defineConfig({
   ...shared,
   test: {
     projects: [
-      { test: { name: 'unit', include: ['{libs,services,apps}/*/{src,test}/**/*.unit.spec.ts'] } },
+      { test: { name: 'unit', include: ['{libs,services,apps,tools}/*/{src,test}/**/*.unit.spec.ts'] } },
       {
         test: {
           name: 'int',
-          include: ['{libs,services}/*/{src,test}/**/*.int.spec.ts'],
+          include: ['{libs,services,tools}/*/{src,test}/**/*.int.spec.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
           fileParallelism: false,

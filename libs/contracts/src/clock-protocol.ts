@@ -35,3 +35,24 @@ export type ClockAdvanceToReply = z.infer<typeof ClockAdvanceToReply>;
 export const CLOCK_ADVANCE_BUDGET_MS = 10_000;
 
 export const CLOCK_OPS = { nextDue: 'clock.next_due', advanceTo: 'clock.advance_to' } as const;
+
+/**
+ * `test_clocks.progress` (rating, internal): how far an advance is, for operators (`meterflow clock
+ * advance`) and the console. `subscriptions.due`: subscriptions on the clock with period-close
+ * work at or before the target (or an invoice not yet handed over); it falls to 0 as the advance
+ * closes them.
+ */
+export const ClockProgressRequest = z.object({ clock: ClockId });
+export type ClockProgressRequest = z.infer<typeof ClockProgressRequest>;
+export const ClockProgressReply = z.object({
+  status: z.enum(['ready', 'advancing', 'internal_failure']),
+  frozen_time: UnixSeconds,
+  /** Where the advance has got to (every participant done up to here). */
+  reached: UnixSeconds,
+  target: UnixSeconds.nullable(),
+  failure: z.string().nullable(),
+  subscriptions: z.object({ total: z.number().int().nonnegative(), due: z.number().int().nonnegative() }),
+});
+export type ClockProgressReply = z.infer<typeof ClockProgressReply>;
+
+export const CLOCK_PROGRESS_OP = 'test_clocks.progress';

@@ -5,6 +5,7 @@ export * from './explanation.js';
 export * from './internal-ops.js';
 export * from './nats-permissions.js';
 export * from './preview-ops.js';
+export * from './progress.js';
 export * from './rpc.js';
 export * from './stripe-event-types.js';
 export * from './stripe-objects.js';

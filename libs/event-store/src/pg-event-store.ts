@@ -310,6 +310,12 @@ export class PgEventStore {
     return res.rows.map((r) => this.upcast(toStoredEvent(r)));
   }
 
+  /** The highest global position written (0 when empty): the total a replay's progress counts to. */
+  async lastPosition(db: Queryable = this.pool): Promise<number> {
+    const res = await db.query<{ max: string | null }>(`SELECT max(global_position)::text AS max FROM ${this.t}`);
+    return Number(res.rows[0]?.max ?? 0);
+  }
+
   async withTransaction<T>(fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
     return withTransaction(this.pool, fn);
   }

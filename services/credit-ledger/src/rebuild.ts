@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { progressFromEnv, type ProgressListener } from '@meterflow/contracts';
 import { withTransaction } from '@meterflow/event-store';
 import { loadServiceConfig } from '@meterflow/service-kit';
 import { rebuildReadModels } from './adapters/projections/ledger.projection.js';
@@ -9,7 +10,10 @@ import { creditLedgerDefinition } from './credit-ledger.definition.js';
  * replay its event store into them, in one transaction (the service may keep running: readers
  * see the old rows until the new ones commit; writers wait on the table locks).
  */
-export async function rebuild(databaseUrl: string): Promise<{ grants: number; transactions: number; ms: number }> {
+export async function rebuild(
+  databaseUrl: string,
+  onProgress?: ProgressListener,
+): Promise<{ grants: number; transactions: number; ms: number }> {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: 1,
@@ -21,7 +25,7 @@ export async function rebuild(databaseUrl: string): Promise<{ grants: number; tr
       await tx.query('SET LOCAL synchronous_commit = off');
       await tx.query("SET LOCAL work_mem = '256MB'");
       await tx.query("SET LOCAL maintenance_work_mem = '512MB'");
-      return rebuildReadModels(tx);
+      return rebuildReadModels(tx, onProgress);
     });
     return { ...counts, ms: Math.round(performance.now() - started) };
   } finally {
@@ -31,6 +35,6 @@ export async function rebuild(databaseUrl: string): Promise<{ grants: number; tr
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const cfg = loadServiceConfig(creditLedgerDefinition);
-  const r = await rebuild(cfg.DATABASE_URL);
+  const r = await rebuild(cfg.DATABASE_URL, progressFromEnv());
   console.log(`credit-ledger: rebuilt ${r.grants} grants and ${r.transactions} transactions in ${r.ms} ms`);
 }

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import pg from 'pg';
+import { progressFromEnv } from '@meterflow/contracts';
 import { PgEventStore } from '@meterflow/event-store';
 import { loadServiceConfig } from '@meterflow/service-kit';
 import { rebuildReadModels } from './adapters/projections/read-model.rebuild.js';
@@ -12,7 +13,7 @@ const pool = new pg.Pool({ connectionString: config.DATABASE_URL, options: `-c s
 try {
   const store = new PgEventStore(pool, ratingDefinition.dbSchema);
   const started = Date.now();
-  const res = await rebuildReadModels(store, ratingReadModels(pool));
+  const res = await rebuildReadModels(store, ratingReadModels(pool), 5_000, progressFromEnv());
   console.log(`rating: rebuilt ${res.streams} streams from ${res.events} events in ${Date.now() - started} ms`);
 } finally {
   await pool.end();

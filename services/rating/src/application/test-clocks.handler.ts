@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ApiRequest } from '@meterflow/contracts';
+import type { ApiRequest, ClockProgressReply } from '@meterflow/contracts';
 import { newId, notFound } from '@meterflow/kernel';
 import { LIST_PARAM_KEYS, parseListParams, rejectUnknown, str, timestamp } from '@meterflow/stripe-api';
 import type { CommandPipeline } from '@meterflow/event-store';
@@ -53,6 +53,25 @@ export class TestClocksHandler {
 
   async retrieve(req: ApiRequest) {
     return toStripeTestClock(await this.get(req.path.id ?? ''));
+  }
+
+  /** How far an advance is: the clock's own state and its subscriptions with close work still due. */
+  async progress(id: string): Promise<ClockProgressReply> {
+    const s = await this.get(id);
+    const { rows } = await this.pool.query<{ total: string; due: string }>(
+      `SELECT count(*) FILTER (WHERE next_due IS NOT NULL)::text AS total,
+              count(*) FILTER (WHERE pending_invoices > 0 OR next_due <= $2)::text AS due
+         FROM subscriptions WHERE test_clock = $1`,
+      [id, s.target ?? -1],
+    );
+    return {
+      status: s.status,
+      frozen_time: s.frozen_time,
+      reached: s.reached,
+      target: s.target,
+      failure: s.failure ?? null,
+      subscriptions: { total: Number(rows[0]?.total ?? 0), due: Number(rows[0]?.due ?? 0) },
+    };
   }
 
   async list(req: ApiRequest) {

@@ -7,6 +7,7 @@ import {
   CreditGrantUpdated,
   CreditGrantVoided,
 } from '@meterflow/contracts';
+import type { ProgressListener } from '@meterflow/contracts';
 import type { LedgerProjection } from '../../application/ports.js';
 import { CREDIT_LEDGER_READ_MODEL_INDEXES } from '../persistence/migrations.js';
 
@@ -151,16 +152,37 @@ const INDEX_NAMES = [...CREDIT_LEDGER_READ_MODEL_INDEXES.matchAll(/INDEX IF NOT 
  * (readers see the old state until it commits). Keys and indexes are built once, at the end:
  * sorting a million ids once beats a million random b-tree inserts.
  */
-export async function rebuildReadModels(db: Db): Promise<{ grants: number; transactions: number }> {
+export async function rebuildReadModels(db: Db, onProgress?: ProgressListener): Promise<{ grants: number; transactions: number }> {
   await db.query('TRUNCATE credit_grants, credit_balance_transactions');
   for (const name of INDEX_NAMES) await db.query(`DROP INDEX IF EXISTS ${name}`);
   await db.query('ALTER TABLE credit_balance_transactions DROP CONSTRAINT IF EXISTS credit_balance_transactions_pkey');
-  await projectTransactions(db, null);
+  await replayPostings(db, onProgress);
+  onProgress?.({ phase: 'indexes', done: 0, total: 0, unit: '' });
   await db.query('ALTER TABLE credit_balance_transactions ADD CONSTRAINT credit_balance_transactions_pkey PRIMARY KEY (id)');
   await db.query(CREDIT_LEDGER_READ_MODEL_INDEXES);
+  onProgress?.({ phase: 'grants', done: 0, total: 0, unit: '' });
   await projectGrants(db, null);
   const { rows } = await db.query<{ g: string; t: string }>(
     'SELECT (SELECT count(*) FROM credit_grants) AS g, (SELECT count(*) FROM credit_balance_transactions) AS t',
   );
   return { grants: Number(rows[0]!.g), transactions: Number(rows[0]!.t) };
+}
+
+/** Positions per INSERT of a rebuild: a progress step, still a large set-based statement. */
+const REPLAY_CHUNK = 200_000;
+
+/**
+ * `projectTransactions(db, null)` in slices of the global position, so that a listener sees how
+ * far the replay is (events replayed / the last position). Without one: a single statement.
+ */
+async function replayPostings(db: Db, onProgress?: ProgressListener): Promise<void> {
+  if (!onProgress) return projectTransactions(db, null);
+  const { rows } = await db.query<{ max: string | null }>('SELECT max(global_position)::text AS max FROM events');
+  const total = Number(rows[0]?.max ?? 0);
+  onProgress({ phase: 'replay', done: 0, total, unit: 'events' });
+  for (let from = 0; from < total; from += REPLAY_CHUNK) {
+    const to = Math.min(total, from + REPLAY_CHUNK);
+    await db.query(`${TXN_INSERT} WHERE e.type = $1 AND e.global_position > $2 AND e.global_position <= $3`, [POSTING, from, to]);
+    onProgress({ phase: 'replay', done: to, total, unit: 'events' });
+  }
 }

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { PgEventStore, StoredEvent } from '@meterflow/event-store';
 import { evolveInvoice, type Invoice, type InvoiceState } from '../../domain/invoice.decider.js';
 import { evolveInvoiceItem, renderInvoiceItem, type InvoiceItem, type InvoiceItemState } from '../../domain/invoice-item.decider.js';
-import type { InvoiceEvent, InvoiceItemEvent } from '@meterflow/contracts';
+import type { InvoiceEvent, InvoiceItemEvent, ProgressListener } from '@meterflow/contracts';
 import { renderInvoice, renderLine } from '../../domain/invoice.render.js';
 import { INVOICE_ITEM_STREAM, INVOICE_STREAM } from '../../application/streams.js';
 import type { InvoiceProjections } from '../../application/ports.js';
@@ -158,7 +158,12 @@ export const invoiceProjections: InvoiceProjections = {
 };
 
 /** Drop and replay: the rebuilt tables equal the live ones. */
-export async function rebuildReadModels(store: PgEventStore, pageSize = 5_000): Promise<{ invoices: number; items: number }> {
+export async function rebuildReadModels(
+  store: PgEventStore,
+  pageSize = 5_000,
+  onProgress?: ProgressListener,
+): Promise<{ invoices: number; items: number }> {
+  const total = onProgress ? await store.lastPosition() : 0;
   const invoices = new Map<string, { s: InvoiceState; v: number }>();
   const items = new Map<string, { s: InvoiceItemState; v: number }>();
   let after = 0n;
@@ -175,13 +180,23 @@ export async function rebuildReadModels(store: PgEventStore, pageSize = 5_000): 
         items.set(e.streamId, { s: evolveInvoiceItem(cur.s, e as unknown as InvoiceItemEvent), v: e.streamPosition });
       }
     }
+    onProgress?.({ phase: 'replay', done: Number(after), total, unit: 'events' });
   }
   return store.withTransaction(async (tx) => {
     await tx.query('TRUNCATE invoices, invoice_lines, invoice_items, invoice_number_counters');
     let ni = 0;
     let nii = 0;
-    for (const { s, v } of invoices.values()) if (s) (await projectInvoice(tx, s, v), ni++);
-    for (const { s, v } of items.values()) if (s) (await projectInvoiceItem(tx, s, v), nii++);
+    const objects = invoices.size + items.size;
+    let seen = 0;
+    const projected = () => onProgress?.({ phase: 'project', done: ++seen, total: objects, unit: 'objects' });
+    for (const { s, v } of invoices.values()) {
+      if (s) (await projectInvoice(tx, s, v), ni++);
+      projected();
+    }
+    for (const { s, v } of items.values()) {
+      if (s) (await projectInvoiceItem(tx, s, v), nii++);
+      projected();
+    }
     // Each customer's numbering resumes after the highest number it has given.
     await tx.query(
       `INSERT INTO invoice_number_counters (customer, last)

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { ProgressListener } from '@meterflow/contracts';
 import type { PgEventStore, StoredEvent } from '@meterflow/event-store';
 import { withTransaction } from '@meterflow/event-store';
 import { evolveAlert, type AlertState } from '../../domain/alert.decider.js';
@@ -6,21 +7,35 @@ import { evolveMeter, type MeterState } from '../../domain/meter.decider.js';
 import { AlertRepository } from '../persistence/alert.repository.js';
 import { MeterRepository } from '../persistence/meter.repository.js';
 
-/** Every stream with the prefix, folded; the version is the stream's last position (as live). */
-async function fold<S>(store: PgEventStore, streamPrefix: string, evolve: (s: S, e: StoredEvent) => S, initial: S) {
-  const states = new Map<string, { state: S; version: number }>();
+interface Folded<S> {
+  prefix: string;
+  evolve: (s: S, e: StoredEvent) => S;
+  initial: S;
+  states: Map<string, { state: S; version: number }>;
+}
+const folded = <S>(prefix: string, evolve: (s: S, e: StoredEvent) => S, initial: S): Folded<S> => ({
+  prefix,
+  evolve,
+  initial,
+  states: new Map(),
+});
+
+/** Every stream of each prefix, folded in one pass; the version is the stream's last position (as live). */
+async function fold(store: PgEventStore, folds: readonly Folded<never>[], onProgress?: ProgressListener): Promise<void> {
+  const total = onProgress ? await store.lastPosition() : 0;
   let after = 0n;
   for (;;) {
     const page = await store.readAll({ after, limit: 5000 });
     if (page.length === 0) break;
     for (const e of page) {
-      if (!e.streamId.startsWith(streamPrefix)) continue;
-      const cur = states.get(e.streamId) ?? { state: initial, version: 0 };
-      states.set(e.streamId, { state: evolve(cur.state, e), version: e.streamPosition });
+      const f = folds.find((x) => e.streamId.startsWith(x.prefix));
+      if (!f) continue;
+      const cur = f.states.get(e.streamId) ?? { state: f.initial, version: 0 };
+      f.states.set(e.streamId, { state: f.evolve(cur.state, e), version: e.streamPosition });
     }
     after = page[page.length - 1]!.globalPosition;
+    onProgress?.({ phase: 'replay', done: Number(after), total, unit: 'events' });
   }
-  return states;
 }
 
 /**
@@ -31,9 +46,13 @@ async function fold<S>(store: PgEventStore, streamPrefix: string, evolve: (s: S,
 export async function rebuildReadModels(
   store: PgEventStore,
   pool: pg.Pool,
+  onProgress?: ProgressListener,
 ): Promise<{ meters: number; alerts: number; rollups: number; buckets: number }> {
-  const meters = await fold<MeterState>(store, 'meter-mtr_', evolveMeter, null);
-  const alerts = await fold<AlertState>(store, 'alert-alrt_', evolveAlert, null);
+  const meterFold = folded<MeterState>('meter-mtr_', evolveMeter, null);
+  const alertFold = folded<AlertState>('alert-alrt_', evolveAlert, null);
+  await fold(store, [meterFold, alertFold] as unknown as Folded<never>[], onProgress);
+  const meters = meterFold.states;
+  const alerts = alertFold.states;
   return withTransaction(pool, async (tx) => {
     // Stop writers while the rollups are re-folded (a batch committed meanwhile would be lost).
     await tx.query('LOCK TABLE meters, alerts, usage_rollups, usage_buckets IN EXCLUSIVE MODE');
@@ -43,6 +62,7 @@ export async function rebuildReadModels(
     const alertRepo = new AlertRepository(pool);
     for (const { state, version } of meters.values()) if (state) await meterRepo.save(tx, state, version);
     for (const { state, version } of alerts.values()) if (state) await alertRepo.save(tx, state, version);
+    onProgress?.({ phase: 'rollups', done: 0, total: 0, unit: '' });
     await tx.query('DELETE FROM usage_rollups');
     await tx.query('DELETE FROM usage_buckets');
     const notCancelled = 'NOT EXISTS (SELECT 1 FROM meter_event_cancellations c WHERE c.identifier = e.identifier)';

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { STRIPE_EVENT_EMITTED } from '@meterflow/contracts';
+import { STRIPE_EVENT_EMITTED, type ProgressListener } from '@meterflow/contracts';
 import { quoteIdent, withTransaction, type PgEventStore } from '@meterflow/event-store';
 import type { ReadModel, RatingReadModels } from '../../application/ports.js';
 import { customerDecider } from '../../domain/customer.decider.js';
@@ -50,11 +50,13 @@ export async function rebuildReadModels(
   store: PgEventStore,
   models: RatingReadModels,
   batch = 5_000,
+  onProgress?: ProgressListener,
 ): Promise<{ streams: number; events: number }> {
   const repos = kinds(models);
   const schema = quoteIdent(store.schema);
   return withTransaction(store.pool, async (tx: pg.PoolClient) => {
     await tx.query(`TRUNCATE ${READ_MODEL_TABLES.map((t) => `${schema}.${t}`).join(', ')}`);
+    const total = onProgress ? await store.lastPosition(tx) : 0;
     let after = 0n;
     let events = 0;
     const streams = new Map<string, { prefix: string; state: unknown; version: number }>();
@@ -77,19 +79,26 @@ export async function rebuildReadModels(
         s.state = repo.evolve(s.state, { type: r.type, data: r.data });
         events++;
       }
+      onProgress?.({ phase: 'replay', done: Number(after), total, unit: 'events' });
     }
     const byPrefix = new Map<string, { id: string; version: number; state: unknown }[]>();
     for (const [id, s] of streams) {
       if (s.state === null || !repos[s.prefix]) continue;
       byPrefix.set(s.prefix, [...(byPrefix.get(s.prefix) ?? []), { id, version: s.version, state: s.state }]);
     }
+    const objects = [...byPrefix.values()].reduce((n, rows) => n + rows.length, 0);
+    let projected = 0;
     for (const [prefix, rows] of byPrefix) {
       // the live projection, as if each object were created whole
-      for (let i = 0; i < rows.length; i += batch)
+      for (let i = 0; i < rows.length; i += batch) {
+        const slice = rows.slice(i, i + batch);
         await repos[prefix]!.model.project(
           tx,
-          rows.slice(i, i + batch).map((r) => ({ id: r.id, version: r.version, before: null, after: r.state, events: [], stored: [] })),
+          slice.map((r) => ({ id: r.id, version: r.version, before: null, after: r.state, events: [], stored: [] })),
         );
+        projected += slice.length;
+        onProgress?.({ phase: 'project', done: projected, total: objects, unit: 'objects' });
+      }
     }
     return { streams: streams.size, events };
   });

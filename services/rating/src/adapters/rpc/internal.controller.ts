@@ -2,6 +2,9 @@ import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
   CLOCK_OPS,
+  CLOCK_PROGRESS_OP,
+  ClockProgressRequest,
+  type ClockProgressReply,
   RATING_OPS,
   type ClockAdvanceToReply,
   ClockAdvanceToRequest,
@@ -20,6 +23,7 @@ import { PeriodCloseService } from '../../application/period-close.service.js';
 import { PeriodRerating } from '../../application/period-rerating.js';
 import { InvoicePreviewService } from '../../application/invoice-preview.service.js';
 import { ThresholdInvoicing } from '../../application/threshold-invoicing.service.js';
+import { TestClocksHandler } from '../../application/test-clocks.handler.js';
 
 /** Ops other services call: the clock protocol, re-rating closed periods, invoice previews. */
 @Controller()
@@ -29,7 +33,14 @@ export class InternalController {
     private readonly rerating: PeriodRerating,
     private readonly previews: InvoicePreviewService,
     private readonly thresholds: ThresholdInvoicing,
+    private readonly clocks: TestClocksHandler,
   ) {}
+
+  /** How far a test clock's advance is (operators' CLI, the console). */
+  @MessagePattern(CLOCK_PROGRESS_OP)
+  progress(@Payload(contract(ClockProgressRequest)) req: ClockProgressRequest): Promise<ClockProgressReply> {
+    return this.clocks.progress(req.clock);
+  }
 
   /** Invoice preview: what the subscription would be invoiced, nothing written. */
   @MessagePattern(PREVIEW_OPS.previewInvoice)

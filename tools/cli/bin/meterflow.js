@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// The workspace bin: `pnpm exec meterflow <command>` (built by `pnpm build`).
+import '../dist/bin.js';
