@@ -85,6 +85,8 @@ export interface SubscriptionSchedule {
   /** With an invoice not yet acknowledged by invoicing. */
   withPendingInvoices(clock: string | null, limit: number): Promise<string[]>;
   hasThresholds(clock: string): Promise<boolean>;
+  /** Subscriptions on a clock with a next due date, and how many still have close work at or before `target`. */
+  clockProgress(clock: string, target: number): Promise<{ total: number; due: number }>;
   /** Active with `billing_thresholds`, ids after `afterId` in order. */
   withThresholds(clock: string | null, afterId: string, limit: number): Promise<string[]>;
 }

@@ -10,9 +10,11 @@ import {
   PIPELINE,
   READ_MODELS,
   SUBSCRIPTION_INDEX,
+  SUBSCRIPTION_SCHEDULE,
   TEST_CLOCK_INDEX,
   type RatingReadModels,
   type SubscriptionIndex,
+  type SubscriptionSchedule,
   type TestClockIndex,
 } from './ports.js';
 import { requestContext } from './stripe-facts.js';
@@ -25,6 +27,7 @@ export class TestClocksHandler {
     @Inject(READ_MODELS) private readonly models: RatingReadModels,
     @Inject(TEST_CLOCK_INDEX) private readonly clocks: TestClockIndex,
     @Inject(SUBSCRIPTION_INDEX) private readonly subscriptions: SubscriptionIndex,
+    @Inject(SUBSCRIPTION_SCHEDULE) private readonly schedule: SubscriptionSchedule,
     private readonly types: RatingAggregates,
     private readonly time: TimeService,
     private readonly runner: ClockAdvanceRunner,
@@ -58,19 +61,14 @@ export class TestClocksHandler {
   /** How far an advance is: the clock's own state and its subscriptions with close work still due. */
   async progress(id: string): Promise<ClockProgressReply> {
     const s = await this.get(id);
-    const { rows } = await this.pool.query<{ total: string; due: string }>(
-      `SELECT count(*) FILTER (WHERE next_due IS NOT NULL)::text AS total,
-              count(*) FILTER (WHERE pending_invoices > 0 OR next_due <= $2)::text AS due
-         FROM subscriptions WHERE test_clock = $1`,
-      [id, s.target ?? -1],
-    );
+    const subscriptions = await this.schedule.clockProgress(id, s.target ?? -1);
     return {
       status: s.status,
       frozen_time: s.frozen_time,
       reached: s.reached,
       target: s.target,
       failure: s.failure ?? null,
-      subscriptions: { total: Number(rows[0]?.total ?? 0), due: Number(rows[0]?.due ?? 0) },
+      subscriptions,
     };
   }
 

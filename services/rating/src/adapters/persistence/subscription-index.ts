@@ -98,6 +98,16 @@ export class PgSubscriptionIndex implements SubscriptionIndex, SubscriptionSched
     return rows.map((r) => r.id);
   }
 
+  async clockProgress(clock: string, target: number): Promise<{ total: number; due: number }> {
+    const { rows } = await this.pool.query<{ total: string; due: string }>(
+      `SELECT count(*) FILTER (WHERE next_due IS NOT NULL)::text AS total,
+              count(*) FILTER (WHERE pending_invoices > 0 OR next_due <= $2)::text AS due
+         FROM subscriptions WHERE test_clock = $1`,
+      [clock, target],
+    );
+    return { total: Number(rows[0]?.total ?? 0), due: Number(rows[0]?.due ?? 0) };
+  }
+
   async hasThresholds(clock: string): Promise<boolean> {
     const { rows } = await this.pool.query(`SELECT 1 FROM subscriptions WHERE test_clock = $1 AND ${WITH_THRESHOLDS} LIMIT 1`, [clock]);
     return rows.length > 0;
