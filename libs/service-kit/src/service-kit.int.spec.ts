@@ -5,15 +5,23 @@ import { stripeEvent } from '@meterflow/contracts';
 import { DomainError, newId } from '@meterflow/kernel';
 import type { PgEventStore } from '@meterflow/event-store';
 import { createTestDatabase, deleteNamespaceStreams, eventually, testNamespace, type TestDatabase } from '@meterflow/testing';
-import type { RpcClient } from '@meterflow/messaging';
-import { EVENT_STORE, RPC_CLIENT, startServiceForTest, type ServiceDefinition, type ServiceUnderTest } from './index.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsNames } from '@meterflow/contracts';
+import { RpcClient } from '@meterflow/messaging';
+import { EVENT_STORE, NATS_CONNECTION, NATS_NAMES, startServiceForTest, type ServiceDefinition, type ServiceUnderTest } from './index.js';
 
 @Controller()
 class ToyRpc {
   constructor(
     @Inject(EVENT_STORE) private readonly store: PgEventStore,
-    @Inject(RPC_CLIENT) private readonly rpc: RpcClient,
-  ) {}
+    @Inject(NATS_CONNECTION) nc: NatsConnection,
+    @Inject(NATS_NAMES) names: NatsNames,
+  ) {
+    // The service's own RPC_CLIENT may only make rating's real calls (RPC_CALLS); a toy op is not one.
+    this.rpc = new RpcClient(nc, names);
+  }
+
+  private readonly rpc: RpcClient;
 
   /** Creates a toy through another request: the chain's ids must travel with it. */
   @MessagePattern('toys.create_via')
