@@ -39,6 +39,15 @@ module.exports = {
       to: { path: '^services/[^/]+/src/adapters/' },
     },
     {
+      name: 'application-no-database',
+      comment:
+        'application/ reaches Postgres only through its ports: pg, the ORM and SQL live in adapters/persistence ' +
+        "(a port takes a unit's transaction as @meterflow/event-store's opaque Transaction). Issue 7.",
+      severity: 'error',
+      from: { path: '^services/[^/]+/src/application/' },
+      to: { path: '(^|/)(pg|pg-[a-z]+|@mikro-orm/[a-z-]+)(/|$)' },
+    },
+    {
       name: 'no-service-to-service',
       comment: 'Services talk over NATS, never by importing each other.',
       severity: 'error',

@@ -14,6 +14,8 @@ export {
   type ExpectedVersion,
   type NewEvent,
   type PgEventStoreOptions,
+  type Queryable,
+  type Transaction,
   type StoredEvent,
 } from './pg-event-store.js';
 export {

@@ -70,7 +70,10 @@ export class VersionConflictError extends Error {
   }
 }
 
-type Queryable = Pick<pg.PoolClient, 'query'>;
+/** A transaction of the store: what `withTransaction` and a unit of work (`uow.tx`) hand out; ports take it as an opaque handle. */
+export type Transaction = pg.PoolClient;
+/** A transaction or the pool: anything a read can run on. */
+export type Queryable = Pick<pg.PoolClient, 'query'>;
 
 interface EventRow {
   global_position: string;

@@ -2,7 +2,9 @@ import { Module } from '@nestjs/common';
 import { CommandPipeline, type PgEventStore } from '@meterflow/event-store';
 import { EVENT_STORE, PG_POOL } from '@meterflow/service-kit';
 import type pg from 'pg';
+import { PgCustomerIndex, PgPriceIndex, PgProductIndex } from './adapters/persistence/catalog-index.js';
 import { ratingReadModels } from './adapters/persistence/read-models.js';
+import { PgSubscriptionHistory } from './adapters/persistence/subscription-history.js';
 import { PgSubscriptionIndex } from './adapters/persistence/subscription-index.js';
 import { PgTestClockIndex } from './adapters/persistence/test-clock-index.js';
 import { CatalogController } from './adapters/rpc/catalog.controller.js';
@@ -20,7 +22,17 @@ import { InvoicePreviewService } from './application/invoice-preview.service.js'
 import { ThresholdInvoicing } from './application/threshold-invoicing.service.js';
 import { ThresholdScheduler } from './adapters/scheduler/threshold.scheduler.js';
 import { PeriodCloseService } from './application/period-close.service.js';
-import { PIPELINE, READ_MODELS, SUBSCRIPTION_INDEX, SUBSCRIPTION_SCHEDULE, TEST_CLOCK_INDEX } from './application/ports.js';
+import {
+  CUSTOMER_INDEX,
+  PIPELINE,
+  PRICE_INDEX,
+  PRODUCT_INDEX,
+  READ_MODELS,
+  SUBSCRIPTION_HISTORY,
+  SUBSCRIPTION_INDEX,
+  SUBSCRIPTION_SCHEDULE,
+  TEST_CLOCK_INDEX,
+} from './application/ports.js';
 import { PricesHandler } from './application/prices.handler.js';
 import { ProductsHandler } from './application/products.handler.js';
 import { SubscriptionCancelHandler } from './application/subscription-cancel.handler.js';
@@ -42,6 +54,10 @@ import { TimeService } from './application/time.service.js';
     { provide: SUBSCRIPTION_INDEX, useExisting: PgSubscriptionIndex },
     { provide: SUBSCRIPTION_SCHEDULE, useExisting: PgSubscriptionIndex },
     { provide: TEST_CLOCK_INDEX, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgTestClockIndex(pool) },
+    { provide: CUSTOMER_INDEX, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgCustomerIndex(pool) },
+    { provide: PRODUCT_INDEX, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgProductIndex(pool) },
+    { provide: PRICE_INDEX, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgPriceIndex(pool) },
+    { provide: SUBSCRIPTION_HISTORY, inject: [EVENT_STORE], useFactory: (store: PgEventStore) => new PgSubscriptionHistory(store) },
     { provide: PIPELINE, inject: [EVENT_STORE], useFactory: (store: PgEventStore) => new CommandPipeline(store) },
     RatingAggregates,
     TimeService,

@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import type {
   ApplyCreditsReply,
   ApplyCreditsRequest,
@@ -10,7 +9,7 @@ import type {
   RatePeriodRequest,
   RpcReply,
 } from '@meterflow/contracts';
-import type { Change } from '@meterflow/event-store';
+import type { Change, Transaction } from '@meterflow/event-store';
 import type { CustomerDirectory } from '@meterflow/rating-client';
 import type { Invoice, InvoiceState } from '../domain/invoice.decider.js';
 import type { InvoiceItemState } from '../domain/invoice-item.decider.js';
@@ -24,7 +23,7 @@ import type {
 } from '@meterflow/contracts';
 
 /** The transaction of a unit of work (`uow.tx`): side tables are written in it. */
-export type Tx = pg.PoolClient;
+export type Tx = Transaction;
 
 export interface PriceInfo {
   id: string;

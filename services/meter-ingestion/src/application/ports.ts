@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import type { Transaction } from '@meterflow/event-store';
 import type { ListParams, StripeList } from '@meterflow/stripe-api';
 import type { Alert } from '../domain/alert.decider.js';
 import type { ErrorReport } from '../domain/error-report.js';
@@ -12,7 +12,7 @@ import type { StoredEvent } from '../domain/usage.rollup.js';
  */
 
 /** The transaction of a unit of work (read models are written in it). */
-export type Tx = pg.PoolClient;
+export type Tx = Transaction;
 
 // ---- meters ------------------------------------------------------------------------------------
 

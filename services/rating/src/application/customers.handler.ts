@@ -6,7 +6,6 @@ import {
   applyMetadata,
   enumOf,
   int,
-  listSql,
   metadata,
   obj,
   parseListParams,
@@ -15,14 +14,12 @@ import {
   strArr,
   type Params,
 } from '@meterflow/stripe-api';
-import type pg from 'pg';
 import type { CommandPipeline } from '@meterflow/event-store';
-import { PG_POOL } from '@meterflow/service-kit';
 import type { CustomerObject } from '../domain/catalog.events.js';
-import { decodePage, encodePage, parseCustomerSearch, type SearchClause } from '../domain/customer-search.js';
+import { decodePage, encodePage, parseCustomerSearch } from '../domain/customer-search.js';
 import { RatingAggregates } from './aggregates.js';
-import { rangeFilter } from './list-filters.js';
-import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
+import { parseRange } from './list-filters.js';
+import { CUSTOMER_INDEX, PIPELINE, READ_MODELS, type CustomerIndex, type RatingReadModels } from './ports.js';
 import { requestContext } from './stripe-facts.js';
 import { TimeService } from './time.service.js';
 
@@ -84,7 +81,7 @@ export class CustomersHandler {
   constructor(
     @Inject(PIPELINE) private readonly pipeline: CommandPipeline,
     @Inject(READ_MODELS) private readonly models: RatingReadModels,
-    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(CUSTOMER_INDEX) private readonly index: CustomerIndex,
     private readonly types: RatingAggregates,
     private readonly time: TimeService,
   ) {}
@@ -166,9 +163,8 @@ export class CustomersHandler {
     return deletedObject(id);
   }
 
-  async idsOnClock(clock: string): Promise<string[]> {
-    const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM customers WHERE test_clock = $1 AND NOT deleted', [clock]);
-    return rows.map((r) => r.id);
+  idsOnClock(clock: string): Promise<string[]> {
+    return this.index.idsOnClock(clock);
   }
 
   async list(req: ApiRequest) {
@@ -176,36 +172,17 @@ export class CustomersHandler {
     rejectUnknown(p, [...LIST_PARAM_KEYS, 'email', 'test_clock', 'created']);
     const email = str(p, 'email');
     const testClock = str(p, 'test_clock');
-    const args: unknown[] = [];
-    const where = ['NOT deleted'];
-    // Customers on a test clock only show when the list asks for that clock.
-    if (testClock) {
-      args.push(testClock);
-      where.push(`test_clock = $${args.length}`);
-    } else where.push('test_clock IS NULL');
-    if (email) {
-      args.push(email);
-      where.push(`email = $${args.length}`);
-    }
-    const created = rangeFilter(p, 'created', 'created', args.length + 1);
-    where.push(...created.sql);
-    args.push(...created.args);
-    const page = listSql(parseListParams(p), { firstArg: args.length + 1 });
-    if (page.where) where.push(page.where);
-    const { rows } = await this.pool.query<{ state: { object: CustomerObject } }>(
-      `SELECT state FROM customers WHERE ${where.join(' AND ')} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
-      [...args, ...page.args],
-    );
-    return page.finish(
-      rows.map((r) => r.state.object),
-      '/v1/customers',
+    const created = parseRange(p, 'created');
+    return this.index.list(
+      { ...(email ? { email } : {}), ...(testClock ? { test_clock: testClock } : {}), ...(created ? { created } : {}) },
+      parseListParams(p),
     );
   }
 
   /**
    * `GET /v1/customers/search`: Stripe's query language over the read model, newest first, paged
    * by an opaque `page` token. Unlike the list, customers on test clocks are found too
-   * (docs/console.md). Substring clauses scan the id index until a page is full.
+   * (docs/console.md).
    */
   async search(req: ApiRequest) {
     const p = req.params;
@@ -213,16 +190,7 @@ export class CustomersHandler {
     const query = parseCustomerSearch(str(p, 'query', { required: true, maxLength: 1000 })!);
     const limit = int(p, 'limit', { min: 1, max: 100 }) ?? 10;
     const page = str(p, 'page', { maxLength: 5000 });
-    const args: unknown[] = [];
-    const arg = (v: unknown) => `$${args.push(v)}`;
-    const where = ['NOT deleted', `(${query.clauses.map((c) => clauseSql(c, arg)).join(` ${query.join} `)})`];
-    if (page) where.push(`id < ${arg(decodePage(page))}`);
-    const { rows } = await this.pool.query<{ id: string; state: { object: CustomerObject } }>(
-      `SELECT id, state FROM customers WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ${limit + 1}`,
-      args,
-    );
-    const hasMore = rows.length > limit;
-    const data = rows.slice(0, limit).map((r) => r.state.object);
+    const { data, hasMore } = await this.index.search(query, limit, page ? decodePage(page) : undefined);
     return {
       object: 'search_result',
       data,
@@ -231,23 +199,4 @@ export class CustomersHandler {
       url: '/v1/customers/search',
     };
   }
-}
-
-const likePattern = (v: string) => `%${v.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-
-/** One search clause as SQL over the `customers` read model (values always as parameters). */
-function clauseSql(c: SearchClause, arg: (v: unknown) => string): string {
-  let sql: string;
-  if (c.field === 'created') sql = `created ${c.op === ':' ? '=' : c.op} ${arg(c.value)}`;
-  else {
-    const col =
-      c.field === 'email'
-        ? 'email'
-        : typeof c.field === 'object'
-          ? `(state->'object'->'metadata'->>${arg(c.field.metadata)})`
-          : `(state->'object'->>'${c.field}')`;
-    sql = c.op === '~' ? `${col} ILIKE ${arg(likePattern(String(c.value)))}` : `lower(${col}) = lower(${arg(c.value)})`;
-  }
-  // A NULL field matches no clause; its negation matches. The plain form keeps indexes usable.
-  return c.negate ? `NOT coalesce(${sql}, false)` : sql;
 }

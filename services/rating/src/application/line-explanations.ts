@@ -7,16 +7,14 @@ import {
   type UsageQueryRequest,
 } from '@meterflow/contracts';
 import type { RatedLine } from '@meterflow/contracts';
-import { quoteIdent, type CommandPipeline } from '@meterflow/event-store';
 import type { RpcClient } from '@meterflow/messaging';
 import { DomainError } from '@meterflow/kernel';
-import { CONFIG, PG_POOL, RPC_CLIENT } from '@meterflow/service-kit';
-import type pg from 'pg';
+import { CONFIG, RPC_CLIENT } from '@meterflow/service-kit';
 import { billedBefore, type Billed } from '../domain/billing-threshold.js';
 import { pricingTerms, type PriceObject } from '../domain/price.js';
 import { explainLicensed, explainRating, pricingDoc } from '../domain/rating-explanation.js';
 import type { RatingEnv } from '../rating.definition.js';
-import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
+import { READ_MODELS, SUBSCRIPTION_HISTORY, type RatingReadModels, type SubscriptionHistory } from './ports.js';
 
 type Usage = UsageQueryReply['results'][string];
 
@@ -32,20 +30,16 @@ export class LineExplanations {
     @Inject(READ_MODELS) private readonly models: RatingReadModels,
     @Inject(RPC_CLIENT) private readonly rpc: RpcClient,
     @Inject(CONFIG) private readonly config: RatingEnv,
-    @Inject(PIPELINE) private readonly pipeline: CommandPipeline,
-    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(SUBSCRIPTION_HISTORY) private readonly history: SubscriptionHistory,
   ) {}
 
   /** The lines of the threshold invoices of these subscriptions (issue 8 item 6), from their streams. */
   private async thresholdLines(subscriptions: readonly string[]): Promise<Map<string, RatedLine[]>> {
     const out = new Map<string, RatedLine[]>();
-    if (subscriptions.length === 0) return out;
-    const { rows } = await this.pool.query<{ stream_id: string; data: { invoice: { lines: RatedLine[] } } }>(
-      `SELECT stream_id, data FROM ${quoteIdent(this.pipeline.store.schema)}.events
-        WHERE stream_id = ANY($1::text[]) AND type = 'SubscriptionThresholdInvoiced' ORDER BY global_position`,
-      [subscriptions],
-    );
-    for (const r of rows) out.set(r.stream_id, [...(out.get(r.stream_id) ?? []), ...r.data.invoice.lines.filter((l) => l.meter !== null)]);
+    for (const e of await this.history.eventsOfType(subscriptions, 'SubscriptionThresholdInvoiced')) {
+      const { lines } = (e.data as { invoice: { lines: RatedLine[] } }).invoice;
+      out.set(e.streamId, [...(out.get(e.streamId) ?? []), ...lines.filter((l) => l.meter !== null)]);
+    }
     return out;
   }
 

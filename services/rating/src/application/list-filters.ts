@@ -21,22 +21,3 @@ export function parseRange(p: Params, key: string): Range | undefined {
     throw new DomainError('parameter_invalid', `Invalid ${key}: give gt, gte, lt or lte.`, { param: key });
   return range;
 }
-
-/**
- * Stripe's range filter as SQL conditions on `column`, numbered from `firstArg`.
- * @deprecated catalog lists still build their SQL here; new code takes `parseRange` and a port.
- */
-export function rangeFilter(p: Params, key: string, column: string, firstArg: number): { sql: string[]; args: number[] } {
-  const range = parseRange(p, key);
-  if (!range) return { sql: [], args: [] };
-  const ops = { eq: '=', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
-  const sql: string[] = [];
-  const args: number[] = [];
-  for (const [name, op] of Object.entries(ops)) {
-    const n = range[name as keyof Range];
-    if (n === undefined) continue;
-    args.push(n);
-    sql.push(`${column} ${op} $${firstArg + args.length - 1}`);
-  }
-  return { sql, args };
-}

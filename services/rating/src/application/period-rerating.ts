@@ -1,13 +1,10 @@
 import type { CreateSubscriptionInvoiceRequest, RatedLine, RatePeriodReply, RatePeriodRequest, RpcReply } from '@meterflow/contracts';
-import { quoteIdent, type CommandPipeline } from '@meterflow/event-store';
 import { DomainError, notFound } from '@meterflow/kernel';
 import { Inject, Injectable } from '@nestjs/common';
-import type pg from 'pg';
-import { PG_POOL } from '@meterflow/service-kit';
 import { billedBefore, lessBilled } from '../domain/billing-threshold.js';
 import type { PriceObject } from '../domain/price.js';
 import type { SubscriptionState } from '../domain/subscription.types.js';
-import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
+import { READ_MODELS, SUBSCRIPTION_HISTORY, type RatingReadModels, type SubscriptionHistory } from './ports.js';
 import { UsageRatingService, type UsageWindow } from './usage-rating.service.js';
 
 /** The subscription events that carry invoice requests (the only ones re-rating reads in full). */
@@ -38,9 +35,8 @@ interface StreamFacts {
 @Injectable()
 export class PeriodRerating {
   constructor(
-    @Inject(PIPELINE) private readonly pipeline: CommandPipeline,
     @Inject(READ_MODELS) private readonly models: RatingReadModels,
-    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(SUBSCRIPTION_HISTORY) private readonly history: SubscriptionHistory,
     private readonly rating: UsageRatingService,
   ) {}
 
@@ -111,22 +107,14 @@ export class PeriodRerating {
   }
 
   /**
-   * The invoice requests of each subscription stream, in one query. Every stream row is read
+   * The invoice requests of each subscription stream, in one read. Every stream row is read
    * (existence), but only the events carrying invoice requests bring their data.
    */
   private async readStreams(ids: readonly string[]): Promise<Map<string, StreamFacts>> {
     const out = new Map<string, StreamFacts>();
-    if (ids.length === 0) return out;
-    const { rows } = await this.pool.query<{ stream_id: string; type: string; data: unknown }>(
-      `SELECT stream_id, type, CASE WHEN type = ANY($2::text[]) THEN data END AS data
-         FROM ${quoteIdent(this.pipeline.store.schema)}.events
-        WHERE stream_id = ANY($1::text[])
-        ORDER BY stream_id, stream_position`,
-      [ids, INVOICE_EVENTS],
-    );
-    for (const e of rows) {
-      let facts = out.get(e.stream_id);
-      if (!facts) out.set(e.stream_id, (facts = { customer: '', invoices: [], thresholdLines: [] }));
+    for (const e of await this.history.events(ids, INVOICE_EVENTS)) {
+      let facts = out.get(e.streamId);
+      if (!facts) out.set(e.streamId, (facts = { customer: '', invoices: [], thresholdLines: [] }));
       if (e.type === 'SubscriptionCreated') {
         const sub = (e.data as { subscription: SubscriptionState }).subscription;
         facts.customer = sub.customer;

@@ -1,7 +1,9 @@
-import type pg from 'pg';
-import type { Change, Loaded } from '@meterflow/event-store';
+import type { Change, Loaded, Queryable, Transaction } from '@meterflow/event-store';
 import type { ListParams, StripeList } from '@meterflow/stripe-api';
 import type { Recurrence } from '../domain/billing-period.js';
+import type { CustomerObject, ProductObject } from '../domain/catalog.events.js';
+import type { SearchQuery } from '../domain/customer-search.js';
+import type { PriceObject } from '../domain/price.js';
 import type { CustomerState } from '../domain/customer.decider.js';
 import type { PriceState } from '../domain/price.decider.js';
 import type { ProductState } from '../domain/product.decider.js';
@@ -14,8 +16,6 @@ import type { TestClockState } from '../domain/test-clock.decider.js';
  * are used as they are.)
  */
 
-type Queryable = Pick<pg.PoolClient, 'query'>;
-
 /**
  * One aggregate kind's read model: a row per object with its folded state and the stream version
  * it reflects. It is the pipeline's snapshot (`snapshot`) and projection (`project`), and what
@@ -23,7 +23,7 @@ type Queryable = Pick<pg.PoolClient, 'query'>;
  */
 export interface ReadModel<S> {
   snapshot(db: Queryable, ids: readonly string[]): Promise<Map<string, Loaded<S>>>;
-  project(tx: pg.PoolClient, changes: readonly Change<S>[]): Promise<void>;
+  project(tx: Transaction, changes: readonly Change<S>[]): Promise<void>;
   /** The object's state, or the initial `null` when there is none. */
   get(id: string): Promise<S>;
   /** Several, with their versions (ids without a row are left out), in one query. */
@@ -102,3 +102,71 @@ export interface TestClockIndex {
 export const SUBSCRIPTION_INDEX = Symbol('SUBSCRIPTION_INDEX');
 export const SUBSCRIPTION_SCHEDULE = Symbol('SUBSCRIPTION_SCHEDULE');
 export const TEST_CLOCK_INDEX = Symbol('TEST_CLOCK_INDEX');
+
+/** `GET /v1/customers` filters. Customers on a test clock show only when the list names their clock. */
+export interface CustomerListFilter {
+  email?: string;
+  test_clock?: string;
+  created?: Range;
+}
+
+/** The `customers` read model's query columns: lists, search, a clock's customers. */
+export interface CustomerIndex {
+  list(filter: CustomerListFilter, page: ListParams): Promise<StripeList<CustomerObject>>;
+  /** Matches of a search query (test-clock customers too), highest id first, below `before`; `hasMore` when more than `limit` match. */
+  search(query: SearchQuery, limit: number, before: string | undefined): Promise<{ data: CustomerObject[]; hasMore: boolean }>;
+  /** The (not deleted) customers on a test clock. */
+  idsOnClock(clock: string): Promise<string[]>;
+}
+
+export interface ProductListFilter {
+  active?: boolean;
+  ids?: string[];
+  created?: Range;
+}
+
+export interface ProductIndex {
+  list(filter: ProductListFilter, page: ListParams): Promise<StripeList<ProductObject>>;
+  /** Product names by id (ids without a product are left out), in one query. */
+  names(ids: readonly string[]): Promise<Map<string, string>>;
+}
+
+export interface PriceListFilter {
+  active?: boolean;
+  /** Lower-case. */
+  currency?: string;
+  product?: string;
+  type?: 'one_time' | 'recurring';
+  lookup_keys?: string[];
+  recurring?: { interval?: 'day' | 'week' | 'month' | 'year'; meter?: string; usage_type?: 'licensed' | 'metered' };
+  created?: Range;
+}
+
+export interface PriceIndex {
+  list(filter: PriceListFilter, page: ListParams): Promise<StripeList<PriceObject>>;
+  /** The active price holding a lookup key, other than `except`. */
+  lookupKeyHolder(key: string, except: string): Promise<string | null>;
+}
+
+/** One stored event as the history reads return it (`data` is `null` where it was not asked for). */
+export interface HistoryEvent {
+  streamId: string;
+  type: string;
+  data: unknown;
+}
+
+/**
+ * Reads of subscription streams that want a few event types of many streams rather than their
+ * fold (re-rating, line explanations): the invoice requests the streams recorded.
+ */
+export interface SubscriptionHistory {
+  /** Every event of the streams, stream by stream in order; `data` only for the `withData` types. */
+  events(streamIds: readonly string[], withData: readonly string[]): Promise<HistoryEvent[]>;
+  /** The events of one type on the streams, in the store's global order. */
+  eventsOfType(streamIds: readonly string[], type: string): Promise<HistoryEvent[]>;
+}
+
+export const CUSTOMER_INDEX = Symbol('CUSTOMER_INDEX');
+export const PRODUCT_INDEX = Symbol('PRODUCT_INDEX');
+export const PRICE_INDEX = Symbol('PRICE_INDEX');
+export const SUBSCRIPTION_HISTORY = Symbol('SUBSCRIPTION_HISTORY');

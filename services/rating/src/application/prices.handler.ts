@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type pg from 'pg';
 import type { ApiRequest } from '@meterflow/contracts';
 import type { CommandPipeline, UnitOfWork } from '@meterflow/event-store';
 import { DomainError, newId, notFound } from '@meterflow/kernel';
@@ -11,7 +10,6 @@ import {
   enumOf,
   exclusive,
   int,
-  listSql,
   metadata,
   obj,
   objArr,
@@ -21,11 +19,10 @@ import {
   strArr,
   type Params,
 } from '@meterflow/stripe-api';
-import { PG_POOL } from '@meterflow/service-kit';
 import { createPrice, type PriceInput, type PriceObject } from '../domain/price.js';
 import { RatingAggregates } from './aggregates.js';
-import { rangeFilter } from './list-filters.js';
-import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
+import { parseRange } from './list-filters.js';
+import { PIPELINE, PRICE_INDEX, READ_MODELS, type PriceIndex, type PriceListFilter, type RatingReadModels } from './ports.js';
 import { ProductsHandler } from './products.handler.js';
 import { requestContext } from './stripe-facts.js';
 import { TimeService } from './time.service.js';
@@ -111,7 +108,7 @@ export class PricesHandler {
   constructor(
     @Inject(PIPELINE) private readonly pipeline: CommandPipeline,
     @Inject(READ_MODELS) private readonly models: RatingReadModels,
-    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(PRICE_INDEX) private readonly index: PriceIndex,
     private readonly types: RatingAggregates,
     private readonly products: ProductsHandler,
     private readonly time: TimeService,
@@ -169,11 +166,7 @@ export class PricesHandler {
   /** The active price holding `key` (other than `id`); refused unless it may be transferred. */
   private async lookupKeyHolder(key: string | null | undefined, id: string, transfer: boolean): Promise<string | null> {
     if (!key) return null;
-    const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM prices WHERE lookup_key = $1 AND active AND id <> $2', [
-      key,
-      id,
-    ]);
-    const holder = rows[0]?.id;
+    const holder = await this.index.lookupKeyHolder(key, id);
     if (!holder) return null;
     if (!transfer)
       throw new DomainError(
@@ -227,44 +220,27 @@ export class PricesHandler {
   async list(req: ApiRequest) {
     const p = req.params;
     rejectUnknown(p, [...LIST_PARAM_KEYS, 'active', 'currency', 'product', 'type', 'lookup_keys', 'recurring', 'created']);
-    const args: unknown[] = [];
-    const where: string[] = ['true'];
-    const add = (sql: string, v: unknown) => {
-      args.push(v);
-      where.push(sql.replace('?', `$${args.length}`));
-    };
+    const f: PriceListFilter = {};
     const active = bool(p, 'active');
-    if (active != null) add('active = ?', active);
+    if (active != null) f.active = active;
     const currency = str(p, 'currency');
-    if (currency) add('currency = ?', currency.toLowerCase());
+    if (currency) f.currency = currency.toLowerCase();
     const product = str(p, 'product');
-    if (product) add('product = ?', product);
+    if (product) f.product = product;
     const type = enumOf(p, 'type', ['one_time', 'recurring'] as const);
-    if (type) add('type = ?', type);
+    if (type) f.type = type;
     const keys = strArr(p, 'lookup_keys');
-    if (keys) add('lookup_key = ANY(?::text[])', keys);
+    if (keys) f.lookup_keys = keys;
     const r = obj(p, 'recurring');
     if (r) {
       rejectUnknown(r, ['interval', 'meter', 'usage_type']);
       const interval = enumOf(r, 'interval', INTERVALS);
-      if (interval) add('recurring_interval = ?', interval);
       const meter = str(r, 'meter');
-      if (meter) add('meter = ?', meter);
       const usage = enumOf(r, 'usage_type', ['licensed', 'metered'] as const);
-      if (usage) add('usage_type = ?', usage);
+      f.recurring = { ...(interval ? { interval } : {}), ...(meter ? { meter } : {}), ...(usage ? { usage_type: usage } : {}) };
     }
-    const created = rangeFilter(p, 'created', 'created', args.length + 1);
-    where.push(...created.sql);
-    args.push(...created.args);
-    const page = listSql(parseListParams(p), { firstArg: args.length + 1 });
-    if (page.where) where.push(page.where);
-    const { rows } = await this.pool.query<{ state: PriceObject }>(
-      `SELECT state FROM prices WHERE ${where.join(' AND ')} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
-      [...args, ...page.args],
-    );
-    return page.finish(
-      rows.map((r2) => r2.state),
-      '/v1/prices',
-    );
+    const created = parseRange(p, 'created');
+    if (created) f.created = created;
+    return this.index.list(f, parseListParams(p));
   }
 }

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type pg from 'pg';
 import type { ApiRequest } from '@meterflow/contracts';
 import type { CommandPipeline } from '@meterflow/event-store';
 import { newId, notFound } from '@meterflow/kernel';
@@ -7,7 +6,6 @@ import {
   LIST_PARAM_KEYS,
   applyMetadata,
   bool,
-  listSql,
   metadata,
   parseListParams,
   rejectUnknown,
@@ -15,11 +13,10 @@ import {
   strArr,
   type Params,
 } from '@meterflow/stripe-api';
-import { PG_POOL } from '@meterflow/service-kit';
 import type { ProductObject } from '../domain/catalog.events.js';
 import { RatingAggregates } from './aggregates.js';
-import { rangeFilter } from './list-filters.js';
-import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
+import { parseRange } from './list-filters.js';
+import { PIPELINE, PRODUCT_INDEX, READ_MODELS, type ProductIndex, type RatingReadModels } from './ports.js';
 import { requestContext } from './stripe-facts.js';
 import { TimeService } from './time.service.js';
 
@@ -59,7 +56,7 @@ export class ProductsHandler {
   constructor(
     @Inject(PIPELINE) private readonly pipeline: CommandPipeline,
     @Inject(READ_MODELS) private readonly models: RatingReadModels,
-    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(PRODUCT_INDEX) private readonly index: ProductIndex,
     private readonly types: RatingAggregates,
     private readonly time: TimeService,
   ) {}
@@ -135,30 +132,12 @@ export class ProductsHandler {
   async list(req: ApiRequest) {
     const p = req.params;
     rejectUnknown(p, [...LIST_PARAM_KEYS, 'active', 'ids', 'created']);
-    const args: unknown[] = [];
-    const where = ['NOT deleted'];
     const active = bool(p, 'active');
-    if (active != null) {
-      args.push(active);
-      where.push(`active = $${args.length}`);
-    }
     const ids = strArr(p, 'ids');
-    if (ids) {
-      args.push(ids);
-      where.push(`id = ANY($${args.length}::text[])`);
-    }
-    const created = rangeFilter(p, 'created', 'created', args.length + 1);
-    where.push(...created.sql);
-    args.push(...created.args);
-    const page = listSql(parseListParams(p), { firstArg: args.length + 1 });
-    if (page.where) where.push(page.where);
-    const { rows } = await this.pool.query<{ state: ProductObject }>(
-      `SELECT state FROM products WHERE ${where.join(' AND ')} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
-      [...args, ...page.args],
-    );
-    return page.finish(
-      rows.map((r) => r.state),
-      '/v1/products',
+    const created = parseRange(p, 'created');
+    return this.index.list(
+      { ...(active != null ? { active } : {}), ...(ids ? { ids } : {}), ...(created ? { created } : {}) },
+      parseListParams(p),
     );
   }
 }

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type pg from 'pg';
 import { INGESTION_OPS, type RatedLine, type UsageQueryReply, type UsageQueryRequest } from '@meterflow/contracts';
 import type { RpcClient } from '@meterflow/messaging';
 import { DomainError } from '@meterflow/kernel';
-import { CONFIG, PG_POOL, RPC_CLIENT } from '@meterflow/service-kit';
+import { CONFIG, RPC_CLIENT } from '@meterflow/service-kit';
 import { isMetered, type PriceObject } from '../domain/price.js';
 import { meteredLine } from '../domain/rated-line.js';
 import type { RatingEnv } from '../rating.definition.js';
+import { PRODUCT_INDEX, type ProductIndex } from './ports.js';
 
 /** One metered item's usage window to price. */
 export interface UsageWindow {
@@ -26,7 +26,7 @@ const QUERY_CHUNK = 1_000;
 export class UsageRatingService {
   constructor(
     @Inject(RPC_CLIENT) private readonly rpc: RpcClient,
-    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(PRODUCT_INDEX) private readonly products: ProductIndex,
     @Inject(CONFIG) private readonly config: RatingEnv,
   ) {}
 
@@ -89,13 +89,8 @@ export class UsageRatingService {
     return out;
   }
 
-  async productNames(ids: readonly string[]): Promise<Map<string, string>> {
-    const unique = [...new Set(ids)];
-    if (unique.length === 0) return new Map();
-    const { rows } = await this.pool.query<{ id: string; name: string }>(
-      `SELECT id, state->>'name' AS name FROM products WHERE id = ANY($1::text[])`,
-      [unique],
-    );
-    return new Map(rows.map((r) => [r.id, r.name]));
+  /** The names rated lines carry. */
+  productNames(ids: readonly string[]): Promise<Map<string, string>> {
+    return this.products.names(ids);
   }
 }
