@@ -7,6 +7,7 @@
 //   BENCH_EVENTS=500000 (default)  BENCH_EVENTS=10000000 for the full target
 //   BENCH_MODE=nats|http  BENCH_CUSTOMERS=1000  BENCH_PUBLISH_WINDOW=64  BENCH_HTTP_REQUESTS=20000
 //   BENCH_RATE=0 (events/s limit for latency runs)  BENCH_HTTP_CONCURRENCY=64  BENCH_CPU_PROF=1 (writes a .cpuprofile of the service)  BENCH_BUILD=0
+//   BENCH_PROGRESS=0 (no progress on stderr; see bench/progress.mjs)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, mkdirSync } from 'node:fs';
@@ -14,6 +15,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { benchProgress } from '../progress.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SVC = path.join(ROOT, 'services', 'meter-ingestion');
@@ -54,7 +56,13 @@ const GW = path.join(ROOT, 'services', 'gateway');
 // v1 requests go through the real gateway (started here) unless BENCH_GATEWAY=0 or GATEWAY_URL is given.
 const startGateway = MODE === 'http' && !env.GATEWAY_URL && env.BENCH_GATEWAY !== '0';
 if (env.BENCH_BUILD !== '0') {
-  const filters = ['--filter', '@meterflow/meter-ingestion...', ...(startGateway ? ['--filter', '@meterflow/gateway...'] : [])];
+  const filters = [
+    '--filter',
+    '@meterflow/meter-ingestion...',
+    '--filter',
+    '@meterflow/cli...',
+    ...(startGateway ? ['--filter', '@meterflow/gateway...'] : []),
+  ];
   const r = spawnSync('pnpm', ['-s', ...filters, 'build'], { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) throw new Error('build failed');
 }
@@ -209,6 +217,7 @@ if (MODE === 'nats') {
   let probeN = 0;
   let lastProbeAt = 0;
   const batches = Math.ceil(EVENTS / 100);
+  const published = await benchProgress('published', { total: EVENTS, unit: 'events' });
   const t0 = Date.now();
   const inflight = new Set();
   // publish-to-queryable: each probe's customer is polled with usage.query until it shows up
@@ -299,21 +308,26 @@ if (MODE === 'nats') {
       const due = t0 + (sent / RATE) * 1000;
       if (due > Date.now()) await sleep(due - Date.now());
     }
-    if (b % 1000 === 0 && b) {
-      const el = (Date.now() - t0) / 1000;
-      process.stdout.write(`published ${sent} events in ${el.toFixed(1)} s (${Math.round(sent / el)}/s)\n`);
-    }
+    if (b % 100 === 0) published.update(sent);
   }
   await Promise.all(inflight);
   const tPublished = Date.now();
+  published.update(sent);
+  published.succeed(`published ${sent.toLocaleString('en-US')} events in ${((tPublished - t0) / 1000).toFixed(1)} s`);
+  const queryable = await benchProgress('queryable', { total: unique, unit: 'events' });
 
   let tDone;
   for (;;) {
+    queryable.update(storedNow);
     if (storedNow >= unique) {
       tDone = Date.now();
+      queryable.succeed(`${unique.toLocaleString('en-US')} events queryable in ${((tDone - t0) / 1000).toFixed(1)} s`);
       break;
     }
-    if (Date.now() - tPublished > 900_000) throw new Error(`timed out: ${storedNow} of ${unique} stored`);
+    if (Date.now() - tPublished > 900_000) {
+      queryable.fail();
+      throw new Error(`timed out: ${storedNow} of ${unique} stored`);
+    }
     await sleep(50);
   }
   for (let i = 0; i < 100 && probeDone.size < probes.length; i++) await sleep(20);
@@ -424,8 +438,10 @@ end
   const lat = [];
   let i = 0;
   let failures = 0;
+  const requests = await benchProgress('requests', { total: N, unit: 'requests' });
   const one = async () => {
     const n = i++;
+    if (n % 100 === 0) requests.update(n);
     const params = { event_name: 'bench_calls', payload: { stripe_customer_id: `cus_${n % CUSTOMERS}`, value: '1' }, identifier: `h-${n}` };
     const t = performance.now();
     try {
@@ -460,6 +476,7 @@ end
     }),
   );
   const secs = (performance.now() - t0) / 1000;
+  requests.succeed(`${N.toLocaleString('en-US')} requests in ${secs.toFixed(1)} s`);
   const { rows } = await db.query('SELECT coalesce(sum(count),0)::text AS c FROM usage_rollups');
   Object.assign(result, {
     path: gw

@@ -13,6 +13,7 @@
 //
 //   BENCH_SUBS=10000 (default)  BENCH_SUBS=100000 for the full target
 //   BENCH_SETUP_CONCURRENCY=48  BENCH_BUILD=0  BENCH_KEEP_DB=1  BENCH_CPU_PROF=1 (bench/period-close/profiles/<service>/*.cpuprofile)
+//   BENCH_PROGRESS=0 (no progress on stderr; see bench/progress.mjs)
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ import Stripe from 'stripe';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { startStack } from '../../scripts/stack.mjs';
+import { benchProgress } from '../progress.mjs';
 
 const env = process.env;
 const PROFILES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'profiles');
@@ -117,6 +119,8 @@ try {
   });
   const clock = await stripe.testHelpers.testClocks.create({ frozen_time: T0, name: 'bench' });
   const customers = new Array(SUBS);
+  const created = await benchProgress('setup', { total: SUBS, unit: 'subscriptions' });
+  let made = 0;
   await pool(SUBS, CONCURRENCY, async (i) => {
     const c = await stripe.customers.create({ test_clock: clock.id, name: `renter ${i}` });
     customers[i] = c.id;
@@ -128,7 +132,9 @@ try {
         amount: { type: 'monetary', monetary: { currency: 'usd', value: 1000 } },
         applicability_config: { scope: { price_type: 'metered' } },
       });
+    created.update(++made);
   });
+  created.succeed();
   log(`setup: ${SUBS} customers + subscriptions, ${Math.ceil(SUBS / 2)} credit grants in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
   t = Date.now();
@@ -148,13 +154,16 @@ try {
   });
   await nc.drain();
   // Usage is visible when the rollups hold every customer's 150 minutes.
+  const visible = await benchProgress('usage visible', { total: SUBS, unit: 'customers' });
   for (;;) {
     const { rows } = await db
       .query(`SELECT coalesce(sum(sum), 0)::text AS v FROM ingestion.usage_rollups`)
       .catch(() => ({ rows: [{ v: '?' }] }));
+    if (rows[0].v !== '?') visible.update(Number(rows[0].v) / 150);
     if (rows[0].v === String(SUBS * 150)) break;
     await sleep(250);
   }
+  visible.succeed();
   log(`usage: ${SUBS} events published and visible in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
   // ---- timed: one advance past the period end and the grace ----------------------------------
@@ -168,6 +177,8 @@ try {
     );
     return { n: rows[0].n, done: rows[0].n - rows[0].drafts };
   };
+  // The bar reads the once-a-second sample below: no extra queries during the timed run.
+  const closing = await benchProgress('period close', { total: SUBS, unit: 'invoices finalized' });
   const cpuBefore = cpuNow(stack.children);
   const start = Date.now();
   await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: TARGET });
@@ -176,11 +187,16 @@ try {
     const s = await sample();
     if (phases.drafts === null && s.n >= SUBS) phases.drafts = Date.now() - start;
     if (phases.finalized === null && s.done >= SUBS) phases.finalized = Date.now() - start;
-    if (c.status === 'internal_failure') throw new Error('clock advance failed');
+    closing.update(s.done, { detail: `${s.n.toLocaleString('en-US')} periods closed (drafts), clock ${c.status}` });
+    if (c.status === 'internal_failure') {
+      closing.fail('clock advance failed');
+      throw new Error('clock advance failed');
+    }
     if (c.status === 'ready' && c.frozen_time === TARGET) break;
     await sleep(1000);
   }
   const elapsed = Date.now() - start;
+  closing.succeed(`period close: clock ready in ${(elapsed / 1000).toFixed(1)} s`);
   const cpuAfter = cpuNow(stack.children);
   const used = Object.fromEntries(Object.entries(cpuAfter).map(([k, v]) => [k, v - cpuBefore[k]]));
   const { machine, ...procs } = used;
