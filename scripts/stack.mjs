@@ -56,19 +56,48 @@ const portFree = (port) =>
  * the ports stay below Linux's ephemeral range (32768+, where outgoing connections take theirs),
  * checked by binding each, retried on a clash (another stack, a benchmark, a dev server).
  */
-export async function freePortOffset() {
+export async function freePortOffset(ports = SERVICES.map((s) => s.port)) {
   for (let i = 0; i < 50; i++) {
     const offset = 10000 + Math.floor(Math.random() * 19000);
-    const free = await Promise.all(SERVICES.map((s) => portFree(s.port + offset)));
+    const free = await Promise.all(ports.map((p) => portFree(p + offset)));
     if (free.every(Boolean)) return offset;
   }
   throw new Error('no free port offset found for the stack');
 }
 
 /**
+ * `BENCH_REPLICAS`-style text (`invoicing:2,credit-ledger:2`) as `{ invoicing: 2, 'credit-ledger': 2 }`;
+ * a service not named runs once.
+ */
+export function parseReplicas(text) {
+  const out = {};
+  for (const part of (text ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    const [name, n] = part.split(':');
+    if (!SERVICES.some((s) => s.name === name) || !(Number(n) >= 1)) throw new Error(`replicas: '${part}' is not <service>:<count>`);
+    out[name] = Number(n);
+  }
+  return out;
+}
+
+/** The processes to run: every service once, or `replicas[name]` times; replica k > 1 is named `<service>#k`, on port + 100 (k - 1). */
+function instancesOf(replicas = {}) {
+  return SERVICES.flatMap((s) =>
+    Array.from({ length: replicas[s.name] ?? 1 }, (_, k) => ({
+      name: k === 0 ? s.name : `${s.name}#${k + 1}`,
+      service: s.name,
+      port: s.port + 100 * k,
+    })),
+  );
+}
+
+/**
  * Start the whole system. `opts.env` is applied to every service; `opts.portOffset` shifts
  * every port (tests use it to run beside a developer's stack; `'free'` picks one whose ports are free); `opts.nodeArgs(service)` adds Node
- * flags (benchmarks: `--cpu-prof`), `opts.envFor(service)` its own environment (a NATS user each).
+ * flags (benchmarks: `--cpu-prof`), `opts.envFor(service)` its own environment (a NATS user each);
+ * `opts.replicas` runs several processes of a service (`{ invoicing: 2 }`, see `parseReplicas`).
  * Returns a handle to stop it, and to restart a service that was killed.
  */
 export async function startStack(opts = {}) {
@@ -78,14 +107,19 @@ export async function startStack(opts = {}) {
   if (opts.build !== false) build();
   migrateAll(env);
   const children = [];
-  const offset = opts.portOffset === 'free' ? await freePortOffset() : (opts.portOffset ?? 0);
+  const instances = instancesOf(opts.replicas);
+  const offset = opts.portOffset === 'free' ? await freePortOffset(instances.map((s) => s.port)) : (opts.portOffset ?? 0);
   const spawnService = (s, port) =>
-    spawn(nodeBin, ['--enable-source-maps', ...(opts.nodeArgs?.(s.name) ?? []), path.join(ROOT, 'services', s.name, 'dist', 'main.js')], {
-      cwd: path.join(ROOT, 'services', s.name),
-      env: { ...process.env, ...env, ...opts.envFor?.(s.name), HTTP_PORT: String(port) },
-      stdio: opts.quiet ? ['ignore', 'ignore', 'inherit'] : ['ignore', 'inherit', 'inherit'],
-    });
-  for (const s of SERVICES) {
+    spawn(
+      nodeBin,
+      ['--enable-source-maps', ...(opts.nodeArgs?.(s.name) ?? []), path.join(ROOT, 'services', s.service, 'dist', 'main.js')],
+      {
+        cwd: path.join(ROOT, 'services', s.service),
+        env: { ...process.env, ...env, ...opts.envFor?.(s.service), HTTP_PORT: String(port) },
+        stdio: opts.quiet ? ['ignore', 'ignore', 'inherit'] : ['ignore', 'inherit', 'inherit'],
+      },
+    );
+  for (const s of instances) {
     const port = s.port + offset;
     children.push({ ...s, port, child: spawnService(s, port) });
   }

@@ -14,6 +14,8 @@
 //   BENCH_SUBS=10000 (default)  BENCH_SUBS=100000 for the full target
 //   BENCH_SETUP_CONCURRENCY=48  BENCH_BUILD=0  BENCH_KEEP_DB=1  BENCH_CPU_PROF=1 (bench/period-close/profiles/<service>/*.cpuprofile)
 //   BENCH_PROGRESS=0 (no progress on stderr; see bench/progress.mjs)
+//   BENCH_REPLICAS=invoicing:2,credit-ledger:2  several processes of a service (docs/architecture.md, "Scaling out");
+//     then also checked in the event stores: no invoice finalized twice, no grant drawn beyond its amount
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -24,7 +26,7 @@ import pg from 'pg';
 import Stripe from 'stripe';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { startStack } from '../../scripts/stack.mjs';
+import { parseReplicas, startStack } from '../../scripts/stack.mjs';
 import { benchProgress } from '../progress.mjs';
 
 const env = process.env;
@@ -38,6 +40,9 @@ const GRACE = 3600;
 const T0 = Date.UTC(2026, 0, 1) / 1000;
 const PERIOD_END = Date.UTC(2026, 1, 1) / 1000;
 const TARGET = PERIOD_END + GRACE + 60;
+const REPLICAS = parseReplicas(env.BENCH_REPLICAS);
+// Several invoicing replicas share a clock's close in parts by customer: two parts per replica unless told.
+const PARTITIONS = Number(env.INVOICE_CLOSE_PARTITIONS ?? ((REPLICAS.invoicing ?? 1) > 1 ? 2 * REPLICAS.invoicing : 1));
 
 const rand = () => randomBytes(4).toString('hex');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -74,6 +79,31 @@ async function pool(n, limit, fn) {
   await Promise.all(Array.from({ length: Math.min(limit, n) }, worker));
 }
 
+/**
+ * What replicas must never do, read from the event stores: finalize an invoice twice (two
+ * `InvoiceFinalized` in one stream, or one number on two invoices), answer an invoice's credits
+ * twice (two `LedgerInvoiceCreditsApplied` for one invoice) or draw a grant beyond its amount.
+ */
+async function exactlyOnce(q) {
+  const { rows } = await q.query(`
+    SELECT (SELECT count(*) FROM (SELECT stream_id FROM invoicing.events WHERE type = 'InvoiceFinalized'
+                                   GROUP BY stream_id HAVING count(*) > 1) x)::int AS finalized_twice,
+           (SELECT count(*) FROM (SELECT number FROM invoicing.invoices WHERE number IS NOT NULL
+                                   GROUP BY number HAVING count(*) > 1) x)::int AS number_twice,
+           (SELECT count(*) FROM (SELECT data->>'invoice' FROM credit_ledger.events WHERE type = 'LedgerInvoiceCreditsApplied'
+                                   GROUP BY 1 HAVING count(*) > 1) x)::int AS credited_twice,
+           (SELECT count(*) FROM credit_ledger.credit_grants g
+             WHERE g.ledger_balance < 0
+                OR (SELECT coalesce(sum(t.amount), 0) FROM credit_ledger.credit_balance_transactions t
+                     WHERE t.credit_grant = g.id AND t.reason = 'credits_applied') > g.amount)::int AS overdrawn`);
+  const r = rows[0];
+  const ok = r.finalized_twice + r.number_twice + r.credited_twice + r.overdrawn === 0;
+  return {
+    ok,
+    text: `invoices finalized twice ${r.finalized_twice}, numbers used twice ${r.number_twice}, invoices credited twice ${r.credited_twice}, grants overdrawn ${r.overdrawn}  ${ok ? 'OK' : 'VIOLATED'}`,
+  };
+}
+
 // ---- the system, on a fresh database and namespace -------------------------------------------
 const dbName = `mf_bench_close_${rand()}`;
 const namespace = `bench${rand()}`;
@@ -88,6 +118,7 @@ const stack = await startStack({
   portOffset: 'free',
   build: env.BENCH_BUILD !== '0',
   quiet: true,
+  replicas: REPLICAS,
   nodeArgs: env.BENCH_CPU_PROF === '1' ? (name) => ['--cpu-prof', `--cpu-prof-dir=${path.join(PROFILES, name)}`] : undefined,
   env: {
     MF_NAMESPACE: namespace,
@@ -95,6 +126,7 @@ const stack = await startStack({
     LOG_LEVEL: 'warn',
     INVOICE_FINALIZATION_GRACE_SECONDS: String(GRACE),
     OTEL_SDK_DISABLED: 'true',
+    INVOICE_CLOSE_PARTITIONS: String(PARTITIONS),
   },
 });
 const db = new pg.Pool({ connectionString: dbUrl.toString(), max: 2 });
@@ -221,14 +253,22 @@ try {
   const { rows: applied } = await db.query(
     `SELECT count(*)::int AS n, coalesce(sum(amount), 0)::text AS amount FROM credit_ledger.credit_balance_transactions WHERE reason = 'credits_applied'`,
   );
+  const once = await exactlyOnce(db);
 
   console.log(`
-period close, end to end: ${SUBS.toLocaleString('en-US')} subscriptions on one test clock
+period close, end to end: ${SUBS.toLocaleString('en-US')} subscriptions on one test clock${
+    Object.keys(REPLICAS).length
+      ? `, replicas ${Object.entries(REPLICAS)
+          .map(([k, v]) => `${k} x${v}`)
+          .join(', ')}, close in ${PARTITIONS} parts`
+      : ''
+  }
   advance -> ready      ${(elapsed / 1000).toFixed(1)} s  (${rate(SUBS, elapsed)})
   drafts all created    ${phases.drafts === null ? '-' : `${(phases.drafts / 1000).toFixed(1)} s`}   (rating: usage query, rate, hand over; invoicing: create)
   all finalized         ${phases.finalized === null ? '-' : `${(phases.finalized / 1000).toFixed(1)} s`}   (invoicing: re-rate, credits.apply, finalize)
   invoices              ${got.invoices} (${got.open} open), total ${got.total}, amount_due ${got.due}   expected ${JSON.stringify(expected)}  ${ok ? 'OK' : 'MISMATCH'}
   credits applied       ${applied[0].n} transactions, ${applied[0].amount} cents (expected ${granted} / ${granted * 1000})
+  exactly once          ${once.text}
   CPU during the run     ${cpu}  (machine busy ${machine.toFixed(1)} of ${((elapsed / 1000) * os.cpus().length).toFixed(1)} s)
   target (DESIGN.md)    100,000 in <= 60 s  => ${rate(100_000, 60_000)}
   machine               ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, load ${os
@@ -236,7 +276,7 @@ period close, end to end: ${SUBS.toLocaleString('en-US')} subscriptions on one t
     .map((x) => x.toFixed(1))
     .join(' ')}, node ${process.version}
 `);
-  failed = !ok || applied[0].n !== granted;
+  failed = !ok || applied[0].n !== granted || !once.ok;
 } finally {
   await db.end();
   await stack.stop();
