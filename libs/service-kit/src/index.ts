@@ -3,6 +3,7 @@ export { envSchemaFor, loadServiceConfig, type ServiceConfig } from './config.js
 export type { Migration, ServiceDefinition } from './definition.js';
 export { MeterflowModule } from './meterflow.module.js';
 export { applyMigrations, ensureDatabase, parseMigrateArgs, pendingMigrations, runMigrations, type MigrateArgs } from './migrations.js';
+export { whileHolding, type Held } from './advisory-lock.js';
 export { PeriodicTask } from './periodic-task.js';
 export { startServiceForTest, type ServiceUnderTest } from './testing.js';
 export * from './tokens.js';
