@@ -159,9 +159,26 @@ export const CreateSubscriptionInvoicesEnvelope = z.object({ requests: z.array(z
 export type CreateSubscriptionInvoicesEnvelope = z.infer<typeof CreateSubscriptionInvoicesEnvelope>;
 export const CreateSubscriptionInvoicesReply = z.object({ results: z.array(rpcReply(z.object({ id: Id }))) });
 export type CreateSubscriptionInvoicesReply = z.infer<typeof CreateSubscriptionInvoicesReply>;
+/**
+ * `clock.advance_partition`: invoicing to itself (its queue group, so any replica may take it).
+ * Its `clock.advance_to` with `INVOICE_CLOSE_PARTITIONS` > 1 splits the clock's due drafts by
+ * customer into `partitions` parts (a hash of the customer id) and asks for each part at once:
+ * the replicas finalize disjoint customers side by side. A part answers like `clock.advance_to`
+ * (`done: false` after the budget, or while another call is finalizing that part).
+ */
+export const ClockAdvancePartitionRequest = z.object({
+  clock: Id,
+  to: UnixSeconds,
+  partition: z.number().int().nonnegative(),
+  partitions: z.number().int().min(1).max(64),
+});
+export type ClockAdvancePartitionRequest = z.infer<typeof ClockAdvancePartitionRequest>;
+export const ClockAdvancePartitionReply = z.object({ done: z.boolean(), finalized: z.number().int().nonnegative() });
+export type ClockAdvancePartitionReply = z.infer<typeof ClockAdvancePartitionReply>;
 export const INVOICING_OPS = {
   createSubscriptionInvoice: 'subscription_invoices.create',
   createSubscriptionInvoices: 'subscription_invoices.create_many',
+  advancePartition: 'clock.advance_partition',
 } as const;
 
 // ---- credit-ledger -----------------------------------------------------------------------

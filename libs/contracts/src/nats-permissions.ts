@@ -54,6 +54,8 @@ export const RPC_CALLS: Readonly<Record<ServiceName, readonly RpcCall[]>> = {
     { service: 'credit-ledger', op: EXPLANATION_OPS.explainCredits },
     { service: 'rating', op: PREVIEW_OPS.previewInvoice },
     { service: 'credit-ledger', op: PREVIEW_OPS.previewCredits },
+    // a clock's close, partitioned by customer, spread over invoicing's own replicas
+    { service: 'invoicing', op: INVOICING_OPS.advancePartition },
   ],
   'credit-ledger': READ_CUSTOMERS,
 };

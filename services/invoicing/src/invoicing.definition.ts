@@ -17,6 +17,12 @@ export const invoicingEnvSchema = z.object({
   INVOICE_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(0).default(5000),
   /** Drafts due together finalized per batch: one `billing.rate_periods` and one `credits.apply_many` request each. */
   INVOICE_FINALIZE_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(500),
+  /**
+   * Parts a test clock's close is split into, by customer, each asked for through the queue group
+   * (`clock.advance_partition`) so that replicas finalize side by side; 1 = the replica rating asks
+   * does it all. Set it to at least the number of replicas (docs/architecture.md, "Scaling out").
+   */
+  INVOICE_CLOSE_PARTITIONS: z.coerce.number().int().min(1).max(64).default(1),
 });
 export type InvoicingEnv = z.infer<typeof invoicingEnvSchema>;
 

@@ -14,6 +14,7 @@ import { InvoiceExplanations } from './application/invoice-explanation.js';
 import { InvoiceItemCommands } from './application/invoice-item-commands.js';
 import { AGGREGATES, invoicingAggregates, type InvoicingAggregates } from './application/invoicing.aggregates.js';
 import {
+  CLOSE_PARTITIONS,
   CUSTOMERS,
   DUE_DRAFTS,
   EXPLANATION_PEERS,
@@ -22,6 +23,7 @@ import {
   PEERS,
   PENDING_ITEM_READS,
   PREVIEW_PEERS,
+  type ClosePartitions,
   type Customers,
   type DueDrafts,
   type ExplanationPeers,
@@ -34,6 +36,7 @@ import {
 import { InvoicePreview } from './application/invoice-preview.js';
 import { SubscriptionInvoices } from './application/subscription-invoices.js';
 import { RpcExplanationPeers } from './adapters/nats/explanation-peers.js';
+import { NatsClosePartitions } from './adapters/nats/close-partitions.js';
 import { FinalizationScheduler } from './adapters/nats/finalization.scheduler.js';
 import { RpcPeers } from './adapters/nats/rpc-peers.js';
 import { PgDueDrafts, PgInvoiceRecords, PgPendingItemReads } from './adapters/persistence/invoice-records.js';
@@ -56,6 +59,11 @@ import type { InvoicingEnv } from './invoicing.definition.js';
     { provide: CUSTOMERS, inject: [RPC_CLIENT, CLOCK], useFactory: (rpc: RpcClient, clock: Clock) => new CustomerDirectory(rpc, clock) },
     { provide: INVOICE_RECORDS, useFactory: () => new PgInvoiceRecords() },
     { provide: DUE_DRAFTS, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgDueDrafts(pool) },
+    {
+      provide: CLOSE_PARTITIONS,
+      inject: [RPC_CLIENT, PG_POOL, CONFIG],
+      useFactory: (rpc: RpcClient, pool: pg.Pool, c: InvoicingEnv) => new NatsClosePartitions(rpc, pool, c.INVOICE_CLOSE_PARTITIONS),
+    },
     {
       provide: INVOICING_SETTINGS,
       inject: [CONFIG],
@@ -90,9 +98,9 @@ import type { InvoicingEnv } from './invoicing.definition.js';
     },
     {
       provide: DueInvoices,
-      inject: [DUE_DRAFTS, Finalization, LOGGER, CONFIG],
-      useFactory: (d: DueDrafts, f: Finalization, logger: Logger, c: InvoicingEnv) =>
-        new DueInvoices(d, f, logger, c.INVOICE_FINALIZE_BATCH_SIZE),
+      inject: [DUE_DRAFTS, Finalization, LOGGER, CONFIG, CLOSE_PARTITIONS],
+      useFactory: (d: DueDrafts, f: Finalization, logger: Logger, c: InvoicingEnv, close: ClosePartitions) =>
+        new DueInvoices(d, f, logger, c.INVOICE_FINALIZE_BATCH_SIZE, close),
     },
     {
       provide: InvoiceExplanations,

@@ -1,7 +1,11 @@
 import { CLOCK_ADVANCE_BUDGET_MS } from '@meterflow/contracts';
 import type { Logger } from '@meterflow/observability';
 import type { Finalization } from './finalization.js';
-import type { DueDrafts } from './ports.js';
+import type { ClosePart, ClosePartitions, DueDrafts } from './ports.js';
+
+const WHOLE: ClosePart = { partition: 0, partitions: 1 };
+/** How long a call for a part another call is finalizing waits before answering `done: false`. */
+const BUSY_WAIT_MS = 1000;
 
 /**
  * Drafts whose `automatically_finalizes_at` has come: customers on a test clock are driven by
@@ -14,6 +18,8 @@ export class DueInvoices {
     private readonly logger?: Logger,
     /** Drafts finalized per batch (one re-rating and one credits request per batch). */
     private readonly batchSize = 500,
+    /** The close split by customer over the replicas; without it, this replica does it all, unlocked. */
+    private readonly close?: ClosePartitions,
   ) {}
 
   /** Finalize rows (sorted by due time) one due time after the other, each group as batches. */
@@ -48,13 +54,44 @@ export class DueInvoices {
   /**
    * Finalize the drafts on this clock due at or before `to`, each at its own due time, batch
    * after batch. After `budgetMs` it stops between batches: `done: false` means drafts due by `to`
-   * may be left, for the next call (the clock protocol asks again).
+   * may be left, for the next call (the clock protocol asks again). With `partitions` > 1 the
+   * drafts are split by customer and every part is asked for at once, through the queue group
+   * (any replica, this one included, may finalize a part): done when every part is.
    */
   async advanceTo(clock: string, to: number, budgetMs = CLOCK_ADVANCE_BUDGET_MS): Promise<{ done: boolean; finalized: number }> {
+    const partitions = this.close?.partitions ?? 1;
+    if (partitions <= 1) return this.advancePart(clock, to, WHOLE, budgetMs);
+    const parts = await Promise.all(
+      Array.from({ length: partitions }, (_, partition) => this.close!.advancePartition({ clock, to, partition, partitions })),
+    );
+    return { done: parts.every((p) => p.done), finalized: parts.reduce((n, p) => n + p.finalized, 0) };
+  }
+
+  /**
+   * One part of a clock's close (`clock.advance_partition`, or the whole close), finalized while
+   * this call holds the part's lock: a call for a part another call is still finalizing (a step
+   * asked again after a timeout, a second replica) waits a moment and answers `done: false`
+   * instead of racing it for the same drafts.
+   */
+  async advancePart(
+    clock: string,
+    to: number,
+    part: ClosePart,
+    budgetMs = CLOCK_ADVANCE_BUDGET_MS,
+  ): Promise<{ done: boolean; finalized: number }> {
+    const run = () => this.finalizeDue(clock, to, part, budgetMs);
+    if (!this.close) return run();
+    const held = await this.close.exclusive(`mf_close:invoicing:${clock}:${part.partition}/${part.partitions}`, run);
+    if (held.ran) return held.value;
+    await new Promise((r) => setTimeout(r, BUSY_WAIT_MS));
+    return { done: false, finalized: 0 };
+  }
+
+  private async finalizeDue(clock: string, to: number, part: ClosePart, budgetMs: number): Promise<{ done: boolean; finalized: number }> {
     const deadline = Date.now() + budgetMs;
     let finalized = 0;
     for (;;) {
-      const rows = await this.drafts.due(clock, to, this.batchSize);
+      const rows = await this.drafts.due(clock, to, this.batchSize, part.partitions > 1 ? part : undefined);
       if (rows.length === 0) return { done: true, finalized };
       await this.inTimeOrder(rows, (r) => r.due);
       finalized += rows.length;

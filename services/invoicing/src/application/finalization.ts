@@ -138,10 +138,11 @@ export class Finalization {
     } catch {
       for (const b of batch) {
         try {
-          const loaded = await this.pipeline.read(this.aggregates.invoice, [b.id]);
-          const l = loaded.get(b.id)!;
-          if (l.state && !l.state.deleted && l.state.status === 'draft') await this.finalize(b.id, b.at, {}, {}, l);
+          const l = await this.draftOrNull(b.id);
+          if (l) await this.finalize(b.id, b.at, {}, {}, l);
         } catch (e) {
+          // Finalized meanwhile by another call (another replica, the `finalize` op): its work, not a failure.
+          if (!(await this.draftOrNull(b.id).then(Boolean, () => true))) continue;
           if (!opts.onError) throw e;
           opts.onError(b.id, e);
         }
@@ -215,6 +216,12 @@ export class Finalization {
   private async take(uow: UnitOfWork, attempt: number, loaded: ReadonlyMap<string, Loaded<InvoiceState>>): Promise<void> {
     if (attempt === 1) uow.adopt(this.aggregates.invoice, loaded);
     else await uow.preload(this.aggregates.invoice, [...loaded.keys()]);
+  }
+
+  /** The invoice if it is (still) a draft. */
+  private async draftOrNull(id: string): Promise<Loaded<InvoiceState> | null> {
+    const l = (await this.pipeline.read(this.aggregates.invoice, [id])).get(id)!;
+    return l.state && !l.state.deleted && l.state.status === 'draft' ? l : null;
   }
 
   /** The invoice, or Stripe's 404. */

@@ -1,6 +1,8 @@
 import type {
   ApplyCreditsReply,
   ApplyCreditsRequest,
+  ClockAdvancePartitionReply,
+  ClockAdvancePartitionRequest,
   PreviewCreditsReply,
   PreviewCreditsRequest,
   PreviewSubscriptionInvoiceReply,
@@ -45,6 +47,21 @@ export interface Peers {
 }
 export const PEERS = Symbol('PEERS');
 
+/**
+ * A clock's close spread over invoicing's replicas (docs/architecture.md, "Scaling out"): its
+ * due drafts split into `partitions` parts by customer, each part asked for through invoicing's
+ * own queue group (`clock.advance_partition`, any replica may take it) and finalized under a lock
+ * of its own, so two calls never finalize the same part at once.
+ */
+export interface ClosePartitions {
+  /** Parts per clock close (`INVOICE_CLOSE_PARTITIONS`); 1: the replica rating asked does it all, itself. */
+  readonly partitions: number;
+  advancePartition(req: ClockAdvancePartitionRequest): Promise<ClockAdvancePartitionReply>;
+  /** Runs `fn` while no other call holds `key` (any replica); `ran: false` when one does. */
+  exclusive<T>(key: string, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
+}
+export const CLOSE_PARTITIONS = Symbol('CLOSE_PARTITIONS');
+
 /** Customers and their clocks' "now": the one client in `@meterflow/rating-client`. */
 export type Customers = Pick<CustomerDirectory, 'customer' | 'nowFor'>;
 export const CUSTOMERS = Symbol('CUSTOMERS');
@@ -76,10 +93,15 @@ export const INVOICE_RECORDS = Symbol('INVOICE_RECORDS');
 export interface DueDrafts {
   /** Earliest `automatically_finalizes_at` at or before `upTo` of the auto-advancing drafts on this clock. */
   earliest(clock: string, upTo: number): Promise<number | null>;
-  /** Auto-advancing drafts due at or before `upTo` on this clock (null: no clock), by due time then id. */
-  due(clock: string | null, upTo: number, limit: number): Promise<{ id: string; due: number }[]>;
+  /**
+   * Auto-advancing drafts due at or before `upTo` on this clock (null: no clock), by due time then
+   * id; with `part`, only customers of that part (a hash of the customer id modulo `partitions`).
+   */
+  due(clock: string | null, upTo: number, limit: number, part?: ClosePart): Promise<{ id: string; due: number }[]>;
 }
 export const DUE_DRAFTS = Symbol('DUE_DRAFTS');
+/** One part of a clock's close: the customers whose hash modulo `partitions` is `partition`. */
+export type ClosePart = Pick<ClockAdvancePartitionRequest, 'partition' | 'partitions'>;
 
 export interface InvoicingSettings {
   /** Grace between a draft's creation and its automatic finalization (seconds). */

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { DueDrafts, InvoiceRecords, PendingItemReads, Tx } from '../../application/ports.js';
+import type { ClosePart, DueDrafts, InvoiceRecords, PendingItemReads, Tx } from '../../application/ports.js';
 
 /** The write path's SQL on the read models: pending items (locked), invoice-number counters. */
 export class PgInvoiceRecords implements InvoiceRecords {
@@ -44,20 +44,23 @@ export class PgDueDrafts implements DueDrafts {
     return at == null ? null : Number(at);
   }
 
-  async due(clock: string | null, upTo: number, limit: number): Promise<{ id: string; due: number }[]> {
+  async due(clock: string | null, upTo: number, limit: number, part?: ClosePart): Promise<{ id: string; due: number }[]> {
+    // A part: customers whose hashtext, shifted to [0, 2^32), is `partition` modulo `partitions` (1 part: every customer).
+    const { partition, partitions } = part ?? { partition: 0, partitions: 1 };
+    const inPart = (p: number) => (partitions > 1 ? `AND mod(hashtext(customer)::bigint + 2147483648, $${p}::int) = $${p + 1}::int` : '');
     const res =
       clock === null
         ? await this.pool.query<{ id: string; due: string }>(
             `SELECT id, automatically_finalizes_at::text AS due FROM invoices
-              WHERE status = 'draft' AND auto_advance AND test_clock IS NULL AND automatically_finalizes_at <= $1
+              WHERE status = 'draft' AND auto_advance AND test_clock IS NULL AND automatically_finalizes_at <= $1 ${inPart(3)}
               ORDER BY automatically_finalizes_at, id LIMIT $2`,
-            [upTo, limit],
+            partitions > 1 ? [upTo, limit, partitions, partition] : [upTo, limit],
           )
         : await this.pool.query<{ id: string; due: string }>(
             `SELECT id, automatically_finalizes_at::text AS due FROM invoices
-              WHERE status = 'draft' AND auto_advance AND test_clock = $1 AND automatically_finalizes_at <= $2
+              WHERE status = 'draft' AND auto_advance AND test_clock = $1 AND automatically_finalizes_at <= $2 ${inPart(4)}
               ORDER BY automatically_finalizes_at, id LIMIT $3`,
-            [clock, upTo, limit],
+            partitions > 1 ? [clock, upTo, limit, partitions, partition] : [clock, upTo, limit],
           );
     return res.rows.map((r) => ({ id: r.id, due: Number(r.due) }));
   }

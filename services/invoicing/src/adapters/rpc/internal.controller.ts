@@ -3,6 +3,8 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
   CLOCK_OPS,
   INVOICING_OPS,
+  ClockAdvancePartitionRequest,
+  type ClockAdvancePartitionReply,
   type ClockAdvanceToReply,
   ClockAdvanceToRequest,
   type ClockNextDueReply,
@@ -61,5 +63,13 @@ export class InternalController {
   @MessagePattern(CLOCK_OPS.advanceTo)
   async advanceTo(@Payload(contract(ClockAdvanceToRequest)) req: ClockAdvanceToRequest): Promise<ClockAdvanceToReply> {
     return { done: (await this.due.advanceTo(req.clock, req.to)).done };
+  }
+
+  /** One part (by customer) of a clock's close, asked for by whichever replica rating asked (docs/architecture.md, "Scaling out"). */
+  @MessagePattern(INVOICING_OPS.advancePartition)
+  advancePartition(
+    @Payload(contract(ClockAdvancePartitionRequest)) req: ClockAdvancePartitionRequest,
+  ): Promise<ClockAdvancePartitionReply> {
+    return this.due.advancePart(req.clock, req.to, { partition: req.partition, partitions: req.partitions });
   }
 }
