@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { deciderSpec } from '@meterflow/testing';
 import type { InvoiceEvent, LineData } from '@meterflow/contracts';
+import { createInvoice, draftLine } from '../../test/invoice.fixtures.js';
 import { decideInvoice, invoiceDecider } from './invoice.decider.js';
 
 /*
@@ -10,51 +11,10 @@ import { decideInvoice, invoiceDecider } from './invoice.decider.js';
  * changed to 0 kept its credit (total below subtotal − what the line could take).
  */
 
-const line = (id: string, amount: number): LineData => ({
-  id,
-  type: 'subscription_item_details',
-  amount: String(amount),
-  currency: 'usd',
-  description: null,
-  period: { start: 1_000, end: 2_000 },
-  quantity: 1,
-  unit_amount_decimal: null,
-  price: 'price_m',
-  product: 'prod_1',
-  metered: true,
-  subscription: 'sub_1',
-  subscription_item: 'si_1',
-  invoice_item: null,
-  metadata: {},
-});
+const line = (id: string, amount: number): LineData =>
+  draftLine(id, amount, { description: null, quantity: 1, unit_amount_decimal: null, price: 'price_m' });
 
-const created = decideInvoice(
-  {
-    type: 'CreateInvoice',
-    data: {
-      id: 'in_1',
-      customer: 'cus_1',
-      currency: 'usd',
-      created: 2_000,
-      billing_reason: 'subscription_cycle',
-      collection_method: 'charge_automatically',
-      auto_advance: true,
-      automatically_finalizes_at: 5_600,
-      description: null,
-      metadata: {},
-      test_clock: null,
-      subscription: 'sub_1',
-      period_start: 1_000,
-      period_end: 2_000,
-      days_until_due: null,
-      due_date: null,
-      footer: null,
-      idempotency_key: 'k',
-      lines: [line('il_1', 2)],
-    },
-  },
-  null,
-);
+const created = decideInvoice(createInvoice([line('il_1', 2)]), null);
 const credited: InvoiceEvent[] = [
   ...created,
   ...decideInvoice(

@@ -1,69 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { CreditExplanation, LineData } from '@meterflow/contracts';
-import {
-  decideInvoice,
-  evolveInvoice,
-  initialInvoiceState,
-  type Invoice,
-  type InvoiceCommand,
-  type InvoiceState,
-} from './invoice.decider.js';
+import { draftInvoice, draftLine } from '../../test/invoice.fixtures.js';
 import { assembleExplanation, explainLinesRequest, lineBasis } from './invoice-explanation.js';
 
 /* Issue 8 item 10: every cent of an invoice explained, whatever its status. */
 
-const line = (id: string, amount: number, over: Partial<LineData> = {}): LineData => ({
-  id,
-  type: 'subscription_item_details',
-  amount: String(amount),
-  currency: 'usd',
-  description: 'usage',
-  period: { start: 1_000, end: 2_000 },
-  quantity: 150,
-  unit_amount_decimal: '1000',
-  price: 'price_m',
-  product: 'prod_1',
-  metered: true,
-  subscription: 'sub_1',
-  subscription_item: 'si_1',
-  invoice_item: null,
-  metadata: {},
-  ...over,
-});
+const line = (id: string, amount: number, over: Partial<LineData> = {}): LineData =>
+  draftLine(id, amount, { quantity: 150, price: 'price_m', ...over });
 
-function invoice(lines: LineData[], commands: InvoiceCommand[] = [], over: Record<string, unknown> = {}): Invoice {
-  let state: InvoiceState = initialInvoiceState();
-  const run = (c: InvoiceCommand) => {
-    for (const e of decideInvoice(c, state)) state = evolveInvoice(state, e);
-  };
-  run({
-    type: 'CreateInvoice',
-    data: {
-      id: 'in_1',
-      customer: 'cus_1',
-      currency: 'usd',
-      created: 2_000,
-      billing_reason: 'subscription_cycle',
-      collection_method: 'charge_automatically',
-      auto_advance: true,
-      automatically_finalizes_at: 5_600,
-      description: null,
-      metadata: {},
-      test_clock: null,
-      subscription: 'sub_1',
-      period_start: 1_000,
-      period_end: 2_000,
-      days_until_due: null,
-      due_date: null,
-      footer: null,
-      idempotency_key: 'k',
-      lines,
-      ...over,
-    },
-  });
-  commands.forEach(run);
-  return state!;
-}
+const invoice = draftInvoice;
 
 const credit = (cbtxn: string, amount: number): CreditExplanation => ({
   line: 'il_1',

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { LineData } from '@meterflow/contracts';
 import { decideInvoice, evolveInvoice, totals, type Invoice, type InvoiceCommand, type InvoiceState } from './invoice.decider.js';
 import { renderInvoice } from './invoice.render.js';
+import { createInvoice, draftLine } from '../../test/invoice.fixtures.js';
 
 /*
  * Property-based (issue 8): random invoice timelines through the invoice decider (lines added,
@@ -13,23 +14,15 @@ import { renderInvoice } from './invoice.render.js';
  * ever carries more credit than its amount (credits apply to what a line bills, never beyond).
  */
 
-const line = (id: string, amount: number, metered: boolean): LineData => ({
-  id,
-  type: 'subscription_item_details',
-  amount: String(amount),
-  currency: 'usd',
-  description: null,
-  period: { start: 1_000, end: 2_000 },
-  quantity: 1,
-  unit_amount_decimal: null,
-  price: metered ? 'price_m' : 'price_l',
-  product: 'prod_1',
-  metered,
-  subscription: 'sub_1',
-  subscription_item: `si_${id}`,
-  invoice_item: null,
-  metadata: {},
-});
+const line = (id: string, amount: number, metered: boolean): LineData =>
+  draftLine(id, amount, {
+    description: null,
+    quantity: 1,
+    unit_amount_decimal: null,
+    price: metered ? 'price_m' : 'price_l',
+    metered,
+    subscription_item: `si_${id}`,
+  });
 
 type Step =
   | { kind: 'add'; amount: number; metered: boolean }
@@ -107,30 +100,7 @@ function play(initial: LineData[], steps: Step[], check: (inv: Invoice) => void)
   const run = (c: InvoiceCommand) => {
     for (const e of decideInvoice(c, state)) state = evolveInvoice(state, e);
   };
-  run({
-    type: 'CreateInvoice',
-    data: {
-      id: 'in_1',
-      customer: 'cus_1',
-      currency: 'usd',
-      created: 2_000,
-      billing_reason: 'subscription_cycle',
-      collection_method: 'charge_automatically',
-      auto_advance: true,
-      automatically_finalizes_at: 5_600,
-      description: null,
-      metadata: {},
-      test_clock: null,
-      subscription: 'sub_1',
-      period_start: 1_000,
-      period_end: 2_000,
-      days_until_due: null,
-      due_date: null,
-      footer: null,
-      idempotency_key: 'k',
-      lines: initial,
-    },
-  });
+  run(createInvoice(initial));
   check(state!);
   for (const [i, st] of steps.entries()) {
     try {
