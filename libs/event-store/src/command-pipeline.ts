@@ -20,6 +20,8 @@ import {
  *
  * A single command is a batch of one (`handle`); a batch is `handleMany`, or `run` with a
  * unit of work for commands that span several aggregate types.
+ *
+ * Over ~300 lines by choice: it is the one write mechanism, read top to bottom in one file.
  */
 
 /** A domain event as a decider produces and folds it. Folded stored events have the same shape (bigints come back as strings). */

@@ -1,3 +1,5 @@
+// The append-only event store on Postgres. Over ~300 lines by choice: append, read and the
+// transaction helper share one table's SQL and its conflict handling.
 import { randomUUID } from 'node:crypto';
 import { currentMessageContext } from '@meterflow/kernel';
 import type pg from 'pg';

@@ -8,6 +8,7 @@ import { PgSubscriptionHistory } from './adapters/persistence/subscription-histo
 import { PgSubscriptionIndex } from './adapters/persistence/subscription-index.js';
 import { PgTestClockIndex } from './adapters/persistence/test-clock-index.js';
 import { CatalogController } from './adapters/rpc/catalog.controller.js';
+import { CustomersController } from './adapters/rpc/customers.controller.js';
 import { ExplanationController } from './adapters/rpc/explanation.controller.js';
 import { InternalController } from './adapters/rpc/internal.controller.js';
 import { SubscriptionsController } from './adapters/rpc/subscriptions.controller.js';
@@ -46,7 +47,14 @@ import { UsageRatingService } from './application/usage-rating.service.js';
 import { TimeService } from './application/time.service.js';
 
 @Module({
-  controllers: [CatalogController, SubscriptionsController, TestClocksController, InternalController, ExplanationController],
+  controllers: [
+    CustomersController,
+    CatalogController,
+    SubscriptionsController,
+    TestClocksController,
+    InternalController,
+    ExplanationController,
+  ],
   providers: [
     // ports (application/ports.ts) -> adapters
     { provide: READ_MODELS, inject: [EVENT_STORE], useFactory: (store: PgEventStore) => ratingReadModels(store.pool) },

@@ -1,3 +1,6 @@
+// JetStream durable consumers, one message at a time (startDurableConsumer) or in batches
+// (startBatchConsumer). Over ~300 lines by choice: both share the consumer setup, the outcome
+// applier (ack / nak with backoff / term + dead letter) and the pull loop defined here.
 import {
   AckPolicy,
   DeliverPolicy,

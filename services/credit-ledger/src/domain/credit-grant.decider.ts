@@ -1,3 +1,5 @@
+// The credit grant aggregate: state, postings, commands, and one exhaustive decide and evolve. Over
+// ~300 lines by choice, like invoice.decider.ts: a grant's commands and the postings they make read best side by side.
 import { assertNever, DomainError, invalid } from '@meterflow/kernel';
 import { applyMetadata } from '@meterflow/stripe-api';
 import {
