@@ -6,8 +6,9 @@
 //
 //   BENCH_EVENTS=500000 (default)  BENCH_EVENTS=10000000 for the full target
 //   BENCH_MODE=nats|http  BENCH_CUSTOMERS=1000  BENCH_PUBLISH_WINDOW=64  BENCH_HTTP_REQUESTS=20000
-//   BENCH_RATE=0 (events/s limit for latency runs)  BENCH_HTTP_CONCURRENCY=64  BENCH_CPU_PROF=1 (writes a .cpuprofile of the service)  BENCH_BUILD=0
+//   BENCH_RATE=0 (events/s limit for latency runs)  BENCH_HTTP_CONCURRENCY=64  BENCH_CPU_PROF=1 (writes .cpuprofiles of the service and gateway)  BENCH_BUILD=0
 //   BENCH_PROGRESS=0 (no progress on stderr; see bench/progress.mjs)
+//   BENCH_BASELINE=0 skips the same-run baseline (nats: psql COPY into an indexed table; http: a bare Node server under the same wrk load)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, mkdirSync } from 'node:fs';
@@ -119,7 +120,7 @@ if (startGateway) {
   const gwEnv = { ...svcEnv, HTTP_PORT: String(gwPort), MF_API_KEYS: env.BENCH_API_KEY ?? 'sk_test_meterflow' };
   const gm = spawnSync(process.execPath, [path.join(GW, 'dist', 'migrate.js')], { cwd: GW, env: gwEnv, stdio: 'inherit' });
   if (gm.status !== 0) throw new Error('gateway migrations failed');
-  gatewayChild = spawn(process.execPath, [path.join(GW, 'dist', 'main.js')], {
+  gatewayChild = spawn(process.execPath, [...nodeArgs, path.join(GW, 'dist', 'main.js')], {
     cwd: GW,
     env: gwEnv,
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -203,7 +204,58 @@ async function cleanup() {
   }
 }
 
+// ---- same-run baselines: every result is also given as a ratio to what this box does bare ----
+/** Plain Postgres COPY of `n` event-shaped rows into a table with a text primary key and a (meter, customer, ts) index. */
+async function copyBaseline(n) {
+  const c = new pg.Client({ connectionString: DATABASE_URL });
+  await c.connect();
+  await c.query(`CREATE TABLE bench_copy_baseline (identifier text PRIMARY KEY, meter_id text NOT NULL, customer text NOT NULL,
+    value bigint NOT NULL, ts bigint NOT NULL, payload text NOT NULL)`);
+  await c.query('CREATE INDEX ON bench_copy_baseline (meter_id, customer, ts)');
+  await c.end();
+  const ts = Math.floor(Date.now() / 1000);
+  const t = performance.now();
+  const psql = spawn('psql', [DATABASE_URL, '-qc', 'COPY bench_copy_baseline FROM STDIN'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const closed = new Promise((r) => psql.once('exit', r));
+  for (let i = 0; i < n;) {
+    const lines = [];
+    for (const end = Math.min(n, i + 10_000); i < end; i++)
+      lines.push(
+        `b-${i}\tmtr_bench\tcus_${i % CUSTOMERS}\t${1 + (i % 10)}\t${ts}\t{"stripe_customer_id":"cus_${i % CUSTOMERS}","value":"${1 + (i % 10)}"}\n`,
+      );
+    if (!psql.stdin.write(lines.join(''))) await new Promise((r) => psql.stdin.once('drain', r));
+  }
+  psql.stdin.end();
+  if ((await closed) !== 0) throw new Error('baseline COPY failed');
+  const secs = (performance.now() - t) / 1000;
+  const a = new pg.Client({ connectionString: DATABASE_URL });
+  await a.connect();
+  await a.query('DROP TABLE bench_copy_baseline');
+  await a.end();
+  return {
+    what: 'psql COPY FROM STDIN into an indexed table (text PK + one btree), one transaction',
+    rows: n,
+    seconds: +secs.toFixed(2),
+    rows_per_s: Math.round(n / secs),
+  };
+}
+
+/** A bare Node HTTP server (one JSON answer per POST) under the same wrk script, connections and duration. */
+async function bareNodeBaseline(runWrk) {
+  const srvPort = await freePort();
+  const code = `require('node:http').createServer((q, s) => { let b = ''; q.on('data', (d) => (b += d)); q.on('end', () => { s.writeHead(200, { 'content-type': 'application/json' }); s.end(JSON.stringify({ object: 'billing.meter_event', length: b.length })); }); }).listen(${srvPort}, '127.0.0.1', () => console.log('up'));`;
+  const srv = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((r) => srv.stdout.once('data', r));
+  try {
+    return runWrk(`http://127.0.0.1:${srvPort}`);
+  } finally {
+    srv.kill('SIGKILL');
+  }
+}
+const BASELINE = env.BENCH_BASELINE !== '0';
+
 if (MODE === 'nats') {
+  if (BASELINE) result.baseline = await copyBaseline(Math.min(EVENTS, 1_000_000));
   const js = jetstream(nc);
   const subject = `${p}mf.ingest.meter_events`;
   const now = () => Math.floor(Date.now() / 1000);
@@ -373,6 +425,7 @@ if (MODE === 'nats') {
     // stored events over time, to see how throughput changes as the store grows
     rate_by_segment: segmentRates(timeline),
   });
+  if (result.baseline) result.ratio_to_baseline = +(result.sustained_events_per_s / result.baseline.rows_per_s).toFixed(3);
 } else if (gatewayUrl && env.BENCH_HTTP_CLIENT === 'wrk') {
   // wrk (C, one thread) as the load generator: the Node fetch client otherwise takes ~40% of a
   // core on this 2-core box, which a real producer on another machine would not.
@@ -406,11 +459,22 @@ done = function(summary, latency, requests)
 end
 `,
   );
-  const w = spawnSync('wrk', ['-t1', `-c${C}`, `-d${secs}s`, '-s', lua, gatewayUrl], { encoding: 'utf8' });
-  if (w.status !== 0) throw new Error(`wrk failed (apt-get install wrk): ${w.stderr}`);
-  const found = /MFJSON (\{.*\})/.exec(w.stdout);
-  if (!found) throw new Error(`could not read wrk's summary:\n${w.stdout}\n${w.stderr}`);
-  const m = JSON.parse(found[1]);
+  const runWrk = (url, seconds = secs) => {
+    const w = spawnSync('wrk', ['-t1', `-c${C}`, `-d${seconds}s`, '-s', lua, url], { encoding: 'utf8' });
+    if (w.status !== 0) throw new Error(`wrk failed (apt-get install wrk): ${w.stderr}`);
+    const found = /MFJSON (\{.*\})/.exec(w.stdout);
+    if (!found) throw new Error(`could not read wrk's summary:\n${w.stdout}\n${w.stderr}`);
+    return JSON.parse(found[1]);
+  };
+  if (BASELINE) {
+    const b = await bareNodeBaseline((url) => runWrk(url, Math.min(secs, 10)));
+    result.baseline = {
+      what: 'bare Node HTTP server (node:http, JSON answer), same wrk script and connections',
+      req_per_s: Math.round(b.requests / b.seconds),
+      latency_ms: { p50: b.p50, p99: b.p99 },
+    };
+  }
+  const m = runWrk(gatewayUrl);
   await sleep(1000); // the last batch is written
   const { rows } = await db.query('SELECT coalesce(sum(count),0)::text AS c FROM usage_rollups');
   const ok = m.requests - m.non2xx - m.errors;
@@ -428,6 +492,7 @@ end
     totals_exact: Number(rows[0].c) >= ok && Number(rows[0].c) <= ok + C,
     service_rss_mb: { max: Math.round(Math.max(...rssSamples.filter(Number.isFinite))) },
   });
+  if (result.baseline) result.ratio_to_baseline = +(result.req_per_s / result.baseline.req_per_s).toFixed(3);
 } else {
   const N = Number(env.BENCH_HTTP_REQUESTS ?? 20_000);
   const C = Number(env.BENCH_HTTP_CONCURRENCY ?? 64);

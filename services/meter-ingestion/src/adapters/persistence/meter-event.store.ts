@@ -1,16 +1,19 @@
 import type pg from 'pg';
 import type { EventToStore, UsageWriter } from '../../application/ports.js';
+import { copyField, copyQuery } from './copy-in.js';
 import type { EventTimeWindow } from '../../domain/meter.types.js';
 import { windowSeconds } from '../../domain/usage.rollup.js';
 
-const s = (v: bigint | number): string => v.toString();
+const staged = new WeakSet<pg.PoolClient>();
 
-const WRITE_SQL = `
-WITH input AS (
-  -- one JSON document: cheaper to build and to parse than nine array literals
-  SELECT * FROM json_to_recordset($1::json)
-    AS t(identifier text, meter_id text, customer text, value bigint, ts bigint, seq bigint, received_at bigint, payload text, win bigint)
-),
+// The batch arrives by COPY into this per-connection staging table (emptied at every commit):
+// cheaper to encode and to parse than a JSON document or array parameters.
+const STAGE_SQL = `CREATE TEMP TABLE IF NOT EXISTS ingest_input (
+  identifier text, meter_id text, customer text, value bigint, ts bigint, seq bigint, received_at bigint, payload text, win bigint
+) ON COMMIT DELETE ROWS`;
+// One query string, one implicit transaction: the COPY, then the dedupe + log + rollups statement.
+const WRITE_SQL = `COPY pg_temp.ingest_input FROM STDIN;
+WITH input AS (SELECT * FROM pg_temp.ingest_input),
 ins AS (
   INSERT INTO meter_event_identifiers (identifier, meter_id, customer, value, ts, seq, received_at)
   SELECT identifier, meter_id, customer, value, ts, seq, received_at FROM input ORDER BY identifier
@@ -96,7 +99,8 @@ export class MeterEventStore implements UsageWriter {
    * Store a batch. Returns the identifiers that were new (the others were duplicates, inside the
    * batch or of events already stored within the identifier window) and were counted.
    *
-   * One statement, so one round trip and one commit: dedupe on the identifier index (keys sorted,
+   * One round trip and one commit: a COPY into the connection's staging table and one statement,
+   * sent as one query string (one implicit transaction): dedupe on the identifier index (keys sorted,
    * so concurrent writers lock in the same order), append the new events to the log, and fold
    * them into the rollups (minute rows for raw meters, the latest received event per bucket for
    * pre-aggregated ones). `foldMinuteRollups`/`foldWindowBuckets` are the same rules in TypeScript.
@@ -107,22 +111,23 @@ export class MeterEventStore implements UsageWriter {
     if (fresh.size === 0) return new Set();
     const list = [...fresh.values()];
     await this.ensurePartitions(list.map((e) => e.timestamp));
-    const input = list.map((e) => {
+    let text = '';
+    for (const e of list) {
       const w = windowOf(e.meterId);
-      return {
-        identifier: e.identifier,
-        meter_id: e.meterId,
-        customer: e.customer,
-        value: s(e.value),
-        ts: e.timestamp,
-        seq: s(e.seq),
-        received_at: e.receivedAt,
-        payload: JSON.stringify(e.payload),
-        win: w === null ? 0 : windowSeconds(w),
-      };
-    });
-    const { rows } = await this.pool.query<{ identifier: string }>(WRITE_SQL, [JSON.stringify(input)]);
-    return new Set(rows.map((r) => r.identifier));
+      text += `${copyField(e.identifier)}\t${copyField(e.meterId)}\t${copyField(e.customer)}\t${e.value}\t${e.timestamp}\t${e.seq}\t${e.receivedAt}\t${copyField(JSON.stringify(e.payload))}\t${w === null ? 0 : windowSeconds(w)}\n`;
+    }
+    const client = await this.pool.connect();
+    const sql = staged.has(client) ? WRITE_SQL : `${STAGE_SQL};\n${WRITE_SQL}`;
+    try {
+      const rows = await copyQuery(client, sql, Buffer.from(text));
+      staged.add(client);
+      return new Set(rows as string[]);
+    } catch (e) {
+      staged.delete(client); // a failed first batch rolled the staging table back too
+      throw e;
+    } finally {
+      client.release();
+    }
   }
 
   /** Forget identifiers received before `before` (unix seconds): the dedupe window has passed. */
