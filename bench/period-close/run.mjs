@@ -9,15 +9,22 @@
 // from the API call until the clock reports `ready`; the phases (rating closes the periods and
 // hands the drafts over, invoicing finalizes them and the ledger applies credits) are sampled
 // from the read models while it runs. Checked: one open invoice per subscription, 3,000 cents
-// each, 1,000 of credit applied to every second one, amount_due totals exact to the cent.
+// each, 1,000 of credit applied to every second one, total and amount_due exact to the cent.
 //
 //   BENCH_SUBS=10000 (default)  BENCH_SUBS=100000 for the full target
 //   BENCH_SETUP_CONCURRENCY=48  BENCH_BUILD=0  BENCH_KEEP_DB=1  BENCH_CPU_PROF=1 (bench/period-close/profiles/<service>/*.cpuprofile)
 //   BENCH_PROGRESS=0 (no progress on stderr; see bench/progress.mjs)
 //   BENCH_REPLICAS=invoicing:2,credit-ledger:2  several processes of a service (docs/architecture.md, "Scaling out");
 //     then also checked in the event stores: no invoice finalized twice, no grant drawn beyond its amount
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+//   BENCH_BASELINE_ROWS=200000 (the same-run baseline, below)
+//
+// Baseline, same run, same database, just before the timed advance: a plain `COPY` (psql) of
+// BENCH_BASELINE_ROWS event-shaped rows (~0.6 kB jsonb each) into an indexed table (bigserial
+// primary key, UNIQUE(stream_id, stream_position), UNIQUE uuid), i.e. what the event store's
+// tables cost Postgres at best on this box right now. The close's rate is reported as a ratio to
+// it, so runs on a busy or another box compare.
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,6 +75,45 @@ function cpuNow(children) {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   out.machine = (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / TICK;
   return out;
+}
+
+/** The same-run baseline: rows/s of a plain COPY into an event-store-shaped indexed table (see the header). */
+async function copyBaseline(db, url, rows) {
+  await db.query(`CREATE TABLE bench_baseline (
+    global_position bigserial PRIMARY KEY, stream_id text NOT NULL, stream_position int NOT NULL,
+    event_id uuid NOT NULL UNIQUE, type text NOT NULL, data jsonb NOT NULL,
+    UNIQUE (stream_id, stream_position))`);
+  const pad = 'x'.repeat(480);
+  const started = Date.now();
+  await new Promise((resolve, reject) => {
+    const psql = spawn(
+      'psql',
+      [url, '-q', '-v', 'ON_ERROR_STOP=1', '-c', 'COPY bench_baseline (stream_id, stream_position, event_id, type, data) FROM STDIN'],
+      {
+        stdio: ['pipe', 'ignore', 'inherit'],
+      },
+    );
+    psql.on('error', reject);
+    psql.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`baseline COPY failed (${code})`))));
+    let i = 0;
+    const write = () => {
+      let ok = true;
+      while (i < rows && ok) {
+        const chunk = [];
+        for (let j = 0; j < 1000 && i < rows; j++, i++)
+          chunk.push(
+            `invoice-in_${i.toString(36)}\t${(i % 7) + 1}\t${randomUUID()}\tInvoiceFinalized\t{"n":${i},"amount_due":2000,"pad":"${pad}"}\n`,
+          );
+        ok = psql.stdin.write(chunk.join(''));
+      }
+      if (i < rows) psql.stdin.once('drain', write);
+      else psql.stdin.end();
+    };
+    write();
+  });
+  const ms = Date.now() - started;
+  await db.query('DROP TABLE bench_baseline');
+  return { rows, ms, perSecond: (rows * 1000) / ms };
 }
 
 /** Run `fn(i)` for i in [0, n) with at most `limit` at once. */
@@ -198,6 +244,9 @@ try {
   visible.succeed();
   log(`usage: ${SUBS} events published and visible in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
+  const baseline = await copyBaseline(db, dbUrl.toString(), Number(env.BENCH_BASELINE_ROWS ?? 200_000));
+  log(`baseline: COPY of ${baseline.rows} rows into an indexed table at ${rate(baseline.rows, baseline.ms)}`);
+
   // ---- timed: one advance past the period end and the grace ----------------------------------
   const phases = { drafts: null, finalized: null };
   // Sampled once a second, cheaply (the drafts left are read from their partial index), so the
@@ -277,6 +326,7 @@ period close, end to end: ${SUBS.toLocaleString('en-US')} subscriptions on one t
   invoices              ${got.invoices} (${got.open} open), subtotal ${got.subtotal}, total ${got.total}, amount_due ${got.due}   expected ${JSON.stringify(expected)}  ${ok ? 'OK' : 'MISMATCH'}
   credits applied       ${applied[0].n} transactions, ${applied[0].amount} cents (expected ${granted} / ${granted * 1000})
   exactly once          ${once.text}
+  same-run baseline     COPY into an indexed table: ${rate(baseline.rows, baseline.ms)} rows; close rate / baseline rate = ${(((SUBS * 1000) / elapsed / baseline.perSecond) * 1e3).toFixed(2)} per 1,000 (the target, 1,667/s, is ${((1667 / baseline.perSecond) * 1e3).toFixed(2)} per 1,000 at this baseline)
   CPU during the run     ${cpu}  (machine busy ${machine.toFixed(1)} of ${((elapsed / 1000) * os.cpus().length).toFixed(1)} s)
   target (DESIGN.md)    100,000 in <= 60 s  => ${rate(100_000, 60_000)}
   machine               ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, load ${os
