@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { STRIPE_EVENT_EMITTED } from '@meterflow/contracts';
+import { STRIPE_EVENT_ANNOUNCED, STRIPE_EVENT_EMITTED } from '@meterflow/contracts';
 import {
   VersionConflictError,
   type AppendBatch,
@@ -86,7 +86,7 @@ export interface AggregateType<S, C, E extends DomainEvent = DomainEvent> {
    * the command's first event and after its last.
    */
   announceChange?: (c: { id: string; command: C; events: readonly E[]; before: S; after: S }, ctx: CommandContext) => readonly NewEvent[];
-  /** Which stored events `evolve` folds (default: everything but `StripeEventEmitted`). */
+  /** Which stored events `evolve` folds (default: everything but `StripeEventEmitted` and `StripeEventAnnounced`). */
   folds?: (type: string) => boolean;
   /** Write the read models of the changed aggregates, inside the unit's transaction. */
   project?: (tx: pg.PoolClient, changes: readonly Change<S, E>[]) => Promise<void>;
@@ -97,7 +97,7 @@ export interface AggregateType<S, C, E extends DomainEvent = DomainEvent> {
   snapshot?: (db: Queryable, ids: readonly string[]) => Promise<ReadonlyMap<string, Loaded<S>>>;
 }
 
-const defaultFolds = (type: string): boolean => type !== STRIPE_EVENT_EMITTED;
+const defaultFolds = (type: string): boolean => type !== STRIPE_EVENT_EMITTED && type !== STRIPE_EVENT_ANNOUNCED;
 
 interface Tracked {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -2,6 +2,8 @@ import type { z } from 'zod';
 import type { EntitySchema } from '@mikro-orm/core';
 import type { EventCatalog, ServiceName } from '@meterflow/contracts';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { PgEventStore } from '@meterflow/event-store';
+import type { StripeEventRenderer } from '@meterflow/messaging';
 
 export interface Migration {
   /** Sortable and unique within the service, e.g. `0001_init`. */
@@ -26,6 +28,8 @@ export interface ServiceDefinition {
   httpPort: number;
   /** Publish the event store to JetStream (default true). */
   relay?: boolean;
+  /** How the relay renders the service's `StripeEventAnnounced` facts (needed once it records any). */
+  stripeEvents?: (store: PgEventStore) => StripeEventRenderer;
   /** Register extra Fastify routes, parsers or hooks before the app listens. */
   configure?: (app: NestFastifyApplication) => void | Promise<void>;
 }

@@ -79,6 +79,7 @@ class Lifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     @Inject(NATS_NAMES) private readonly names: NatsNames,
     @Inject(MIKRO_ORM) private readonly orm: MikroORM | undefined,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(EVENT_STORE) private readonly store: PgEventStore,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -90,6 +91,7 @@ class Lifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
       names: this.names,
       service: this.def.name,
       logger: this.logger,
+      ...(this.def.stripeEvents ? { render: this.def.stripeEvents(this.store) } : {}),
     });
     this.relay.start();
   }

@@ -95,6 +95,26 @@ export const StripeEventEmitted = defineEvent(
   }),
 );
 
+/**
+ * A Stripe event stored as its facts only: its id, type, time and request. Its `data.object` is
+ * the stream's own aggregate right after the event stored before this one (and, for `*.updated`,
+ * `previous_attributes` what changed with that event), rendered from the stream by the service's
+ * outbox relay when it publishes the event (libs/messaging `StripeEventRenderer`). Published, it
+ * is the same Stripe `event` object a `StripeEventEmitted` would carry; stored, it is ~0.2 kB
+ * instead of the whole object. Never folded by the aggregate.
+ */
+export const STRIPE_EVENT_ANNOUNCED = 'StripeEventAnnounced';
+export const StripeEventAnnounced = defineEvent(
+  STRIPE_EVENT_ANNOUNCED,
+  1,
+  z.object({
+    id: z.string().startsWith('evt_'),
+    type: z.string(),
+    created: z.number().int(),
+    request: z.object({ id: z.string().nullable(), idempotency_key: z.string().nullable() }),
+  }),
+);
+
 /** The API version our objects are rendered in (the one the pinned `stripe` SDK speaks). */
 export const API_VERSION = '2026-07-29.dahlia';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventContractViolation, stripeEvent } from './core.js';
+import { eventContractViolation, stripeEvent, StripeEventAnnounced } from './core.js';
 import {
   INVOICING_EVENTS,
   InvoiceCreated,
@@ -139,6 +139,7 @@ describe('INVOICING_EVENTS', () => {
       InvoiceItemDeleted({ at: 6_000 }),
       InvoiceKeyClaimed({ key: 'sub_1:1000:subscription_cycle', invoice: 'in_1' }),
       stripeEvent('evt_1', 'invoice.created', { id: 'in_1', object: 'invoice' }, 2_000),
+      StripeEventAnnounced({ id: 'evt_2', type: 'invoice.finalized', created: 2_000, request: { id: null, idempotency_key: null } }),
     ];
     for (const e of events) expect(check(e), e.type).toBeNull();
     expect(new Set(events.map((e) => e.type))).toEqual(new Set(INVOICING_EVENTS.keys()));

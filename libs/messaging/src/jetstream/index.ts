@@ -13,7 +13,13 @@ export {
 } from './durable-consumer.js';
 export { DeadLetterStore, type DeadLetter, type DeadLetterFallback, type DeadLetterInput } from './dead-letter.store.js';
 export { withInbox, type InboxResult } from './inbox.js';
-export { OutboxRelay, type OutboxRelayOptions, type RelayLogger } from './outbox-relay.js';
+export {
+  OutboxRelay,
+  type OutboxRelayOptions,
+  type RelayLogger,
+  type StripeEventAnnouncement,
+  type StripeEventRenderer,
+} from './outbox-relay.js';
 export {
   JetStreamPublishError,
   JetStreamPublisher,

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { STRIPE_EVENT_EMITTED, type NatsNames, type ServiceName } from '@meterflow/contracts';
+import { STRIPE_EVENT_ANNOUNCED, STRIPE_EVENT_EMITTED, type NatsNames, type ServiceName } from '@meterflow/contracts';
 import { eventsChannel, quoteIdent } from '@meterflow/event-store';
 import { contextFromTraceparent, eventsPublished, SpanKind, traceparentOf, withSpan } from '@meterflow/observability';
 import { JetStreamPublisher, type JetStreamAck } from './jetstream-publisher.js';
@@ -24,6 +24,24 @@ export interface OutboxRelayOptions {
   cursorName?: string;
   /** LISTEN for inserts (default true). */
   listen?: boolean;
+  /** Renders `StripeEventAnnounced` facts into their Stripe event objects (required if the store holds any). */
+  render?: StripeEventRenderer;
+}
+
+/** A `StripeEventAnnounced` fact as the relay hands it to the service's renderer. */
+export interface StripeEventAnnouncement {
+  streamId: string;
+  streamPosition: number;
+  data: { id: string; type: string; created: number; request: { id: string | null; idempotency_key: string | null } };
+}
+
+/**
+ * The service's side of "store the facts once, render the Stripe event when it is published":
+ * for each announcement, in order, the Stripe `event` object (JSON text) whose `data.object` is
+ * the announcing stream's aggregate right after the fact stored before the announcement.
+ */
+export interface StripeEventRenderer {
+  render(announcements: readonly StripeEventAnnouncement[]): Promise<string[]>;
 }
 
 /**
@@ -32,6 +50,8 @@ export interface OutboxRelayOptions {
  */
 interface RelayRow {
   global_position: string;
+  stream_id: string;
+  stream_position: number;
   transaction_id: string;
   type: string;
   schema_version: number;
@@ -41,7 +61,7 @@ interface RelayRow {
   traceparent: string | null;
   correlation_id: string | null;
   causation_id: string | null;
-  /** Stripe events only: `data->>'id'` and `data->>'type'`. */
+  /** Stripe events (emitted or announced) only: `data->>'id'` and `data->>'type'`. */
   stripe_id: string | null;
   stripe_type: string | null;
 }
@@ -54,7 +74,7 @@ interface RelayRow {
  * re-publishing within the 2-minute duplicate window harmless, consumers' inboxes do the rest.
  */
 export class OutboxRelay {
-  private readonly opts: Required<Omit<OutboxRelayOptions, 'logger'>> & { logger?: RelayLogger };
+  private readonly opts: Required<Omit<OutboxRelayOptions, 'logger' | 'render'>> & { logger?: RelayLogger; render?: StripeEventRenderer };
   private publisher: JetStreamPublisher | undefined;
   private readonly events: string;
   private readonly cursor: string;
@@ -126,19 +146,21 @@ export class OutboxRelay {
             // Qualified names in WHERE and ORDER BY: a bare ORDER BY name would sort by the text
             // output column ("100" before "99") and a batch could end past rows it never read.
             `SELECT e.global_position::text AS global_position, e.transaction_id::text AS transaction_id, e.type, e.schema_version,
+                    e.stream_id, e.stream_position,
                     e.data::text AS data, e.metadata::text AS metadata,
                     e.metadata->>'eventId' AS event_id, e.metadata->>'traceparent' AS traceparent,
                     e.metadata->>'correlationId' AS correlation_id, e.metadata->>'causationId' AS causation_id,
-                    CASE WHEN e.type = $4 THEN e.data->>'id' END AS stripe_id,
-                    CASE WHEN e.type = $4 THEN e.data->>'type' END AS stripe_type
+                    CASE WHEN e.type = ANY($4::text[]) THEN e.data->>'id' END AS stripe_id,
+                    CASE WHEN e.type = ANY($4::text[]) THEN e.data->>'type' END AS stripe_type
                FROM ${this.events} e
               WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
                 AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
               ORDER BY e.transaction_id, e.global_position
               LIMIT $3`,
-            [c.transaction_id, c.global_position, batchSize, STRIPE_EVENT_EMITTED],
+            [c.transaction_id, c.global_position, batchSize, [STRIPE_EVENT_EMITTED, STRIPE_EVENT_ANNOUNCED]],
           );
           if (rows.rows.length === 0) break;
+          await this.renderAnnounced(rows.rows);
           // Every publish of the batch must be acked before the cursor moves; one failure fails
           // the drain and the whole batch is published again (Nats-Msg-Id drops the repeats).
           const publisher = (this.publisher ??= new JetStreamPublisher(this.opts.nc));
@@ -162,10 +184,22 @@ export class OutboxRelay {
     return total;
   }
 
+  /** Announced Stripe events get their rendered object as body (in place); the rest are published as stored. */
+  private async renderAnnounced(rows: RelayRow[]): Promise<void> {
+    const announced = rows.filter((r) => r.type === STRIPE_EVENT_ANNOUNCED);
+    if (announced.length === 0) return;
+    if (!this.opts.render)
+      throw new Error(`outbox relay (${this.opts.schema}): ${STRIPE_EVENT_ANNOUNCED} stored but no renderer configured`);
+    const bodies = await this.opts.render.render(
+      announced.map((r) => ({ streamId: r.stream_id, streamPosition: r.stream_position, data: JSON.parse(r.data) })),
+    );
+    announced.forEach((r, i) => (r.data = bodies[i]!));
+  }
+
   /** A traced fact is published in a producer span of its command's trace; consumers continue from it. */
   private publish(publisher: JetStreamPublisher, r: RelayRow): Promise<JetStreamAck> {
     if (!r.traceparent) return this.send(publisher, r, undefined);
-    const subject = r.type === STRIPE_EVENT_EMITTED ? String(r.stripe_type) : r.type;
+    const subject = r.stripe_type !== null ? String(r.stripe_type) : r.type;
     return withSpan(`publish ${subject}`, { kind: SpanKind.PRODUCER, parent: contextFromTraceparent(r.traceparent) }, () =>
       this.send(publisher, r, traceparentOf() ?? r.traceparent ?? undefined),
     );
@@ -178,8 +212,8 @@ export class OutboxRelay {
     if (r.correlation_id) h.set('mf-correlation-id', r.correlation_id);
     if (r.causation_id) h.set('mf-causation-id', r.causation_id);
     h.set('mf-event-type', r.type);
-    if (r.type === STRIPE_EVENT_EMITTED) {
-      // The Stripe event object is the body as stored.
+    if (r.type === STRIPE_EVENT_EMITTED || r.type === STRIPE_EVENT_ANNOUNCED) {
+      // The Stripe event object is the body: as stored, or as rendered from an announcement.
       return publisher.publish(names.eventSubject(String(r.stripe_type ?? undefined)), r.data, {
         msgId: String(r.stripe_id ?? undefined),
         headers: h,
