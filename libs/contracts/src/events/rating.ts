@@ -27,6 +27,7 @@ const subscriptionId = idWithPrefix('sub');
 const subscriptionItemId = idWithPrefix('si');
 const testClockId = idWithPrefix('clock');
 const invoiceId = idWithPrefix('in');
+const invoiceItemId = idWithPrefix('ii');
 const meterId = idWithPrefix('mtr');
 
 // ---- billing periods -----------------------------------------------------------------------
@@ -203,6 +204,20 @@ const RatedLineSchema = z.strictObject({
   period: z.strictObject({ start: unixSeconds, end: unixSeconds }),
 });
 
+/**
+ * A subscription change's invoice item: a proration of a licensed item (credit for unused time:
+ * negative; charge for remaining time) or, in flexible mode, a metered price's usage so far.
+ */
+const SubscriptionInvoiceItemSchema = z.strictObject({
+  ...RatedLineSchema.shape,
+  id: invoiceItemId,
+  /** Credits are negative. */
+  amount: z.int(),
+  proration: z.boolean(),
+  /** A flexible credit: the invoice item whose charge it credits back. */
+  credited_invoice_item: invoiceItemId.nullable(),
+});
+
 const InvoiceRequestSchema = z.strictObject({
   /** `<subscription>:<period_start>:<billing_reason>` */
   idempotency_key: z.string().min(1),
@@ -215,6 +230,13 @@ const InvoiceRequestSchema = z.strictObject({
   created: unixSeconds,
   test_clock: testClockId.nullable(),
   lines: z.array(RatedLineSchema),
+  /**
+   * Invoice items a subscription change makes (issue 8 items 5 and 7; SubscriptionInvoiceItem in
+   * internal-ops.ts): made once by id, pending until a subscription invoice takes them.
+   */
+  invoice_items: z.array(SubscriptionInvoiceItemSchema).optional(),
+  /** Only the invoice items (`proration_behavior=create_prorations`): no invoice is made. */
+  pending_only: z.boolean().optional(),
 });
 
 export const SUBSCRIPTION_CANCELLATION_FEEDBACK = [
@@ -247,6 +269,14 @@ export const SubscriptionItemDocument = z.strictObject({
   /** Usage of this item is billed from here (an item added or repriced mid-cycle starts later). */
   current_period_start: unixSeconds,
   current_period_end: unixSeconds,
+  /**
+   * A licensed item's charges standing for the current period (flexible mode credits them back
+   * on a change, rating's proration.ts), set by a prorated change or an addition; absent: the
+   * period's regular charge.
+   */
+  debits: z
+    .array(z.strictObject({ amount: z.int(), start: unixSeconds, end: unixSeconds, invoice_item: invoiceItemId.nullable() }))
+    .optional(),
 });
 export type SubscriptionItemDocument = z.infer<typeof SubscriptionItemDocument>;
 
@@ -285,6 +315,11 @@ export const SubscriptionStateDocument = z.strictObject({
   pending_invoices: z.array(InvoiceRequestSchema),
   /** Lines billed on the next invoice (flexible billing mode: usage of a removed or repriced item). */
   pending_lines: z.array(RatedLineSchema),
+  /**
+   * Invoice items subscription changes made (prorations, flexible usage of a removed or repriced
+   * metered price) that no invoice of the subscription carried yet: the next one takes them.
+   */
+  pending_invoice_items: z.array(SubscriptionInvoiceItemSchema).optional(),
   /** `billing_thresholds` (issue 8 item 6); absent on subscriptions recorded before thresholds existed. */
   billing_thresholds: BillingThresholdsDocument.nullable().optional(),
   /**
@@ -349,17 +384,38 @@ export const SubscriptionUpdated = defineEvent(
 export const SubscriptionItemAdded = defineEvent(
   'SubscriptionItemAdded',
   1,
-  z.strictObject({ item: SubscriptionItemDocument, pending_lines: z.array(RatedLineSchema).optional() }),
+  z.strictObject({
+    item: SubscriptionItemDocument,
+    pending_lines: z.array(RatedLineSchema).optional(),
+    /** Invoice items the change made (issue 8 items 5 and 7). */
+    invoice_items: z.array(SubscriptionInvoiceItemSchema).optional(),
+    /** Their hand-over: pending only (`create_prorations`) or an invoice now (`always_invoice`). */
+    invoice: InvoiceRequestSchema.nullable().optional(),
+  }),
 );
 export const SubscriptionItemUpdated = defineEvent(
   'SubscriptionItemUpdated',
   1,
-  z.strictObject({ item: SubscriptionItemDocument, pending_lines: z.array(RatedLineSchema) }),
+  z.strictObject({
+    item: SubscriptionItemDocument,
+    pending_lines: z.array(RatedLineSchema),
+    /** Invoice items the change made (issue 8 items 5 and 7). */
+    invoice_items: z.array(SubscriptionInvoiceItemSchema).optional(),
+    /** Their hand-over: pending only (`create_prorations`) or an invoice now (`always_invoice`). */
+    invoice: InvoiceRequestSchema.nullable().optional(),
+  }),
 );
 export const SubscriptionItemDeleted = defineEvent(
   'SubscriptionItemDeleted',
   1,
-  z.strictObject({ item: subscriptionItemId, pending_lines: z.array(RatedLineSchema) }),
+  z.strictObject({
+    item: subscriptionItemId,
+    pending_lines: z.array(RatedLineSchema),
+    /** Invoice items the change made (issue 8 items 5 and 7). */
+    invoice_items: z.array(SubscriptionInvoiceItemSchema).optional(),
+    /** Their hand-over: pending only (`create_prorations`) or an invoice now (`always_invoice`). */
+    invoice: InvoiceRequestSchema.nullable().optional(),
+  }),
 );
 export const SubscriptionBillingModeMigrated = defineEvent(
   'SubscriptionBillingModeMigrated',
@@ -415,7 +471,11 @@ export const SubscriptionThresholdInvoiced = defineEvent(
 export const SubscriptionInvoiceAcknowledged = defineEvent(
   'SubscriptionInvoiceAcknowledged',
   1,
-  z.strictObject({ idempotency_key: z.string().min(1), invoice: invoiceId }),
+  z.strictObject({
+    idempotency_key: z.string().min(1),
+    /** The invoice made; for a request that only made invoice items (`pending_only`), its first item. */
+    invoice: z.union([invoiceId, invoiceItemId]),
+  }),
 );
 
 /** Every event rating's store accepts (plus StripeEventEmitted). */

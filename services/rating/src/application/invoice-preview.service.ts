@@ -118,7 +118,8 @@ export class InvoicePreviewService {
         const repriced = !!price && price.id !== item.price.id;
         const billsOld = (deleted || repriced) && isMetered(item.price) && s.billing_mode.type === 'flexible' && proration !== 'none';
         const usage_lines = billsOld ? await this.usage(s, [{ item, start: item.current_period_start, end: when }]) : [];
-        if (deleted) return { type: 'DeleteItem', now: when, item: id, proration_behavior: proration, usage_lines };
+        if (deleted)
+          return { type: 'DeleteItem', now: when, item: id, proration_behavior: proration, usage_lines, invoice_item_ids: PREVIEW_IDS };
         return {
           type: 'UpdateItem',
           now: when,
@@ -127,6 +128,7 @@ export class InvoicePreviewService {
           ...(quantity != null ? { quantity } : {}),
           proration_behavior: proration,
           usage_lines,
+          invoice_item_ids: PREVIEW_IDS,
         };
       });
     }
@@ -148,7 +150,8 @@ export class InvoicePreviewService {
       const events = decide(await next(), s);
       for (const e of events) {
         const invoice = 'invoice' in e.data ? e.data.invoice : null;
-        if (invoice && typeof invoice === 'object') return previewOf(invoice);
+        // Items made pending only are no invoice: the upcoming one shows them.
+        if (invoice && typeof invoice === 'object' && !invoice.pending_only) return previewOf(invoice);
       }
       s = events.reduce(evolve, s) as SubscriptionState;
     }
@@ -163,6 +166,9 @@ export class InvoicePreviewService {
     return p;
   }
 }
+
+/** Ids of the invoice items a previewed change would make (nothing is written). */
+const PREVIEW_IDS = Array.from({ length: 64 }, (_, i) => `ii_preview${i}`);
 
 /**
  * `billing_cycle_anchor`: `now` | `unchanged`, as on a subscription update, or the newer SDKs'

@@ -9,6 +9,7 @@ import { PeriodCloseService } from './period-close.service.js';
 import { SUBSCRIPTION_INDEX, type SubscriptionIndex } from './ports.js';
 import { SubscriptionWrites } from './subscription-writes.js';
 import { TimeService } from './time.service.js';
+import { UsageRatingService } from './usage-rating.service.js';
 
 /** Cancelling now: `subscriptions.cancel`, and every subscription of a deleted customer. */
 @Injectable()
@@ -18,6 +19,7 @@ export class SubscriptionCancelHandler {
     private readonly subs: SubscriptionWrites,
     private readonly time: TimeService,
     private readonly periods: PeriodCloseService,
+    private readonly rating: UsageRatingService,
   ) {}
 
   async cancel(req: ApiRequest) {
@@ -28,34 +30,41 @@ export class SubscriptionCancelHandler {
     if (s0.status === 'canceled') throw new DomainError('resource_missing', `No such subscription: '${id}'`, { status: 404, param: 'id' });
     const now = await this.time.now(s0.test_clock);
     const invoiceNow = bool(p, 'invoice_now') ?? false;
+    const prorate = bool(p, 'prorate') ?? false;
     const cd = obj(p, 'cancellation_details');
-    const lines = invoiceNow
-      ? await this.subs.usageLines(
-          s0,
-          meteredWindows(s0, now).map((w) => ({ item: w.item, start: w.start })),
-        )
-      : [];
-    const s = await this.subs.run(
-      id,
-      {
-        type: 'Cancel',
-        now,
-        invoice_now: invoiceNow,
-        prorate: bool(p, 'prorate') ?? false,
-        ...(cd
-          ? {
-              cancellation_details: {
-                comment: str(cd, 'comment') ?? null,
-                feedback: enumOf(cd, 'feedback', CANCELLATION_FEEDBACK) ?? null,
-              },
-            }
-          : {}),
-        lines,
-      },
-      req,
-    );
+    const s = await this.subs.retryingStale(async () => {
+      const s1 = await this.subs.load(id);
+      const lines = invoiceNow
+        ? await this.subs.usageLines(
+            s1,
+            meteredWindows(s1, now).map((w) => ({ item: w.item, start: w.start })),
+            now,
+          )
+        : [];
+      const product_names = prorate ? Object.fromEntries(await this.rating.productNames(s1.items.map((i) => i.price.product))) : {};
+      return this.subs.run(
+        id,
+        {
+          type: 'Cancel',
+          now,
+          invoice_now: invoiceNow,
+          prorate,
+          ...(cd
+            ? {
+                cancellation_details: {
+                  comment: str(cd, 'comment') ?? null,
+                  feedback: enumOf(cd, 'feedback', CANCELLATION_FEEDBACK) ?? null,
+                },
+              }
+            : {}),
+          lines,
+          ...(prorate ? { invoice_item_ids: this.subs.invoiceItemIds(s1), product_names } : {}),
+        },
+        req,
+      );
+    });
     // The final invoice: handed over now if invoicing answers, else by the scheduler's retry.
-    if (invoiceNow) await this.periods.flushPending([id]).catch(() => undefined);
+    if (s.pending_invoices.length > 0) await this.periods.flushPending([id]).catch(() => undefined);
     return toStripeSubscription(await this.subs.load(s.id));
   }
 

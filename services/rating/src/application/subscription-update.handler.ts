@@ -47,6 +47,8 @@ export class SubscriptionUpdateHandler {
     const now = await this.time.now(s0.test_clock);
     const proration = enumOf(p, 'proration_behavior', PRORATION) ?? 'create_prorations';
     const anchor = enumOf(p, 'billing_cycle_anchor', ['now', 'unchanged'] as const);
+    const prorationDate = timestamp(p, 'proration_date');
+    const dated = prorationDate !== undefined && prorationDate !== null ? { proration_date: prorationDate } : {};
 
     // Item changes first, each as its own command (they bill usage at their own time).
     for (const it of objArr(p, 'items') ?? []) {
@@ -55,13 +57,14 @@ export class SubscriptionUpdateHandler {
       if (!itemId) {
         const item = await this.subs.readItem(Object.fromEntries(Object.entries(it).filter(([k]) => k !== 'clear_usage')));
         await this.items.addItem(req, id, item, now, proration);
-      } else if (bool(it, 'deleted')) await this.items.changeItem(req, id, itemId, { delete: true, proration });
+      } else if (bool(it, 'deleted')) await this.items.changeItem(req, id, itemId, { delete: true, proration, ...dated });
       else {
         const priceId = str(it, 'price');
         const quantity = int(it, 'quantity', { min: 0 });
         const md = metadata(it);
         await this.items.changeItem(req, id, itemId, {
           proration,
+          ...dated,
           ...(priceId ? { price: priceId } : {}),
           ...(quantity != null ? { quantity } : {}),
           ...(md !== undefined ? { metadata: md } : {}),
@@ -113,14 +116,18 @@ export class SubscriptionUpdateHandler {
   }
 
   /** `billing_cycle_anchor=now`: the current period ends now, its usage is invoiced at once and a new cycle starts. */
-  private async resetAnchor(req: ApiRequest, s: SubscriptionState, now: number): Promise<SubscriptionState> {
-    const lines = await this.subs.usageLines(
-      s,
-      meteredWindows(s, now).map((w) => ({ item: w.item, start: w.start })),
-      now,
-    );
-    const product_names = Object.fromEntries(await this.rating.productNames(s.items.map((i) => i.price.product)));
-    await this.subs.run(s.id, { type: 'ResetBillingCycleAnchor', now, lines, product_names }, req);
+  private async resetAnchor(req: ApiRequest, s0: SubscriptionState, now: number): Promise<SubscriptionState> {
+    await this.subs.retryingStale(async () => {
+      const s = await this.subs.load(s0.id);
+      const lines = await this.subs.usageLines(
+        s,
+        meteredWindows(s, now).map((w) => ({ item: w.item, start: w.start })),
+        now,
+      );
+      const product_names = Object.fromEntries(await this.rating.productNames(s.items.map((i) => i.price.product)));
+      return this.subs.run(s.id, { type: 'ResetBillingCycleAnchor', now, lines, product_names }, req);
+    });
+    const s = s0;
     await this.periods.flushPending([s.id]).catch(() => undefined);
     return this.subs.load(s.id);
   }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ApiRequest } from '@meterflow/contracts';
 import type { CommandPipeline } from '@meterflow/event-store';
-import { newId, notFound } from '@meterflow/kernel';
+import { DomainError, newId, notFound } from '@meterflow/kernel';
 import { applyMetadata, int, metadata, paramName, rejectUnknown, str, type Params } from '@meterflow/stripe-api';
 import { isMetered } from '../domain/price.js';
 import type { SubscriptionUnitCommand } from '../domain/subscription.aggregate.js';
@@ -72,6 +72,31 @@ export class SubscriptionWrites {
       return uow.executeLoaded(this.types.subscription, id, command);
     }, requestContext(req));
     return state!;
+  }
+
+  /**
+   * A period close committed between a change's read and its decision: the decider refused the
+   * usage rated on the old windows (subscription_usage_stale). Read, rate and decide again.
+   */
+  async retryingStale<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let i = 0; ; i++) {
+      try {
+        return await attempt();
+      } catch (e) {
+        if (i >= 4 || !(e instanceof DomainError) || e.code !== 'subscription_usage_stale') throw e;
+      }
+    }
+  }
+
+  /** Fresh invoice item ids for a change of `s` (enough for every item's usage, credits and charge). */
+  invoiceItemIds(s: SubscriptionState): string[] {
+    const n = 4 + s.items.reduce((k, it) => k + 2 + (it.debits?.length ?? 1), 0);
+    return Array.from({ length: n }, () => newId('invoiceItem'));
+  }
+
+  /** Hand the subscription's pending invoices (a change's invoice items) to invoicing; left to the scheduler's retry if it does not answer. */
+  async flushPending(id: string): Promise<void> {
+    await this.periods.flushPending([id]).catch(() => undefined);
   }
 
   async readItem(p: Params): Promise<NewItem> {

@@ -54,7 +54,7 @@ export function upcomingInvoice(s: SubscriptionState, usage: readonly RatedLine[
     billing_reason: 'upcoming',
     period_start: s.period.start,
     period_end: end,
-    lines: [...s.pending_lines, ...netOfThresholds(usage, s.threshold_lines ?? []), ...advance],
+    lines: [...s.pending_lines, ...(s.pending_invoice_items ?? []), ...netOfThresholds(usage, s.threshold_lines ?? []), ...advance],
   };
 }
 
@@ -66,6 +66,7 @@ export function previewOf(request: CreateSubscriptionInvoiceRequest): PreviewInv
     billing_reason: 'subscription_update',
     period_start: request.period_start,
     period_end: request.period_end,
-    lines: request.lines,
+    // the change's invoice items (prorations, flexible usage) are lines of the invoice it makes
+    lines: [...request.lines, ...(request.invoice_items ?? [])],
   };
 }

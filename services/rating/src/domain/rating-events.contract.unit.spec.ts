@@ -77,6 +77,14 @@ const usageLine = (amount: number, item = 'si_1'): RatedLine => ({
   period: { start: NOW, end: NOW + 86_400 },
 });
 
+/** A usage line of `item` over the window the subscription has for it at `now` (as the handlers rate it). */
+function usageFor(s: SubscriptionState | null, item: string, amount: number, now: number): RatedLine {
+  const it = s!.items.find((i) => i.id === item)!;
+  const start = Math.min(it.current_period_start, now);
+  return { ...usageLine(amount, item), price: it.price.id, period: { start, end: now } };
+}
+const IDS = (p: string) => [1, 2, 3, 4, 5, 6, 7, 8].map((i) => `ii_${p}${i}`);
+
 /** Run commands through the subscription aggregate's decider, collecting every event it records. */
 function runSubscription(commands: ((s: SubscriptionState | null) => SubscriptionAnyCommand)[]): SubscriptionAnyEvent[] {
   const { decide, evolve } = subscriptionDecider;
@@ -120,27 +128,53 @@ const subscriptionEvents = (): SubscriptionAnyEvent[] => [
     () => ({ type: 'MigrateBillingMode', now: NOW + 40 }),
     () => ({ type: 'AddItem', now: NOW + 50, item: { id: 'si_3', price: licensed('price_m') }, product_names: { prod_1: 'Seats' } }),
     () => ({ type: 'AddItem', now: NOW + 55, item: { id: 'si_4', price: tiered } }),
-    () => ({
+    (s) => ({
       type: 'UpdateItem',
       now: NOW + 60,
       item: 'si_1',
       price: metered('price_b', { unit_amount: 2000, unit_amount_decimal: undefined }),
       proration_behavior: 'create_prorations',
-      usage_lines: [usageLine(75)],
+      usage_lines: [usageFor(s, 'si_1', 75, NOW + 60)],
+      invoice_item_ids: IDS('a'),
     }),
     () => ({ type: 'UpdateItem', now: NOW + 65, item: 'si_2', quantity: 5, metadata: {}, proration_behavior: 'none', usage_lines: [] }),
+    // a licensed quantity change prorated (credit and charge invoice items), invoiced at once
     () => ({
+      type: 'UpdateItem',
+      now: NOW + 66,
+      item: 'si_2',
+      quantity: 6,
+      proration_behavior: 'always_invoice',
+      usage_lines: [],
+      invoice_item_ids: IDS('b'),
+      product_names: { prod_1: 'Seats' },
+      proration_date: NOW + 64,
+    }),
+    (s) => ({
       type: 'DeleteItem',
       now: NOW + 70,
       item: 'si_4',
       proration_behavior: 'create_prorations',
-      usage_lines: [usageLine(0, 'si_4')],
+      usage_lines: [usageFor(s, 'si_4', 7, NOW + 70)],
+      invoice_item_ids: IDS('c'),
     }),
+    // invoicing made the pending items: it answers with the first item's id
+    (s) => {
+      const only = s!.pending_invoices.find((p) => p.pending_only)!;
+      return { type: 'AcknowledgeInvoice', idempotency_key: only.idempotency_key, invoice: only.invoice_items![0]!.id };
+    },
     (s) => ({ type: 'ClosePeriod', closing: dueClosing(s!, s!.period.end)!, lines: [usageLine(3000)], product_names: { prod_1: 'Usage' } }),
     (s) => ({ type: 'AcknowledgeInvoice', idempotency_key: s!.pending_invoices[0]!.idempotency_key, invoice: 'in_1' }),
     (s) => ({ type: 'ClosePeriod', closing: dueClosing(s!, s!.period.end)!, lines: [], accepted_invoice: 'in_2' }),
-    (s) => ({ type: 'ResetBillingCycleAnchor', now: s!.period.start + 3600, lines: [usageLine(10)] }),
-    (s) => ({ type: 'Cancel', now: s!.period.start + 7200, invoice_now: true, prorate: false, lines: [usageLine(20)] }),
+    (s) => ({ type: 'ResetBillingCycleAnchor', now: s!.period.start + 3600, lines: [usageFor(s, 'si_1', 10, s!.period.start + 3600)] }),
+    (s) => ({
+      type: 'Cancel',
+      now: s!.period.start + 7200,
+      invoice_now: true,
+      prorate: true,
+      lines: [usageFor(s, 'si_1', 20, s!.period.start + 7200)],
+      invoice_item_ids: IDS('d'),
+    }),
   ]),
   // a cancellation without a final invoice, and one at the period end (cancel_at_period_end)
   ...runSubscription([
@@ -149,6 +183,14 @@ const subscriptionEvents = (): SubscriptionAnyEvent[] => [
       input: { id: 'sub_2', now: NOW, customer: { id: 'cus_2', test_clock: null }, items: [{ id: 'si_9', price: metered('price_a') }] },
     }),
     () => ({ type: 'Cancel', now: NOW + 5, invoice_now: false, prorate: false, lines: [] }),
+  ]),
+  // prorate=true without invoice_now: the credits are made pending
+  ...runSubscription([
+    () => ({
+      type: 'CreateSubscription',
+      input: { id: 'sub_4', now: NOW, customer: { id: 'cus_4', test_clock: null }, items: [{ id: 'si_7', price: licensed('price_l') }] },
+    }),
+    () => ({ type: 'Cancel', now: NOW + 86_400, invoice_now: false, prorate: true, lines: [], invoice_item_ids: IDS('e') }),
   ]),
   ...runSubscription([
     () => ({
@@ -294,6 +336,17 @@ describe("rating's event contracts", () => {
 
   it('refuse an unknown type', () => {
     expect(violation({ type: 'SubscriptionPaused', data: {} })).toBe("unknown event type 'SubscriptionPaused'");
+  });
+
+  it('carry the invoice items a change makes, with their ii_ ids (issue 8 items 5 and 7)', () => {
+    const items = subscriptionEvents().flatMap((e) =>
+      ((e.data as { invoice_items?: { id: string }[] }).invoice_items ?? []).map((i) => i.id),
+    );
+    expect(items).toEqual(expect.arrayContaining(['ii_a1', 'ii_b1', 'ii_b2', 'ii_c1']));
+    const changed = subscriptionEvents().find((e) => e.type === 'SubscriptionItemUpdated' && 'invoice' in e.data)!;
+    const bad = JSON.parse(JSON.stringify(changed)) as { type: string; data: { invoice_items: { id: string }[] } };
+    bad.data.invoice_items[0]!.id = 'in_1';
+    expect(violation(bad)).toMatch(/^invoice_items\.0\.id: /);
   });
 
   it('refuse a fractional amount on a rated line', () => {

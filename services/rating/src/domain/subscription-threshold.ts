@@ -114,6 +114,8 @@ export function decideThreshold(command: ThresholdCommand, s: SubscriptionState 
         created: at,
         test_clock: s.test_clock,
         lines,
+        // A reset ends the period: invoice items pending for it go with it.
+        ...(reset && s.pending_invoice_items?.length ? { invoice_items: s.pending_invoice_items } : {}),
       };
       return [
         {
@@ -149,8 +151,9 @@ export function evolveThreshold(s: SubscriptionState | null, e: ThresholdEvent):
     billing_cycle_anchor_config: null,
     period: { start, end },
     cancel_at: s.cancel_at_period_end ? end : s.cancel_at,
-    items: s.items.map((it) => ({ ...it, current_period_start: start, current_period_end: end })),
+    items: s.items.map(({ debits: _, ...it }) => ({ ...it, current_period_start: start, current_period_end: end })),
     pending_lines: [],
+    ...(s.pending_invoice_items ? { pending_invoice_items: [] } : {}),
     threshold_lines: [],
   };
 }

@@ -1,5 +1,7 @@
+import type { CreateSubscriptionInvoiceRequest, SubscriptionInvoiceItem } from '@meterflow/contracts';
 import { invalid } from '@meterflow/kernel';
 import type { CommandOf, SubscriptionEvent } from './subscription.commands.js';
+import { changeHandOver, ItemIds, licensedProrations, refuseStaleUsage } from './subscription.prorations.js';
 import { canceledError, invoiceRequest } from './subscription.rules.js';
 import type { SubscriptionState } from './subscription.types.js';
 
@@ -7,6 +9,9 @@ import type { SubscriptionState } from './subscription.types.js';
  * Updates of the subscription itself (metadata, description, scheduling or unscheduling a
  * cancellation) and cancelling it now. A period close that ends it is in subscription.period.ts.
  */
+
+const withItems = (r: CreateSubscriptionInvoiceRequest, items: readonly SubscriptionInvoiceItem[]): CreateSubscriptionInvoiceRequest =>
+  items.length === 0 ? r : { ...r, invoice_items: [...(r.invoice_items ?? []), ...items] };
 
 type Changes = Extract<SubscriptionEvent, { type: 'SubscriptionUpdated' }>['data']['changes'];
 
@@ -40,10 +45,23 @@ export function decideUpdateSubscription(c: CommandOf<'UpdateSubscription'>, s: 
   return [{ type: 'SubscriptionUpdated', data: { changes } }];
 }
 
+/**
+ * Cancelling now. `invoice_now`: a final invoice of the usage so far, the pending lines and
+ * invoice items. `prorate`: each licensed item's unused time is credited (classic: from its
+ * current price; flexible: what was debited), on the final invoice or, without `invoice_now`,
+ * as pending invoice items (reference §4 Cancellation; subscription.prorations.ts).
+ */
 export function decideCancel(command: CommandOf<'Cancel'>, s: SubscriptionState): SubscriptionEvent[] {
   if (s.status !== 'active') throw canceledError(s.id);
+  if (command.invoice_now) refuseStaleUsage(command.lines, s, command.now);
   const lines = [...s.pending_lines, ...command.lines];
-  const invoice = command.invoice_now ? invoiceRequest(s, 'subscription_update', s.period.start, command.now, command.now, lines) : null;
+  const ids = new ItemIds(command.invoice_item_ids ?? []);
+  const credits = command.prorate
+    ? s.items.flatMap((it) => licensedProrations(s, it, null, command.now, ids, command.product_names ?? {}).items)
+    : [];
+  const invoice = command.invoice_now
+    ? withItems(invoiceRequest(s, 'subscription_update', s.period.start, command.now, command.now, lines), credits)
+    : changeHandOver(s, 'create_prorations', command.now, credits);
   return [
     {
       type: 'SubscriptionCanceled',

@@ -72,6 +72,16 @@ export interface Closing {
   ending: boolean;
 }
 
+/** What a change that may make invoice items (issue 8 items 5 and 7) carries. */
+export interface ChangeItems {
+  /** Fresh `ii_` ids, taken in order for the invoice items the change makes (pure decision, made once). */
+  invoice_item_ids?: readonly string[];
+  /** `proration_date`: the time prorations are computed at (default: now). */
+  proration_date?: number;
+  /** Product names by id, for proration descriptions. */
+  product_names?: Record<string, string>;
+}
+
 export type SubscriptionCommand =
   | { type: 'CreateSubscription'; input: CreateSubscriptionInput }
   | {
@@ -84,7 +94,7 @@ export type SubscriptionCommand =
       cancellation_details?: Partial<Pick<CancellationDetails, 'comment' | 'feedback'>>;
     }
   | { type: 'AddItem'; now: number; item: NewItem; proration_behavior?: ProrationBehavior; product_names?: Record<string, string> }
-  | {
+  | ({
       type: 'UpdateItem';
       now: number;
       item: string;
@@ -94,8 +104,8 @@ export type SubscriptionCommand =
       proration_behavior: ProrationBehavior;
       /** The old price's usage so far, rated by the caller (billed in flexible mode). */
       usage_lines: RatedLine[];
-    }
-  | { type: 'DeleteItem'; now: number; item: string; proration_behavior: ProrationBehavior; usage_lines: RatedLine[] }
+    } & ChangeItems)
+  | ({ type: 'DeleteItem'; now: number; item: string; proration_behavior: ProrationBehavior; usage_lines: RatedLine[] } & ChangeItems)
   | { type: 'MigrateBillingMode'; now: number }
   | {
       /** `billing_cycle_anchor=now`: the period ends now (invoiced like a period end) and a new cycle starts. */
@@ -121,6 +131,9 @@ export type SubscriptionCommand =
       cancellation_details?: Partial<Pick<CancellationDetails, 'comment' | 'feedback'>>;
       /** Usage up to now, rated by the caller; billed when `invoice_now`. */
       lines: RatedLine[];
+      /** `prorate=true`: ids for the credits of unused licensed time. */
+      invoice_item_ids?: readonly string[];
+      product_names?: Record<string, string>;
     }
   | { type: 'AcknowledgeInvoice'; idempotency_key: string; invoice: string };
 

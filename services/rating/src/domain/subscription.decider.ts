@@ -16,6 +16,7 @@ import type { SubscriptionState } from './subscription.types.js';
  *   subscription.cancellation.ts  updates, scheduled and immediate cancellation, billing-mode migration
  *   subscription.period.ts        when it is due, period closes, billing cycle anchor resets
  *   subscription.close-pending.ts no change lands on a period that ended but is not closed yet
+ *   subscription.prorations.ts    invoice items a change makes (prorations, flexible usage), stale usage
  *   subscription.rules.ts         shared checks, proration fraction, invoice requests
  *   subscription.evolve.ts        state from events
  * The pipeline runs it through subscription.aggregate.ts (`subscriptionDecider`).

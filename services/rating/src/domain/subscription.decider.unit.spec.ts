@@ -49,9 +49,10 @@ function decided(events: readonly SubscriptionAnyEvent[], command: SubscriptionC
 }
 const create = (extra: Partial<CreateSubscriptionInput> = {}): SubscriptionCommand => ({ type: 'CreateSubscription', input: input(extra) });
 const created = (extra: Partial<CreateSubscriptionInput> = {}) => decided([], create(extra));
-const line = (amount: number, item = 'si_1'): RatedLine => ({
+/** A rated usage line of `item` (price `price`) over the window it has at creation. */
+const line = (amount: number, item = 'si_1', price = 'price_a'): RatedLine => ({
   subscription_item: item,
-  price: 'price_a',
+  price,
   product: 'prod_1',
   meter: 'mtr_1',
   quantity: 3,
@@ -59,7 +60,7 @@ const line = (amount: number, item = 'si_1'): RatedLine => ({
   currency: 'usd',
   unit_amount_decimal: '1000',
   description: 'usage',
-  period: { start: 0, end: 0 },
+  period: { start: NOW, end: NOW },
 });
 
 describe('subscription creation', () => {
@@ -341,8 +342,9 @@ describe('cancellation', () => {
   });
 });
 
-describe('mid-cycle metered price change', () => {
-  const change = (mode: 'classic' | 'flexible', proration: 'create_prorations' | 'none' = 'create_prorations') => {
+describe('mid-cycle metered price change (issue 8 item 5; reference §4 "Mid-cycle metered price change / removal")', () => {
+  const IDS = ['ii_1', 'ii_2', 'ii_3', 'ii_4'];
+  const change = (mode: 'classic' | 'flexible', proration: 'create_prorations' | 'always_invoice' | 'none' = 'create_prorations') => {
     const evs = created({ billing_mode: mode });
     const changed = decided(evs, {
       type: 'UpdateItem',
@@ -351,29 +353,81 @@ describe('mid-cycle metered price change', () => {
       price: meteredPrice('price_b', { unit_amount: 2000 }),
       proration_behavior: proration,
       usage_lines: [line(1234)],
+      invoice_item_ids: IDS,
     });
-    return { evs: [...evs, ...changed], state: stateOf([...evs, ...changed]) };
+    return { evs: [...evs, ...changed], changed, state: stateOf([...evs, ...changed]) };
   };
-  it('flexible: the old price usage so far is billed on the next invoice; the item bills the new price from the change', () => {
-    const { evs, state } = change('flexible');
+  it('flexible: a pending invoice item bills the old price usage over [item period start, change), made pending now, carried by the next invoice', () => {
+    const { evs, changed, state } = change('flexible');
     expect(state.items[0]).toMatchObject({ current_period_start: NOW + 86400, price: { id: 'price_b' } });
-    expect(state.pending_lines.map((l) => l.amount)).toEqual([1234]);
+    expect(changed[0]).toMatchObject({
+      type: 'SubscriptionItemUpdated',
+      data: {
+        invoice_items: [
+          { id: 'ii_1', subscription_item: 'si_1', price: 'price_a', amount: 1234, period: { start: NOW }, proration: false },
+        ],
+        invoice: { pending_only: true, lines: [], invoice_items: [{ id: 'ii_1' }] },
+      },
+    });
+    expect(state.pending_lines).toEqual([]);
+    expect(state.pending_invoice_items!.map((i) => i.id)).toEqual(['ii_1']);
     given(evs)
       .when({ type: 'ClosePeriod', closing: dueClosing(state, state.period.end)!, lines: [line(50)] })
       .then((_, closed) => {
-        expect(closed!.pending_invoices[0]!.lines.map((l) => l.amount)).toEqual([1234, 50]);
-        expect(closed!.pending_lines).toEqual([]);
+        const cycle = closed!.pending_invoices.find((i) => i.billing_reason === 'subscription_cycle')!;
+        expect(cycle.lines.map((l) => l.amount)).toEqual([50]);
+        expect(cycle.invoice_items!.map((i) => [i.id, i.amount])).toEqual([['ii_1', 1234]]);
+        expect(closed!.pending_invoice_items).toEqual([]);
       });
   });
-  it('flexible with proration_behavior=none: the old usage is dropped', () => {
-    expect(change('flexible', 'none').state.pending_lines).toEqual([]);
+  it('when invoicing made the pending items (answering with the first item), latest_invoice stays as it was', () => {
+    const { evs, state } = change('flexible');
+    const key = state.pending_invoices[0]!.idempotency_key;
+    given(evs)
+      .when({ type: 'AcknowledgeInvoice', idempotency_key: key, invoice: 'ii_1' })
+      .then((_, s) => {
+        expect(s!.latest_invoice).toBeNull();
+        expect(s!.pending_invoices).toEqual([]);
+        expect(s!.pending_invoice_items!.map((i) => i.id)).toEqual(['ii_1']);
+      });
+  });
+  it('flexible with proration_behavior=always_invoice: the pending items are invoiced at once (billing_reason=subscription_update)', () => {
+    const { changed, state } = change('flexible', 'always_invoice');
+    expect(changed[0]).toMatchObject({
+      data: { invoice: { billing_reason: 'subscription_update', lines: [], invoice_items: [{ id: 'ii_1', amount: 1234 }] } },
+    });
+    expect((changed[0]!.data as { invoice: { pending_only?: boolean } }).invoice.pending_only).toBeUndefined();
+    expect(state.pending_invoice_items).toEqual([]);
+  });
+  it('flexible with proration_behavior=none: the old usage is dropped, nothing is made', () => {
+    const { changed, state } = change('flexible', 'none');
+    expect(changed[0]!.data).not.toHaveProperty('invoice');
+    expect(state.pending_invoice_items ?? []).toEqual([]);
+    expect(state.pending_invoices).toEqual([]);
   });
   it('classic: usage before the change is not billed', () => {
     const { state } = change('classic');
     expect(state.pending_lines).toEqual([]);
+    expect(state.pending_invoice_items ?? []).toEqual([]);
     expect(meteredWindows(state, state.period.end)[0]!.start).toBe(NOW + 86400);
   });
-  it('deleting a metered item in flexible mode bills its usage so far; the last item cannot be deleted', () => {
+  it('refuses usage rated on a window the subscription no longer has (a period close committed after the read): retried by the caller', () => {
+    const evs = created();
+    const s = stateOf(evs);
+    const closed = decided(evs, { type: 'ClosePeriod', closing: dueClosing(s, s.period.end)!, lines: [line(5)] });
+    given([...evs, ...closed])
+      .when({
+        type: 'UpdateItem',
+        now: s.period.end + 60,
+        item: 'si_1',
+        price: meteredPrice('price_b'),
+        proration_behavior: 'create_prorations',
+        usage_lines: [line(1234)], // rated from NOW: the period the close already billed
+        invoice_item_ids: IDS,
+      })
+      .then(/changed while its usage was being rated/);
+  });
+  it('deleting a metered item in flexible mode bills its usage so far as an invoice item; the last item cannot be deleted', () => {
     const evs = created({
       items: [
         { id: 'si_1', price: meteredPrice('price_a') },
@@ -385,13 +439,14 @@ describe('mid-cycle metered price change', () => {
       now: NOW + 5,
       item: 'si_2',
       proration_behavior: 'create_prorations',
-      usage_lines: [line(9, 'si_2')],
+      usage_lines: [line(9, 'si_2', 'price_b')],
+      invoice_item_ids: IDS,
     };
     given(evs)
       .when(del)
       .then((_, s) => {
         expect(s!.items.map((i) => i.id)).toEqual(['si_1']);
-        expect(s!.pending_lines).toHaveLength(1);
+        expect(s!.pending_invoice_items).toMatchObject([{ id: 'ii_1', subscription_item: 'si_2', price: 'price_b', amount: 9 }]);
       });
     given([...evs, ...decided(evs, del)])
       .when({ type: 'DeleteItem', now: NOW + 6, item: 'si_1', proration_behavior: 'none', usage_lines: [] })
@@ -454,7 +509,7 @@ describe('licensed items (billed in advance)', () => {
       .then((_, closed) => {
         const inv = closed!.pending_invoices.find((i) => i.billing_reason === 'subscription_cycle')!;
         expect(inv.lines.map((l) => [l.subscription_item, l.amount, l.period.start, l.period.end])).toEqual([
-          ['si_1', 3000, 0, 0],
+          ['si_1', 3000, NOW, NOW],
           ['si_l', 500, u('2025-02-28T09:00:00Z'), u('2025-03-31T09:00:00Z')],
         ]);
       });
@@ -501,5 +556,148 @@ describe('billing_cycle_anchor=now', () => {
         ]);
         expect(nextDue(s!)).toBe(u('2025-03-10T09:00:00Z'));
       });
+  });
+});
+
+describe('licensed items prorated (issue 8 item 7; reference §4 "billing_mode", "Proration / item removal", "Cancellation")', () => {
+  // A licensed 5.00/month item from 2025-01-31 09:00; the period runs 28 days, to 2025-02-28 09:00.
+  const day = (n: number) => NOW + n * 86400;
+  const licensed = (mode: 'classic' | 'flexible') =>
+    created({ billing_mode: mode, items: [{ id: 'si_l', price: licensedPrice('price_l'), quantity: 1 }] });
+  const ids = (p: string) => [1, 2, 3, 4, 5, 6].map((i) => `ii_${p}${i}`);
+  const qty = (
+    now: number,
+    quantity: number,
+    proration: 'create_prorations' | 'always_invoice' | 'none',
+    p: string,
+    date?: number,
+  ): SubscriptionCommand => ({
+    type: 'UpdateItem',
+    now,
+    item: 'si_l',
+    quantity,
+    proration_behavior: proration,
+    usage_lines: [],
+    invoice_item_ids: ids(p),
+    product_names: { prod_1: 'Seat' },
+    ...(date !== undefined ? { proration_date: date } : {}),
+  });
+  const amounts = (evs: readonly SubscriptionAnyEvent[]) =>
+    ((evs[0]!.data as { invoice_items?: { amount: number; credited_invoice_item: string | null }[] }).invoice_items ?? []).map((i) => [
+      i.amount,
+      i.credited_invoice_item,
+    ]);
+
+  it('a quantity change 1 -> 3 half-way: credit for unused time on 1, charge for remaining time on 3, pending for the next invoice', () => {
+    const evs = licensed('classic');
+    given(evs)
+      .when(qty(day(14), 3, 'create_prorations', 'a'))
+      .then((events, s) => {
+        expect(events[0]).toMatchObject({
+          data: {
+            invoice_items: [
+              { id: 'ii_a1', amount: -250, quantity: 1, proration: true, description: 'Unused time on 1 × Seat after 14 Feb 2025' },
+              { id: 'ii_a2', amount: 750, quantity: 3, proration: true, description: 'Remaining time on 3 × Seat after 14 Feb 2025' },
+            ],
+            invoice: { pending_only: true },
+          },
+        });
+        const items = s!.pending_invoice_items!;
+        expect(items.every((i) => i.period.start === day(14) && i.period.end === s!.period.end)).toBe(true);
+      });
+  });
+  it('classic recomputes the credit from the current price; flexible credits back what was debited (several changes)', () => {
+    for (const [mode, credit] of [
+      ['classic', [-250, null]],
+      ['flexible', [-375, 'ii_b2']],
+    ] as const) {
+      let evs = licensed(mode);
+      evs = [...evs, ...decided(evs, qty(day(14), 3, 'create_prorations', 'b'))];
+      evs = [...evs, ...decided(evs, qty(day(14), 2, 'none', 'c'))];
+      // day 21 of 28: 7 days left; classic: 2 x 500 x 1/4 = 250; flexible: the 750 charged from day 14, half of it
+      expect(amounts(decided(evs, qty(day(21), 4, 'create_prorations', 'd')))).toEqual([credit, [500, null]]);
+    }
+  });
+  it('proration_behavior=none makes nothing; always_invoice invoices the pending items at once (billing_reason=subscription_update)', () => {
+    const evs = licensed('flexible');
+    given(evs)
+      .when(qty(day(14), 3, 'none', 'e'))
+      .then((events, s) => {
+        expect(events[0]!.data).not.toHaveProperty('invoice');
+        expect(s!.pending_invoices).toEqual(evs.length ? stateOf(evs).pending_invoices : []);
+      });
+    const first = decided(evs, qty(day(7), 2, 'create_prorations', 'f'));
+    given([...evs, ...first])
+      .when(qty(day(14), 3, 'always_invoice', 'g'))
+      .then((events, s) => {
+        const inv = (events[0]!.data as { invoice: { billing_reason: string; pending_only?: boolean; invoice_items: { id: string }[] } })
+          .invoice;
+        expect(inv.billing_reason).toBe('subscription_update');
+        expect(inv.pending_only).toBeUndefined();
+        expect(inv.invoice_items.map((i) => i.id)).toEqual(['ii_f1', 'ii_f2', 'ii_g1', 'ii_g2']);
+        expect(s!.pending_invoice_items).toEqual([]);
+      });
+  });
+  it('proration_date fixes the time prorations are computed at, within the current period', () => {
+    const evs = licensed('classic');
+    expect(amounts(decided(evs, qty(day(20), 3, 'create_prorations', 'h', day(14))))).toEqual([
+      [-250, null],
+      [750, null],
+    ]);
+    given(evs)
+      .when(qty(day(20), 3, 'create_prorations', 'i', day(40)))
+      .then(/proration_date/);
+  });
+  it('a price change of a licensed item prorates both prices; deleting it credits the unused time', () => {
+    const evs = licensed('classic');
+    const dearer = createPrice({ currency: 'usd', product: 'prod_1', unit_amount: 900, recurring: { interval: 'month' } }, 'price_m', 1);
+    given(evs)
+      .when({ ...qty(day(21), 1, 'create_prorations', 'j'), price: dearer } as SubscriptionCommand)
+      .then((events) =>
+        expect(amounts(events)).toEqual([
+          [-125, null],
+          [225, null],
+        ]),
+      );
+    const two = [...evs, ...decided(evs, { type: 'AddItem', now: day(0), item: { id: 'si_m', price: meteredPrice('price_a') } })];
+    given(two)
+      .when({
+        type: 'DeleteItem',
+        now: day(21),
+        item: 'si_l',
+        proration_behavior: 'create_prorations',
+        usage_lines: [],
+        invoice_item_ids: ids('k'),
+      })
+      .then((events) => expect(amounts(events)).toEqual([[-125, null]]));
+  });
+  it('cancel with prorate=true credits the unused time: on the final invoice with invoice_now, else as pending items', () => {
+    const evs = licensed('classic');
+    given(evs)
+      .when({ type: 'Cancel', now: day(21), invoice_now: true, prorate: true, lines: [], invoice_item_ids: ids('l') })
+      .then((events) =>
+        expect(events[0]).toMatchObject({
+          data: { invoice: { billing_reason: 'subscription_update', lines: [], invoice_items: [{ id: 'ii_l1', amount: -125 }] } },
+        }),
+      );
+    given(evs)
+      .when({ type: 'Cancel', now: day(21), invoice_now: false, prorate: true, lines: [], invoice_item_ids: ids('m') })
+      .then((events) => expect(events[0]).toMatchObject({ data: { invoice: { pending_only: true, invoice_items: [{ amount: -125 }] } } }));
+    given(evs)
+      .when({ type: 'Cancel', now: day(21), invoice_now: false, prorate: false, lines: [] })
+      .then((events) => expect(events[0]).toMatchObject({ data: { invoice: null } }));
+  });
+  it('a period close ends the standing debits: the next period credits from its own charge', () => {
+    let evs = licensed('flexible');
+    evs = [...evs, ...decided(evs, qty(day(14), 3, 'create_prorations', 'n'))];
+    const s = stateOf(evs);
+    expect(s.items[0]!.debits).toEqual([{ amount: 750, start: day(14), end: s.period.end, invoice_item: 'ii_n2' }]);
+    const closed = [...evs, ...decided(evs, { type: 'ClosePeriod', closing: dueClosing(s, s.period.end)!, lines: [] })];
+    expect(stateOf(closed).items[0]!.debits).toBeUndefined();
+    expect(
+      stateOf(closed)
+        .pending_invoices.at(-1)!
+        .invoice_items!.map((i) => i.id),
+    ).toEqual(['ii_n1', 'ii_n2']);
   });
 });

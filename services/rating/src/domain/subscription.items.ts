@@ -1,8 +1,17 @@
-import type { RatedLine } from '@meterflow/contracts';
+import type { SubscriptionInvoiceItem } from '@meterflow/contracts';
 import { DomainError, invalid } from '@meterflow/kernel';
 import { licensedLine } from './rated-line.js';
 import { isMetered } from './price.js';
 import type { CommandOf, SubscriptionEvent } from './subscription.commands.js';
+import {
+  changeHandOver,
+  ItemIds,
+  licensedProrations,
+  prorationAt,
+  refuseStaleUsage,
+  standingDebits,
+  usageInvoiceItems,
+} from './subscription.prorations.js';
 import { canceledError, checkItem, makeItem, prorationFraction } from './subscription.rules.js';
 import type { SubscriptionItemState, SubscriptionState } from './subscription.types.js';
 
@@ -28,7 +37,11 @@ export function decideAddItem(command: CommandOf<'AddItem'>, s: SubscriptionStat
           ),
         ]
       : [];
-  return [{ type: 'SubscriptionItemAdded', data: { item, pending_lines: pending } }];
+  // What the addition charged stands as the item's debit for the period (flexible credits it back).
+  const debits = isMetered(item.price)
+    ? {}
+    : { debits: pending.map((l) => ({ amount: l.amount, start: l.period.start, end: l.period.end, invoice_item: null })) };
+  return [{ type: 'SubscriptionItemAdded', data: { item: { ...item, ...debits }, pending_lines: pending } }];
 }
 
 function findItem(s: SubscriptionState, id: string): SubscriptionItemState {
@@ -37,29 +50,66 @@ function findItem(s: SubscriptionState, id: string): SubscriptionItemState {
   return item;
 }
 
+/** The change event's invoice items and their hand-over (none when the change made no item). */
+function handedOver(s: SubscriptionState, command: CommandOf<'UpdateItem' | 'DeleteItem'>, items: SubscriptionInvoiceItem[]) {
+  const invoice = changeHandOver(s, command.proration_behavior, command.now, items);
+  return invoice ? { invoice_items: items, invoice } : {};
+}
+
+/**
+ * A price or quantity change. Metered usage before a price change: flexible bills it at the old
+ * price as an invoice item (unless proration_behavior=none), classic does not bill it; the item
+ * bills from the change. A licensed item (before or after) is prorated: credit for the unused
+ * time as it was, charge for the remaining time as it is (reference §4; subscription.prorations.ts).
+ */
 export function decideUpdateItem(command: CommandOf<'UpdateItem'>, s: SubscriptionState): SubscriptionEvent[] {
   if (s.status !== 'active') throw canceledError(s.id);
   const item = findItem(s, command.item);
+  refuseStaleUsage(command.usage_lines, s, command.now);
+  const at = prorationAt(s, command.now, command.proration_date);
+  const ids = new ItemIds(command.invoice_item_ids ?? []);
+  const prorating = command.proration_behavior !== 'none';
   let next: SubscriptionItemState = { ...item, metadata: command.metadata ?? item.metadata };
-  let pending: RatedLine[] = [];
+  const items: SubscriptionInvoiceItem[] = [];
+  let changed = false;
   if (command.price && command.price.id !== item.price.id) {
     checkItem({ id: item.id, price: command.price, ...(command.quantity !== undefined ? { quantity: command.quantity } : {}) }, null, s);
     if (s.items.some((it) => it.id !== item.id && it.price.id === command.price!.id))
       throw invalid('price', 'Cannot add multiple subscription items with the same price to a subscription.');
-    // Usage before the change: flexible bills it at the old price (unless proration_behavior=none);
-    // classic does not bill it at all. Either way the item now bills from the change.
-    if (isMetered(item.price) && s.billing_mode.type === 'flexible' && command.proration_behavior !== 'none') pending = command.usage_lines;
+    if (isMetered(item.price) && s.billing_mode.type === 'flexible' && prorating)
+      items.push(...usageInvoiceItems(command.usage_lines, ids));
     next = {
       ...next,
       price: command.price,
       quantity: isMetered(command.price) ? null : (command.quantity ?? 1),
       current_period_start: isMetered(item.price) || isMetered(command.price) ? command.now : item.current_period_start,
     };
+    changed = true;
   } else if (command.quantity !== undefined) {
     if (isMetered(item.price)) throw invalid('quantity', 'Quantity should not be specified where usage_type is `metered`.');
     next = { ...next, quantity: command.quantity };
+    changed = command.quantity !== item.quantity;
   }
-  return [{ type: 'SubscriptionItemUpdated', data: { item: next, pending_lines: pending } }];
+  const licensed = !isMetered(item.price) || !isMetered(next.price);
+  if (changed && licensed) {
+    if (prorating) {
+      const p = licensedProrations(s, item, next, at, ids, command.product_names ?? {});
+      items.push(...p.items);
+      next = withDebits(next, p.debits);
+    } else {
+      // Nothing charged or credited: what was debited for the period still stands.
+      next = withDebits(next, isMetered(item.price) || isMetered(next.price) ? undefined : storedDebits(s, item));
+    }
+  }
+  return [{ type: 'SubscriptionItemUpdated', data: { item: next, pending_lines: [], ...handedOver(s, command, items) } }];
+}
+
+const storedDebits = (s: SubscriptionState, it: SubscriptionItemState): SubscriptionItemState['debits'] =>
+  standingDebits(s, it).map((d) => ({ ...d, amount: Number(d.amount) }));
+
+function withDebits(it: SubscriptionItemState, debits: SubscriptionItemState['debits']): SubscriptionItemState {
+  const { debits: _old, ...rest } = it;
+  return debits === undefined || isMetered(it.price) ? rest : { ...rest, debits };
 }
 
 export function decideDeleteItem(command: CommandOf<'DeleteItem'>, s: SubscriptionState): SubscriptionEvent[] {
@@ -70,7 +120,15 @@ export function decideDeleteItem(command: CommandOf<'DeleteItem'>, s: Subscripti
       'item',
       'A subscription must have at least one active plan. To cancel a subscription, please use the cancel API endpoint.',
     );
-  const pending =
-    isMetered(item.price) && s.billing_mode.type === 'flexible' && command.proration_behavior !== 'none' ? command.usage_lines : [];
-  return [{ type: 'SubscriptionItemDeleted', data: { item: item.id, pending_lines: pending } }];
+  refuseStaleUsage(command.usage_lines, s, command.now);
+  const at = prorationAt(s, command.now, command.proration_date);
+  const ids = new ItemIds(command.invoice_item_ids ?? []);
+  const items: SubscriptionInvoiceItem[] = [];
+  if (command.proration_behavior !== 'none') {
+    // flexible: the removed metered price's usage so far; licensed: credit for the unused time.
+    if (isMetered(item.price)) {
+      if (s.billing_mode.type === 'flexible') items.push(...usageInvoiceItems(command.usage_lines, ids));
+    } else items.push(...licensedProrations(s, item, null, at, ids, command.product_names ?? {}).items);
+  }
+  return [{ type: 'SubscriptionItemDeleted', data: { item: item.id, pending_lines: [], ...handedOver(s, command, items) } }];
 }

@@ -1,6 +1,7 @@
 import { nextBoundaryAfter } from './billing-period.js';
 import { isMetered } from './price.js';
 import type { Closing, CommandOf, SubscriptionEvent } from './subscription.commands.js';
+import { refuseStaleUsage } from './subscription.prorations.js';
 import { canceledError, invoiceRequest, licensedLines } from './subscription.rules.js';
 import type { SubscriptionItemState, SubscriptionState } from './subscription.types.js';
 
@@ -59,6 +60,7 @@ export function decideClosePeriod(command: CommandOf<'ClosePeriod'>, s: Subscrip
 export function decideResetBillingCycleAnchor(command: CommandOf<'ResetBillingCycleAnchor'>, s: SubscriptionState): SubscriptionEvent[] {
   if (s.status !== 'active') throw canceledError(s.id);
   const now = command.now;
+  refuseStaleUsage(command.lines, s, now);
   const end = nextBoundaryAfter(now, s.recurrence, now);
   const lines = [
     ...s.pending_lines,

@@ -79,5 +79,7 @@ export function invoiceRequest(
     created,
     test_clock: s.test_clock,
     lines,
+    // Invoice items earlier changes made that no invoice carried yet go on this one.
+    ...(s.pending_invoice_items?.length ? { invoice_items: s.pending_invoice_items } : {}),
   };
 }
