@@ -152,6 +152,93 @@ describe('invoice preview', () => {
     expect(after.billing_cycle_anchor).toBe(sub.billing_cycle_anchor);
   });
 
+  it('subscription_details items with proration_behavior: the invoice items a change would make, and the credits that would apply to them', async () => {
+    const { clock, customer, sub } = await subscribed('preview item changes');
+    await advance(clock.id, MID);
+    await usage(customer.id, 150, MID - 3600);
+    await stripe.billing.creditGrants.create({
+      customer: customer.id,
+      category: 'paid',
+      amount: { type: 'monetary', monetary: { currency: 'usd', value: 1000 } },
+      applicability_config: { scope: { price_type: 'metered' } },
+    });
+    const carItem = sub.items.data.find((i) => i.price.id === price.id)!;
+    const seatItem = sub.items.data.find((i) => i.price.id === seat.id)!;
+    const shape = (inv: Stripe.Invoice) =>
+      inv.lines.data.map((l) => [
+        l.parent?.type,
+        l.amount,
+        l.quantity,
+        l.period.start,
+        l.period.end,
+        l.pretax_credit_amounts?.[0]?.amount ?? 0,
+      ]);
+
+    // flexible metered price change (seed 001): the old price's usage [T0, MID) as an invoice-item
+    // line (150 minutes -> 3 hours = 30.00); the 10.00 metered grant would pay part of it.
+    const repriced = await stripe.invoices.createPreview({
+      subscription: sub.id,
+      subscription_details: { items: [{ id: carItem.id, price: dearer.id }], proration_behavior: 'create_prorations' },
+    });
+    expect(repriced).toMatchObject({ billing_reason: 'upcoming', subtotal: 4000, total: 3000, amount_due: 3000 });
+    expect(shape(repriced)).toEqual(
+      expect.arrayContaining([
+        ['invoice_item_details', 3000, 150, T0, MID, 1000],
+        ['subscription_item_details', 1000, 2, PERIOD_END, Date.UTC(2026, 2, 1) / 1000, 0],
+      ]),
+    );
+    const invoicedNow = await stripe.invoices.createPreview({
+      subscription: sub.id,
+      subscription_details: { items: [{ id: carItem.id, price: dearer.id }], proration_behavior: 'always_invoice' },
+    });
+    expect(invoicedNow).toMatchObject({ billing_reason: 'subscription_update', subtotal: 3000, total: 2000, amount_due: 2000 });
+    expect(shape(invoicedNow)).toEqual([['invoice_item_details', 3000, 150, T0, MID, 1000]]);
+    const dropped = await stripe.invoices.createPreview({
+      subscription: sub.id,
+      subscription_details: { items: [{ id: carItem.id, price: dearer.id }], proration_behavior: 'none' },
+    });
+    expect(dropped.lines.data.some((l) => l.parent?.type === 'invoice_item_details')).toBe(false);
+
+    // 2 -> 4 seats on Jan 11 (21 of January's 31 days left): credit 10.00 x 21/31 = 6.77, charge
+    // 20.00 x 21/31 = 13.55; prorations are not usage, so no credit applies to them.
+    const seats = await stripe.invoices.createPreview({
+      subscription: sub.id,
+      subscription_details: { items: [{ id: seatItem.id, quantity: 4 }], proration_behavior: 'always_invoice' },
+    });
+    expect(seats).toMatchObject({ billing_reason: 'subscription_update', subtotal: 678, total: 678, amount_due: 678 });
+    expect(shape(seats).sort((a, b) => Number(a[1]) - Number(b[1]))).toEqual([
+      ['invoice_item_details', -677, 2, MID, PERIOD_END, 0],
+      ['invoice_item_details', 1355, 4, MID, PERIOD_END, 0],
+    ]);
+    const seatsLater = await stripe.invoices.createPreview({
+      subscription: sub.id,
+      subscription_details: { items: [{ id: seatItem.id, quantity: 4 }] },
+    });
+    // the upcoming invoice: 30.00 usage, both prorations, 4 seats in advance (20.00); 10.00 credited
+    expect(seatsLater).toMatchObject({ billing_reason: 'upcoming', subtotal: 3000 - 677 + 1355 + 2000, total: 3000 - 677 + 1355 + 1000 });
+
+    // Nothing was written.
+    expect(await stripe.invoiceItems.list({ customer: customer.id, pending: true })).toMatchObject({ data: [] });
+    expect((await stripe.subscriptions.retrieve(sub.id)).items.data.map((i) => [i.price.id, i.quantity ?? null])).toEqual([
+      [price.id, null],
+      [seat.id, 2],
+    ]);
+
+    // Made for real, the upcoming invoice is the same: each pending invoice item once.
+    await stripe.subscriptionItems.update(seatItem.id, { quantity: 4 });
+    await eventually(async () =>
+      (await stripe.invoiceItems.list({ customer: customer.id, pending: true })).data.length === 2 ? true : undefined,
+    );
+    const made = await stripe.invoices.createPreview({ subscription: sub.id });
+    expect(made).toMatchObject({ subtotal: seatsLater.subtotal, total: seatsLater.total });
+    expect(
+      made.lines.data
+        .filter((l) => l.parent?.type === 'invoice_item_details')
+        .map((l) => l.amount)
+        .sort((a, b) => a - b),
+    ).toEqual([-677, 1355]);
+  });
+
   it('refuses what Stripe refuses: neither customer nor subscription, unknown ids, nothing to preview', async () => {
     await expect(stripe.invoices.createPreview({})).rejects.toMatchObject({ statusCode: 400, code: 'parameter_missing' });
     await expect(stripe.invoices.createPreview({ subscription: 'sub_nope' })).rejects.toMatchObject({

@@ -168,6 +168,20 @@ describe('billing thresholds', () => {
     expect(sub.billing_thresholds).toBeNull();
     const set = await stripe.subscriptions.update(sub.id, { billing_thresholds: { amount_gte: 5000, reset_billing_cycle_anchor: true } });
     expect(set.billing_thresholds).toEqual({ amount_gte: 5000, reset_billing_cycle_anchor: true });
+    // The floor holds after item changes too: 10 seats (50.00 per period) under a 50.00 threshold are refused ...
+    await expect(stripe.subscriptionItems.create({ subscription: sub.id, price: seat.id, quantity: 10 })).rejects.toMatchObject({
+      statusCode: 400,
+      code: 'parameter_invalid',
+      param: 'billing_thresholds[amount_gte]',
+    });
+    // ... and go through with the threshold raised in the same update.
+    const raised = await stripe.subscriptions.update(sub.id, {
+      billing_thresholds: { amount_gte: 6000 },
+      items: [{ price: seat.id, quantity: 10 }],
+      proration_behavior: 'none',
+    });
+    expect(raised.billing_thresholds).toEqual({ amount_gte: 6000, reset_billing_cycle_anchor: false });
+    expect(raised.items.data.map((i) => i.quantity ?? null)).toEqual([null, 10]);
     const cleared = await stripe.subscriptions.update(sub.id, { billing_thresholds: '' });
     expect(cleared.billing_thresholds).toBeNull();
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Currency, MinorUnits, RatedLine, UnixSeconds } from './internal-ops.js';
+import { Currency, MinorUnits, RatedLine, SubscriptionInvoiceItem, UnixSeconds } from './internal-ops.js';
 
 /*
  * Invoice preview (`POST /v1/invoices/create_preview`, issue 8 item 8): invoicing owns the route
@@ -35,6 +35,12 @@ export const PreviewSubscriptionInvoiceReply = z.object({
       period_start: UnixSeconds,
       period_end: UnixSeconds,
       lines: z.array(RatedLine),
+      /**
+       * Invoice items the invoice would carry that invoicing may not have yet: those a previewed
+       * change would make (and, for a change invoicing at once, the subscription's pending ones).
+       * Invoicing renders them as invoice-item lines, once each beside its own pending items.
+       */
+      invoice_items: z.array(SubscriptionInvoiceItem).default([]),
     })
     .nullable(),
 });

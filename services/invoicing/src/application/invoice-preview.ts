@@ -2,8 +2,7 @@ import type { ApiRequest, LineData, Stripe } from '@meterflow/contracts';
 import type { CommandPipeline } from '@meterflow/event-store';
 import { DomainError, newId } from '@meterflow/kernel';
 import { enumOf, obj, rejectUnknown, str } from '@meterflow/stripe-api';
-import { lineForItem, lineForRated } from '../domain/invoice-item.decider.js';
-import { previewDraft, previewInvoiceId, previewLineId, renderPreview } from '../domain/invoice-preview.js';
+import { previewDraft, previewInvoiceId, previewLineId, previewLines, renderPreview } from '../domain/invoice-preview.js';
 import type { InvoicingAggregates } from './invoicing.aggregates.js';
 import type { PendingItemReads, PreviewPeers } from './ports.js';
 
@@ -53,10 +52,7 @@ export class InvoicePreview {
       throw new DomainError('invoice_upcoming_none', `No upcoming invoices for customer: ${rated.customer}`, { status: 404 });
 
     const line = () => previewLineId(bodyOf(newId('invoiceLineItem')));
-    const lines: LineData[] = [
-      ...(sub?.lines ?? []).map((l) => lineForRated(l, line(), sub!.subscription)),
-      ...items.map((i) => lineForItem(i, line())),
-    ];
+    const lines: LineData[] = previewLines(sub, items, { customer: rated.customer, created: rated.at, test_clock: rated.test_clock }, line);
     const cur = currency || items[0]!.currency;
     const { applications } = lines.some((l) => l.metered && BigInt(l.amount) > 0n)
       ? await this.peers.previewCredits({

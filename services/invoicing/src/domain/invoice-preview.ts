@@ -1,5 +1,6 @@
-import type { BillingReason, LineData, Stripe } from '@meterflow/contracts';
+import type { BillingReason, InvoiceItemData, LineData, PreviewSubscriptionInvoiceReply, Stripe } from '@meterflow/contracts';
 import type { Invoice, Line } from './invoice.decider.js';
+import { itemForSubscription, lineForItem, lineForRated } from './invoice-item.decider.js';
 import { renderInvoice, renderLine } from './invoice.render.js';
 
 /*
@@ -25,6 +26,31 @@ export interface PreviewFrame {
   period_start: number;
   period_end: number;
   test_clock: string | null;
+}
+
+/**
+ * The lines of a preview: what rating says the subscription would bill, then the invoice items
+ * it would carry as invoice-item lines (issue 8 items 5, 7, 8): the customer's pending items
+ * (invoicing's, with their ids) and those the previewed change would make, each once (an item
+ * already pending is not added again from rating's list). A metered item (flexible usage of a
+ * repriced item) stays metered, so the credits that would apply to it show (docs/credits.md).
+ */
+export function previewLines(
+  rated: PreviewSubscriptionInvoiceReply['invoice'],
+  pending: readonly InvoiceItemData[],
+  frame: Pick<PreviewFrame, 'customer' | 'created' | 'test_clock'>,
+  lineId: () => string,
+): LineData[] {
+  const have = new Set(pending.map((i) => i.id));
+  const made = rated
+    ? (rated.invoice_items ?? [])
+        .filter((i) => !have.has(i.id))
+        .map((i) => itemForSubscription(i, { ...frame, subscription: rated.subscription, currency: rated.currency }))
+    : [];
+  return [
+    ...(rated?.lines ?? []).map((l) => lineForRated(l, lineId(), rated!.subscription)),
+    ...[...pending, ...made].map((i) => lineForItem(i, lineId())),
+  ];
 }
 
 /** Credits the ledger says would pay a line (`credits.preview`). */

@@ -1,6 +1,7 @@
-import type { LineData } from '@meterflow/contracts';
+import type { InvoiceItemData, LineData, SubscriptionInvoiceItem } from '@meterflow/contracts';
 import { describe, expect, it } from 'vitest';
-import { previewDraft, previewInvoiceId, previewLineId, renderPreview } from './invoice-preview.js';
+import { itemForSubscription } from './invoice-item.decider.js';
+import { previewDraft, previewInvoiceId, previewLineId, previewLines, renderPreview } from './invoice-preview.js';
 
 // Issue 8 item 8 and the invoice schema's `id` ("For preview invoices ... prefixed with
 // `upcoming_in`"); credits as on a finalized invoice (issue 8 item 3: total = subtotal − credits).
@@ -53,5 +54,59 @@ describe('invoice preview object', () => {
       { amount: 100, credit_balance_transaction: null, type: 'credit_balance_transaction' },
     ]);
     expect(inv).toMatchObject({ subtotal: 3000, total: 2900, amount_due: 2900 });
+  });
+});
+
+describe('invoice preview lines (issue 8 items 5, 7, 8)', () => {
+  // A flexible price change's usage item (metered: credits apply) and a seat proration credit.
+  const change = (id: string, amount: number, meter: string | null, proration: boolean): SubscriptionInvoiceItem => ({
+    subscription_item: 'si_1',
+    price: 'price_old',
+    product: 'prod_1',
+    meter,
+    currency: 'usd',
+    description: proration ? 'Unused time on 2 × Seat after 11 Jan 2026' : 'Car rental',
+    period: { start: 0, end: 10 },
+    quantity: proration ? 2 : 150,
+    unit_amount_decimal: null,
+    amount,
+    id,
+    proration,
+    credited_invoice_item: null,
+  });
+  const frame = { customer: 'cus_1', created: 10, test_clock: null };
+  const rated = (invoice_items: SubscriptionInvoiceItem[]) => ({
+    subscription: 'sub_1',
+    currency: 'usd',
+    billing_reason: 'upcoming' as const,
+    period_start: 0,
+    period_end: 20,
+    lines: [],
+    invoice_items,
+  });
+  let n = 0;
+  const lineId = () => previewLineId(String(n++));
+
+  it('the invoice items a previewed change would make are invoice-item lines with their quantity; a metered one can take credits', () => {
+    const lines = previewLines(
+      rated([change('ii_preview0', 3000, 'mtr_1', false), change('ii_preview1', -677, null, true)]),
+      [],
+      frame,
+      lineId,
+    );
+    expect(lines.map((l) => [l.type, l.invoice_item, l.amount, l.quantity, l.metered, l.proration ?? false])).toEqual([
+      ['invoice_item_details', 'ii_preview0', '3000', 150, true, false],
+      ['invoice_item_details', 'ii_preview1', '-677', 2, false, true],
+    ]);
+  });
+
+  it('an item already pending is shown once, as invoicing holds it (a change invoicing at once carries it too)', () => {
+    const made: InvoiceItemData = itemForSubscription(change('ii_real', 3000, 'mtr_1', false), {
+      ...frame,
+      subscription: 'sub_1',
+      currency: 'usd',
+    });
+    const lines = previewLines(rated([change('ii_real', 3000, 'mtr_1', false)]), [made], frame, lineId);
+    expect(lines.map((l) => [l.invoice_item, l.amount])).toEqual([['ii_real', '3000']]);
   });
 });

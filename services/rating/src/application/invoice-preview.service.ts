@@ -1,5 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { PreviewSubscriptionInvoiceReply, PreviewSubscriptionInvoiceRequest, RatedLine } from '@meterflow/contracts';
+import type {
+  PreviewSubscriptionInvoiceReply,
+  PreviewSubscriptionInvoiceRequest,
+  RatedLine,
+  SubscriptionInvoiceItem,
+} from '@meterflow/contracts';
 import { DomainError, invalid, newId, notFound } from '@meterflow/kernel';
 import { bool, enumOf, int, obj, objArr, paramName, rejectUnknown, str, timestamp, type Params } from '@meterflow/stripe-api';
 import { noUpcomingInvoice, previewOf, previewWindows, upcomingInvoice, type PreviewInvoice } from '../domain/invoice-preview.js';
@@ -58,11 +63,12 @@ export class InvoicePreviewService {
     return first ? this.models.subscriptions.get(first) : null;
   }
 
-  private async upcoming(s: SubscriptionState, at: number): Promise<PreviewInvoice> {
+  /** `made`: invoice items a previewed change would make (invoicing has only those already made). */
+  private async upcoming(s: SubscriptionState, at: number, made: readonly SubscriptionInvoiceItem[] = []): Promise<PreviewInvoice> {
     if (s.status !== 'active') throw noUpcomingInvoice(s.customer);
     const usage = await this.usage(s, previewWindows(s, at));
     const names = await this.rating.productNames(s.items.filter((i) => !isMetered(i.price)).map((i) => i.price.product));
-    return upcomingInvoice(s, usage, Object.fromEntries(names));
+    return upcomingInvoice(s, usage, Object.fromEntries(names), made);
   }
 
   private async usage(s: SubscriptionState, windows: { item: SubscriptionItemState; start: number; end: number }[]): Promise<RatedLine[]> {
@@ -157,7 +163,12 @@ export class InvoicePreviewService {
     }
     if (proration === 'always_invoice' && s.pending_lines.length > s0.pending_lines.length)
       return { ...previewOf({ ...invoiceOf(s, when), lines: s.pending_lines }) };
-    return this.upcoming(s, Math.max(at, when));
+    const before = new Set((s0.pending_invoice_items ?? []).map((i) => i.id));
+    return this.upcoming(
+      s,
+      Math.max(at, when),
+      (s.pending_invoice_items ?? []).filter((i) => !before.has(i.id)),
+    );
   }
 
   private async price(id: string, param: string): Promise<PriceObject> {

@@ -50,7 +50,14 @@ export class SubscriptionUpdateHandler {
     const prorationDate = timestamp(p, 'proration_date');
     const dated = prorationDate !== undefined && prorationDate !== null ? { proration_date: prorationDate } : {};
 
-    // Item changes first, each as its own command (they bill usage at their own time).
+    // billing_thresholds are set before the item changes when they are removed or raised, after
+    // them when lowered: each step keeps Stripe's floor (amount_gte above the licensed items' cost).
+    const thresholds = readBillingThresholds(p);
+    const thresholdsFirst =
+      thresholds !== undefined && (thresholds === null || thresholds.amount_gte >= (s0.billing_thresholds?.amount_gte ?? 0));
+    if (thresholdsFirst) await this.subs.run(id, { type: 'SetBillingThresholds', now, billing_thresholds: thresholds }, req);
+
+    // Item changes next, each as its own command (they bill usage at their own time).
     for (const it of objArr(p, 'items') ?? []) {
       rejectUnknown(it, ['id', 'price', 'quantity', 'deleted', 'metadata', 'clear_usage', 'tax_rates', 'discounts', 'billing_thresholds']);
       const itemId = str(it, 'id');
@@ -74,11 +81,12 @@ export class SubscriptionUpdateHandler {
 
     const cmd = await this.updateCommand(id, p, now);
     const touched = Object.keys(cmd).length > 2;
-    const thresholds = readBillingThresholds(p);
-    // billing_thresholds ('' removes them) in the same change as the other fields.
+    // billing_thresholds ('' removes them) lowered: in the same change as the other fields.
     const commands: SubscriptionAnyCommand[] = [
       ...(touched ? [cmd] : []),
-      ...(thresholds !== undefined ? [{ type: 'SetBillingThresholds' as const, now, billing_thresholds: thresholds }] : []),
+      ...(thresholds !== undefined && !thresholdsFirst
+        ? [{ type: 'SetBillingThresholds' as const, now, billing_thresholds: thresholds }]
+        : []),
     ];
     let s =
       commands.length === 0

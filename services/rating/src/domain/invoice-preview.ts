@@ -1,4 +1,9 @@
-import type { CreateSubscriptionInvoiceRequest, PreviewSubscriptionInvoiceReply, RatedLine } from '@meterflow/contracts';
+import type {
+  CreateSubscriptionInvoiceRequest,
+  PreviewSubscriptionInvoiceReply,
+  RatedLine,
+  SubscriptionInvoiceItem,
+} from '@meterflow/contracts';
 import { DomainError } from '@meterflow/kernel';
 import { nextBoundaryAfter } from './billing-period.js';
 import { netOfThresholds } from './billing-threshold.js';
@@ -38,9 +43,17 @@ function usageEnd(s: SubscriptionState): number {
 
 /**
  * The upcoming period-end invoice at `at`. `usage` are the rated lines of `previewWindows(s, at)`;
- * `names` product names for the licensed lines.
+ * `names` product names for the licensed lines. Invoice items a change already made pending
+ * (`s.pending_invoice_items`) are invoicing's pending items, which invoicing adds with their own
+ * ids; they are not lines here (else a preview bills them twice). `made`: the invoice items a
+ * previewed change would make (not made, so invoicing does not have them).
  */
-export function upcomingInvoice(s: SubscriptionState, usage: readonly RatedLine[], names: Record<string, string> = {}): PreviewInvoice {
+export function upcomingInvoice(
+  s: SubscriptionState,
+  usage: readonly RatedLine[],
+  names: Record<string, string> = {},
+  made: readonly SubscriptionInvoiceItem[] = [],
+): PreviewInvoice {
   if (s.status !== 'active') throw noUpcomingInvoice(s.customer);
   const end = usageEnd(s);
   const ending = s.cancel_at_period_end || (s.cancel_at !== null && s.cancel_at <= s.period.end);
@@ -54,7 +67,8 @@ export function upcomingInvoice(s: SubscriptionState, usage: readonly RatedLine[
     billing_reason: 'upcoming',
     period_start: s.period.start,
     period_end: end,
-    lines: [...s.pending_lines, ...(s.pending_invoice_items ?? []), ...netOfThresholds(usage, s.threshold_lines ?? []), ...advance],
+    lines: [...s.pending_lines, ...netOfThresholds(usage, s.threshold_lines ?? []), ...advance],
+    invoice_items: [...made],
   };
 }
 
@@ -66,7 +80,9 @@ export function previewOf(request: CreateSubscriptionInvoiceRequest): PreviewInv
     billing_reason: 'subscription_update',
     period_start: request.period_start,
     period_end: request.period_end,
-    // the change's invoice items (prorations, flexible usage) are lines of the invoice it makes
-    lines: [...request.lines, ...(request.invoice_items ?? [])],
+    lines: [...request.lines],
+    // the invoice items it carries (prorations, flexible usage; made by the change or pending
+    // before): invoicing renders them as invoice-item lines, each once
+    invoice_items: [...(request.invoice_items ?? [])],
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { previewWindows, upcomingInvoice } from './invoice-preview.js';
+import type { SubscriptionInvoiceItem } from '@meterflow/contracts';
+import { previewOf, previewWindows, upcomingInvoice } from './invoice-preview.js';
 import { createPrice } from './price.js';
 import { meteredLine } from './rated-line.js';
 import { createSubscription } from './subscription.decider.js';
@@ -76,6 +77,38 @@ describe('invoice preview: the upcoming invoice with the usage so far', () => {
     const pending = meteredLine({ subscription_item: 'si_old', price: carRental, start: START, end: NOW - 10 }, '60', 'Car rental');
     const s = sub({ pending_lines: [pending] });
     expect(upcomingInvoice(s, usage(s, 0)).lines[0]).toEqual(pending);
+  });
+
+  it("invoice items a change already made are invoicing's pending items, not lines again; a previewed change's items are its invoice_items (issue 8 items 5, 7)", () => {
+    const item = (id: string): SubscriptionInvoiceItem => ({
+      ...meteredLine({ subscription_item: 'si_car', price: carRental, start: START, end: NOW - 10 }, '60', 'Car rental'),
+      id,
+      proration: false,
+      credited_invoice_item: null,
+    });
+    const s = sub({ pending_invoice_items: [item('ii_made')] });
+    const upcoming = upcomingInvoice(s, usage(s, 0));
+    expect(upcoming.lines.map((l) => l.subscription_item)).toEqual(['si_car', 'si_seat']);
+    expect(upcoming.invoice_items).toEqual([]);
+    expect(upcomingInvoice(s, usage(s, 0), {}, [item('ii_preview0')]).invoice_items).toEqual([item('ii_preview0')]);
+    const update = previewOf({
+      idempotency_key: 'k',
+      customer: 'cus_1',
+      subscription: 'sub_1',
+      currency: 'usd',
+      billing_reason: 'subscription_update',
+      period_start: START,
+      period_end: NOW,
+      created: NOW,
+      test_clock: null,
+      lines: [],
+      invoice_items: [item('ii_made'), item('ii_preview0')],
+    });
+    expect(update).toMatchObject({
+      billing_reason: 'subscription_update',
+      lines: [],
+      invoice_items: [item('ii_made'), item('ii_preview0')],
+    });
   });
 
   it('a canceled subscription has no upcoming invoice (invoice_upcoming_none, 404)', () => {

@@ -68,6 +68,29 @@ describe('setting billing_thresholds (Stripe refusals)', () => {
       .when({ type: 'SetBillingThresholds', now: T0, billing_thresholds: { amount_gte: 1000, reset_billing_cycle_anchor: false } })
       .then({ code: 'parameter_invalid', param: 'billing_thresholds[amount_gte]' });
   });
+  it('refuses an item change that leaves the licensed items costing amount_gte or more per period (the same floor, kept)', () => {
+    // 2 seats at 5.00 = 10.00 per period under a 15.00 threshold: a third seat (15.00) is refused, as is a pricier seat price.
+    const given = [created('classic', true), thresholds(1500)];
+    spec
+      .given(given)
+      .when({ type: 'UpdateItem', now: JAN10, item: 'si_seat', quantity: 3, proration_behavior: 'none', usage_lines: [] })
+      .then({ code: 'parameter_invalid', param: 'billing_thresholds[amount_gte]' });
+    spec
+      .given(given)
+      .when({ type: 'AddItem', now: JAN10, item: { id: 'si_more', price: { ...seat, id: 'price_seat2' }, quantity: 1 } })
+      .then({ code: 'parameter_invalid', param: 'billing_thresholds[amount_gte]' });
+    // Under the floor it goes through; without thresholds anything goes.
+    const fewer = subscriptionDecider.decide(
+      { type: 'UpdateItem', now: JAN10, item: 'si_seat', quantity: 1, proration_behavior: 'none', usage_lines: [] },
+      fold(given),
+    );
+    expect(fewer.map((e) => e.type)).toEqual(['SubscriptionItemUpdated']);
+    const free = subscriptionDecider.decide(
+      { type: 'UpdateItem', now: JAN10, item: 'si_seat', quantity: 30, proration_behavior: 'none', usage_lines: [] },
+      fold([created('classic', true)]),
+    );
+    expect(free.map((e) => e.type)).toEqual(['SubscriptionItemUpdated']);
+  });
 });
 
 describe('the threshold invoice and the rest at the period end', () => {

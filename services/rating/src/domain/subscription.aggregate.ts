@@ -1,6 +1,8 @@
 import { decide, evolve, type SubscriptionCommand, type SubscriptionEvent } from './subscription.decider.js';
+import { checkBillingThresholds } from './billing-threshold.js';
 import {
   decideThreshold,
+  licensedPerPeriod,
   evolveThreshold,
   nettedOfThresholds,
   type ThresholdCommand,
@@ -24,7 +26,20 @@ const isThreshold = (c: SubscriptionAnyCommand): c is ThresholdCommand =>
 
 /** One command: threshold commands by their module, the others by the decider, with usage net of threshold invoices. */
 function decideOne(c: SubscriptionAnyCommand, s: SubscriptionState | null): SubscriptionAnyEvent[] {
-  return isThreshold(c) ? decideThreshold(c, s) : decide(nettedOfThresholds(c, s), s);
+  if (isThreshold(c)) return decideThreshold(c, s);
+  const events = decide(nettedOfThresholds(c, s), s);
+  if (c.type === 'AddItem' || c.type === 'UpdateItem') keepThresholdFloor(events.reduce(evolve, s));
+  return events;
+}
+
+/**
+ * Stripe's floor for `amount_gte` (more than the licensed items cost per period, reference §4
+ * "Billing thresholds", billing-threshold.ts) holds after an item change too: a change that would
+ * break it is refused like setting such a threshold (docs/lifecycle.md "Billing thresholds").
+ */
+function keepThresholdFloor(s: SubscriptionState | null): void {
+  const t = s?.billing_thresholds;
+  if (s && t) checkBillingThresholds(t, licensedPerPeriod(s.items), s.currency);
 }
 
 function evolveAny(s: SubscriptionState | null, e: SubscriptionAnyEvent): SubscriptionState | null {
