@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { natsNames } from '@meterflow/contracts';
+import { natsInboxPrefix, natsNames } from '@meterflow/contracts';
 import { stripeFor } from './chaos-load.mjs';
 
 const T0 = Date.UTC(2026, 0, 1) / 1000;
@@ -51,7 +51,12 @@ export async function setupClocks(ctx, subs, count) {
     });
     clocks.push({ id: clock.id, customers, subs });
   }
-  const nc = await connect({ servers: ctx.nats.url, user: 'producer', pass: ctx.nats.password('producer') });
+  const nc = await connect({
+    servers: ctx.nats.url,
+    user: 'producer',
+    pass: ctx.nats.password('producer'),
+    inboxPrefix: natsInboxPrefix('producer'),
+  });
   const js = jetstream(nc);
   const all = clocks.flatMap((c) => c.customers);
   const ts = new Date(T0 * 1000).toISOString();

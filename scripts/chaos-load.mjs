@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import Stripe from 'stripe';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { natsNames } from '@meterflow/contracts';
+import { natsInboxPrefix, natsNames } from '@meterflow/contracts';
 
 const BATCH = 50;
 const MAX_IN_FLIGHT = 64;
@@ -38,6 +38,7 @@ export class Load {
       servers: ctx.nats.url,
       user: 'producer',
       pass: ctx.nats.password('producer'),
+      inboxPrefix: natsInboxPrefix('producer'),
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
     });

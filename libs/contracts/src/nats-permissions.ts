@@ -20,6 +20,22 @@ export interface NatsPermissions {
   allowResponses: boolean;
 }
 
+/**
+ * The inbox prefix of a NATS user: every reply it receives (request/reply, JetStream API answers
+ * and publish acks, pull-consumer deliveries) comes to `<prefix>.>`, and it may subscribe there
+ * only, so no user can read another's replies. nats.js takes it as the `inboxPrefix` connect
+ * option (`connectNats` and the CLI set it from NATS_USER). Without a user (a server without
+ * authorization, `./mf start`) it is nats.js's default `_INBOX`.
+ */
+export function natsInboxPrefix(user?: string): string {
+  if (!user) return '_INBOX';
+  if (!/^[A-Za-z0-9_-]+$/.test(user))
+    throw new Error(`NATS user ${JSON.stringify(user)}: use letters, digits, '-' and '_' only (it names the inbox prefix)`);
+  return `_INBOX_${user}`;
+}
+
+const inboxOf = (user: string): string => `${natsInboxPrefix(user)}.>`;
+
 export interface RpcCall {
   service: ServiceName;
   op: string;
@@ -108,21 +124,21 @@ export function servicePermissions(names: NatsNames, svc: ServiceName): NatsPerm
       ...(svc === 'meter-ingestion' ? [names.ingestSubjects] : []),
       ...rpcCallSubjects(names, svc),
     ],
-    subscribe: [names.rpcSubject(svc, '>'), '_INBOX.>', names.heartbeatSubjects],
+    subscribe: [names.rpcSubject(svc, '>'), inboxOf(svc), names.heartbeatSubjects],
     allowResponses: true,
   };
 }
 
-/** Producers: publish meter events to MF_INGEST and receive JetStream's acks, nothing else. */
+/** Producers (user `producer`): publish meter events to MF_INGEST and receive JetStream's acks, nothing else. */
 export function producerPermissions(names: NatsNames): NatsPermissions {
-  return { publish: [names.ingestSubjects], subscribe: ['_INBOX.>'], allowResponses: false };
+  return { publish: [names.ingestSubjects], subscribe: [inboxOf('producer')], allowResponses: false };
 }
 
-/** A downstream consumer: read MF_EVENTS through its own durable consumers (by name), nothing else. */
-export function downstreamPermissions(names: NatsNames, durables: readonly string[]): NatsPermissions {
+/** A downstream consumer `user`: read MF_EVENTS through its own durable consumers (by name), nothing else. */
+export function downstreamPermissions(names: NatsNames, user: string, durables: readonly string[]): NatsPermissions {
   return {
     publish: ['$JS.API.INFO', `$JS.API.STREAM.INFO.${names.eventsStream}`, ...durables.flatMap((d) => consumerApi(names.eventsStream, d))],
-    subscribe: ['_INBOX.>'],
+    subscribe: [inboxOf(user)],
     allowResponses: false,
   };
 }
@@ -146,7 +162,7 @@ export function meterflowNatsUsers(
     ...Object.entries(downstream).map(([user, durables]) => ({
       user,
       password: password(user),
-      permissions: downstreamPermissions(names, durables),
+      permissions: downstreamPermissions(names, user, durables),
     })),
   ];
 }
@@ -185,7 +201,8 @@ export function composeNatsConf(): string {
     '#',
     '# NATS for the compose stack: JetStream on, monitoring on 8222 for the healthcheck, and one user',
     '# per role (each service, `producer`, `consumer`) with only the subjects it needs; passwords come',
-    "# from the container's environment (NATS_PASSWORD_<USER>, set in docker-compose.yml).",
+    "# from the container's environment (NATS_PASSWORD_<USER>, set in docker-compose.yml). Each user",
+    '# receives replies on its own inbox prefix only: clients connect with `inboxPrefix: "_INBOX_<user>"`.',
     'port: 4222',
     'http_port: 8222',
     '',
@@ -204,7 +221,8 @@ export function kubernetesNatsAuthConf(): string {
     '#',
     '# `include` this from the NATS server configuration (ConfigMap `meterflow-nats-auth`, key',
     "# `auth.conf`), with NATS_PASSWORD_<USER> in the server's environment from the Secret",
-    '# `meterflow-secrets` (keys nats-password-<user>). See docs/operations.md.',
+    '# `meterflow-secrets` (keys nats-password-<user>). Each user receives replies on its own inbox',
+    '# prefix only: clients connect with `inboxPrefix: "_INBOX_<user>"`. See docs/operations.md.',
     renderNatsAuthorization(meterflowNatsUsers(natsNamesForConf, (u) => ({ env: natsPasswordEnv(u) }))),
   ].join('\n');
 }

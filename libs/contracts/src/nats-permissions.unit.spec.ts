@@ -6,6 +6,7 @@ import {
   downstreamPermissions,
   kubernetesNatsAuthConf,
   meterflowNatsUsers,
+  natsInboxPrefix,
   producerPermissions,
   servicePermissions,
 } from './nats-permissions.js';
@@ -33,11 +34,12 @@ describe('NATS permissions', () => {
   });
 
   it('producers publish to mf.ingest.> only', () => {
-    expect(producerPermissions(names)).toEqual({ publish: ['mf.ingest.>'], subscribe: ['_INBOX.>'], allowResponses: false });
+    expect(producerPermissions(names)).toEqual({ publish: ['mf.ingest.>'], subscribe: ['_INBOX_producer.>'], allowResponses: false });
   });
 
   it('downstream consumers read MF_EVENTS through their own durables only', () => {
-    const p = downstreamPermissions(names, ['billing-app']);
+    const p = downstreamPermissions(names, 'consumer', ['billing-app']);
+    expect(p.subscribe).toEqual(['_INBOX_consumer.>']);
     expect(p.publish.filter((s) => !s.startsWith('$JS.'))).toEqual([]);
     expect(p.publish.every((s) => s === '$JS.API.INFO' || s.includes('.MF_EVENTS'))).toBe(true);
     expect(p.publish.filter((s) => s.includes('CONSUMER')).every((s) => s.includes('.MF_EVENTS.billing-app'))).toBe(true);
@@ -47,7 +49,7 @@ describe('NATS permissions', () => {
   it('each service serves its own ops and requests only the ops it names', () => {
     for (const svc of SERVICES) {
       const p = servicePermissions(names, svc);
-      expect(p.subscribe).toEqual([names.rpcSubject(svc, '>'), '_INBOX.>', names.heartbeatSubjects]);
+      expect(p.subscribe).toEqual([names.rpcSubject(svc, '>'), `_INBOX_${svc}.>`, names.heartbeatSubjects]);
       expect(p.publish.some((s) => s.endsWith('>') && s.startsWith('mf.rpc'))).toBe(false);
       expect(p.publish.filter((s) => s.startsWith('mf.ingest'))).toEqual(svc === 'meter-ingestion' ? ['mf.ingest.>'] : []);
       for (const other of SERVICES.filter((o) => o !== svc)) {
@@ -61,12 +63,23 @@ describe('NATS permissions', () => {
     expect(gw.some((s) => /clock\.|credits\.apply|rate_period|subscription_invoices/.test(s))).toBe(false);
   });
 
+  it('each user subscribes to its own inbox prefix only, never the shared _INBOX', () => {
+    const users = meterflowNatsUsers(names, (u) => `pw-${u}`, { consumer: ['billing-app'], 'other-app': ['other'] });
+    for (const u of users) {
+      expect(u.permissions.subscribe.filter((s) => s.startsWith('_INBOX'))).toEqual([`_INBOX_${u.user}.>`]);
+      expect(natsInboxPrefix(u.user)).toBe(`_INBOX_${u.user}`);
+    }
+    expect(natsInboxPrefix(undefined)).toBe('_INBOX');
+    expect(() => natsInboxPrefix('a.b')).toThrow(/letters, digits/);
+    expect(() => natsInboxPrefix('a>')).toThrow();
+  });
+
   it('one user per service, a producer and a consumer; namespaces carry into every name', () => {
     const users = meterflowNatsUsers(natsNames('ns1'), (u) => `pw-${u}`);
     expect(users.map((u) => u.user)).toEqual([...SERVICES, 'producer', 'consumer']);
     for (const u of users)
       for (const s of [...u.permissions.publish, ...u.permissions.subscribe])
-        expect(s.startsWith('ns1.') || s.startsWith('$JS.') || s === '_INBOX.>', `${u.user}: ${s}`).toBe(true);
+        expect(s.startsWith('ns1.') || s.startsWith('$JS.') || s === `${natsInboxPrefix(u.user)}.>`, `${u.user}: ${s}`).toBe(true);
     expect(users.find((u) => u.user === 'meter-ingestion')?.permissions.publish).toContain(
       '$JS.API.CONSUMER.MSG.NEXT.NS1_MF_INGEST.NS1_meter_ingestion_ingest',
     );

@@ -1,4 +1,5 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, createInbox, type NatsConnection } from '@nats-io/transport-node';
+import { natsInboxPrefix } from '@meterflow/contracts';
 
 export interface NatsSettings {
   url: string;
@@ -30,7 +31,8 @@ export async function connectNats(s: NatsSettings): Promise<NatsConnection> {
   const nc = await connect({
     servers: s.url.split(','),
     name: s.name,
-    ...(s.user ? { user: s.user, pass: s.password ?? '' } : {}),
+    // Replies come to the user's own inbox prefix, the only one its NATS permissions let it read.
+    ...(s.user ? { user: s.user, pass: s.password ?? '', inboxPrefix: natsInboxPrefix(s.user) } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     reconnectJitter: 100,
@@ -76,4 +78,13 @@ async function watch(nc: NatsConnection, state: LinkState, logger: ConnectionLog
 export function natsConnected(nc: NatsConnection): boolean {
   if (nc.isClosed() || nc.isDraining()) return false;
   return links.get(nc)?.connected ?? true;
+}
+
+/**
+ * A new inbox under the connection's `inboxPrefix` (the user's own, `natsInboxPrefix`), for
+ * code that subscribes to replies itself rather than through `nc.request()` or JetStream (which
+ * read the same option).
+ */
+export function connectionInbox(nc: NatsConnection): string {
+  return createInbox((nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix);
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { meterflowNatsUsers, natsNames, renderNatsAuthorization, type ApiRequest } from '@meterflow/contracts';
+import { meterflowNatsUsers, natsInboxPrefix, natsNames, renderNatsAuthorization, type ApiRequest } from '@meterflow/contracts';
 import { startServiceForTest, type ServiceUnderTest } from '@meterflow/service-kit';
 import {
   createTestDatabase,
@@ -19,7 +19,8 @@ import { RatingModule } from '../src/rating.module.js';
  * contracts' tables (the same text as deploy/compose/nats.conf): rating runs as its own user;
  * a producer publishes meter events but cannot request any internal op; a downstream consumer
  * reads MF_EVENTS through its own durable but can neither publish to MF_INGEST nor take over
- * a service's consumer.
+ * a service's consumer. Each user reads replies on its own inbox prefix only (`_INBOX_<user>`):
+ * none can subscribe to another's replies.
  */
 describe('NATS users per role', () => {
   const ns = testNamespace();
@@ -30,7 +31,7 @@ describe('NATS users per role', () => {
   let rating: ServiceUnderTest;
   const conns: NatsConnection[] = [];
   const as = async (user: string) => {
-    const nc = await connect({ servers: nats.url, user, pass: password(user) });
+    const nc = await connect({ servers: nats.url, user, pass: password(user), inboxPrefix: natsInboxPrefix(user) });
     conns.push(nc);
     return nc;
   };
@@ -98,6 +99,33 @@ describe('NATS users per role', () => {
     // Nor read what services say to each other.
     expect(() => producer.subscribe(names.rpcSubject('rating', '>'))).not.toThrow();
     await eventually(async () => (seen.some((m) => /permissions violation for subscription/i.test(m)) ? true : undefined));
+  });
+
+  it("each user reads replies on its own inbox prefix: a producer cannot subscribe to another user's", async () => {
+    const producer = await as('producer');
+    const seen = violations(producer);
+    const stolen: string[] = [];
+    const theirs = ['_INBOX.>', `${natsInboxPrefix('gateway')}.>`, `${natsInboxPrefix('rating')}.>`, '*.>', '>'];
+    for (const subject of theirs) producer.subscribe(subject, { callback: (e, m) => void (e ? undefined : stolen.push(m.subject)) });
+    await producer.flush();
+    await eventually(async () =>
+      seen.filter((m) => /permissions violation for subscription/i.test(m)).length >= theirs.length ? true : undefined,
+    );
+    // Replies keep flowing to their owners: the gateway's call (answered on _INBOX_gateway.…),
+    // rating's own JetStream API calls and publish acks (on _INBOX_rating.…), the producer's acks.
+    const customer = await rating.rpc.request<{ id: string }>('rating', 'customers.create', req({ name: 'Inbox Owner' }));
+    expect(customer.id).toMatch(/^cus_/);
+    const ack = await jetstream(producer).publish(names.ingestSubject(), JSON.stringify({ events: [] }));
+    expect(ack.stream).toBe(names.ingestStream);
+    await producer.flush();
+    expect(stolen).toEqual([]);
+
+    // A producer that keeps nats.js's default _INBOX gets no acks (its reply subscription is refused).
+    const defaultInbox = await connect({ servers: nats.url, user: 'producer', pass: password('producer') });
+    conns.push(defaultInbox);
+    await expect(
+      jetstream(defaultInbox).publish(names.ingestSubject(), JSON.stringify({ events: [] }), { timeout: 1_000 }),
+    ).rejects.toThrow();
   });
 
   it('a downstream consumer reads mf.events through its own durable, and cannot publish to mf.ingest', async () => {

@@ -1,11 +1,5 @@
-import {
-  createInbox,
-  headers as natsHeaders,
-  type Msg,
-  type MsgHdrs,
-  type NatsConnection,
-  type Subscription,
-} from '@nats-io/transport-node';
+import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { connectionInbox } from '../connection.js';
 
 /** JetStream's answer to a stored (or de-duplicated) message. */
 export interface JetStreamAck {
@@ -58,7 +52,7 @@ interface Pending {
  * relaying thousands of events per second. (Same ack semantics as `js.publish`, no retries.)
  */
 export class JetStreamPublisher {
-  private readonly inbox = createInbox();
+  private readonly inbox: string;
   private readonly prefixLength: number;
   private readonly pending = new Map<string, Pending>();
   private readonly sub: Subscription;
@@ -72,6 +66,7 @@ export class JetStreamPublisher {
     opts: JetStreamPublisherOptions = {},
   ) {
     this.timeoutMs = opts.timeoutMs ?? 5000;
+    this.inbox = connectionInbox(nc);
     this.prefixLength = this.inbox.length + 1;
     this.sub = nc.subscribe(`${this.inbox}.*`, {
       callback: (err, msg) => {

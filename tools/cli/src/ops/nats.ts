@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { natsInboxPrefix } from '@meterflow/contracts';
 import type { CliConfig } from './config.js';
 
 /** A short-lived operator connection: fails fast instead of waiting for a server (unlike the services'). */
@@ -8,6 +9,7 @@ export function connectOperator(cfg: CliConfig, opts: { timeoutMs?: number; reco
     name: 'meterflow-cli',
     timeout: opts.timeoutMs ?? 3_000,
     maxReconnectAttempts: opts.reconnect ? -1 : 0,
-    ...(cfg.natsUser ? { user: cfg.natsUser, pass: cfg.natsPassword ?? '' } : {}),
+    // The user's own inbox prefix: the only one its NATS permissions let it read replies on.
+    ...(cfg.natsUser ? { user: cfg.natsUser, pass: cfg.natsPassword ?? '', inboxPrefix: natsInboxPrefix(cfg.natsUser) } : {}),
   });
 }

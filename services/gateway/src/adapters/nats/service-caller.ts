@@ -1,8 +1,8 @@
-import { createInbox, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { ErrorShape } from '@meterflow/kernel';
 import { DomainError } from '@meterflow/kernel';
 import type { NatsNames, ServiceName } from '@meterflow/contracts';
-import { headersWithTrace, natsConnected, unavailable } from '@meterflow/messaging';
+import { connectionInbox, headersWithTrace, natsConnected, unavailable } from '@meterflow/messaging';
 import { SpanKind, withSpan } from '@meterflow/observability';
 import type { ServiceCaller } from '../../application/ports.js';
 
@@ -25,7 +25,7 @@ interface Pending {
  * timer per call, a visible share of the gateway's CPU at thousands of requests per second.)
  */
 export class NatsServiceCaller implements ServiceCaller {
-  private readonly inbox = createInbox();
+  private readonly inbox: string;
   private readonly pending = new Map<string, Pending>();
   private readonly sub: Subscription;
   private readonly sweeper: NodeJS.Timeout;
@@ -37,6 +37,7 @@ export class NatsServiceCaller implements ServiceCaller {
     private readonly names: NatsNames,
     private readonly timeoutMs = 30_000,
   ) {
+    this.inbox = connectionInbox(nc);
     const prefixLength = this.inbox.length + 1;
     this.sub = nc.subscribe(`${this.inbox}.*`, {
       callback: (err, msg) => {
