@@ -13,6 +13,33 @@ export interface DeadLetterInput {
   data: Uint8Array | string;
   headers?: Record<string, string>;
   reason: string;
+  /**
+   * Where the message sits in the stream it was consumed from. With the consumer it identifies
+   * the dead letter exactly: a message redelivered and given up on again is the same dead letter,
+   * a different message (another stream sequence: a replay, a producer reusing a `Nats-Msg-Id`
+   * after the duplicate window) is another one, even with the same `messageId`.
+   */
+  source?: DeadLetterSource;
+}
+
+export interface DeadLetterSource {
+  stream: string;
+  /** The message's stream sequence. */
+  sequence: number;
+  /** When the stream stored it (`info.timestampNanos`): tells apart sequences of a stream deleted and made again. */
+  timestampNanos?: number | bigint | string;
+}
+
+/**
+ * The fallback's `Nats-Msg-Id` for a dead letter: `dl:<consumer>:<stream>:<sequence>[:<stored ns>]`,
+ * so MF_DEAD_LETTERS' duplicate window drops a second publish of the same dead letter (our
+ * retry after a lost ack, or a redelivery given up on again after a crash) and never a different
+ * one. Without a source there is no exact identity, and no dedupe: nothing distinct is dropped.
+ */
+export function deadLetterMsgId(entry: Pick<DeadLetterInput, 'consumer' | 'source'>): string | undefined {
+  const s = entry.source;
+  if (!s) return undefined;
+  return `dl:${entry.consumer}:${s.stream}:${s.sequence}${s.timestampNanos !== undefined ? `:${String(s.timestampNanos)}` : ''}`;
 }
 
 export interface DeadLetter {
@@ -103,11 +130,15 @@ export class DeadLetterStore {
         .replace(/[\r\n]/g, ' ')
         .slice(0, 500),
     );
+    // The original message id travels in a header: Nats-Msg-Id is the dead letter's own identity.
+    if (entry.messageId) h.set('mf-dead-letter-message-id', entry.messageId.replace(/[\r\n]/g, ' '));
+    if (entry.source) {
+      h.set('mf-dead-letter-stream', entry.source.stream);
+      h.set('mf-dead-letter-sequence', String(entry.source.sequence));
+    }
+    const msgId = deadLetterMsgId(entry);
     const publisher = (this.publisher ??= new JetStreamPublisher(nc));
-    await publisher.publish(subject, entry.data, {
-      headers: h,
-      ...(entry.messageId ? { msgId: `dl:${entry.consumer}:${entry.messageId}` } : {}),
-    });
+    await publisher.publish(subject, entry.data, { headers: h, ...(msgId ? { msgId } : {}) });
   }
 
   /** Newest first. */

@@ -215,6 +215,60 @@ describe('startDurableConsumer', () => {
     expect(kept!.header.get('mf-dead-letter-consumer')).toBe(durable);
   });
 
+  it('keeps every distinct dead letter in MF_DEAD_LETTERS, even two sharing a Nats-Msg-Id, and each once', async () => {
+    // A stream whose duplicate window is short, so that it holds two messages with one
+    // Nats-Msg-Id (as MF_INGEST does when a producer reuses an id after its window, or a replay).
+    const stream = `${ns.toUpperCase()}_DL_SOURCE`;
+    const subject = `${ns}.dlsource.x`;
+    await jsm.streams.add({ name: stream, subjects: [`${ns}.dlsource.>`], duplicate_window: 100_000_000 /* 100 ms */ });
+    await publish(subject, { n: 1 }, 'reused-id');
+    await eventually(async () => ((await publish(subject, { n: 2 }, 'reused-id')).duplicate ? undefined : true), 5_000);
+    const dlSubject = names.deadLetterSubject('credit-ledger');
+    const kept = async () =>
+      (await jsm.streams.info(names.deadLetterStream, { subjects_filter: dlSubject })).state.subjects?.[dlSubject] ?? 0;
+    const refusing = new DeadLetterStore(pool, 'no_such_schema', { nc, subject: dlSubject });
+    const durable = names.durable('credit-ledger', 'dl_identity');
+    const consumer = await startDurableConsumer({
+      nc,
+      stream,
+      durable,
+      filterSubject: subject,
+      deadLetters: refusing,
+      handle: async () => ({ kind: 'term', reason: 'never valid' }),
+    });
+    try {
+      await eventually(async () => {
+        const ci = await jsm.consumers.info(stream, durable);
+        return ci.num_pending === 0 && ci.num_ack_pending === 0 ? ci : undefined;
+      }, 15_000);
+    } finally {
+      await consumer.stop();
+    }
+    // Two messages, two dead letters (before: both `dl:<consumer>:reused-id`, the second dropped).
+    expect(await kept()).toBe(2);
+    const last = await jsm.streams.getMessage(names.deadLetterStream, { last_by_subj: dlSubject });
+    expect(last!.json()).toEqual({ n: 2 });
+    expect(last!.header.get('mf-dead-letter-message-id')).toBe('reused-id');
+    expect(last!.header.get('Nats-Msg-Id')).toMatch(new RegExp(`^dl:${durable}:${stream}:2:\\d+$`));
+
+    // The same dead letter again (its message redelivered after a crash and given up on again,
+    // or our publish retried after a lost ack): kept once. A letter without a source is never deduplicated.
+    const again = {
+      consumer: durable,
+      subject,
+      messageId: 'reused-id',
+      data: JSON.stringify({ n: 2 }),
+      reason: 'never valid',
+      source: { stream, sequence: 2, timestampNanos: last!.header.get('Nats-Msg-Id').split(':').at(-1)! },
+    };
+    expect(await refusing.record(again)).toBe('jetstream');
+    expect(await kept()).toBe(2);
+    const { source: _, ...sourceless } = again;
+    await refusing.record(sourceless);
+    await refusing.record(sourceless);
+    expect(await kept()).toBe(4);
+  });
+
   it('makes redelivery harmless with the inbox', async () => {
     const subject = names.ingestSubject('inbox');
     const durable = names.durable('meter-ingestion', 'inbox');

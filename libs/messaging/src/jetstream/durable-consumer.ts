@@ -187,6 +187,7 @@ class OutcomeApplier {
           data: msg.data,
           headers: msg.headers,
           reason,
+          source: { stream: m.info.stream, sequence: m.seq, timestampNanos: m.info.timestampNanos },
         });
       } catch (e) {
         // Neither Postgres nor the JetStream fallback took it: keep the message, try later.

@@ -11,7 +11,14 @@ export {
   type DurableConsumerOptions,
   type RunningConsumer,
 } from './durable-consumer.js';
-export { DeadLetterStore, type DeadLetter, type DeadLetterFallback, type DeadLetterInput } from './dead-letter.store.js';
+export {
+  DeadLetterStore,
+  deadLetterMsgId,
+  type DeadLetter,
+  type DeadLetterFallback,
+  type DeadLetterInput,
+  type DeadLetterSource,
+} from './dead-letter.store.js';
 export { withInbox, type InboxResult } from './inbox.js';
 export {
   OutboxRelay,

@@ -47,8 +47,16 @@ export function parseRef(ref: string, deadLetterStream: string): { schema: strin
   return where === deadLetterStream ? { stream: where, seq: Number(ref.slice(i + 1)) } : { schema: where, id: ref.slice(i + 1) };
 }
 
-/** The original message id of a fallback entry (`dl:<consumer>:<id>` as DeadLetterStore publishes it). */
-export function fallbackMessageId(natsMsgId: string | undefined, consumer: string): string | null {
+/**
+ * The original message id of a fallback entry: the `mf-dead-letter-message-id` header (its
+ * `Nats-Msg-Id` is the dead letter's own, `dl:<consumer>:<stream>:<sequence>...`); entries
+ * published before that header existed carry it as `dl:<consumer>:<id>`.
+ */
+export function fallbackMessageId(headers: Record<string, string>, consumer: string): string | null {
+  const original = headers['mf-dead-letter-message-id'];
+  if (original) return original;
+  if (headers['mf-dead-letter-stream']) return null;
+  const natsMsgId = headers['Nats-Msg-Id'];
   if (!natsMsgId) return null;
   const prefix = `dl:${consumer}:`;
   return natsMsgId.startsWith(prefix) ? natsMsgId.slice(prefix.length) : natsMsgId;

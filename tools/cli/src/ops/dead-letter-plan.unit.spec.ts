@@ -38,7 +38,16 @@ describe('dead-letter replay', () => {
   });
 
   it('recovers the original id of a fallback entry', () => {
-    expect(fallbackMessageId('dl:meter-ingestion.ingest:abc', 'meter-ingestion.ingest')).toBe('abc');
-    expect(fallbackMessageId(undefined, 'x')).toBeNull();
+    const c = 'meter-ingestion.ingest';
+    expect(
+      fallbackMessageId(
+        { 'Nats-Msg-Id': `dl:${c}:MF_INGEST:7:17`, 'mf-dead-letter-stream': 'MF_INGEST', 'mf-dead-letter-message-id': 'abc' },
+        c,
+      ),
+    ).toBe('abc');
+    expect(fallbackMessageId({ 'Nats-Msg-Id': `dl:${c}:MF_INGEST:7:17`, 'mf-dead-letter-stream': 'MF_INGEST' }, c)).toBeNull();
+    // published before the header existed
+    expect(fallbackMessageId({ 'Nats-Msg-Id': `dl:${c}:abc` }, c)).toBe('abc');
+    expect(fallbackMessageId({}, 'x')).toBeNull();
   });
 });

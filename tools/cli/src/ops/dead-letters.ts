@@ -85,7 +85,7 @@ function fallbackEntry(
     source: 'jetstream',
     consumer,
     subject: headers['mf-dead-letter-subject'] ?? '?',
-    messageId: fallbackMessageId(headers['Nats-Msg-Id'], consumer),
+    messageId: fallbackMessageId(headers, consumer),
     reason: headers['mf-dead-letter-reason'] ?? '',
     recordedAt: time,
     data: new TextDecoder().decode(data),

@@ -201,6 +201,7 @@ export class MeterEventsConsumer {
         messageId: m.headers?.get('Nats-Msg-Id') || undefined,
         data: m.data,
         reason: `gave up after ${attempts} failed attempts: ${(e as Error)?.message ?? String(e)}`,
+        source: { stream: m.info.stream, sequence: m.seq, timestampNanos: m.info.timestampNanos },
       });
       this.logger.error({ err: e, seq: m.seq, where }, 'ingest message dead-lettered after repeated failures');
       this.failures.delete(m.seq);
