@@ -431,14 +431,38 @@ describe('rebuild', () => {
       (await client.query('SELECT * FROM credit_ledger.credit_grants ORDER BY id')).rows,
       (await client.query('SELECT * FROM credit_ledger.credit_balance_transactions ORDER BY id')).rows,
     ];
+    // The postings table is rebuilt as a new table and swapped in: same columns, keys, indexes, privileges.
+    const shape = async () => [
+      (
+        await client.query(
+          `SELECT attname, format_type(atttypid, atttypmod), attnotnull, attcollation FROM pg_attribute
+           WHERE attrelid = 'credit_ledger.credit_balance_transactions'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+        )
+      ).rows,
+      (
+        await client.query(
+          `SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+           WHERE conrelid = 'credit_ledger.credit_balance_transactions'::regclass ORDER BY conname`,
+        )
+      ).rows,
+      (await client.query(`SELECT indexdef FROM pg_indexes WHERE tablename = 'credit_balance_transactions' ORDER BY indexname`)).rows,
+      (await client.query(`SELECT relacl::text FROM pg_class WHERE oid = 'credit_ledger.credit_balance_transactions'::regclass`)).rows,
+    ];
     try {
+      await client.query('GRANT SELECT ON credit_ledger.credit_balance_transactions TO PUBLIC');
       const before = await snapshot();
       const rowsBefore = await tables();
+      const shapeBefore = await shape();
       const r = await rebuild(db.url);
       expect(r.transactions).toBeGreaterThan(5);
       expect(r.grants).toBe(rowsBefore[0]!.length);
       expect(await snapshot()).toEqual(before);
       expect(await tables()).toEqual(rowsBefore);
+      expect(await shape()).toEqual(shapeBefore);
+      // The live path projects into the swapped-in table.
+      await api('credit_grants.create', grantParams(customers[0]!, 123));
+      expect((await tables())[1]!.length).toBe(rowsBefore[1]!.length + 1);
+      await client.query('REVOKE SELECT ON credit_ledger.credit_balance_transactions FROM PUBLIC');
     } finally {
       await client.end();
     }

@@ -57,4 +57,14 @@ CREATE TABLE IF NOT EXISTS credit_balance_transactions (
 ${CREDIT_LEDGER_READ_MODEL_INDEXES}
 `,
   },
+  {
+    // Byte-order ("C") comparison for the ids the read models' secondary indexes lead with: they
+    // are only ever compared for equality, and a rebuild sorts a million of them per index
+    // (issue 12: each index build ~25% faster than with the database's libc collation).
+    id: '0002_c_collation_ids',
+    sql: `
+ALTER TABLE credit_balance_transactions ALTER COLUMN customer TYPE text COLLATE "C", ALTER COLUMN credit_grant TYPE text COLLATE "C";
+ALTER TABLE credit_grants ALTER COLUMN customer TYPE text COLLATE "C";
+`,
+  },
 ];
