@@ -11,9 +11,8 @@ const staged = new WeakSet<pg.PoolClient>();
 const STAGE_SQL = `CREATE TEMP TABLE IF NOT EXISTS ingest_input (
   identifier text, meter_id text, customer text, value bigint, ts bigint, seq bigint, received_at bigint, payload text, win bigint
 ) ON COMMIT DELETE ROWS`;
-// One query string, one implicit transaction: the COPY, then the dedupe + log + rollups statement.
-const WRITE_SQL = `COPY pg_temp.ingest_input FROM STDIN;
-WITH input AS (SELECT * FROM pg_temp.ingest_input),
+// The dedupe + log + rollups statement over `input` (the batch's rows).
+const WRITE_TAIL = `
 ins AS (
   INSERT INTO meter_event_identifiers (identifier, meter_id, customer, value, ts, seq, received_at)
   SELECT identifier, meter_id, customer, value, ts, seq, received_at FROM input ORDER BY identifier
@@ -49,6 +48,22 @@ buckets AS (
   WHERE EXCLUDED.seq > b.seq
 )
 SELECT identifier FROM ins`;
+// One query string, one implicit transaction: the COPY, then the statement.
+const WRITE_SQL = `COPY pg_temp.ingest_input FROM STDIN;
+WITH input AS (SELECT * FROM pg_temp.ingest_input),${WRITE_TAIL}`;
+/**
+ * Small batches (the v1/v2 one-event-per-request paths group ~10-50 events per transaction): one
+ * JSON parameter to a prepared statement. A COPY costs a fixed ~0.5 ms in the backend (measured
+ * with pg_stat_statements under the v1 bench: 0.55 ms for 13 rows, more than the statement
+ * itself), and the multi-statement query string is planned on every call; the prepared statement
+ * is planned once per connection.
+ */
+const WRITE_SMALL_SQL = `WITH input AS (
+  SELECT * FROM json_to_recordset($1::json)
+    AS t(identifier text, meter_id text, customer text, value bigint, ts bigint, seq bigint, received_at bigint, payload text, win bigint)
+),${WRITE_TAIL}`;
+/** Up to this many events a batch goes as a JSON parameter; above, by COPY. */
+export const SMALL_BATCH_EVENTS = 256;
 const monthStart = (t: number): number => {
   const d = new Date(t * 1000);
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / 1000;
@@ -111,6 +126,7 @@ export class MeterEventStore implements UsageWriter {
     if (fresh.size === 0) return new Set();
     const list = [...fresh.values()];
     await this.ensurePartitions(list.map((e) => e.timestamp));
+    if (list.length <= SMALL_BATCH_EVENTS) return this.writeSmall(list, windowOf);
     let text = '';
     for (const e of list) {
       const w = windowOf(e.meterId);
@@ -128,6 +144,29 @@ export class MeterEventStore implements UsageWriter {
     } finally {
       client.release();
     }
+  }
+
+  private async writeSmall(list: readonly EventToStore[], windowOf: (meterId: string) => EventTimeWindow | null): Promise<Set<string>> {
+    const input = list.map((e) => {
+      const w = windowOf(e.meterId);
+      return {
+        identifier: e.identifier,
+        meter_id: e.meterId,
+        customer: e.customer,
+        value: e.value.toString(),
+        ts: e.timestamp,
+        seq: e.seq.toString(),
+        received_at: e.receivedAt,
+        payload: JSON.stringify(e.payload),
+        win: w === null ? 0 : windowSeconds(w),
+      };
+    });
+    const { rows } = await this.pool.query<{ identifier: string }>({
+      name: 'ingest_write_small',
+      text: WRITE_SMALL_SQL,
+      values: [JSON.stringify(input)],
+    });
+    return new Set(rows.map((r) => r.identifier));
   }
 
   /** Forget identifiers received before `before` (unix seconds): the dedupe window has passed. */
