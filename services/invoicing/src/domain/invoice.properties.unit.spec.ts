@@ -14,7 +14,12 @@ import { createInvoice, draftLine } from '../../test/invoice.fixtures.js';
  * ever carries more credit than its amount (credits apply to what a line bills, never beyond).
  */
 
-const line = (id: string, amount: number, metered: boolean): LineData =>
+/**
+ * A subscription line, or (`item`) an invoice-item line as a subscription change makes them
+ * (issue 8 items 5, 7): a metered one bills a repriced item's usage (credits apply), a licensed
+ * one is a proration (credits never apply).
+ */
+const line = (id: string, amount: number, metered: boolean, item = false): LineData =>
   draftLine(id, amount, {
     description: null,
     quantity: 1,
@@ -22,10 +27,14 @@ const line = (id: string, amount: number, metered: boolean): LineData =>
     price: metered ? 'price_m' : 'price_l',
     metered,
     subscription_item: `si_${id}`,
+    ...(item ? { type: 'invoice_item_details' as const, invoice_item: `ii_${id}`, ...(metered ? {} : { proration: true }) } : {}),
   });
 
+/** Every invoice a subscription makes (issue 8 item 3: total, total_excluding_tax and amount_due on each), and a manual one. */
+const REASONS = ['subscription_create', 'subscription_cycle', 'subscription_threshold', 'subscription_update', 'manual'] as const;
+
 type Step =
-  | { kind: 'add'; amount: number; metered: boolean }
+  | { kind: 'add'; amount: number; metered: boolean; item: boolean }
   | { kind: 'change'; pick: number; amount: number }
   | { kind: 'remove'; pick: number }
   | { kind: 'refresh'; pick: number; amount: number }
@@ -39,7 +48,7 @@ type Step =
 const amount = fc.integer({ min: -2_000, max: 5_000 });
 const wt = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
 const step: fc.Arbitrary<Step> = fc.oneof(
-  wt(3, fc.record({ kind: fc.constant('add' as const), amount, metered: fc.boolean() })),
+  wt(3, fc.record({ kind: fc.constant('add' as const), amount, metered: fc.boolean(), item: fc.boolean() })),
   wt(3, fc.record({ kind: fc.constant('change' as const), pick: fc.nat(), amount })),
   wt(1, fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() })),
   wt(2, fc.record({ kind: fc.constant('refresh' as const), pick: fc.nat(), amount })),
@@ -61,16 +70,22 @@ function command(s: Invoice, st: Step, i: number): InvoiceCommand {
   const pick = (n: number) => s.lines[n % Math.max(s.lines.length, 1)];
   switch (st.kind) {
     case 'add':
-      return { type: 'AddLine', at, line: line(`il_${i}`, st.amount, st.metered) };
+      return { type: 'AddLine', at, line: line(`il_${i}`, st.amount, st.metered, st.item) };
     case 'change': {
       const l = pick(st.pick);
-      return l ? { type: 'ChangeLine', at, line: line(l.id, st.amount, l.metered) } : { type: 'RemoveLine', at, line: 'il_none' };
+      return l
+        ? { type: 'ChangeLine', at, line: line(l.id, st.amount, l.metered, l.type === 'invoice_item_details') }
+        : { type: 'RemoveLine', at, line: 'il_none' };
     }
     case 'remove':
       return { type: 'RemoveLine', at, line: pick(st.pick)?.id ?? 'il_none' };
     case 'refresh': {
       const l = pick(st.pick);
-      return { type: 'RefreshSubscriptionLines', at, lines: l && l.metered ? [line(l.id, st.amount, true)] : [] };
+      return {
+        type: 'RefreshSubscriptionLines',
+        at,
+        lines: l && l.metered && l.type === 'subscription_item_details' ? [line(l.id, st.amount, true)] : [],
+      };
     }
     case 'credits': {
       const applications = s.lines
@@ -95,12 +110,17 @@ function command(s: Invoice, st: Step, i: number): InvoiceCommand {
   }
 }
 
-function play(initial: LineData[], steps: Step[], check: (inv: Invoice) => void): Invoice {
+function play(
+  initial: LineData[],
+  steps: Step[],
+  check: (inv: Invoice) => void,
+  billing_reason: (typeof REASONS)[number] = 'subscription_cycle',
+): Invoice {
   let state: InvoiceState = null;
   const run = (c: InvoiceCommand) => {
     for (const e of decideInvoice(c, state)) state = evolveInvoice(state, e);
   };
-  run(createInvoice(initial));
+  run(createInvoice(initial, { billing_reason }));
   check(state!);
   for (const [i, st] of steps.entries()) {
     try {
@@ -138,16 +158,18 @@ function invariants(inv: Invoice): void {
 }
 
 describe('invoice totals over random timelines', () => {
-  it('total = subtotal − credits, amount_due = max(total, 0), no line credited beyond its amount, whatever the order', () => {
+  it('total = subtotal − credits, amount_due = max(total, 0), no line credited beyond its amount, whatever the order and the invoice', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(amount, fc.boolean()), { maxLength: 4 }),
+        fc.constantFrom(...REASONS),
+        fc.array(fc.tuple(amount, fc.boolean(), fc.boolean()), { maxLength: 4 }),
         fc.array(step, { minLength: 1, maxLength: 25 }),
-        (lines, steps) => {
+        (reason, lines, steps) => {
           play(
-            lines.map(([a, m], k) => line(`il_init_${k}`, a, m)),
+            lines.map(([a, m, item], k) => line(`il_init_${k}`, a, m, item)),
             steps,
             invariants,
+            reason,
           );
         },
       ),

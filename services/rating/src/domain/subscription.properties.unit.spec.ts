@@ -4,7 +4,9 @@ import type { CreateSubscriptionInvoiceRequest, RatedLine } from '@meterflow/con
 import { DomainError } from '@meterflow/kernel';
 import { createPrice, type PriceObject } from './price.js';
 import { meteredLine } from './rated-line.js';
-import { decide, dueClosing, evolve, meteredWindows, type SubscriptionCommand, type SubscriptionEvent } from './subscription.decider.js';
+import { decide, dueClosing, evolve, meteredWindows, type SubscriptionCommand } from './subscription.decider.js';
+import { subscriptionDecider, type SubscriptionAnyCommand, type SubscriptionAnyEvent } from './subscription.aggregate.js';
+import { thresholdWindows } from './subscription-threshold.js';
 import type { SubscriptionItemState, SubscriptionState } from './subscription.types.js';
 
 /*
@@ -42,13 +44,17 @@ type Step =
   | { kind: 'cancel_at'; inSeconds: number }
   | { kind: 'cancel_now'; invoice_now: boolean }
   | { kind: 'reset_anchor' }
-  | { kind: 'migrate' };
+  | { kind: 'migrate' }
+  /** A threshold evaluation (issue 8 item 6), as the periodic evaluation runs it. */
+  | { kind: 'threshold' };
 
 interface Timeline {
   mode: 'classic' | 'flexible';
   backdate: number;
   both: boolean;
   steps: Step[];
+  /** `billing_thresholds` set at creation (minor units), or none. */
+  thresholds?: { amount_gte: number; reset_billing_cycle_anchor: boolean } | null;
 }
 
 const proration = fc.constantFrom<Proration>('create_prorations', 'always_invoice', 'none');
@@ -81,18 +87,23 @@ const stepArb = (flexibleOnly: boolean): fc.Arbitrary<Step> =>
     },
     { weight: 1, arbitrary: fc.constant({ kind: 'reset_anchor' as const }) },
     { weight: 1, arbitrary: fc.constant({ kind: 'migrate' as const }) },
+    { weight: 2, arbitrary: fc.constant({ kind: 'threshold' as const }) },
   );
-const timeline = (flexibleOnly: boolean): fc.Arbitrary<Timeline> =>
+const timeline = (flexibleOnly: boolean, withThresholds = false): fc.Arbitrary<Timeline> =>
   fc.record({
     mode: flexibleOnly ? fc.constant('flexible' as const) : fc.constantFrom('classic' as const, 'flexible' as const),
     backdate: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 20 * DAY })),
     both: fc.boolean(),
     steps: fc.array(stepArb(flexibleOnly), { minLength: 1, maxLength: 20 }),
+    // amount_gte in cents of usage at 1.00 a second: from a minute to ten days of one item
+    thresholds: withThresholds
+      ? fc.record({ amount_gte: fc.integer({ min: 6_000, max: 10 * DAY * 100 }), reset_billing_cycle_anchor: fc.boolean() })
+      : fc.constant(null),
   });
 
-/** Usage as the caller rates it: the amount does not matter here, the window does. */
+/** Usage as the caller rates it: one unit a second (1.00 each), so a window's amount is its length. */
 const rated = (it: SubscriptionItemState, start: number, end: number): RatedLine =>
-  meteredLine({ subscription_item: it.id, price: it.price, start, end }, '1', 'Product');
+  meteredLine({ subscription_item: it.id, price: it.price, start, end }, String(Math.max(end - start, 0)), 'Product');
 
 interface Run {
   invoices: CreateSubscriptionInvoiceRequest[];
@@ -118,19 +129,20 @@ function play(t: Timeline): Run {
     open.delete(id);
     if (at > o.since) (carried.get(o.meter) ?? carried.set(o.meter, []).get(o.meter)!).push([o.since, at]);
   };
-  const apply = (command: SubscriptionCommand): SubscriptionEvent[] => {
-    const events = decide(command, s);
+  const apply = (command: SubscriptionAnyCommand): SubscriptionAnyEvent[] => {
+    const events = subscriptionDecider.decide(command, s);
     for (const e of events) {
       seen.add(e.type);
       if ('invoice_items' in e.data && e.data.invoice_items?.length) seen.add('invoice_item');
-      s = evolve(s, e);
+      s = subscriptionDecider.evolve(s, e);
       if (e.type === 'SubscriptionCreated') invoices.push(...e.data.subscription.pending_invoices);
       if (
         (e.type === 'SubscriptionPeriodClosed' ||
           e.type === 'SubscriptionBillingCycleAnchorReset' ||
           e.type === 'SubscriptionCanceled' ||
           e.type === 'SubscriptionItemUpdated' ||
-          e.type === 'SubscriptionItemDeleted') &&
+          e.type === 'SubscriptionItemDeleted' ||
+          e.type === 'SubscriptionThresholdInvoiced') &&
         e.data.invoice
       )
         invoices.push(e.data.invoice);
@@ -140,7 +152,7 @@ function play(t: Timeline): Run {
   /** Fresh invoice item ids for a change, as the handlers pass them. */
   let ii = 0;
   const invoice_item_ids = () => Array.from({ length: 8 }, () => `ii_${++ii}`);
-  const tryApply = (command: () => SubscriptionCommand): SubscriptionEvent[] => {
+  const tryApply = (command: () => SubscriptionAnyCommand): SubscriptionAnyEvent[] => {
     try {
       return apply(command());
     } catch (e) {
@@ -176,12 +188,13 @@ function play(t: Timeline): Run {
         ? {
             backdate_start_date: backdate,
             backdated_lines: items.map((it) =>
-              meteredLine({ subscription_item: it.id, price: it.price, start: backdate, end: T0 }, '1', 'Product'),
+              meteredLine({ subscription_item: it.id, price: it.price, start: backdate, end: T0 }, String(T0 - backdate), 'Product'),
             ),
           }
         : {}),
     },
   });
+  if (t.thresholds) apply({ type: 'SetBillingThresholds', now: T0, billing_thresholds: t.thresholds });
   const firstStart = t.mode === 'flexible' ? (backdate ?? T0) : (backdate ?? T0);
   for (const it of s!.items) openItem(it, firstStart);
 
@@ -257,6 +270,12 @@ function play(t: Timeline): Run {
       case 'migrate':
         tryApply(() => ({ type: 'MigrateBillingMode', now }));
         break;
+      case 'threshold': {
+        if (!active || now >= sub.period.end) break; // the scheduler closes a due period first
+        const lines = thresholdWindows(sub, now).map((w) => rated(w.item, w.start, w.end));
+        tryApply(() => ({ type: 'InvoiceThreshold', now, lines }));
+        break;
+      }
     }
   }
   // Long after: every due period closed; what is still carried is billed up to the last close.
@@ -325,6 +344,28 @@ describe('every period billed once and only once', () => {
   });
 });
 
+describe('every period billed once and only once, with billing thresholds (issue 8 item 6)', () => {
+  it('flexible, prorating, final invoices: creation, threshold, cycle, update and final invoices and invoice items bill each second of usage once', () => {
+    // Usage is one unit a second at 1.00: what a meter's lines bill (threshold invoices, the rest
+    // net of them, the invoice items of price changes, each once) is 100 × the seconds an item carried it.
+    fc.assert(
+      fc.property(timeline(true, true), (t) => {
+        const { invoices, carried, seen } = play(t);
+        const money = new Map<string, number>();
+        const items = new Set<string>();
+        for (const inv of invoices)
+          for (const l of [...inv.lines, ...(inv.invoice_items ?? []).filter((i) => !items.has(i.id) && items.add(i.id))])
+            if (l.meter !== null) money.set(l.meter, (money.get(l.meter) ?? 0) + l.amount);
+        for (const meter of new Set([...money.keys(), ...carried.keys()])) {
+          const seconds = (carried.get(meter) ?? []).reduce((sum, [a, b]) => sum + (b - a), 0);
+          expect(money.get(meter) ?? 0, `${meter}: ${show(merged(carried.get(meter) ?? []))} ${[...seen].join(' ')}`).toBe(seconds * 100);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
+
 describe('the timelines themselves', () => {
   it('exercise every kind of invoice and change, and changes made while a close is due', () => {
     const seen = new Set(fc.sample(timeline(false), { numRuns: 300, seed: 8 }).flatMap((t) => [...play(t).seen]));
@@ -340,8 +381,121 @@ describe('the timelines themselves', () => {
       'invoice_item',
     ])
       expect(seen, kind).toContain(kind);
+    const withThresholds = new Set(fc.sample(timeline(true, true), { numRuns: 300, seed: 8 }).flatMap((t) => [...play(t).seen]));
+    expect(withThresholds).toContain('SubscriptionThresholdInvoiced');
     // usage rated as the handlers rate it is never stale, and every change had the ids it needed
     expect(seen).not.toContain('subscription_usage_stale');
     expect(seen).not.toContain('internal_failure');
+  });
+});
+
+/*
+ * Licensed items (issue 8 item 7; reference §4 "billing_mode", "Proration / item removal"): a
+ * seat billed in advance, its quantity changed at random times with prorations (create_prorations
+ * or always_invoice), in either mode. Whatever the order, each closed period bills the seat-time
+ * it had once: its lines (the in-advance charge on the creation or previous cycle invoice, and the
+ * proration credits and charges, each invoice item counted once) add up to
+ * Σ quantity × price × (time at that quantity / period length), within half a cent per line.
+ */
+const SEAT = createPrice(
+  { currency: 'usd', product: 'prod_seat', unit_amount: 3100, recurring: { interval: 'month' } },
+  'price_seat',
+  T0 - DAY,
+);
+
+type SeatStep = { kind: 'wait'; seconds: number } | { kind: 'close' } | { kind: 'quantity'; to: number; always: boolean };
+const seatStep: fc.Arbitrary<SeatStep> = fc.oneof(
+  fc.record({ kind: fc.constant('wait' as const), seconds: fc.integer({ min: 1, max: 25 * DAY }) }),
+  fc.constant({ kind: 'close' as const }),
+  fc.record({ kind: fc.constant('quantity' as const), to: fc.integer({ min: 0, max: 9 }), always: fc.boolean() }),
+);
+
+function playSeats(mode: 'classic' | 'flexible', q0: number, steps: SeatStep[]) {
+  let s: SubscriptionState | null = null;
+  let now = T0;
+  let ii = 0;
+  const invoices: CreateSubscriptionInvoiceRequest[] = [];
+  const quantities: [number, number][] = [[T0, q0]]; // (since, quantity)
+  const closed: [number, number][] = []; // periods closed
+  const apply = (c: SubscriptionCommand) => {
+    for (const e of decide(c, s)) {
+      s = evolve(s, e);
+      if (e.type === 'SubscriptionCreated') invoices.push(...e.data.subscription.pending_invoices);
+      if ('invoice' in e.data && e.data.invoice && typeof e.data.invoice === 'object') invoices.push(e.data.invoice);
+    }
+  };
+  const closeDue = () => {
+    for (let c = dueClosing(s!, now); c; c = dueClosing(s!, now)) {
+      const before = s!.period;
+      apply({ type: 'ClosePeriod', closing: c, lines: [] });
+      if (s!.period.start === before.start) break;
+      closed.push([before.start, before.end]);
+    }
+  };
+  apply({
+    type: 'CreateSubscription',
+    input: {
+      id: 'sub_1',
+      now: T0,
+      customer: { id: 'cus_1', test_clock: 'clock_1' },
+      items: [{ id: 'si_seat', price: SEAT, quantity: q0 }],
+      billing_mode: mode,
+    },
+  });
+  for (const st of steps) {
+    if (st.kind === 'wait') now += st.seconds;
+    else if (st.kind === 'close') closeDue();
+    else {
+      closeDue(); // a change waits for a due close (subscription.close-pending.ts)
+      apply({
+        type: 'UpdateItem',
+        now,
+        item: 'si_seat',
+        quantity: st.to,
+        proration_behavior: st.always ? 'always_invoice' : 'create_prorations',
+        usage_lines: [],
+        invoice_item_ids: Array.from({ length: 8 }, () => `ii_${++ii}`),
+      });
+      quantities.push([now, st.to]);
+    }
+  }
+  now += 100 * DAY;
+  closeDue();
+  return { invoices, quantities, closed };
+}
+
+describe('licensed items: each period bills its seat-time once', () => {
+  it('any mode, prorated quantity changes in any order: lines of a period = Σ quantity × price × share, within ½ cent per line', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('classic' as const, 'flexible' as const),
+        fc.integer({ min: 0, max: 9 }),
+        fc.array(seatStep, { minLength: 1, maxLength: 15 }),
+        (mode, q0, steps) => {
+          const { invoices, quantities, closed } = playSeats(mode, q0, steps);
+          const seen = new Set<string>();
+          const lines = invoices.flatMap((inv) => [
+            ...inv.lines,
+            ...(inv.invoice_items ?? []).filter((i) => !seen.has(i.id) && seen.add(i.id)),
+          ]);
+          for (const [start, end] of closed) {
+            const mine = lines.filter((l) => l.price === SEAT.id && l.period.start >= start && l.period.start < end);
+            const billedCents = mine.reduce((sum, l) => sum + l.amount, 0);
+            let exact = 0;
+            for (const [k, [since, q]] of quantities.entries()) {
+              const until = quantities[k + 1]?.[0] ?? Infinity;
+              const a = Math.max(since, start);
+              const b = Math.min(until, end);
+              if (b > a) exact += (q * 3100 * (b - a)) / (end - start);
+            }
+            expect(
+              Math.abs(billedCents - exact),
+              `${mode} [${iso(start)}, ${iso(end)}): ${mine.map((l) => l.amount).join(' + ')}`,
+            ).toBeLessThanOrEqual(mine.length / 2 + 1e-9);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
