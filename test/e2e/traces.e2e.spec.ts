@@ -28,11 +28,36 @@ async function spansOf(traceId: string): Promise<ReceivedSpan[]> {
   return (await r.json()) as ReceivedSpan[];
 }
 
+/** Spans that hang off neither the caller's span nor another span of the same trace. */
+function orphansOf(spans: ReceivedSpan[], callerSpanId: string): ReceivedSpan[] {
+  const ids = new Set(spans.map((s) => s.spanId));
+  return spans.filter((s) => s.parentSpanId !== callerSpanId && (!s.parentSpanId || !ids.has(s.parentSpanId)));
+}
+
 /** Every span of the trace hangs off the caller's span or another span of the same trace: one tree. */
 function expectOneTree(spans: ReceivedSpan[], callerSpanId: string): void {
-  const ids = new Set(spans.map((s) => s.spanId));
-  const orphans = spans.filter((s) => s.parentSpanId !== callerSpanId && (!s.parentSpanId || !ids.has(s.parentSpanId)));
-  expect(orphans.map((s) => `${s.service}: ${s.name}`)).toEqual([]);
+  expect(orphansOf(spans, callerSpanId).map((s) => `${s.service}: ${s.name}`)).toEqual([]);
+}
+
+/**
+ * The trace once it has arrived whole: `complete(spans)` holds and every span's parent is there.
+ * Each process exports the spans that ended in batches (every 200 ms here), and a parent ends
+ * after its children: read mid-way, a trace has children whose parents are still on their way
+ * (the gateway's pg-pool.connect of the idempotency claim before its HTTP and rpc spans). At the
+ * timeout the last reading is returned, for the assertions to say what is missing.
+ */
+async function settledTrace(
+  traceId: string,
+  callerSpanId: string,
+  complete: (spans: ReceivedSpan[]) => boolean,
+  timeoutMs = 30_000,
+): Promise<ReceivedSpan[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const spans = await spansOf(traceId);
+    if ((complete(spans) && orphansOf(spans, callerSpanId).length === 0) || Date.now() > deadline) return spans;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 const callerSpanId = (traceparent: string): string => traceparent.split('-')[2]!;
@@ -74,11 +99,12 @@ describe('one trace across the services', () => {
       { event_name: meter.event_name, payload: { stripe_customer_id: customer.id, value: '3' }, identifier: `tr-http-${Date.now()}` },
       { headers: { traceparent: http1.traceparent } },
     );
-    const viaHttp = await eventually(async () => {
-      const spans = await spansOf(http1.traceId);
-      const services = new Set(spans.map((s) => s.service));
-      return services.has('meterflow-gateway') && spans.some((s) => s.name === 'meter-ingestion meter_events.create') ? spans : undefined;
-    });
+    const viaHttp = await settledTrace(
+      http1.traceId,
+      callerSpanId(http1.traceparent),
+      (spans) =>
+        spans.some((s) => s.service === 'meterflow-gateway') && spans.some((s) => s.name === 'meter-ingestion meter_events.create'),
+    );
     expect(viaHttp.map((s) => s.name)).toEqual(expect.arrayContaining(['rpc meter-ingestion.meter_events.create']));
     // The handler's own work is in the trace: the event's insert, in meter-ingestion.
     expect(viaHttp.some((s) => s.service === 'meterflow-meter-ingestion' && /insert|pg/i.test(s.name))).toBe(true);
@@ -96,10 +122,9 @@ describe('one trace across the services', () => {
       }),
       { headers: h },
     );
-    const viaNats = await eventually(async () => {
-      const spans = await spansOf(nats1.traceId);
-      return spans.some((s) => s.service === 'meterflow-meter-ingestion' && /pg|insert|copy/i.test(s.name)) ? spans : undefined;
-    });
+    const viaNats = await settledTrace(nats1.traceId, callerSpanId(nats1.traceparent), (spans) =>
+      spans.some((s) => s.service === 'meterflow-meter-ingestion' && /pg|insert|copy/i.test(s.name)),
+    );
     const consume = viaNats.find((s) => s.name.startsWith('process') && s.service === 'meterflow-meter-ingestion');
     expect(consume?.parentSpanId).toBe(callerSpanId(nats1.traceparent));
     expectOneTree(viaNats, callerSpanId(nats1.traceparent));
@@ -149,18 +174,13 @@ describe('one trace across the services', () => {
     const invoice = (await stripe.invoices.list({ customer: customer.id })).data.find((i) => i.billing_reason === 'subscription_cycle');
     expect(invoice).toMatchObject({ status: 'open', amount_due: 2000 });
 
-    const spans = await eventually(
-      async () => {
-        const all = await spansOf(advance.traceId);
-        const services = new Set(all.map((s) => s.service));
-        const complete =
-          ['meterflow-gateway', 'meterflow-rating', 'meterflow-invoicing', 'meterflow-credit-ledger'].every((s) => services.has(s)) &&
-          all.some((s) => s.name === 'webhook deliver');
-        return complete ? all : undefined;
-      },
-      30_000,
-      250,
-    );
+    const spans = await settledTrace(advance.traceId, callerSpanId(advance.traceparent), (all) => {
+      const services = new Set(all.map((s) => s.service));
+      return (
+        ['meterflow-gateway', 'meterflow-rating', 'meterflow-invoicing', 'meterflow-credit-ledger'].every((s) => services.has(s)) &&
+        all.some((s) => s.name === 'webhook deliver')
+      );
+    });
     // The hops: request/reply to the participants, a publish of the relayed facts and their consumption.
     expect(spans.some((s) => s.kind === 4 /* PRODUCER */ && s.name.startsWith('publish'))).toBe(true);
     expect(spans.some((s) => s.kind === 5 /* CONSUMER */)).toBe(true);
