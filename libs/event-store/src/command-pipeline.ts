@@ -83,9 +83,13 @@ export interface AggregateType<S, C, E extends DomainEvent = DomainEvent> {
    * Like `announce`, but once per executed command that decided events, after them: for an
    * announcement of the command's whole change (Stripe sends one `customer.subscription.updated`
    * per request, however many events the request decided). `before` / `after`: the state before
-   * the command's first event and after its last.
+   * the command's first event and after its last; `since`: the stream version before the
+   * command's first event (a `StripeEventAnnounced`'s `since`).
    */
-  announceChange?: (c: { id: string; command: C; events: readonly E[]; before: S; after: S }, ctx: CommandContext) => readonly NewEvent[];
+  announceChange?: (
+    c: { id: string; command: C; events: readonly E[]; before: S; after: S; since: number },
+    ctx: CommandContext,
+  ) => readonly NewEvent[];
   /** Which stored events `evolve` folds (default: everything but `StripeEventEmitted` and `StripeEventAnnounced`). */
   folds?: (type: string) => boolean;
   /** Write the read models of the changed aggregates, inside the unit's transaction. */
@@ -97,7 +101,8 @@ export interface AggregateType<S, C, E extends DomainEvent = DomainEvent> {
   snapshot?: (db: Queryable, ids: readonly string[]) => Promise<ReadonlyMap<string, Loaded<S>>>;
 }
 
-const defaultFolds = (type: string): boolean => type !== STRIPE_EVENT_EMITTED && type !== STRIPE_EVENT_ANNOUNCED;
+/** What `evolve` folds unless a type says otherwise: every stored event but the Stripe events. */
+export const defaultFolds = (type: string): boolean => type !== STRIPE_EVENT_EMITTED && type !== STRIPE_EVENT_ANNOUNCED;
 
 interface Tracked {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -207,6 +212,7 @@ export class UnitOfWork {
     const t = this.tracked.get(type.streamId(id));
     if (!t) throw new Error(`UnitOfWork: ${type.name} '${id}' was not loaded`);
     const start = t.state as S;
+    const since = t.loaded.version + t.pending.length;
     const decided = type.decider.decide(command, start);
     const events = (Array.isArray(decided) ? decided : [decided]) as E[];
     for (const event of events) {
@@ -217,7 +223,7 @@ export class UnitOfWork {
       t.pending.push(event as NewEvent, ...(type.announce?.({ id, event, before, after, command }, this.ctx) ?? []));
     }
     if (events.length > 0 && type.announceChange)
-      t.pending.push(...type.announceChange({ id, command, events, before: start, after: t.state as S }, this.ctx));
+      t.pending.push(...type.announceChange({ id, command, events, before: start, after: t.state as S, since }, this.ctx));
     return { state: t.state as S, events };
   }
 

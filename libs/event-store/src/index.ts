@@ -32,3 +32,14 @@ export {
   type Loaded,
   type PipelineOptions,
 } from './command-pipeline.js';
+export {
+  announceStripeEvent,
+  announcementRenderer,
+  renderAnnouncements,
+  type AnnouncedChange,
+  type AnnouncedFacts,
+  type RenderedObject,
+  type StripeEventAnnouncement,
+  type StripeEventRenderer,
+  type StripeEventRendering,
+} from './announced-events.js';

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import type { EntitySchema } from '@mikro-orm/core';
 import { INVOICING_EVENTS } from '@meterflow/contracts';
+import { announcementRenderer } from '@meterflow/event-store';
 import type { ServiceDefinition } from '@meterflow/service-kit';
 import { migrations } from './adapters/persistence/migrations.js';
 import { invoicingEntities } from './adapters/persistence/invoicing.entities.js';
-import { invoiceEventRenderer } from './adapters/nats/invoice-events.renderer.js';
+import { invoiceEventRendering } from './application/invoicing.aggregates.js';
 
 export const invoicingEnvSchema = z.object({
   /** Grace between a subscription draft's creation and its automatic finalization (Stripe: 1 h, at most 72 h). */
@@ -35,5 +36,5 @@ export const invoicingDefinition: ServiceDefinition = {
   entities: invoicingEntities as unknown as EntitySchema[],
   envSchema: invoicingEnvSchema,
   httpPort: 3103,
-  stripeEvents: invoiceEventRenderer,
+  stripeEvents: (store) => announcementRenderer(store, [invoiceEventRendering]),
 };

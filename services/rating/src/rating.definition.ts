@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { RATING_EVENTS } from '@meterflow/contracts';
+import { announcementRenderer } from '@meterflow/event-store';
 import type { ServiceDefinition } from '@meterflow/service-kit';
 import { migrations } from './adapters/persistence/migrations.js';
+import { subscriptionEventRendering } from './application/stripe-facts.js';
 
 export const ratingEnvSchema = z.object({
   /** How often the real-time scheduler closes due periods of customers without a test clock. */
@@ -30,4 +32,6 @@ export const ratingDefinition: ServiceDefinition = {
   events: RATING_EVENTS,
   envSchema: ratingEnvSchema,
   httpPort: 3102,
+  /** `customer.subscription.*` are stored as announcements and rendered when the relay publishes them. */
+  stripeEvents: (store) => announcementRenderer(store, [subscriptionEventRendering]),
 };

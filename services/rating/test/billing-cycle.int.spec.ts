@@ -172,10 +172,10 @@ describe('the car rental cycle on a test clock', () => {
 
     // Stripe events recorded
     const pool = svc.app.get<pg.Pool>(PG_POOL);
-    const { rows } = await pool.query(`SELECT data->>'type' AS t FROM events WHERE type = 'StripeEventEmitted' AND stream_id IN ($1, $2)`, [
-      sub.id,
-      clock.id,
-    ]);
+    const { rows } = await pool.query(
+      `SELECT data->>'type' AS t FROM events WHERE type IN ('StripeEventEmitted', 'StripeEventAnnounced') AND stream_id IN ($1, $2)`,
+      [sub.id, clock.id],
+    );
     const types = rows.map((r: any) => r.t);
     expect(types).toEqual(
       expect.arrayContaining([

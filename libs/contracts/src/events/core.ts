@@ -28,12 +28,15 @@ export type EventOf<D> = D extends EventDefinition<infer T, infer S> ? { type: T
 /**
  * A service's events by type: the contract its event store enforces on every append (an event
  * of an unknown type, or whose data does not match, is refused before it is written).
- * `StripeEventEmitted` belongs to every catalogue.
+ * `StripeEventEmitted` and `StripeEventAnnounced` belong to every catalogue.
  */
 export type EventCatalog = ReadonlyMap<string, EventDefinition<string, z.ZodTypeAny>>;
 
 export function eventCatalog(definitions: readonly EventDefinition<string, z.ZodTypeAny>[]): EventCatalog {
-  const byType = new Map<string, EventDefinition<string, z.ZodTypeAny>>([[StripeEventEmitted.type, StripeEventEmitted]]);
+  const byType = new Map<string, EventDefinition<string, z.ZodTypeAny>>([
+    [StripeEventEmitted.type, StripeEventEmitted],
+    [StripeEventAnnounced.type, StripeEventAnnounced],
+  ]);
   for (const d of definitions) {
     if (byType.has(d.type)) throw new Error(`eventCatalog: '${d.type}' is defined twice`);
     byType.set(d.type, d);
@@ -98,10 +101,11 @@ export const StripeEventEmitted = defineEvent(
 /**
  * A Stripe event stored as its facts only: its id, type, time and request. Its `data.object` is
  * the stream's own aggregate right after the event stored before this one (and, for `*.updated`,
- * `previous_attributes` what changed with that event), rendered from the stream by the service's
- * outbox relay when it publishes the event (libs/messaging `StripeEventRenderer`). Published, it
- * is the same Stripe `event` object a `StripeEventEmitted` would carry; stored, it is ~0.2 kB
- * instead of the whole object. Never folded by the aggregate.
+ * `previous_attributes` what changed with the announced change: the event stored before this one,
+ * or, with `since`, every event after stream version `since`), rendered from the stream by the
+ * service's outbox relay when it publishes the event (libs/event-store `announcementRenderer`).
+ * Published, it is the same Stripe `event` object a `StripeEventEmitted` would carry; stored, it
+ * is ~0.2 kB instead of the whole object. Never folded by the aggregate.
  */
 export const STRIPE_EVENT_ANNOUNCED = 'StripeEventAnnounced';
 export const StripeEventAnnounced = defineEvent(
@@ -112,6 +116,8 @@ export const StripeEventAnnounced = defineEvent(
     type: z.string(),
     created: z.number().int(),
     request: z.object({ id: z.string().nullable(), idempotency_key: z.string().nullable() }),
+    /** The stream version the announced change started from, when it is more than the one event before. */
+    since: z.number().int().nonnegative().optional(),
   }),
 );
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventContractViolation, stripeEvent } from './core.js';
+import { eventContractViolation, stripeEvent, StripeEventAnnounced } from './core.js';
 import {
   CREDIT_LEDGER_EVENTS,
   CreditBalanceTransactionRecorded,
@@ -67,6 +67,13 @@ describe('CREDIT_LEDGER_EVENTS', () => {
       InvoiceCreditsReinstated({ invoice: 'in_1', at: 300, credit_balance_transactions: ['cbtxn_2'] }),
       InvoiceFundedCreditGrant({ invoice: 'in_1', credit_grant: 'credgr_2' }),
       stripeEvent('evt_1', 'billing.credit_grant.created', { id: 'credgr_1', object: 'billing.credit_grant' }, 100),
+      StripeEventAnnounced({
+        id: 'evt_2',
+        type: 'billing.credit_grant.updated',
+        created: 100,
+        request: { id: null, idempotency_key: null },
+        since: 3,
+      }),
     ];
     for (const e of events) expect(check(e), e.type).toBeNull();
     expect(new Set(events.map((e) => e.type))).toEqual(new Set(CREDIT_LEDGER_EVENTS.keys()));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEvent, eventCatalog, StripeEventAnnounced, type EventOf } from './core.js';
+import { defineEvent, eventCatalog, type EventOf } from './core.js';
 
 /**
  * invoicing's events. An invoice's stream (`invoice-<id>`) holds its lifecycle and lines, an
@@ -228,5 +228,4 @@ export const INVOICING_EVENTS = eventCatalog([
   InvoiceItemInvoiced,
   InvoiceItemDeleted,
   InvoiceKeyClaimed,
-  StripeEventAnnounced,
 ]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventContractViolation, stripeEvent } from './core.js';
+import { eventContractViolation, stripeEvent, StripeEventAnnounced } from './core.js';
 import {
   AlertCreated,
   AlertStatusChanged,
@@ -50,6 +50,7 @@ describe('METER_INGESTION_EVENTS', () => {
       AlertStatusChanged({ status: 'archived', at: 110 }),
       AlertTriggered({ customer: 'cus_1', value: '12', at: 120 }),
       stripeEvent('evt_1', 'v1.billing.meter.error_report_triggered', { object: 'billing.meter_event_summary' }, 100),
+      StripeEventAnnounced({ id: 'evt_2', type: 'billing.meter.updated', created: 100, request: { id: null, idempotency_key: null } }),
     ];
     for (const e of events) expect(check(e), e.type).toBeNull();
     expect(new Set(events.map((e) => e.type))).toEqual(new Set(METER_INGESTION_EVENTS.keys()));

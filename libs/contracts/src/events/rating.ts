@@ -478,7 +478,7 @@ export const SubscriptionInvoiceAcknowledged = defineEvent(
   }),
 );
 
-/** Every event rating's store accepts (plus StripeEventEmitted). */
+/** Every event rating's store accepts (plus StripeEventEmitted and StripeEventAnnounced). */
 export const RATING_EVENTS = eventCatalog([
   CustomerCreated,
   CustomerUpdated,

@@ -20,13 +20,9 @@ export {
   type DeadLetterSource,
 } from './dead-letter.store.js';
 export { withInbox, type InboxResult } from './inbox.js';
-export {
-  OutboxRelay,
-  type OutboxRelayOptions,
-  type RelayLogger,
-  type StripeEventAnnouncement,
-  type StripeEventRenderer,
-} from './outbox-relay.js';
+export { OutboxRelay, type OutboxRelayOptions, type RelayLogger } from './outbox-relay.js';
+/** The relay's renderer of announced Stripe events (defined with `announcementRenderer` in event-store). */
+export type { StripeEventAnnouncement, StripeEventRenderer } from '@meterflow/event-store';
 export {
   JetStreamPublishError,
   JetStreamPublisher,

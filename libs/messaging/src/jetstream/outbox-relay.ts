@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { STRIPE_EVENT_ANNOUNCED, STRIPE_EVENT_EMITTED, type NatsNames, type ServiceName } from '@meterflow/contracts';
-import { eventsChannel, quoteIdent } from '@meterflow/event-store';
+import { eventsChannel, quoteIdent, type StripeEventRenderer } from '@meterflow/event-store';
 import { contextFromTraceparent, eventsPublished, SpanKind, traceparentOf, withSpan } from '@meterflow/observability';
 import { JetStreamPublisher, type JetStreamAck } from './jetstream-publisher.js';
 
@@ -24,24 +24,8 @@ export interface OutboxRelayOptions {
   cursorName?: string;
   /** LISTEN for inserts (default true). */
   listen?: boolean;
-  /** Renders `StripeEventAnnounced` facts into their Stripe event objects (required if the store holds any). */
+  /** Renders `StripeEventAnnounced` facts into their Stripe event objects (required if the store holds any; `announcementRenderer`). */
   render?: StripeEventRenderer;
-}
-
-/** A `StripeEventAnnounced` fact as the relay hands it to the service's renderer. */
-export interface StripeEventAnnouncement {
-  streamId: string;
-  streamPosition: number;
-  data: { id: string; type: string; created: number; request: { id: string | null; idempotency_key: string | null } };
-}
-
-/**
- * The service's side of "store the facts once, render the Stripe event when it is published":
- * for each announcement, in order, the Stripe `event` object (JSON text) whose `data.object` is
- * the announcing stream's aggregate right after the fact stored before the announcement.
- */
-export interface StripeEventRenderer {
-  render(announcements: readonly StripeEventAnnouncement[]): Promise<string[]>;
 }
 
 /**

@@ -1,7 +1,14 @@
-import { stripeEvent, type CreditGrantEvent } from '@meterflow/contracts';
-import type { CommandContext, NewEvent } from '@meterflow/event-store';
+import type { CreditGrantEvent } from '@meterflow/contracts';
+import { announceStripeEvent, type CommandContext, type NewEvent, type StripeEventRendering } from '@meterflow/event-store';
 import { newId } from '@meterflow/kernel';
-import { grantDecider, type GrantCommand, type GrantState, type NewGrant, type Posting } from '../domain/credit-grant.decider.js';
+import {
+  grantDecider,
+  parseGrantEvent,
+  type GrantCommand,
+  type GrantState,
+  type NewGrant,
+  type Posting,
+} from '../domain/credit-grant.decider.js';
 import { renderGrantState, renderTransaction } from './credit-ledger.presenters.js';
 import type { GrantAggregate, LedgerProjection } from './ports.js';
 import { streams } from './streams.js';
@@ -22,41 +29,47 @@ function occurredAt(e: CreditGrantEvent): number {
   }
 }
 
+/** The Stripe event type each grant event is announced as. */
+const STRIPE_TYPE: Record<CreditGrantEvent['type'], string> = {
+  CreditGrantCreated: 'billing.credit_grant.created',
+  CreditBalanceTransactionRecorded: 'billing.credit_balance_transaction.created',
+  CreditGrantUpdated: 'billing.credit_grant.updated',
+  CreditGrantExpired: 'billing.credit_grant.updated',
+  CreditGrantVoided: 'billing.credit_grant.updated',
+};
+
 /**
  * The Stripe events recorded with each grant event: `billing.credit_grant.created`,
- * `billing.credit_grant.updated` (with `previous_attributes`: the rendered fields that changed)
- * and `billing.credit_balance_transaction.created` for every posting.
+ * `billing.credit_grant.updated` and `billing.credit_balance_transaction.created` for every
+ * posting, stored as their facts only (`StripeEventAnnounced`) and rendered from the grant's
+ * stream when the relay publishes them (`grantEventRendering`).
  */
-export function announceGrantEvent(
-  { event, before, after }: { event: CreditGrantEvent; before: GrantState; after: GrantState },
-  ctx: CommandContext,
-): NewEvent[] {
-  const at = occurredAt(event);
-  const opts = { requestId: ctx.requestId ?? null, idempotencyKey: ctx.idempotencyKey ?? null };
-  switch (event.type) {
-    case 'CreditGrantCreated':
-      return [stripeEvent(newId('event'), 'billing.credit_grant.created', { ...renderGrantState(after) }, at, opts)];
-    case 'CreditBalanceTransactionRecorded':
-      return [
-        stripeEvent(
-          newId('event'),
-          'billing.credit_balance_transaction.created',
-          { ...renderTransaction(event.data as Posting) },
-          at,
-          opts,
-        ),
-      ];
-    case 'CreditGrantUpdated':
-    case 'CreditGrantExpired':
-    case 'CreditGrantVoided': {
-      const prev = renderGrantState(before) as unknown as Record<string, unknown>;
-      const next = renderGrantState(after) as unknown as Record<string, unknown>;
-      const changed: Record<string, unknown> = {};
-      for (const k of Object.keys(next)) if (JSON.stringify(prev[k]) !== JSON.stringify(next[k])) changed[k] = prev[k];
-      return [stripeEvent(newId('event'), 'billing.credit_grant.updated', next, at, { ...opts, previousAttributes: changed })];
-    }
-  }
+export function announceGrantEvent({ event }: { event: CreditGrantEvent }, ctx: CommandContext): NewEvent[] {
+  return [announceStripeEvent(STRIPE_TYPE[event.type], occurredAt(event), ctx)];
 }
+
+/**
+ * How the relay renders an announced grant event: the grant after the change
+ * (`billing.credit_grant.*`; an update's `previous_attributes` the rendered fields that
+ * changed) or the posting the change recorded (`billing.credit_balance_transaction.created`).
+ */
+export const grantEventRendering: StripeEventRendering<GrantState, CreditGrantEvent> = {
+  renders: (type) => type.startsWith('billing.credit_grant.') || type.startsWith('billing.credit_balance_transaction.'),
+  aggregate: { name: 'credit_grant', decider: grantDecider },
+  render: (type, { before, after, event }) => {
+    if (type === 'billing.credit_balance_transaction.created') {
+      const posting = parseGrantEvent(event);
+      if (posting?.type !== 'CreditBalanceTransactionRecorded') throw new Error(`credit_grant: ${type} announced after ${event.type}`);
+      return { object: { ...renderTransaction(posting.data as Posting) } };
+    }
+    const next = renderGrantState(after) as unknown as Record<string, unknown>;
+    if (type !== 'billing.credit_grant.updated') return { object: { ...next } };
+    const prev = renderGrantState(before) as unknown as Record<string, unknown>;
+    const changed: Record<string, unknown> = {};
+    for (const k of Object.keys(next)) if (JSON.stringify(prev[k]) !== JSON.stringify(next[k])) changed[k] = prev[k];
+    return { object: next, previousAttributes: changed };
+  },
+};
 
 /** Grants as the command pipeline runs them: one stream per grant, announced to Stripe, projected into the read models. */
 export function creditGrantAggregate(projection: LedgerProjection): GrantAggregate {

@@ -1,5 +1,14 @@
-import { STRIPE_EVENT_ANNOUNCED, StripeEventAnnounced, stripeEvent, type InvoiceEvent, type InvoiceItemEvent } from '@meterflow/contracts';
-import { toJson, type AggregateType, type CommandContext, type NewEvent, type StoredEvent } from '@meterflow/event-store';
+import { stripeEvent, type InvoiceEvent, type InvoiceItemEvent } from '@meterflow/contracts';
+import {
+  announceStripeEvent,
+  renderAnnouncements,
+  type AggregateType,
+  type CommandContext,
+  type NewEvent,
+  type StoredEvent,
+  type StripeEventAnnouncement,
+  type StripeEventRendering,
+} from '@meterflow/event-store';
 import { newId } from '@meterflow/kernel';
 import { invoiceDecider, stripeTypesFor, type InvoiceCommand, type InvoiceState } from '../domain/invoice.decider.js';
 import { invoiceItemDecider, renderInvoiceItem, type InvoiceItemCommand, type InvoiceItemState } from '../domain/invoice-item.decider.js';
@@ -46,57 +55,39 @@ const request = (ctx: CommandContext) => ({ requestId: ctx.requestId ?? null, id
 /**
  * The Stripe events one invoice change is announced as, stored as their facts only
  * (`StripeEventAnnounced`): the invoice object is rendered from the stream when the outbox relay
- * publishes them (`renderInvoiceEvents`), not stored three times per finalization.
+ * publishes them (`invoiceEventRendering`), not stored three times per finalization.
  */
 function announceInvoice({ event, after }: { event: InvoiceEvent; after: InvoiceState }, ctx: CommandContext): NewEvent[] {
   const types = stripeTypesFor(event);
   if (types.length === 0 || !after) return [];
   const created = event.type === 'InvoiceCreated' ? event.data.created : event.data.at;
-  const r = request(ctx);
-  return types.map((type) =>
-    StripeEventAnnounced({ id: newId('event'), type, created, request: { id: r.requestId, idempotency_key: r.idempotencyKey } }),
-  );
-}
-
-/** An announced Stripe event to render: where it is stored and its facts. */
-export interface InvoiceAnnouncement {
-  streamPosition: number;
-  data: { id: string; type: string; created: number; request: { id: string | null; idempotency_key: string | null } };
+  return types.map((type) => announceStripeEvent(type, created, ctx));
 }
 
 /**
- * The Stripe `event` objects (JSON text) of an invoice stream's announcements, in the order
- * given: `data.object` is the invoice right after the invoice event stored before the
- * announcement, and an `*.updated` event's `previous_attributes` the top-level fields that event
- * changed; exactly what was announced at decide time. Pure: `history` is the whole stream.
+ * How the relay renders an announced `invoice.*` event: `data.object` is the invoice right after
+ * the invoice event stored before the announcement, and an `*.updated` event's
+ * `previous_attributes` the top-level fields that event changed; exactly what was announced at
+ * decide time.
  */
-export function renderInvoiceEvents(history: readonly StoredEvent[], announcements: readonly InvoiceAnnouncement[]): string[] {
-  const at = new Map<number, { before: InvoiceState; after: InvoiceState }>();
-  const wanted = new Set(announcements.map((a) => a.streamPosition));
-  let before: InvoiceState = invoiceDecider.initialState();
-  let after: InvoiceState = before;
-  for (const e of history) {
-    if (e.type === STRIPE_EVENT_ANNOUNCED) {
-      if (wanted.has(e.streamPosition)) at.set(e.streamPosition, { before, after });
-    } else if (e.type !== 'StripeEventEmitted') {
-      before = after;
-      after = invoiceDecider.evolve(after, e as unknown as InvoiceEvent);
-    }
-  }
-  return announcements.map((a) => {
-    const states = at.get(a.streamPosition);
-    if (!states?.after) throw new Error(`no invoice state for the announcement at position ${a.streamPosition}`);
-    const object = renderInvoice(states.after) as unknown as Record<string, unknown>;
-    const updated = a.data.type.endsWith('.updated') && states.before && !states.before.deleted;
-    const previous = updated ? changedAttributes(renderInvoice(states.before!) as unknown as Record<string, unknown>, object) : null;
-    const evt = stripeEvent(a.data.id, a.data.type, object, a.data.created, {
-      requestId: a.data.request.id,
-      idempotencyKey: a.data.request.idempotency_key,
-      ...(previous ? { previousAttributes: previous } : {}),
-    });
-    return toJson(evt.data);
-  });
-}
+export const invoiceEventRendering: StripeEventRendering<InvoiceState, InvoiceEvent> = {
+  renders: (type) => type.startsWith('invoice.'),
+  aggregate: { name: 'invoice', decider: invoiceDecider },
+  render: (type, { before, after }) => {
+    if (!after) throw new Error(`invoice: no invoice to render for ${type}`);
+    const object = renderInvoice(after) as unknown as Record<string, unknown>;
+    const updated = type.endsWith('.updated') && before && !before.deleted;
+    return updated
+      ? { object, previousAttributes: changedAttributes(renderInvoice(before) as unknown as Record<string, unknown>, object) }
+      : { object };
+  },
+};
+
+/** The Stripe `event` objects (JSON text) of an invoice stream's announcements, in the order given. Pure: `history` is the whole stream. */
+export const renderInvoiceEvents = (
+  history: readonly StoredEvent[],
+  announcements: readonly Pick<StripeEventAnnouncement, 'streamPosition' | 'data'>[],
+): string[] => renderAnnouncements(invoiceEventRendering, history, announcements);
 
 /** Items announce their creation and deletion only (being put on an invoice shows on the invoice). */
 function announceItem({ event, after }: { event: InvoiceItemEvent; after: InvoiceItemState }, ctx: CommandContext): NewEvent[] {

@@ -55,7 +55,8 @@ function commandTime(c: SubscriptionAnyCommand): number | null {
 
 /**
  * Rating's aggregate types for the command pipeline: the domain's deciders, the Stripe events
- * announcing each change (the `StripeEventEmitted` recorded with it), and the read models
+ * announcing each change (the `StripeEventEmitted` recorded with it; for subscriptions a
+ * `StripeEventAnnounced`, rendered at publish time), and the read models
  * (snapshot + projection) from the READ_MODELS port.
  */
 @Injectable()
@@ -132,10 +133,10 @@ export class RatingAggregates {
       project: m.subscriptions.project,
       // One Stripe event per command (a close and its acknowledgements are one change);
       // acknowledging an invoice alone is not announced.
-      announceChange: ({ command, before, after }, ctx: CommandContext) => {
+      announceChange: ({ command, before, after, since }, ctx: CommandContext) => {
         const commands = command.type === 'Sequence' ? command.commands : [command];
         const at = commands.map(commandTime).find((t) => t !== null);
-        return at === undefined || at === null ? [] : subscriptionFacts(before, after, at, ctx);
+        return at === undefined || at === null ? [] : subscriptionFacts(before, after, at, since, ctx);
       },
     };
   }

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { STRIPE_EVENT_EMITTED, type ProgressListener } from '@meterflow/contracts';
+import { STRIPE_EVENT_ANNOUNCED, STRIPE_EVENT_EMITTED, type ProgressListener } from '@meterflow/contracts';
 import { quoteIdent, withTransaction, type PgEventStore } from '@meterflow/event-store';
 import type { ReadModel, RatingReadModels } from '../../application/ports.js';
 import { customerDecider } from '../../domain/customer.decider.js';
@@ -72,7 +72,7 @@ export async function rebuildReadModels(
         const s = streams.get(r.stream_id) ?? { prefix: '', state: null, version: 0 };
         s.version = r.stream_position;
         streams.set(r.stream_id, s);
-        if (r.type === STRIPE_EVENT_EMITTED) continue;
+        if (r.type === STRIPE_EVENT_EMITTED || r.type === STRIPE_EVENT_ANNOUNCED) continue;
         s.prefix ||= kindOf(r.type) ?? '';
         const repo = repos[s.prefix];
         if (!repo) continue;
