@@ -103,6 +103,55 @@ export const toStoredEvent = (r: EventRow): StoredEvent => ({
   recordedAt: r.recorded_at,
 });
 
+/** What an append reads back: the store-assigned position and time of each event. */
+interface AppendedRow {
+  global_position: string;
+  stream_id: string;
+  event_id: string;
+  stream_position: number;
+  recorded_at: Date;
+}
+
+/** An appended event from what was sent and what the insert returned; `data` is parsed from the sent JSON when first read. */
+function appendedEvent(
+  row: AppendedRow,
+  streamId: string,
+  type: string,
+  schemaVersion: number,
+  dataJson: string,
+  metadata: EventMetadata,
+): StoredEvent {
+  const ev = {
+    globalPosition: BigInt(row.global_position),
+    streamId,
+    streamPosition: row.stream_position,
+    eventId: row.event_id,
+    type,
+    schemaVersion,
+    data: undefined as unknown,
+    metadata,
+    recordedAt: row.recorded_at,
+  };
+  let data: unknown;
+  let parsed = false;
+  Object.defineProperty(ev, 'data', {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      if (!parsed) {
+        data = JSON.parse(dataJson);
+        parsed = true;
+      }
+      return data;
+    },
+    set: (v: unknown) => {
+      data = v;
+      parsed = true;
+    },
+  });
+  return ev;
+}
+
 const isUniqueViolation = (e: unknown): boolean => typeof e === 'object' && e !== null && (e as { code?: string }).code === '23505';
 
 export interface PgEventStoreOptions {
@@ -188,6 +237,7 @@ export class PgEventStore {
     const correlationId = opts.correlationId ?? ctx?.correlationId;
     const streamIds: string[] = [];
     const exacts: (number | null)[] = [];
+    const metas: EventMetadata[] = [];
     const cols = {
       stream: [] as string[],
       ord: [] as number[],
@@ -217,6 +267,7 @@ export class PgEventStore {
         cols.sv.push(e.schemaVersion ?? 1);
         cols.data.push(toJson(e.data ?? null));
         cols.meta.push(JSON.stringify(metadata));
+        metas.push(metadata);
       });
     }
     // One statement: each stream's positions follow its current head, and one stale `expected`
@@ -235,15 +286,15 @@ export class PgEventStore {
        CROSS JOIN ok
        WHERE ok.ok
        ORDER BY e.n
-      RETURNING ${COLUMNS}`;
+      RETURNING global_position, stream_id, stream_position, event_id, recorded_at`;
     const params = [streamIds, exacts, cols.stream, cols.ord, cols.id, cols.type, cols.sv, cols.data, cols.meta];
     const savepoint = opts.tx !== undefined && opts.savepoint !== false;
     const byStream = new Map(batches.map((b) => [b.streamId, b]));
     for (let attempt = 1; ; attempt++) {
       if (savepoint) await opts.tx!.query('SAVEPOINT mf_append');
-      let res: pg.QueryResult<EventRow>;
+      let res: pg.QueryResult<AppendedRow>;
       try {
-        res = await db.query<EventRow>(sql, params);
+        res = await db.query<AppendedRow>(sql, params);
         if (savepoint) await opts.tx!.query('RELEASE SAVEPOINT mf_append');
       } catch (e) {
         if (savepoint) await opts.tx!.query('ROLLBACK TO SAVEPOINT mf_append');
@@ -263,18 +314,31 @@ export class PgEventStore {
         // The heads moved back in line since (another transaction rolled back): report the first batch.
         throw new VersionConflictError(batches[0]!.streamId, batches[0]!.expected, versions.get(batches[0]!.streamId));
       }
-      const stored = new Map<string, StoredEvent[]>();
+      // Only positions and times come back; the rest is what was sent (data parsed when read).
+      // A stream's rows in position order are its batch's events in order.
+      const rows = new Map<string, AppendedRow[]>();
       for (const row of res.rows) {
-        const ev = toStoredEvent(row);
-        let list = stored.get(ev.streamId);
-        if (!list) stored.set(ev.streamId, (list = []));
-        list.push(ev);
+        const list = rows.get(row.stream_id);
+        if (list) list.push(row);
+        else rows.set(row.stream_id, [row]);
+      }
+      const stored = new Map<string, StoredEvent[]>();
+      let first = 0;
+      for (const b of batches) {
+        const list = (rows.get(b.streamId) ?? []).sort((x, y) => x.stream_position - y.stream_position);
+        stored.set(
+          b.streamId,
+          list.map((row, i) =>
+            appendedEvent(row, b.streamId, cols.type[first + i]!, cols.sv[first + i]!, cols.data[first + i]!, metas[first + i]!),
+          ),
+        );
+        first += b.events.length;
       }
       // An empty batch at 'any' has no row to tell its head: read it (rare).
       const unknown = batches.filter((b) => b.events.length === 0 && b.expected === 'any').map((b) => b.streamId);
       const heads = unknown.length > 0 ? await this.currentVersions(db, unknown) : new Map<string, number>();
       return batches.map((b, i) => {
-        const list = (stored.get(b.streamId) ?? []).sort((x, y) => x.streamPosition - y.streamPosition);
+        const list = stored.get(b.streamId) ?? [];
         const nextVersion = list.length > 0 ? list[list.length - 1]!.streamPosition : (exacts[i] ?? heads.get(b.streamId) ?? 0);
         return { streamId: b.streamId, nextVersion, stored: list };
       });
