@@ -146,9 +146,13 @@ export async function loadAggregates<S, C, E extends DomainEvent>(
  * the version it was loaded at, so a concurrent writer makes `commit` fail with a
  * `VersionConflictError` (the pipeline then runs the unit again).
  */
+/** What a change to the unit overwrote (kept once a checkpoint was taken): undone in reverse order. */
+type Undo = { kind: 'tracked'; key: string } | { kind: 'changed'; t: Tracked; state: unknown; decided: number; pending: number };
+
 export class UnitOfWork {
   private readonly tracked = new Map<string, Tracked>();
   private readonly facts: AppendBatch[] = [];
+  private undoLog: Undo[] | undefined;
 
   constructor(
     readonly store: PgEventStore,
@@ -215,6 +219,7 @@ export class UnitOfWork {
     const since = t.loaded.version + t.pending.length;
     const decided = type.decider.decide(command, start);
     const events = (Array.isArray(decided) ? decided : [decided]) as E[];
+    if (events.length > 0) this.undoLog?.push({ kind: 'changed', t, state: t.state, decided: t.decided.length, pending: t.pending.length });
     for (const event of events) {
       const before = t.state as S;
       const after = type.decider.evolve(before, event);
@@ -234,18 +239,19 @@ export class UnitOfWork {
 
   /** Remember what is decided so far; the returned function forgets everything decided after (one item of a batch failed). */
   checkpoint(): () => void {
-    const marks = new Map([...this.tracked].map(([k, t]) => [k, { state: t.state, decided: t.decided.length, pending: t.pending.length }]));
+    // O(changes since the mark), not O(aggregates tracked): a batch takes one per item.
+    const log = (this.undoLog ??= []);
+    const mark = log.length;
     const facts = this.facts.length;
     return () => {
-      for (const [k, t] of this.tracked) {
-        const m = marks.get(k);
-        if (!m) {
-          this.tracked.delete(k);
-          continue;
+      while (log.length > mark) {
+        const u = log.pop()!;
+        if (u.kind === 'tracked') this.tracked.delete(u.key);
+        else {
+          u.t.state = u.state;
+          u.t.decided.length = u.decided;
+          u.t.pending.length = u.pending;
         }
-        t.state = m.state;
-        t.decided.length = m.decided;
-        t.pending.length = m.pending;
       }
       this.facts.length = facts;
     };
@@ -286,6 +292,7 @@ export class UnitOfWork {
 
   private track<S, C, E extends DomainEvent>(type: AggregateType<S, C, E>, id: string, loaded: Loaded<S>): void {
     this.tracked.set(type.streamId(id), { type, id, loaded, state: loaded.state, decided: [], pending: [] });
+    this.undoLog?.push({ kind: 'tracked', key: type.streamId(id) });
   }
 }
 
