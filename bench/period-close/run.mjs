@@ -17,6 +17,7 @@
 //   BENCH_REPLICAS=invoicing:2,credit-ledger:2  several processes of a service (docs/architecture.md, "Scaling out");
 //     then also checked in the event stores: no invoice finalized twice, no grant drawn beyond its amount
 //   BENCH_BASELINE_ROWS=200000 (the same-run baseline, below)
+//   BENCH_PG_STATS=1  the top statements of the timed run from pg_stat_statements (when the server loads it; diffed, not reset)
 //
 // Baseline, same run, same database, just before the timed advance: a plain `COPY` (psql) of
 // BENCH_BASELINE_ROWS event-shaped rows (~0.6 kB jsonb each) into an indexed table (bigserial
@@ -75,6 +76,47 @@ function cpuNow(children) {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   out.machine = (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / TICK;
   return out;
+}
+
+/**
+ * CPU seconds of this database's Postgres backends, by pid (the box is shared: the machine's
+ * busy time counts other work too). A backend that appears during the run counts from 0.
+ */
+async function pgBackendCpu(db) {
+  const { rows } = await db.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
+  return new Map(rows.map((r) => [r.pid, cpuSeconds(r.pid)]));
+}
+
+/** pg_stat_statements of this database (null when the server does not load it): queryid -> calls, ms, rows, text. */
+async function pgStatements(db) {
+  try {
+    const { rows } = await db.query(
+      `SELECT queryid::text AS id, calls::float8 AS calls, total_exec_time AS ms, rows::float8 AS rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q
+         FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    );
+    return new Map(rows.map((r) => [r.id, r]));
+  } catch {
+    return null;
+  }
+}
+
+/** The statements that took the most Postgres time between two pg_stat_statements snapshots. */
+function topStatements(before, after, n = 12) {
+  if (!before || !after) return null;
+  const d = [...after].map(([id, a]) => {
+    const b = before.get(id) ?? { calls: 0, ms: 0, rows: 0 };
+    return { calls: a.calls - b.calls, ms: a.ms - b.ms, rows: a.rows - b.rows, q: a.q };
+  });
+  const total = d.reduce((x, r) => x + r.ms, 0);
+  const lines = d
+    .filter((r) => r.calls > 0)
+    .sort((x, y) => y.ms - x.ms)
+    .slice(0, n)
+    .map(
+      (r) =>
+        `    ${(r.ms / 1000).toFixed(2).padStart(6)} s ${String(r.calls).padStart(6)} calls ${String(r.rows).padStart(7)} rows  ${r.q}`,
+    );
+  return `  statements (pg_stat_statements, execution time ${(total / 1000).toFixed(1)} s):\n${lines.join('\n')}`;
 }
 
 /** The same-run baseline: rows/s of a plain COPY into an event-store-shaped indexed table (see the header). */
@@ -260,6 +302,9 @@ try {
   };
   // The bar reads the once-a-second sample below: no extra queries during the timed run.
   const closing = await benchProgress('period close', { total: SUBS, unit: 'invoices finalized' });
+  if (env.BENCH_PG_STATS === '1') await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements').catch(() => {});
+  const stmtsBefore = env.BENCH_PG_STATS === '1' ? await pgStatements(db) : null;
+  const pgBefore = await pgBackendCpu(db);
   const cpuBefore = cpuNow(stack.children);
   const start = Date.now();
   await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: TARGET });
@@ -279,8 +324,11 @@ try {
   const elapsed = Date.now() - start;
   closing.succeed(`period close: clock ready in ${(elapsed / 1000).toFixed(1)} s`);
   const cpuAfter = cpuNow(stack.children);
+  const pgAfter = await pgBackendCpu(db);
+  const stmts = topStatements(stmtsBefore, env.BENCH_PG_STATS === '1' ? await pgStatements(db) : null);
   const used = Object.fromEntries(Object.entries(cpuAfter).map(([k, v]) => [k, v - cpuBefore[k]]));
   const { machine, ...procs } = used;
+  const pgCpu = [...pgAfter].reduce((a, [pid, v]) => a + v - (pgBefore.get(pid) ?? 0), 0);
   // What the services and NATS did not use is (almost all) Postgres.
   procs['postgres and the rest'] = machine - Object.values(procs).reduce((a, b) => a + b, 0);
   const cpu = Object.entries(procs)
@@ -328,7 +376,8 @@ period close, end to end: ${SUBS.toLocaleString('en-US')} subscriptions on one t
   exactly once          ${once.text}
   same-run baseline     COPY into an indexed table: ${rate(baseline.rows, baseline.ms)} rows; close rate / baseline rate = ${(((SUBS * 1000) / elapsed / baseline.perSecond) * 1e3).toFixed(2)} per 1,000 (the target, 1,667/s, is ${((1667 / baseline.perSecond) * 1e3).toFixed(2)} per 1,000 at this baseline)
   CPU during the run     ${cpu}  (machine busy ${machine.toFixed(1)} of ${((elapsed / 1000) * os.cpus().length).toFixed(1)} s)
-  target (DESIGN.md)    100,000 in <= 60 s  => ${rate(100_000, 60_000)}
+  Postgres backends     ${pgCpu.toFixed(1)} s of CPU in this database's ${pgAfter.size} backends (the rest of "postgres and the rest" is shared: WAL writer, other work on the box)
+${stmts ? `${stmts}\n` : ''}  target (DESIGN.md)    100,000 in <= 60 s  => ${rate(100_000, 60_000)}
   machine               ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, load ${os
     .loadavg()
     .map((x) => x.toFixed(1))
