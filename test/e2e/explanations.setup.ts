@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect } from 'vitest';
 import type Stripe from 'stripe';
-import { rerateLine, stepsAddUp } from '@meterflow/contracts';
+import { rerate, rerateLine, stepsAddUp } from '@meterflow/contracts';
 import { eventually, explanationOf, stripeClient } from './helpers.js';
 
 /*
@@ -9,8 +9,10 @@ import { eventually, explanationOf, stripeClient } from './helpers.js';
  * the ones above the newest id seen before it began) is fetched with its explanation
  * (`GET /meterflow/v1/invoices/:id/explanation`), and the explanation must give the same cents:
  * each usage line re-rated from what the event store holds now (`rerateLine`, an implementation
- * of the rating rules independent of rating's), steps adding up to the line, credits adding up
- * to `total_pretax_credit_amounts`, each with its ledger debit of the same amount.
+ * of the rating rules independent of rating's; invoice-item lines of flexible usage too), steps
+ * adding up to the line, a prorated line (licensed part period, proration invoice item) part of
+ * its price × quantity re-rated, credits adding up to `total_pretax_credit_amounts`, each with
+ * its ledger debit of the same amount.
  */
 
 let before: string | null = null;
@@ -50,6 +52,12 @@ async function explains(stripe: Stripe, id: string): Promise<true> {
       expect(Math.max(0, (l.rating?.amount ?? 0) - offset), `${at}: rated on its aggregate`).toBe(l.amount);
       expect(l.rerated_amount, `${at}: rated again from the event store (rating)`).toBe(l.amount);
     }
+    // A licensed line for part of a period, or a proration invoice item (issue 8 item 7): the full
+    // period's amount it is a part of is its price × quantity, re-rated here.
+    if (l.rating?.proration && l.pricing)
+      expect(rerate(l.pricing, String(l.quantity ?? 1)), `${at}: full period re-rated`).toBe(l.rating.proration.full_amount);
+    if (l.type === 'invoice_item_details' && l.price !== null && l.basis !== 'fixed')
+      expect(l.rating, `${at}: a subscription change's invoice item is explained`).not.toBeNull();
     const again = rerateLine(l);
     if (again !== null) expect(again, `${at}: re-rated from the explanation`).toBe(l.amount);
     if (l.basis === 'placeholder') expect(l.amount, at).toBe(0);

@@ -141,6 +141,28 @@ describe('subscription lifecycle', () => {
     expect(cycle.lines.data[0]).toMatchObject({ amount: 1000, period: { start: T0, end: PERIOD_END } });
   });
 
+  it('classic + backdate_start_date: the next cycle invoice bills the backdated usage with the rest (item 2, seed 001)', async () => {
+    const { clock, customer } = await customerOnClock('classic backdate');
+    const backdate = T0 - 10 * 86400;
+    await usage(customer.id, [60, 60, 30], T0 - 5 * 86400); // 150 minutes before the subscription exists
+    const sub = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+      billing_mode: { type: 'classic' },
+      backdate_start_date: backdate,
+    });
+    expect(sub.start_date).toBe(backdate);
+    expect(sub.items.data[0]).toMatchObject({ current_period_start: backdate, current_period_end: PERIOD_END });
+    const created = await stripe.invoices.retrieve(sub.latest_invoice as string);
+    expect(created).toMatchObject({ billing_reason: 'subscription_create', status: 'paid', subtotal: 0 });
+
+    await usage(customer.id, [45]);
+    await advance(clock.id, AFTER_GRACE);
+    const cycle = (await stripe.invoices.list({ customer: customer.id })).data.find((i) => i.billing_reason === 'subscription_cycle')!;
+    // 150 + 45 = 195 minutes -> 4 hours = 40.00, one line for [backdate, first boundary)
+    expect(cycle.lines.data.map((l) => [l.amount, l.quantity, l.period.start, l.period.end])).toEqual([[4000, 195, backdate, PERIOD_END]]);
+  });
+
   it('flexible + backdate_start_date + proration_behavior=none bills no backdated usage (item 2)', async () => {
     const { customer } = await customerOnClock('flexible backdate none');
     await usage(customer.id, [120], T0 - 3 * 86400);

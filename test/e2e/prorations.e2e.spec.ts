@@ -128,6 +128,7 @@ describe('subscription changes: invoice items and prorations', () => {
     expect(cycle.lines.data).toHaveLength(2);
     const itemLine = cycle.lines.data.find((l) => l.parent?.type === 'invoice_item_details')!;
     expect(itemLine.parent?.invoice_item_details?.invoice_item).toBe(ii!.id);
+    expect(itemLine.quantity).toBe(150); // item 4: the usage before transform_quantity, on the invoice-item line too
     // credits (metered scope) apply to the invoice item's line too: 10.00 of the 51.00
     expect(cycle).toMatchObject({ subtotal: 5100, total: 4100, amount_due: 4100 });
     expect((await stripe.invoiceItems.retrieve(ii!.id)).invoice).toBe(cycle.id);
@@ -189,10 +190,10 @@ describe('subscription changes: invoice items and prorations', () => {
 
     await advance(clock.id, AFTER_GRACE);
     const cycle = (await invoices(customer.id)).find((i) => i.billing_reason === 'subscription_cycle')!;
-    expect(cycle.lines.data.map((l) => [l.amount, l.parent?.type]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([
-      [-258, 'invoice_item_details'],
-      [774, 'invoice_item_details'],
-      [1500, 'subscription_item_details'],
+    expect(cycle.lines.data.map((l) => [l.amount, l.quantity, l.parent?.type]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([
+      [-258, 1, 'invoice_item_details'],
+      [774, 3, 'invoice_item_details'],
+      [1500, 3, 'subscription_item_details'],
     ]);
     expect(cycle.total).toBe(2016);
     expect(await pending(customer.id)).toEqual([]);
@@ -238,6 +239,12 @@ describe('subscription changes: invoice items and prorations', () => {
     });
     await advance(clock.id, MID);
     await usage(customer.id, 60, T0 + 3600); // 1 hour: 10.00
+    await stripe.billing.creditGrants.create({
+      customer: customer.id,
+      category: 'paid',
+      amount: { type: 'monetary', monetary: { currency: 'usd', value: 500 } },
+      applicability_config: { scope: { price_type: 'metered' } },
+    });
     const canceled = await stripe.subscriptions.cancel(sub.id, { prorate: true, invoice_now: true });
     expect(canceled.status).toBe('canceled');
     const final = await eventually(async () => (await invoices(customer.id)).find((i) => i.billing_reason === 'subscription_update'));
@@ -248,5 +255,9 @@ describe('subscription changes: invoice items and prorations', () => {
       [1000, 'subscription_item_details', false],
     ]);
     expect(final.total).toBe(742);
+    // Item 3 on a final invoice: finalized after the grace period with the 5.00 metered credit on the usage line.
+    await advance(clock.id, MID + 2 * 3600);
+    const open = await stripe.invoices.retrieve(final.id!);
+    expect([open.status, open.subtotal, open.total, open.total_excluding_tax, open.amount_due]).toEqual(['open', 742, 242, 242, 242]);
   });
 });

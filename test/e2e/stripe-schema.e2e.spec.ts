@@ -55,6 +55,23 @@ describe("Stripe's schema check", () => {
     expect(stripeSchemaViolations(endpoint)).toEqual([]);
     expect(stripeSchemaViolations({ ...endpoint, status: 'paused' })[0]?.errors.join('\n')).toMatch(/\/status must be equal to one/);
   });
+  it("checks the object an event carries against that object's schema", () => {
+    const event = {
+      id: 'evt_1',
+      object: 'event',
+      api_version: '2026-07-29',
+      created: 1,
+      data: { object: meter },
+      livemode: false,
+      pending_webhooks: 0,
+      request: { id: null, idempotency_key: null },
+      type: 'billing.meter.created',
+    };
+    expect(stripeSchemaViolations(event)).toEqual([]);
+    const [v] = stripeSchemaViolations({ ...event, data: { object: { ...meter, status: 'paused' } } });
+    expect(v?.schema).toBe('event evt_1: billing.meter');
+    expect(v?.errors.join('\n')).toMatch(/\/status must be equal to one/);
+  });
   it('refuses an object type it has no schema for', () => {
     expect(stripeSchemaViolations({ object: 'banana', id: 'b_1' })[0]?.errors).toEqual(["no schema for object type 'banana'"]);
   });

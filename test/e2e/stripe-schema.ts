@@ -94,13 +94,17 @@ export function stripeSchemaViolations(body: unknown): SchemaViolation[] {
   const validate = validatorFor(schema);
   const id = typeof obj.id === 'string' ? obj.id : null;
   if (!validate) return UNTYPED_OK.has(schema) ? [] : [{ schema, id, errors: [`no schema for object type '${schema}'`] }];
-  if (validate(obj)) return [];
+  // An event carries a whole object (an invoice, a grant, ...): checked against its own schema too.
+  const data = schema === 'event' ? (obj as { data?: { object?: unknown } }).data?.object : undefined;
+  const inner =
+    data && typeof data === 'object' ? stripeSchemaViolations(data).map((v) => ({ ...v, schema: `event ${id}: ${v.schema}` })) : [];
+  if (validate(obj)) return inner;
   const errors = validate.errors ?? [];
   // A nullable field's failure also reports "must be null" and "must match a schema in anyOf":
   // noise beside the real reason, kept only when nothing else explains the failure.
   const noise = (e: ErrorObject): boolean => e.keyword === 'anyOf' || (e.keyword === 'type' && e.params.type === 'null');
   const shown = errors.some((e) => !noise(e)) ? errors.filter((e) => !noise(e)) : errors;
-  return [{ schema, id, errors: [...new Set(shown.map(describe))] }];
+  return [{ schema, id, errors: [...new Set(shown.map(describe))] }, ...inner];
 }
 
 const describe = (e: ErrorObject): string =>

@@ -129,10 +129,19 @@ describe('billing thresholds', () => {
       ['subscription_threshold', 2000],
       ['subscription_cycle', 500], // 50 minutes at 0.10, nothing taken off
     ]);
+    // The threshold invoice stands as issued: at the old price, finalized, not voided or changed.
+    expect(all[1]).toMatchObject({ status: 'open', total: 2000 });
+    expect(all[1]!.lines.data.map((l) => [l.pricing?.price_details?.price, l.quantity, l.amount])).toEqual([[perHour.id, 90, 2000]]);
   });
 
   it('reset_billing_cycle_anchor=true: the threshold invoice starts a new cycle when the threshold was reached', async () => {
     const { clock, customer, sub } = await subscribed('threshold reset', { amount_gte: 2000, reset_billing_cycle_anchor: true });
+    await stripe.billing.creditGrants.create({
+      customer: customer.id,
+      category: 'paid',
+      amount: { type: 'monetary', monetary: { currency: 'usd', value: 500 } },
+      applicability_config: { scope: { price_type: 'metered' } },
+    });
     await advance(clock.id, D1);
     await usage(customer.id, 90, D1 - 60, 90);
     await advance(clock.id, D2);
@@ -140,7 +149,16 @@ describe('billing thresholds', () => {
     expect(after.billing_cycle_anchor).toBe(D1 + 1);
     expect(after.items.data[0]).toMatchObject({ current_period_start: D1 + 1, current_period_end: Date.UTC(2026, 1, 2) / 1000 + 1 });
     const [, threshold] = await invoices(customer.id);
-    expect(threshold).toMatchObject({ billing_reason: 'subscription_threshold', subtotal: 2000, period_end: D1 + 1 });
+    // Item 3 on a threshold invoice: finalized after the grace period with the 5.00 credit applied.
+    expect(threshold).toMatchObject({
+      billing_reason: 'subscription_threshold',
+      status: 'open',
+      subtotal: 2000,
+      total: 1500,
+      total_excluding_tax: 1500,
+      amount_due: 1500,
+      period_end: D1 + 1,
+    });
     expect(after.latest_invoice).toBe(threshold!.id);
   });
 

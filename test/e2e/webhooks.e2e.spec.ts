@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, stripeClient } from './helpers.js';
+import { assertStripeShape } from './stripe-schema.js';
 
 /**
  * Downstream consumers as Stripe's own: a webhook endpoint created through the SDK receives the
@@ -137,6 +138,8 @@ describe('webhooks through the seed cycle', () => {
     expect(txns.map((e) => (e.data.object as Stripe.Billing.CreditBalanceTransaction).type).sort()).toEqual(['credit', 'debit']);
     // Each event once (at least once: a duplicate would be a second delivery of the same id).
     expect(new Set(got.map((e) => e.id)).size).toBe(got.length);
+    // Each delivered event and the object it carries, as Stripe's schemas have them (issue 8 "same objects").
+    for (const e of got) assertStripeShape(e, `webhook ${e.type}`);
 
     // The flaky receiver answered 503 twice per event, then got each once more.
     const ids = new Set(got.map((e) => e.id));

@@ -23,15 +23,18 @@ export const CREDIT_ORDER =
  * What a line's amount rests on. A metered line bills the usage of its period, except a classic
  * creation invoice's 0-amount line for a period not yet over when it was issued (issue 8 item 1,
  * domain/subscription-invoice.rules.ts: its usage is billed by the first cycle invoice); a
- * subscription line without a meter bills the item's quantity; any other line (an invoice item)
- * its own amount.
+ * subscription line without a meter bills the item's quantity, and so (in part) does a proration
+ * invoice item; any other line (a one-off invoice item) its own amount.
  */
 export function lineBasis(
   inv: Pick<Invoice, 'billing_reason' | 'created'>,
-  line: Pick<Line, 'metered' | 'type' | 'period' | 'price'>,
+  line: Pick<Line, 'metered' | 'type' | 'period' | 'price' | 'proration'>,
 ): LineBasis {
   if (line.metered) return inv.billing_reason === 'subscription_create' && line.period.end > inv.created ? 'placeholder' : 'usage';
-  return line.type === 'subscription_item_details' && line.price !== null ? 'quantity' : 'fixed';
+  // A proration invoice item (issue 8 item 7) bills part of its price × quantity: rating explains
+  // the full period's amount and the part billed, like a licensed line for part of a period.
+  if (line.price !== null && (line.type === 'subscription_item_details' || line.proration === true)) return 'quantity';
+  return 'fixed';
 }
 
 /** What to ask rating about this invoice's lines (keyed by line id): the ones it rated. */

@@ -45,6 +45,18 @@ describe('what a line rests on', () => {
     expect(lineBasis(inv, line('il_1', 3000, { metered: false }))).toBe('quantity');
     expect(lineBasis(inv, line('il_1', 3000, { metered: false, type: 'invoice_item_details', price: null }))).toBe('fixed');
   });
+  it('given a subscription change’s invoice items: a flexible usage item its usage, a proration its price and quantity (issue 8 items 5, 7)', () => {
+    const item = { type: 'invoice_item_details' as const, invoice_item: 'ii_1' };
+    expect(lineBasis(inv, line('il_1', 3000, { ...item }))).toBe('usage');
+    const proration = line('il_2', -258, { ...item, metered: false, proration: true, quantity: 1, price: 'price_seat' });
+    expect(lineBasis(inv, proration)).toBe('quantity');
+    // rating is asked about it like a licensed line: it says the full period's amount and the part billed
+    expect(explainLinesRequest(invoice([proration])).lines).toMatchObject([
+      { key: 'il_2', price: 'price_seat', basis: 'quantity', quantity: 1, amount: -258 },
+    ]);
+    // an invoice item of a price that is not a proration (a one-off) is its own amount
+    expect(lineBasis(inv, line('il_3', 500, { ...item, metered: false }))).toBe('fixed');
+  });
 });
 
 describe('assembling an explanation', () => {
