@@ -200,6 +200,10 @@ describe('billing thresholds', () => {
     });
     expect(raised.billing_thresholds).toEqual({ amount_gte: 6000, reset_billing_cycle_anchor: false });
     expect(raised.items.data.map((i) => i.quantity ?? null)).toEqual([null, 10]);
+    // Item usage thresholds are not implemented: refused, not silently ignored.
+    await expect(
+      stripe.subscriptionItems.create({ subscription: sub.id, price: perMinute.id, billing_thresholds: { usage_gte: 10 } }),
+    ).rejects.toMatchObject({ statusCode: 400, param: 'billing_thresholds[usage_gte]' });
     const cleared = await stripe.subscriptions.update(sub.id, { billing_thresholds: '' });
     expect(cleared.billing_thresholds).toBeNull();
   });

@@ -1,4 +1,4 @@
-import { DomainError } from '@meterflow/kernel';
+import { DomainError, invalid } from '@meterflow/kernel';
 import { bool, int, obj, paramName, rejectUnknown, type Params } from '@meterflow/stripe-api';
 import type { BillingThresholds } from '../domain/billing-threshold.js';
 
@@ -18,4 +18,19 @@ export function readBillingThresholds(p: Params): BillingThresholds | null | und
       param: paramName(t, 'amount_gte'),
     });
   return { amount_gte: amount, reset_billing_cycle_anchor: bool(t, 'reset_billing_cycle_anchor') ?? false };
+}
+
+/**
+ * `billing_thresholds[usage_gte]` on a subscription item (Stripe's per-item usage threshold) is not
+ * implemented: refused, naming it, rather than accepted and ignored (a threshold that never
+ * invoices bills differently from Stripe without a word; docs/lifecycle.md "Billing thresholds").
+ * `''` (no threshold) is accepted.
+ */
+export function refuseItemThresholds(item: Params): void {
+  const t = obj(item, 'billing_thresholds');
+  if (t === undefined || t === null) return;
+  throw invalid(
+    paramName(t, 'usage_gte'),
+    'Usage thresholds on subscription items are not supported; set billing_thresholds[amount_gte] on the subscription instead.',
+  );
 }

@@ -9,6 +9,7 @@ import { toStripeSubscriptionItem } from '../domain/subscription.view.js';
 import { PricesHandler } from './prices.handler.js';
 import { SubscriptionQueries } from './subscription-queries.js';
 import { IGNORED, PRORATION, SubscriptionWrites } from './subscription-writes.js';
+import { refuseItemThresholds } from './billing-thresholds.params.js';
 import { TimeService } from './time.service.js';
 import { UsageRatingService } from './usage-rating.service.js';
 
@@ -103,6 +104,7 @@ export class SubscriptionItemsHandler {
       'billing_thresholds',
       ...IGNORED,
     ]);
+    refuseItemThresholds(p);
     const subId = str(p, 'subscription', { required: true });
     const s0 = await this.subs.load(subId);
     const proration = enumOf(p, 'proration_behavior', PRORATION) ?? 'create_prorations';
@@ -121,6 +123,7 @@ export class SubscriptionItemsHandler {
     const id = req.path.id ?? '';
     const p = req.params;
     rejectUnknown(p, ['price', 'quantity', 'metadata', 'proration_behavior', 'tax_rates', 'discounts', 'billing_thresholds', ...IGNORED]);
+    refuseItemThresholds(p);
     const subId = await this.queries.subscriptionOfItem(id);
     const prorationDate = timestamp(p, 'proration_date') ?? undefined;
     const price = str(p, 'price');

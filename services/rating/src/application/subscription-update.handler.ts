@@ -5,7 +5,7 @@ import type { SubscriptionAnyCommand } from '../domain/subscription.aggregate.js
 import { meteredWindows, type SubscriptionCommand } from '../domain/subscription.decider.js';
 import { CANCELLATION_FEEDBACK, type SubscriptionState } from '../domain/subscription.types.js';
 import { toStripeSubscription } from '../domain/subscription.view.js';
-import { readBillingThresholds } from './billing-thresholds.params.js';
+import { readBillingThresholds, refuseItemThresholds } from './billing-thresholds.params.js';
 import { PeriodCloseService } from './period-close.service.js';
 import { SubscriptionItemsHandler } from './subscription-items.handler.js';
 import { IGNORED, PRORATION, SubscriptionWrites } from './subscription-writes.js';
@@ -60,6 +60,7 @@ export class SubscriptionUpdateHandler {
     // Item changes next, each as its own command (they bill usage at their own time).
     for (const it of objArr(p, 'items') ?? []) {
       rejectUnknown(it, ['id', 'price', 'quantity', 'deleted', 'metadata', 'clear_usage', 'tax_rates', 'discounts', 'billing_thresholds']);
+      refuseItemThresholds(it);
       const itemId = str(it, 'id');
       if (!itemId) {
         const item = await this.subs.readItem(Object.fromEntries(Object.entries(it).filter(([k]) => k !== 'clear_usage')));

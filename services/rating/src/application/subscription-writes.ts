@@ -7,6 +7,7 @@ import { isMetered } from '../domain/price.js';
 import type { SubscriptionUnitCommand } from '../domain/subscription.aggregate.js';
 import { dueClosing, type NewItem } from '../domain/subscription.decider.js';
 import type { SubscriptionItemState, SubscriptionState } from '../domain/subscription.types.js';
+import { refuseItemThresholds } from './billing-thresholds.params.js';
 import { RatingAggregates } from './aggregates.js';
 import { PeriodCloseService } from './period-close.service.js';
 import { PIPELINE, READ_MODELS, type RatingReadModels } from './ports.js';
@@ -101,6 +102,7 @@ export class SubscriptionWrites {
 
   async readItem(p: Params): Promise<NewItem> {
     rejectUnknown(p, ['price', 'quantity', 'metadata', 'tax_rates', 'discounts', 'billing_thresholds']);
+    refuseItemThresholds(p);
     const priceId = str(p, 'price', { required: true });
     const price = await this.catalog.get(priceId, paramName(p, 'price'));
     const quantity = int(p, 'quantity', { min: 0 });
