@@ -115,7 +115,8 @@ export async function startStack(opts = {}) {
       ['--enable-source-maps', ...(opts.nodeArgs?.(s.name) ?? []), path.join(ROOT, 'services', s.service, 'dist', 'main.js')],
       {
         cwd: path.join(ROOT, 'services', s.service),
-        env: { ...process.env, ...env, ...opts.envFor?.(s.service), HTTP_PORT: String(port) },
+        // PGAPPNAME: each process's Postgres connections say whose they are (pg_stat_activity).
+        env: { ...process.env, PGAPPNAME: s.name, ...env, ...opts.envFor?.(s.service), HTTP_PORT: String(port) },
         stdio: opts.quiet ? ['ignore', 'ignore', 'inherit'] : ['ignore', 'inherit', 'inherit'],
       },
     );

@@ -83,8 +83,10 @@ function cpuNow(children) {
  * busy time counts other work too). A backend that appears during the run counts from 0.
  */
 async function pgBackendCpu(db) {
-  const { rows } = await db.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
-  return new Map(rows.map((r) => [r.pid, cpuSeconds(r.pid)]));
+  const { rows } = await db.query(
+    `SELECT pid, coalesce(nullif(application_name, ''), 'other') AS app FROM pg_stat_activity WHERE datname = current_database()`,
+  );
+  return new Map(rows.map((r) => [r.pid, { app: r.app, cpu: cpuSeconds(r.pid) }]));
 }
 
 /** pg_stat_statements of this database (null when the server does not load it): queryid -> calls, ms, rows, text. */
@@ -328,7 +330,13 @@ try {
   const stmts = topStatements(stmtsBefore, env.BENCH_PG_STATS === '1' ? await pgStatements(db) : null);
   const used = Object.fromEntries(Object.entries(cpuAfter).map(([k, v]) => [k, v - cpuBefore[k]]));
   const { machine, ...procs } = used;
-  const pgCpu = [...pgAfter].reduce((a, [pid, v]) => a + v - (pgBefore.get(pid) ?? 0), 0);
+  const pgByApp = new Map();
+  for (const [pid, v] of pgAfter) pgByApp.set(v.app, (pgByApp.get(v.app) ?? 0) + v.cpu - (pgBefore.get(pid)?.cpu ?? 0));
+  const pgCpu = [...pgByApp.values()].reduce((a, b) => a + b, 0);
+  const pgSplit = [...pgByApp]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+    .join(', ');
   // What the services and NATS did not use is (almost all) Postgres.
   procs['postgres and the rest'] = machine - Object.values(procs).reduce((a, b) => a + b, 0);
   const cpu = Object.entries(procs)
@@ -376,7 +384,7 @@ period close, end to end: ${SUBS.toLocaleString('en-US')} subscriptions on one t
   exactly once          ${once.text}
   same-run baseline     COPY into an indexed table: ${rate(baseline.rows, baseline.ms)} rows; close rate / baseline rate = ${(((SUBS * 1000) / elapsed / baseline.perSecond) * 1e3).toFixed(2)} per 1,000 (the target, 1,667/s, is ${((1667 / baseline.perSecond) * 1e3).toFixed(2)} per 1,000 at this baseline)
   CPU during the run     ${cpu}  (machine busy ${machine.toFixed(1)} of ${((elapsed / 1000) * os.cpus().length).toFixed(1)} s)
-  Postgres backends     ${pgCpu.toFixed(1)} s of CPU in this database's ${pgAfter.size} backends (the rest of "postgres and the rest" is shared: WAL writer, other work on the box)
+  Postgres backends     ${pgCpu.toFixed(1)} s of CPU in this database's ${pgAfter.size} backends, by client: ${pgSplit} (the rest of "postgres and the rest" is shared: WAL writer, other work on the box)
 ${stmts ? `${stmts}\n` : ''}  target (DESIGN.md)    100,000 in <= 60 s  => ${rate(100_000, 60_000)}
   machine               ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, load ${os
     .loadavg()
