@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /** Stripe's id prefixes, in one place. */
 export const ID_PREFIX = {
@@ -27,11 +27,30 @@ export type IdKind = keyof typeof ID_PREFIX;
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-function base62(n: bigint, width: number): string {
+/** `n` (a safe integer) in `width` base62 digits, most significant first. */
+function base62(n: number, width: number): string {
   let out = '';
   for (let i = 0; i < width; i++) {
-    out = ALPHABET[Number(n % 62n)]! + out;
-    n /= 62n;
+    out = ALPHABET[n % 62]! + out;
+    n = Math.floor(n / 62);
+  }
+  return out;
+}
+
+// Random bytes drawn from the CSPRNG 4 kB at a time: an id costs no call into OpenSSL of its own.
+const pool = Buffer.allocUnsafe(4096);
+let poolAt = pool.length;
+
+/** `width` uniformly random base62 digits (bytes >= 248 are skipped so that `% 62` is unbiased). */
+function randomBase62(width: number): string {
+  let out = '';
+  while (out.length < width) {
+    if (poolAt >= pool.length) {
+      randomFillSync(pool);
+      poolAt = 0;
+    }
+    const b = pool[poolAt++]!;
+    if (b < 248) out += ALPHABET[b % 62]!;
   }
   return out;
 }
@@ -49,8 +68,7 @@ export function newId(kind: IdKind, now: number = Date.now()): string {
     lastMs = now;
     seq = 0;
   }
-  const rnd = randomBytes(10).readBigUInt64BE(0) * 65536n + BigInt(randomBytes(2).readUInt16BE(0));
-  return `${ID_PREFIX[kind]}_${base62(BigInt(now), 8)}${base62(BigInt(seq), 3)}${base62(rnd, 13)}`;
+  return `${ID_PREFIX[kind]}_${base62(now, 8)}${base62(seq, 3)}${randomBase62(13)}`;
 }
 
 /** Which kind of object an id names, by its prefix (longest prefix wins). */
