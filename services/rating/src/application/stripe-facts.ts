@@ -2,7 +2,7 @@ import type { ApiRequest } from '@meterflow/contracts';
 import { stripeEvent } from '@meterflow/contracts';
 import { announceStripeEvent, type CommandContext, type NewEvent, type StripeEventRendering } from '@meterflow/event-store';
 import { newId } from '@meterflow/kernel';
-import { previousAttributes } from '../domain/catalog.events.js';
+import { attributesChanged, previousAttributes } from '../domain/catalog.events.js';
 import { subscriptionDecider, type SubscriptionAnyEvent } from '../domain/subscription.aggregate.js';
 import type { SubscriptionState } from '../domain/subscription.types.js';
 import { toStripeSubscription } from '../domain/subscription.view.js';
@@ -39,7 +39,7 @@ export function subscriptionFacts(
   if (!before) return [announceStripeEvent('customer.subscription.created', at, ctx, since)];
   if (before.status !== 'canceled' && after.status === 'canceled')
     return [announceStripeEvent('customer.subscription.deleted', at, ctx, since)];
-  if (Object.keys(subscriptionChange(before, toStripeSubscription(after))).length === 0) return [];
+  if (!attributesChanged(toStripeSubscription(before), toStripeSubscription(after))) return [];
   return [announceStripeEvent('customer.subscription.updated', at, ctx, since)];
 }
 

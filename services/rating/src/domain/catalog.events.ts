@@ -52,6 +52,16 @@ export function evolvePrice(s: PriceObject | null, e: PriceEvent): PriceObject |
   return e.type === 'PriceCreated' || e.type === 'PriceUpdated' ? e.data.price : s;
 }
 
+/** Whether any attribute differs (what `previousAttributes` would find, stopping at the first difference). */
+export function attributesChanged<T extends object>(before: T, after: T): boolean {
+  for (const k of Object.keys(after) as (keyof T)[]) {
+    const b = before[k];
+    const a = after[k];
+    if (b !== a && JSON.stringify(b) !== JSON.stringify(a)) return true;
+  }
+  return false;
+}
+
 /** The attributes of `before` that differ in `after` (Stripe's `previous_attributes`). */
 export function previousAttributes<T extends object>(before: T, after: T): Record<string, unknown> {
   const out: Record<string, unknown> = {};
