@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect } from 'vitest';
 import type Stripe from 'stripe';
-import { rerate, rerateLine, stepsAddUp } from '@meterflow/contracts';
+import { reprorateLine, rerate, rerateLine, stepsAddUp } from '@meterflow/contracts';
 import { eventually, explanationOf, stripeClient } from './helpers.js';
 
 /*
@@ -58,6 +58,9 @@ async function explains(stripe: Stripe, id: string): Promise<true> {
       expect(rerate(l.pricing, String(l.quantity ?? 1)), `${at}: full period re-rated`).toBe(l.rating.proration.full_amount);
     if (l.type === 'invoice_item_details' && l.price !== null && l.basis !== 'fixed')
       expect(l.rating, `${at}: a subscription change's invoice item is explained`).not.toBeNull();
+    // ... and the part of the period it bills, where rating tells it (not a flexible credit).
+    const part = reprorateLine(l);
+    if (part !== null) expect(part, `${at}: proration re-prorated`).toBe(l.amount);
     const again = rerateLine(l);
     if (again !== null) expect(again, `${at}: re-rated from the explanation`).toBe(l.amount);
     if (l.basis === 'placeholder') expect(l.amount, at).toBe(0);

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type Stripe from 'stripe';
-import { eventually, stripeClient } from './helpers.js';
+import { eventually, explanationOf, stripeClient } from './helpers.js';
 
 /**
  * Issue 8 items 5 and 7: what a subscription change makes, through the official SDK on test
@@ -197,6 +197,32 @@ describe('subscription changes: invoice items and prorations', () => {
     ]);
     expect(cycle.total).toBe(2016);
     expect(await pending(customer.id)).toEqual([]);
+    // Item 10: the proration lines explained: 5.00 x 1 and 5.00 x 3 for a full period, 16 of its 31 days billed.
+    const explained = (await explanationOf(cycle.id!)).lines.filter((l) => l.type === 'invoice_item_details');
+    expect(explained.map((l) => [l.amount, l.basis, l.rating?.proration]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([
+      [
+        -258,
+        'quantity',
+        {
+          full_amount: 500,
+          amount: -258,
+          period: { start: T0, end: PERIOD_END },
+          remaining_seconds: 16 * 86400,
+          period_seconds: 31 * 86400,
+        },
+      ],
+      [
+        774,
+        'quantity',
+        {
+          full_amount: 1500,
+          amount: 774,
+          period: { start: T0, end: PERIOD_END },
+          remaining_seconds: 16 * 86400,
+          period_seconds: 31 * 86400,
+        },
+      ],
+    ]);
   });
 
   it('classic recomputes the credit from the current price, flexible credits back what was debited (item 7)', async () => {

@@ -59,8 +59,21 @@ export const RatingExplanation = z.object({
   exact_amount_decimal: DecimalString,
   /** Rounded once, half up. */
   amount: MinorUnits,
-  /** A licensed line for part of a period: the full period's amount and what was billed for the part. */
-  proration: z.object({ full_amount: MinorUnits, amount: MinorUnits }).nullable(),
+  /**
+   * A licensed line for part of a period: the full period's amount and what was billed for the part.
+   * For a proration invoice item (issue 8 item 7) whose part rating can tell again, also the full
+   * billing `period` and the seconds of it the line bills (`remaining_seconds` of `period_seconds`):
+   * `amount` = ± round_half_up(exact amount × remaining / period).
+   */
+  proration: z
+    .object({
+      full_amount: MinorUnits,
+      amount: MinorUnits,
+      period: Period.optional(),
+      remaining_seconds: z.number().int().nonnegative().optional(),
+      period_seconds: z.number().int().positive().optional(),
+    })
+    .nullable(),
 });
 export type RatingExplanation = z.infer<typeof RatingExplanation>;
 
@@ -183,6 +196,8 @@ export const ExplainLinesRequest = z.object({
       subscription: Id.nullable().optional(),
       subscription_item: Id.nullable().optional(),
       basis: z.enum(['usage', 'quantity']),
+      /** A proration invoice item (issue 8 item 7): rating tells the part of the period it bills. */
+      proration: z.boolean().optional(),
       period: Period,
       quantity: z.number().int().nullable(),
       amount: MinorUnits,
@@ -259,6 +274,18 @@ export function rerateLine(
     return line.usage ? Math.max(0, rerate(line.pricing, line.usage.event_store.aggregate) - (line.threshold_offset?.amount ?? 0)) : null;
   if (line.basis === 'quantity' && !line.rating?.proration) return rerate(line.pricing, String(line.quantity ?? 1));
   return null;
+}
+
+/**
+ * A proration's part replayed: its full period's exact amount × remaining / period seconds,
+ * rounded once half up, negated for a credit (reference §4 "Proration"; rating's proration.ts
+ * computes it the same way). `null` when the explanation does not say the part.
+ */
+export function reprorateLine(line: Pick<LineExplanation, 'rating'>): number | null {
+  const p = line.rating?.proration;
+  if (!p || p.remaining_seconds === undefined || p.period_seconds === undefined) return null;
+  const part = Number(roundMinor(new Dec(line.rating!.exact_amount_decimal).mul(new Dec(p.remaining_seconds).div(p.period_seconds))));
+  return p.amount < 0 ? -part : part;
 }
 
 /** The steps of a rating add up to its exact amount, and that rounds to its amount. */

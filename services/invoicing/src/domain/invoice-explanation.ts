@@ -49,6 +49,7 @@ export function explainLinesRequest(inv: Invoice): ExplainLinesRequest {
         subscription: l.subscription ?? inv.subscription,
         subscription_item: l.subscription_item,
         basis,
+        ...(l.proration === true ? { proration: true } : {}),
         period: l.period,
         quantity: l.quantity,
         amount: Number(l.amount),

@@ -52,7 +52,7 @@ describe('what a line rests on', () => {
     expect(lineBasis(inv, proration)).toBe('quantity');
     // rating is asked about it like a licensed line: it says the full period's amount and the part billed
     expect(explainLinesRequest(invoice([proration])).lines).toMatchObject([
-      { key: 'il_2', price: 'price_seat', basis: 'quantity', quantity: 1, amount: -258 },
+      { key: 'il_2', price: 'price_seat', basis: 'quantity', proration: true, quantity: 1, amount: -258 },
     ]);
     // an invoice item of a price that is not a proration (a one-off) is its own amount
     expect(lineBasis(inv, line('il_3', 500, { ...item, metered: false }))).toBe('fixed');

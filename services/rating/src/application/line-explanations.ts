@@ -12,7 +12,8 @@ import { DomainError } from '@meterflow/kernel';
 import { CONFIG, RPC_CLIENT } from '@meterflow/service-kit';
 import { billedBefore, type Billed } from '../domain/billing-threshold.js';
 import { pricingTerms, type PriceObject } from '../domain/price.js';
-import { explainLicensed, explainRating, pricingDoc } from '../domain/rating-explanation.js';
+import type { SubscriptionState } from '../domain/subscription.types.js';
+import { explainLicensed, explainProration, explainRating, pricingDoc, prorationPart } from '../domain/rating-explanation.js';
 import type { RatingEnv } from '../rating.definition.js';
 import { READ_MODELS, SUBSCRIPTION_HISTORY, type RatingReadModels, type SubscriptionHistory } from './ports.js';
 
@@ -52,9 +53,11 @@ export class LineExplanations {
       if (l.basis === 'usage' && meter && l.period.end > l.period.start)
         queries.push({ key: l.key, meter, customer: req.customer, start: l.period.start, end: l.period.end });
     }
-    const [usage, thresholds] = await Promise.all([
+    const prorated = [...new Set(req.lines.flatMap((l) => (l.proration && l.subscription ? [l.subscription] : [])))];
+    const [usage, thresholds, subs] = await Promise.all([
       this.usage(queries),
       this.thresholdLines([...new Set(req.lines.flatMap((l) => (l.basis === 'usage' && l.subscription ? [l.subscription] : [])))]),
+      prorated.length > 0 ? this.models.subscriptions.getMany(prorated) : Promise.resolve(new Map()),
     ]);
     // What threshold invoices issued before this line billed of its window (a threshold invoice's
     // own line is not among them: they end before it).
@@ -73,7 +76,11 @@ export class LineExplanations {
       }
       const terms = pricingTerms(price);
       if (l.basis === 'quantity') {
-        const rating = explainLicensed(terms, l.quantity, l.amount);
+        // A proration invoice item: the part of the period it bills, told again from the subscription (issue 8 item 7).
+        const sub = l.proration && l.subscription ? (subs.get(l.subscription)?.state as SubscriptionState | null | undefined) : null;
+        const rating = l.proration
+          ? explainProration(terms, l.quantity, l.amount, sub ? prorationPart(sub, l) : null)
+          : explainLicensed(terms, l.quantity, l.amount);
         results[l.key] = { pricing: pricingDoc(terms), usage: null, rating, rerated_amount: rating.proration ? null : rating.amount };
         continue;
       }

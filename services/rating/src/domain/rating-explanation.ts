@@ -1,6 +1,8 @@
 import type { PricingTermsDoc, RatingExplanation, RatingStep } from '@meterflow/contracts';
 import { Dec, formatDecimal, roundMinor } from '@meterflow/kernel';
+import { periodContaining } from './billing-period.js';
 import { billedQuantity, rateExact, type PricingTerms } from './rating.math.js';
+import type { SubscriptionState } from './subscription.types.js';
 
 /*
  * How rating turned a quantity into a line amount, step by step (issue 8 item 10, "the transform
@@ -106,6 +108,40 @@ export function explainRating(terms: PricingTerms, quantity: string): RatingExpl
 export function explainLicensed(terms: PricingTerms, quantity: number | null, lineAmount: number): RatingExplanation {
   const r = explainRating(terms, String(quantity ?? 1));
   return r.amount === lineAmount ? r : { ...r, proration: { full_amount: r.amount, amount: lineAmount } };
+}
+
+/**
+ * The part of its full billing period a proration invoice item bills (issue 8 item 7), told again
+ * as subscription.prorations.ts computed it: [at, end) of the full period containing `at`
+ * (`fullPeriodAt`: the period the subscription's anchor and recurrence give, from the item's
+ * `at` at the latest). null when it cannot be told again from the subscription as it is now: a
+ * flexible credit (it credits back what a debit charged, not price × quantity), or a period the
+ * anchor no longer gives (reset since).
+ */
+export function prorationPart(
+  s: Pick<SubscriptionState, 'billing_cycle_anchor' | 'recurrence' | 'billing_mode'>,
+  line: { period: { start: number; end: number }; amount: number },
+): { period: { start: number; end: number }; remaining_seconds: number; period_seconds: number } | null {
+  if (s.billing_mode.type === 'flexible' && line.amount < 0) return null;
+  const full = periodContaining(s.billing_cycle_anchor, s.recurrence, line.period.end - 1);
+  if (full.end !== line.period.end || line.period.start < full.start) return null;
+  return {
+    period: full,
+    remaining_seconds: line.period.end - line.period.start,
+    period_seconds: full.end - full.start,
+  };
+}
+
+/** A proration invoice item: `explainLicensed` with the part of the period it bills, when rating can tell it. */
+export function explainProration(
+  terms: PricingTerms,
+  quantity: number | null,
+  lineAmount: number,
+  part: ReturnType<typeof prorationPart>,
+): RatingExplanation {
+  const r = explainLicensed(terms, quantity, lineAmount);
+  const proration = r.proration ?? { full_amount: r.amount, amount: lineAmount };
+  return { ...r, proration: part ? { ...proration, ...part } : proration };
 }
 
 /** A price's terms as the explanation prints them. */

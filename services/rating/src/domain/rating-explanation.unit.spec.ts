@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { rerate, stepsAddUp } from '@meterflow/contracts';
-import { explainLicensed, explainRating, pricingDoc } from './rating-explanation.js';
+import { reprorateLine, rerate, stepsAddUp } from '@meterflow/contracts';
+import { explainLicensed, explainProration, explainRating, pricingDoc, prorationPart } from './rating-explanation.js';
 import { rateUsage, type PricingTerms } from './rating.math.js';
 
 /*
@@ -113,5 +113,43 @@ describe('explaining a rating', () => {
     };
     expect(explainLicensed(terms, 2, 2000).proration).toBeNull();
     expect(explainLicensed(terms, 2, 1000).proration).toEqual({ full_amount: 2000, amount: 1000 });
+  });
+});
+
+// Reference §4 "Proration / item removal" (issue 8 item 7): a proration bills [at, period end) of
+// the full period, prorated to the second and rounded once; replayed by `reprorateLine`.
+describe('explaining a proration invoice item', () => {
+  const seat: PricingTerms = {
+    billing_scheme: 'per_unit',
+    unit_amount_decimal: '500',
+    tiers_mode: null,
+    tiers: null,
+    transform_quantity: null,
+  };
+  const JAN1 = Date.UTC(2026, 0, 1) / 1000;
+  const JAN16 = Date.UTC(2026, 0, 16) / 1000;
+  const FEB1 = Date.UTC(2026, 1, 1) / 1000;
+  const monthly = { billing_cycle_anchor: JAN1, recurrence: { interval: 'month' as const, interval_count: 1 } };
+  const classic = { ...monthly, billing_mode: { type: 'classic' as const } } as Parameters<typeof prorationPart>[0];
+  const flexible = { ...monthly, billing_mode: { type: 'flexible' as const } } as Parameters<typeof prorationPart>[0];
+  const line = (amount: number) => ({ period: { start: JAN16, end: FEB1 }, amount });
+
+  it('given seats 1 -> 3 on Jan 16 (16 of 31 days left), then the credit is 500 x 16/31 = 258 and the charge 1500 x 16/31 = 774, replayed', () => {
+    const part = prorationPart(classic, line(-258));
+    expect(part).toEqual({ period: { start: JAN1, end: FEB1 }, remaining_seconds: 16 * 86400, period_seconds: 31 * 86400 });
+    const credit = explainProration(seat, 1, -258, part);
+    expect(credit.proration).toMatchObject({ full_amount: 500, amount: -258, remaining_seconds: 16 * 86400 });
+    expect(reprorateLine({ rating: credit })).toBe(-258);
+    expect(reprorateLine({ rating: explainProration(seat, 3, 774, prorationPart(classic, line(774))) })).toBe(774);
+    // not a tautology: a line that billed a cent too much replays to what it should have been
+    expect(reprorateLine({ rating: explainProration(seat, 3, 775, prorationPart(classic, line(775))) })).toBe(774);
+  });
+
+  it('a flexible credit credits back a debit, and a period the anchor no longer gives cannot be told again: no part', () => {
+    expect(prorationPart(flexible, line(-339))).toBeNull();
+    expect(prorationPart(flexible, line(452))).not.toBeNull();
+    expect(prorationPart({ ...classic, billing_cycle_anchor: JAN1 + 3600 }, line(-258))).toBeNull();
+    expect(explainProration(seat, 1, -339, null).proration).toEqual({ full_amount: 500, amount: -339 });
+    expect(reprorateLine({ rating: explainProration(seat, 1, -339, null) })).toBeNull();
   });
 });
