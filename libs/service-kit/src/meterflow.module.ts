@@ -121,7 +121,10 @@ export class MeterflowModule {
           const pool = new pg.Pool({
             connectionString: config.DATABASE_URL,
             max: config.PG_POOL_MAX,
-            options: `-c search_path="${def.dbSchema}",public`,
+            // jit=off: every statement here is short; Postgres JIT-compiled some of them on each
+            // execution (the gateway's batched stripe_events insert: 71% of its backend's CPU in
+            // the period close was LLVM, docs/benchmarks.md), for nothing.
+            options: `-c search_path="${def.dbSchema}",public -c jit=off`,
             // Postgres down: a query fails in seconds (503, retry) instead of waiting forever.
             connectionTimeoutMillis: 5_000,
           });
