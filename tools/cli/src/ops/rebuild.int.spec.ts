@@ -43,7 +43,8 @@ describe('meterflow rebuild credit-ledger (real Postgres)', () => {
     expect(r.output.join('\n')).toMatch(/rebuilt 40 grants and 360 transactions/);
     const replay = updates.filter((u) => u.phase === 'replay');
     expect(replay.at(-1)).toEqual({ phase: 'replay', done: 400, total: 400, unit: 'events' });
-    expect(updates.map((u) => u.phase)).toEqual(expect.arrayContaining(['replay', 'indexes', 'grants']));
+    // ('indexes' is a phase of its own only on the fallback path; the swap rebuilds them inside the replay.)
+    expect(updates.map((u) => u.phase)).toEqual(expect.arrayContaining(['replay', 'grants']));
     const { rows } = await pool.query<{ b: string }>('SELECT DISTINCT ledger_balance::text AS b FROM credit_grants');
     expect(rows).toEqual([{ b: '9200' }]);
     await pool.end();
