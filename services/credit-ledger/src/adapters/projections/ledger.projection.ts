@@ -184,8 +184,9 @@ export async function rebuildReadModels(db: Db, onProgress?: ProgressListener): 
   const { rows: maxRows } = await db.query<{ max: string | null }>('SELECT max(global_position)::text AS max FROM events');
   const total = Number(maxRows[0]?.max ?? 0);
   onProgress?.({ phase: 'replay', done: 0, total, unit: 'events' });
-  const swapped = await replayIntoNewTable(db);
-  if (!swapped) {
+  // Postings replayed: the new table's row count (its CREATE TABLE AS reports it), or null for the fallback.
+  let transactions = await replayIntoNewTable(db);
+  if (transactions === null) {
     await db.query('TRUNCATE credit_balance_transactions');
     for (const name of INDEX_NAMES) await db.query(`DROP INDEX IF EXISTS ${name}`);
     await db.query('ALTER TABLE credit_balance_transactions DROP CONSTRAINT IF EXISTS credit_balance_transactions_pkey');
@@ -199,15 +200,16 @@ export async function rebuildReadModels(db: Db, onProgress?: ProgressListener): 
   await db.query('TRUNCATE credit_grants');
   await projectGrants(db, null);
   const { rows } = await db.query<{ g: string; t: string }>(
-    'SELECT (SELECT count(*) FROM credit_grants) AS g, (SELECT count(*) FROM credit_balance_transactions) AS t',
+    `SELECT (SELECT count(*) FROM credit_grants) AS g, ${transactions === null ? '(SELECT count(*) FROM credit_balance_transactions)' : 'NULL'} AS t`,
   );
-  return { grants: Number(rows[0]!.g), transactions: Number(rows[0]!.t) };
+  transactions ??= Number(rows[0]!.t);
+  return { grants: Number(rows[0]!.g), transactions };
 }
 
 const NEW_TABLE = 'credit_balance_transactions_rebuild';
 
-/** The parallel `CREATE TABLE … AS` + swap; false (nothing done) when the live table's columns are not the known ones. */
-async function replayIntoNewTable(db: Db): Promise<boolean> {
+/** The parallel `CREATE TABLE … AS` + swap, returning the rows replayed; null (nothing done) when the live table's columns are not the known ones. */
+async function replayIntoNewTable(db: Db): Promise<number | null> {
   const { rows: cols } = await db.query<{ name: string; type: string; notnull: boolean; coll: string | null }>(
     `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS notnull,
             CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
@@ -218,7 +220,7 @@ async function replayIntoNewTable(db: Db): Promise<boolean> {
      ORDER BY a.attnum`,
   );
   const known = Object.keys(TXN_SOURCES);
-  if (cols.length !== known.length || cols.some((c) => !(c.name in TXN_SOURCES))) return false;
+  if (cols.length !== known.length || cols.some((c) => !(c.name in TXN_SOURCES))) return null;
   const { rows: defs } = await db.query<{ sql: string }>(
     `SELECT format('ALTER TABLE credit_balance_transactions ADD CONSTRAINT %I %s', conname, pg_get_constraintdef(oid)) AS sql
      FROM pg_constraint WHERE conrelid = 'credit_balance_transactions'::regclass AND contype <> 'n'
@@ -238,7 +240,9 @@ async function replayIntoNewTable(db: Db): Promise<boolean> {
   await db.query('SET LOCAL parallel_setup_cost = 0');
   await db.query('SET LOCAL parallel_tuple_cost = 0');
   // (A utility statement: no bind parameters; POSTING is a constant event type name.)
-  await db.query(`CREATE TABLE ${NEW_TABLE} AS SELECT ${select.join(', ')} FROM events e, ${TXN_RECORD} WHERE e.type = '${POSTING}'`);
+  const created = await db.query(
+    `CREATE TABLE ${NEW_TABLE} AS SELECT ${select.join(', ')} FROM events e, ${TXN_RECORD} WHERE e.type = '${POSTING}'`,
+  );
   await db.query('RESET parallel_setup_cost');
   await db.query('RESET parallel_tuple_cost');
   const notNull = cols.filter((c) => c.notnull).map((c) => `ALTER COLUMN ${c.name} SET NOT NULL`);
@@ -246,5 +250,5 @@ async function replayIntoNewTable(db: Db): Promise<boolean> {
   await db.query('DROP TABLE credit_balance_transactions');
   await db.query(`ALTER TABLE ${NEW_TABLE} RENAME TO credit_balance_transactions`);
   for (const d of defs) await db.query(d.sql);
-  return true;
+  return created.rowCount ?? 0;
 }
