@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Stripe from 'stripe';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { eventually, natsClient, stripeClient, subject } from './helpers.js';
+import { eventually, natsClient, stripeClient, subject, advanceClock } from './helpers.js';
 
 /**
  * The seed scenario (issue 3's acceptance case): a car-rental meter counts minutes, priced at
@@ -71,19 +71,7 @@ describe('usage becomes an invoice; credits pay part of it', () => {
     return { clock, customer, subscription };
   }
 
-  async function advance(clockId: string, to: number) {
-    const started = await stripe.testHelpers.testClocks.advance(clockId, { frozen_time: to });
-    expect(started.status).toBe('advancing');
-    return eventually(
-      async () => {
-        const c = await stripe.testHelpers.testClocks.retrieve(clockId);
-        if (c.status === 'internal_failure') throw new Error('clock advance failed');
-        return c.status === 'ready' && c.frozen_time === to ? c : undefined;
-      },
-      60_000,
-      250,
-    );
-  }
+  const advance = (clockId: string, to: number) => advanceClock(stripe, clockId, to);
 
   it('bills 150 minutes as 3 hours = 30.00 USD, and pays it', async () => {
     const { clock, customer, subscription } = await rentalCustomer('rental without credit');

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type Stripe from 'stripe';
 import { inject } from 'vitest';
 import { rerateLine } from '@meterflow/contracts';
-import { eventually, explanationOf, rawStripeClient, stripeClient } from './helpers.js';
+import { eventually, explanationOf, rawStripeClient, stripeClient, advanceClock } from './helpers.js';
 
 /**
  * Every cent explained (issue 8 item 10), on the seed's car rental: 150 minutes at 10 USD per
@@ -34,18 +34,7 @@ describe('GET /meterflow/v1/invoices/:id/explanation', () => {
     });
   });
 
-  async function advance(clockId: string, to: number) {
-    await stripe.testHelpers.testClocks.advance(clockId, { frozen_time: to });
-    await eventually(
-      async () => {
-        const c = await stripe.testHelpers.testClocks.retrieve(clockId);
-        if (c.status === 'internal_failure') throw new Error('clock advance failed');
-        return c.status === 'ready' && c.frozen_time === to ? c : undefined;
-      },
-      60_000,
-      250,
-    );
-  }
+  const advance = (clockId: string, to: number) => advanceClock(stripe, clockId, to);
 
   it('explains the meter, window, events, transform, steps and each credit with its grant, order and ledger entry', async () => {
     const clock = await stripe.testHelpers.testClocks.create({ frozen_time: T0 });

@@ -53,3 +53,22 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
 }
 
 export const unix = (d: Date = new Date()): number => Math.floor(d.getTime() / 1000);
+
+/**
+ * Advance a test clock to `to` and wait until it is `ready` there (Stripe answers the advance
+ * with `advancing` and works in the background). An advance that ends in `internal_failure` fails
+ * at once, not after the timeout.
+ */
+export async function advanceClock(stripe: Stripe, clockId: string, to: number, timeoutMs = 60_000): Promise<Stripe.TestHelpers.TestClock> {
+  const started = await stripe.testHelpers.testClocks.advance(clockId, { frozen_time: to });
+  if (started.status !== 'advancing') throw new Error(`clock ${clockId}: advance answered ${started.status}, not advancing`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const c = await stripe.testHelpers.testClocks.retrieve(clockId);
+    if (c.status === 'internal_failure') throw new Error(`clock ${clockId}: advance to ${to} ended in internal_failure`);
+    if (c.status === 'ready' && c.frozen_time === to) return c;
+    if (Date.now() > deadline)
+      throw new Error(`clock ${clockId}: not ready at ${to} after ${timeoutMs} ms (${c.status}, ${c.frozen_time})`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type Stripe from 'stripe';
-import { eventually, stripeClient } from './helpers.js';
+import { eventually, stripeClient, advanceClock } from './helpers.js';
 
 /**
  * Issue 8: the subscription lifecycle as Stripe bills it (seed 001, reference §4), through the
@@ -53,18 +53,7 @@ describe('subscription lifecycle', () => {
     });
   }
 
-  async function advance(clockId: string, to: number) {
-    await stripe.testHelpers.testClocks.advance(clockId, { frozen_time: to });
-    return eventually(
-      async () => {
-        const c = await stripe.testHelpers.testClocks.retrieve(clockId);
-        if (c.status === 'internal_failure') throw new Error('clock advance failed');
-        return c.status === 'ready' && c.frozen_time === to ? c : undefined;
-      },
-      60_000,
-      250,
-    );
-  }
+  const advance = (clockId: string, to: number) => advanceClock(stripe, clockId, to);
 
   it('classic: a paid subscription_create invoice with a 0-amount line per metered item is the latest_invoice (item 1)', async () => {
     const { customer } = await customerOnClock('classic creation invoice');

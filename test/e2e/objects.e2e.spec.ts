@@ -1,6 +1,6 @@
 import type Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { eventually, stripeClient } from './helpers.js';
+import { eventually, stripeClient, advanceClock } from './helpers.js';
 
 /**
  * Issue 8: the same objects and cents as Stripe. Every response below is also checked against
@@ -15,18 +15,7 @@ const AFTER_GRACE = PERIOD_END + 2 * 3600;
 describe('same objects and cents as Stripe', () => {
   const stripe = stripeClient();
 
-  async function advance(clockId: string, to: number) {
-    await stripe.testHelpers.testClocks.advance(clockId, { frozen_time: to });
-    return eventually(
-      async () => {
-        const c = await stripe.testHelpers.testClocks.retrieve(clockId);
-        if (c.status === 'internal_failure') throw new Error('clock advance failed');
-        return c.status === 'ready' && c.frozen_time === to ? c : undefined;
-      },
-      60_000,
-      250,
-    );
-  }
+  const advance = (clockId: string, to: number) => advanceClock(stripe, clockId, to);
 
   async function meteredPrice(name: string, unit_amount: number, transform?: Stripe.PriceCreateParams.TransformQuantity) {
     const meter = await stripe.billing.meters.create({

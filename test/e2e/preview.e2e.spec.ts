@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type Stripe from 'stripe';
-import { eventually, stripeClient } from './helpers.js';
+import { eventually, stripeClient, advanceClock } from './helpers.js';
 
 /**
  * Issue 8 item 8: `POST /v1/invoices/create_preview` is the invoice that would be issued (a
@@ -51,18 +51,7 @@ describe('invoice preview', () => {
     return { clock, customer, sub };
   }
 
-  async function advance(clockId: string, to: number) {
-    await stripe.testHelpers.testClocks.advance(clockId, { frozen_time: to });
-    await eventually(
-      async () => {
-        const c = await stripe.testHelpers.testClocks.retrieve(clockId);
-        if (c.status === 'internal_failure') throw new Error('clock advance failed');
-        return c.status === 'ready' && c.frozen_time === to ? c : undefined;
-      },
-      60_000,
-      250,
-    );
-  }
+  const advance = (clockId: string, to: number) => advanceClock(stripe, clockId, to);
 
   async function usage(customer: string, minutes: number, timestamp: number) {
     await stripe.billing.meterEvents.create({

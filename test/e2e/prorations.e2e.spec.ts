@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type Stripe from 'stripe';
-import { eventually, explanationOf, stripeClient } from './helpers.js';
+import { eventually, explanationOf, stripeClient, advanceClock } from './helpers.js';
 
 /**
  * Issue 8 items 5 and 7: what a subscription change makes, through the official SDK on test
@@ -64,18 +64,7 @@ describe('subscription changes: invoice items and prorations', () => {
     });
   }
 
-  async function advance(clockId: string, to: number) {
-    await stripe.testHelpers.testClocks.advance(clockId, { frozen_time: to });
-    await eventually(
-      async () => {
-        const c = await stripe.testHelpers.testClocks.retrieve(clockId);
-        if (c.status === 'internal_failure') throw new Error('clock advance failed');
-        return c.status === 'ready' && c.frozen_time === to ? c : undefined;
-      },
-      60_000,
-      250,
-    );
-  }
+  const advance = (clockId: string, to: number) => advanceClock(stripe, clockId, to);
 
   const pending = async (customer: string) => (await stripe.invoiceItems.list({ customer, pending: true })).data;
   const invoices = async (customer: string) => (await stripe.invoices.list({ customer })).data;

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type Stripe from 'stripe';
-import { eventually, stripeClient } from './helpers.js';
+import { eventually, stripeClient, advanceClock } from './helpers.js';
 
 /**
  * Issue 8 item 6: billing thresholds (seed 001; stripe-api.md §4 "Billing thresholds"), through
@@ -52,18 +52,7 @@ describe('billing thresholds', () => {
     return { clock, customer, sub };
   }
 
-  async function advance(clockId: string, to: number) {
-    await stripe.testHelpers.testClocks.advance(clockId, { frozen_time: to });
-    await eventually(
-      async () => {
-        const c = await stripe.testHelpers.testClocks.retrieve(clockId);
-        if (c.status === 'internal_failure') throw new Error('clock advance failed');
-        return c.status === 'ready' && c.frozen_time === to ? c : undefined;
-      },
-      60_000,
-      250,
-    );
-  }
+  const advance = (clockId: string, to: number) => advanceClock(stripe, clockId, to);
 
   /** Report `minutes` at `timestamp` and wait until the meter counts `total` for the period. */
   async function usage(customer: string, minutes: number, timestamp: number, total: number) {
