@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { startPhasedProgress } from '@meterflow/cli';
 import { createTestDatabase } from '@meterflow/testing';
 import { expect, it } from 'vitest';
 import { runLedgerRebuildBench } from '../../services/credit-ledger/test/ledger-rebuild.bench.js';
@@ -45,7 +46,10 @@ async function copyBaseline(n: number): Promise<{ seconds: number; rowsPerSecond
  * Target (issue 12): <= 5 s on the 2-core dev machine. Not a timed test: it prints the number.
  */
 it('credit ledger rebuild by replay', async () => {
-  const r = await runLedgerRebuildBench(Boolean(process.env.BENCH_KEEP_DB));
+  // Progress of the long phases on stderr (BENCH_PROGRESS=0: none), as bench:ingest and bench:close show theirs.
+  const progress = process.env.BENCH_PROGRESS === '0' ? undefined : startPhasedProgress('bench:ledger');
+  const r = await runLedgerRebuildBench(Boolean(process.env.BENCH_KEEP_DB), progress?.listener);
+  progress?.succeed();
   const s = r.rebuildMs / 1000;
   const base = process.env.BENCH_BASELINE === '0' ? undefined : await copyBaseline(r.events);
   console.log(

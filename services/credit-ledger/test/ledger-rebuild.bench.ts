@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { ProgressListener } from '@meterflow/contracts';
 import { applyMigrations } from '@meterflow/service-kit';
 import { createTestDatabase, type TestDatabase } from '@meterflow/testing';
 import { creditLedgerDefinition } from '../src/credit-ledger.definition.js';
@@ -36,21 +37,26 @@ export interface LedgerBenchResult {
   expected: { events: number; transactions: number; balance: number };
 }
 
-/** Generate the events in a fresh database, rebuild, report; the database is dropped unless `keep`. */
-export async function runLedgerRebuildBench(keep = false): Promise<LedgerBenchResult> {
+/**
+ * Generate the events in a fresh database, rebuild, report; the database is dropped unless `keep`.
+ * `onProgress` hears the generation (`generate`, events) and then the rebuild's own phases.
+ */
+export async function runLedgerRebuildBench(keep = false, onProgress?: ProgressListener): Promise<LedgerBenchResult> {
   const db: TestDatabase = await createTestDatabase('mf_bench_ledger');
   try {
-    return await runIn(db);
+    return await runIn(db, onProgress);
   } finally {
     if (!keep) await db.drop();
   }
 }
 
-async function runIn(db: TestDatabase): Promise<LedgerBenchResult> {
+async function runIn(db: TestDatabase, onProgress?: ProgressListener): Promise<LedgerBenchResult> {
   await applyMigrations(db.url, creditLedgerDefinition.dbSchema, creditLedgerDefinition.migrations);
   const pool = new pg.Pool({ connectionString: db.url, max: 1, options: `-c search_path=${creditLedgerDefinition.dbSchema}` });
   const genStart = performance.now();
   const batch = Math.max(1, Math.floor(100_000 / GRANTS));
+  const total = GRANTS * PER_GRANT;
+  onProgress?.({ phase: 'generate', done: 0, total, unit: 'events' });
   for (let from = 1; from <= PER_GRANT; from += batch) {
     const to = Math.min(PER_GRANT, from + batch - 1);
     await pool.query(`
@@ -75,13 +81,14 @@ async function runIn(db: TestDatabase): Promise<LedgerBenchResult> {
                            'occurredAt', to_char(now(), 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
       FROM generate_series(${from}, ${to}) pos, generate_series(1, ${GRANTS}) g
       ORDER BY pos, g`);
+    onProgress?.({ phase: 'generate', done: to * GRANTS, total, unit: 'events' });
   }
   await pool.query('VACUUM ANALYZE events');
   const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM events');
   const events = Number(rows[0]!.n);
   const genMs = performance.now() - genStart;
 
-  const r = await rebuild(db.url);
+  const r = await rebuild(db.url, onProgress);
   const check = await pool.query<{ b: string; n: string }>(
     'SELECT min(ledger_balance) AS b, count(DISTINCT ledger_balance) AS n FROM credit_grants',
   );

@@ -7,5 +7,5 @@ export type { DeadLetterEntry } from './ops/dead-letter-plan.js';
 export { rebuildService, REBUILDABLE } from './ops/rebuild.js';
 export { advanceClock, type ClockUpdate } from './ops/clock-advance.js';
 export { tailEvents, describeEvent } from './ops/events-tail.js';
-export { startProgress, type Progress } from './ui/progress.js';
+export { startProgress, startPhasedProgress, type Progress, type PhasedProgress } from './ui/progress.js';
 export { formatDuration, etaSeconds, progressText } from './ui/format.js';

@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress';
 import ora, { type Ora } from 'ora';
 import pc from 'picocolors';
+import type { ProgressListener, ProgressUpdate } from '@meterflow/contracts';
 import { formatDuration, progressText } from './format.js';
 
 /** One unit of long work as the operator sees it: a bar (known total) or a spinner, then a result line. */
@@ -26,6 +27,28 @@ export interface ProgressOptions {
 export function startProgress(label: string, opts: ProgressOptions = {}): Progress {
   const stream = opts.stream ?? process.stderr;
   return stream.isTTY && !process.env.CI ? new TerminalProgress(label, opts, stream) : new LogProgress(label, opts, stream);
+}
+
+/** A job that reports phases (`ProgressUpdate`s): one bar per phase, a new phase ends the previous one. */
+export interface PhasedProgress {
+  listener: ProgressListener;
+  succeed(): void;
+  fail(): void;
+}
+
+export function startPhasedProgress(label: string, opts: Omit<ProgressOptions, 'total' | 'unit'> = {}): PhasedProgress {
+  let current: { phase: string; bar: Progress } | undefined;
+  return {
+    listener: (p: ProgressUpdate) => {
+      if (current?.phase !== p.phase) {
+        current?.bar.succeed();
+        current = { phase: p.phase, bar: startProgress(`${label} ${p.phase}`, { ...opts, total: p.total, unit: p.unit }) };
+      }
+      current.bar.update(p.done, { total: p.total });
+    },
+    succeed: () => current?.bar.succeed(),
+    fail: () => current?.bar.fail(),
+  };
 }
 
 class TerminalProgress implements Progress {
