@@ -72,3 +72,28 @@ export async function advanceClock(stripe: Stripe, clockId: string, to: number, 
     await new Promise((r) => setTimeout(r, 250));
   }
 }
+
+/**
+ * The seed's car-rental catalog: a "Car rental minutes" sum meter (event name `<prefix>_<now>`),
+ * its product with a 10.00 per started hour metered price (`divide_by` 60, `round` up), and a
+ * "Seat" product with a 5.00 monthly licensed price. `recurring` makes more metered prices on it.
+ */
+export async function carRentalCatalog(stripe: Stripe, prefix: string) {
+  const meter = await stripe.billing.meters.create({
+    display_name: 'Car rental minutes',
+    event_name: `${prefix}_${Date.now()}`,
+    default_aggregation: { formula: 'sum' },
+  });
+  const product = await stripe.products.create({ name: 'Car rental' });
+  const recurring = { interval: 'month' as const, usage_type: 'metered' as const, meter: meter.id };
+  const perHour = await stripe.prices.create({
+    product: product.id,
+    currency: 'usd',
+    unit_amount: 1000,
+    recurring,
+    transform_quantity: { divide_by: 60, round: 'up' },
+  });
+  const seats = await stripe.products.create({ name: 'Seat' });
+  const seat = await stripe.prices.create({ product: seats.id, currency: 'usd', unit_amount: 500, recurring: { interval: 'month' } });
+  return { meter, product, recurring, perHour, seat };
+}

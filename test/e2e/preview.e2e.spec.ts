@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type Stripe from 'stripe';
-import { eventually, stripeClient, advanceClock } from './helpers.js';
+import { eventually, stripeClient, advanceClock, carRentalCatalog } from './helpers.js';
 
 /**
  * Issue 8 item 8: `POST /v1/invoices/create_preview` is the invoice that would be issued (a
@@ -20,23 +20,9 @@ describe('invoice preview', () => {
   let seat: Stripe.Price;
 
   beforeAll(async () => {
-    meter = await stripe.billing.meters.create({
-      display_name: 'Car rental minutes',
-      event_name: `preview_minutes_${Date.now()}`,
-      default_aggregation: { formula: 'sum' },
-    });
-    const product = await stripe.products.create({ name: 'Car rental' });
-    const recurring = { interval: 'month' as const, usage_type: 'metered' as const, meter: meter.id };
-    price = await stripe.prices.create({
-      product: product.id,
-      currency: 'usd',
-      unit_amount: 1000,
-      recurring,
-      transform_quantity: { divide_by: 60, round: 'up' },
-    });
-    dearer = await stripe.prices.create({ product: product.id, currency: 'usd', unit_amount: 2000, recurring });
-    const seats = await stripe.products.create({ name: 'Seat' });
-    seat = await stripe.prices.create({ product: seats.id, currency: 'usd', unit_amount: 500, recurring: { interval: 'month' } });
+    const c = await carRentalCatalog(stripe, 'preview_minutes');
+    dearer = await stripe.prices.create({ product: c.product.id, currency: 'usd', unit_amount: 2000, recurring: c.recurring });
+    ({ meter, perHour: price, seat } = c);
   });
 
   async function subscribed(name: string, mode: 'classic' | 'flexible' = 'flexible') {

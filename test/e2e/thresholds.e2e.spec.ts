@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type Stripe from 'stripe';
-import { eventually, stripeClient, advanceClock } from './helpers.js';
+import { eventually, stripeClient, advanceClock, carRentalCatalog } from './helpers.js';
 
 /**
  * Issue 8 item 6: billing thresholds (seed 001; stripe-api.md §4 "Billing thresholds"), through
@@ -21,23 +21,9 @@ describe('billing thresholds', () => {
   let seat: Stripe.Price;
 
   beforeAll(async () => {
-    meter = await stripe.billing.meters.create({
-      display_name: 'Car rental minutes',
-      event_name: `threshold_minutes_${Date.now()}`,
-      default_aggregation: { formula: 'sum' },
-    });
-    const product = await stripe.products.create({ name: 'Car rental' });
-    const recurring = { interval: 'month' as const, usage_type: 'metered' as const, meter: meter.id };
-    perHour = await stripe.prices.create({
-      product: product.id,
-      currency: 'usd',
-      unit_amount: 1000,
-      recurring,
-      transform_quantity: { divide_by: 60, round: 'up' },
-    });
-    perMinute = await stripe.prices.create({ product: product.id, currency: 'usd', unit_amount: 10, recurring });
-    const seats = await stripe.products.create({ name: 'Seat' });
-    seat = await stripe.prices.create({ product: seats.id, currency: 'usd', unit_amount: 500, recurring: { interval: 'month' } });
+    const c = await carRentalCatalog(stripe, 'threshold_minutes');
+    perMinute = await stripe.prices.create({ product: c.product.id, currency: 'usd', unit_amount: 10, recurring: c.recurring });
+    ({ meter, perHour, seat } = c);
   });
 
   async function subscribed(name: string, thresholds: Stripe.SubscriptionCreateParams.BillingThresholds) {

@@ -5,50 +5,11 @@ import { invoiceDecider, stripeTypesFor, type InvoiceCommand, type InvoiceState 
 import { renderInvoice } from '../domain/invoice.render.js';
 import { invoicingAggregates, renderInvoiceEvents } from './invoicing.aggregates.js';
 import type { InvoiceProjections } from './ports.js';
+import { createInvoice, draftLine } from '../../test/invoice.fixtures.js';
 
-const line = (id: string, amount: number, over: Partial<LineData> = {}): LineData => ({
-  id,
-  type: 'subscription_item_details',
-  amount: String(amount),
-  currency: 'usd',
-  description: 'usage',
-  period: { start: 1_000, end: 2_000 },
-  quantity: 3,
-  unit_amount_decimal: '1000',
-  price: 'price_1',
-  product: 'prod_1',
-  metered: true,
-  subscription: 'sub_1',
-  subscription_item: 'si_1',
-  invoice_item: null,
-  metadata: {},
-  ...over,
-});
-
-const create = (lines: LineData[]): InvoiceCommand => ({
-  type: 'CreateInvoice',
-  data: {
-    id: 'in_1',
-    customer: 'cus_1',
-    currency: 'usd',
-    created: 2_000,
-    billing_reason: 'subscription_cycle',
-    collection_method: 'charge_automatically',
-    auto_advance: true,
-    automatically_finalizes_at: 5_600,
-    description: null,
-    metadata: {},
-    test_clock: 'clock_1',
-    subscription: 'sub_1',
-    period_start: 1_000,
-    period_end: 2_000,
-    days_until_due: null,
-    due_date: null,
-    footer: null,
-    idempotency_key: 'sub_1:1000:subscription_cycle',
-    lines,
-  },
-});
+const line = draftLine;
+const create = (lines: LineData[]): InvoiceCommand =>
+  createInvoice(lines, { test_clock: 'clock_1', idempotency_key: 'sub_1:1000:subscription_cycle' });
 
 /** The Stripe events as they were stored whole before announcements (the reference). */
 function wholeEvents(event: InvoiceEvent, before: InvoiceState, after: InvoiceState, ids: string[]): unknown[] {
