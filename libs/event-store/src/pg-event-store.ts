@@ -238,18 +238,16 @@ export class PgEventStore {
     const streamIds: string[] = [];
     const exacts: (number | null)[] = [];
     const metas: EventMetadata[] = [];
-    const cols = {
-      stream: [] as string[],
-      ord: [] as number[],
-      id: [] as string[],
-      type: [] as string[],
-      sv: [] as number[],
-      data: [] as string[],
-      meta: [] as string[],
-    };
+    // The rows travel as ONE json parameter (data and metadata spliced in as the JSON they
+    // already are): encoding seven array literals, escaping every element, cost more CPU than the
+    // statement itself (see docs/benchmarks.md, issue 12).
+    const sent: { type: string; sv: number; data: string }[] = [];
+    let rowsJson = '[';
+    let n = 0;
     for (const b of batches) {
       streamIds.push(b.streamId);
       exacts.push(b.expected === 'any' ? null : b.expected === 'no_stream' ? 0 : b.expected);
+      const stream = JSON.stringify(b.streamId);
       b.events.forEach((e, i) => {
         const eventId = e.eventId ?? randomUUID();
         const metadata: EventMetadata = {
@@ -260,16 +258,14 @@ export class PgEventStore {
           ...(correlationId !== undefined ? { correlationId } : {}),
           ...(traceparent !== undefined ? { traceparent } : {}),
         };
-        cols.stream.push(b.streamId);
-        cols.ord.push(i + 1);
-        cols.id.push(eventId);
-        cols.type.push(e.type);
-        cols.sv.push(e.schemaVersion ?? 1);
-        cols.data.push(toJson(e.data ?? null));
-        cols.meta.push(JSON.stringify(metadata));
+        const data = toJson(e.data ?? null);
+        if (n++ > 0) rowsJson += ',';
+        rowsJson += `{"s":${stream},"o":${i + 1},"n":${n},"i":${JSON.stringify(eventId)},"t":${JSON.stringify(e.type)},"v":${e.schemaVersion ?? 1},"d":${data},"m":${JSON.stringify(metadata)}}`;
+        sent.push({ type: e.type, sv: e.schemaVersion ?? 1, data });
         metas.push(metadata);
       });
     }
+    rowsJson += ']';
     // One statement: each stream's positions follow its current head, and one stale `expected`
     // (checked for every batch, empty ones too) inserts nothing at all.
     const sql = `
@@ -279,15 +275,14 @@ export class PgEventStore {
           FROM unnest($1::text[], $2::int[]) AS b(stream_id, expected)
       ), ok AS (SELECT bool_and(b.expected IS NULL OR b.v = b.expected) AS ok FROM b)
       INSERT INTO ${this.t} (stream_id, stream_position, event_id, type, schema_version, data, metadata)
-      SELECT e.stream_id, b.v + e.ord, e.event_id, e.type, e.schema_version, e.data, e.metadata
-        FROM unnest($3::text[], $4::int[], $5::uuid[], $6::text[], $7::int[], $8::jsonb[], $9::jsonb[])
-               WITH ORDINALITY AS e(stream_id, ord, event_id, type, schema_version, data, metadata, n)
-        JOIN b ON b.stream_id = e.stream_id
+      SELECT e.s, b.v + e.o, e.i, e.t, e.v, e.d, e.m
+        FROM json_to_recordset($3::json) AS e(s text, o int, n int, i uuid, t text, v int, d jsonb, m jsonb)
+        JOIN b ON b.stream_id = e.s
        CROSS JOIN ok
        WHERE ok.ok
        ORDER BY e.n
       RETURNING global_position, stream_id, stream_position, event_id, recorded_at`;
-    const params = [streamIds, exacts, cols.stream, cols.ord, cols.id, cols.type, cols.sv, cols.data, cols.meta];
+    const params = [streamIds, exacts, rowsJson];
     const savepoint = opts.tx !== undefined && opts.savepoint !== false;
     const byStream = new Map(batches.map((b) => [b.streamId, b]));
     for (let attempt = 1; ; attempt++) {
@@ -329,7 +324,7 @@ export class PgEventStore {
         stored.set(
           b.streamId,
           list.map((row, i) =>
-            appendedEvent(row, b.streamId, cols.type[first + i]!, cols.sv[first + i]!, cols.data[first + i]!, metas[first + i]!),
+            appendedEvent(row, b.streamId, sent[first + i]!.type, sent[first + i]!.sv, sent[first + i]!.data, metas[first + i]!),
           ),
         );
         first += b.events.length;

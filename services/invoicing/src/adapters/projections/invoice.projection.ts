@@ -32,86 +32,54 @@ export async function projectInvoices(db: Db, list: readonly { inv: Invoice; ver
     );
   const live = list.filter((l) => !l.inv.deleted);
   if (live.length === 0) return;
-  const cols = {
-    id: [] as string[],
-    customer: [] as string[],
-    subscription: [] as (string | null)[],
-    status: [] as string[],
-    collection: [] as string[],
-    currency: [] as string[],
-    clock: [] as (string | null)[],
-    auto: [] as boolean[],
-    finalizesAt: [] as (number | null)[],
-    created: [] as number[],
-    total: [] as number[],
-    due: [] as number[],
-    key: [] as (string | null)[],
-    version: [] as number[],
-    object: [] as string[],
-  };
-  const lines = { id: [] as string[], invoice: [] as string[], pos: [] as number[], obj: [] as string[] };
+  // Rows travel as one json parameter per table: JSON.stringify is one native pass, where array
+  // literals of rendered invoices cost an escaping pass per element (issue 12).
+  const invoices: unknown[] = [];
+  const lines: unknown[] = [];
   for (const { inv, version } of live) {
     const o = renderInvoice(inv);
-    cols.id.push(inv.id);
-    cols.customer.push(inv.customer);
-    cols.subscription.push(inv.subscription);
-    cols.status.push(inv.status);
-    cols.collection.push(inv.collection_method);
-    cols.currency.push(inv.currency);
-    cols.clock.push(inv.test_clock);
-    cols.auto.push(inv.auto_advance);
-    cols.finalizesAt.push(o.automatically_finalizes_at);
-    cols.created.push(inv.created);
-    cols.total.push(o.total);
-    cols.due.push(o.amount_due);
-    cols.key.push(inv.idempotency_key);
-    cols.version.push(version);
-    cols.object.push(JSON.stringify(o));
-    inv.lines.forEach((l, i) => {
-      lines.id.push(l.id);
-      lines.invoice.push(inv.id);
-      lines.pos.push(i);
-      lines.obj.push(JSON.stringify(renderLine(inv, l)));
+    invoices.push({
+      id: inv.id,
+      customer: inv.customer,
+      subscription: inv.subscription,
+      status: inv.status,
+      collection_method: inv.collection_method,
+      currency: inv.currency,
+      test_clock: inv.test_clock,
+      auto_advance: inv.auto_advance,
+      automatically_finalizes_at: o.automatically_finalizes_at,
+      created: inv.created,
+      total: o.total,
+      amount_due: o.amount_due,
+      idempotency_key: inv.idempotency_key,
+      version,
+      object: o,
     });
+    inv.lines.forEach((l, i) => lines.push({ id: l.id, invoice: inv.id, position: i, object: renderLine(inv, l) }));
   }
   await db.query(
-    `WITH inv AS (
+    `WITH r AS MATERIALIZED (
+       SELECT * FROM json_to_recordset($1::json) AS r(id text, customer text, subscription text, status text,
+          collection_method text, currency text, test_clock text, auto_advance bool, automatically_finalizes_at bigint,
+          created bigint, total bigint, amount_due bigint, idempotency_key text, version int, object jsonb)
+     ), l AS MATERIALIZED (
+       SELECT * FROM json_to_recordset($2::json) AS l(id text, invoice text, position int, object jsonb)
+     ), inv AS (
        INSERT INTO invoices (id, customer, subscription, status, collection_method, currency, test_clock, auto_advance,
           automatically_finalizes_at, created, total, amount_due, idempotency_key, version, object)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[],
-          $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[], $14::int[], $15::jsonb[])
+       SELECT * FROM r
        ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, collection_method = EXCLUDED.collection_method,
           currency = EXCLUDED.currency, auto_advance = EXCLUDED.auto_advance,
           automatically_finalizes_at = EXCLUDED.automatically_finalizes_at, total = EXCLUDED.total,
           amount_due = EXCLUDED.amount_due, version = EXCLUDED.version, object = EXCLUDED.object
        WHERE invoices.version < EXCLUDED.version
      ), gone AS (
-       DELETE FROM invoice_lines WHERE invoice = ANY($1::text[]) AND NOT (id = ANY($16::text[]))
+       DELETE FROM invoice_lines WHERE invoice = ANY(ARRAY(SELECT id FROM r)) AND NOT (id = ANY(ARRAY(SELECT id FROM l)))
      )
      INSERT INTO invoice_lines (id, invoice, position, object)
-     SELECT * FROM unnest($16::text[], $17::text[], $18::int[], $19::jsonb[])
+     SELECT * FROM l
      ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position, object = EXCLUDED.object`,
-    [
-      cols.id,
-      cols.customer,
-      cols.subscription,
-      cols.status,
-      cols.collection,
-      cols.currency,
-      cols.clock,
-      cols.auto,
-      cols.finalizesAt,
-      cols.created,
-      cols.total,
-      cols.due,
-      cols.key,
-      cols.version,
-      cols.object,
-      lines.id,
-      lines.invoice,
-      lines.pos,
-      lines.obj,
-    ],
+    [JSON.stringify(invoices), JSON.stringify(lines)],
   );
 }
 
@@ -127,18 +95,23 @@ export async function projectInvoiceItems(db: Db, list: readonly { item: Invoice
   if (live.length === 0) return;
   await db.query(
     `INSERT INTO invoice_items (id, customer, subscription, invoice, currency, date, version, object)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::int[], $8::jsonb[])
+     SELECT * FROM json_to_recordset($1::json) AS r(id text, customer text, subscription text, invoice text,
+        currency text, date bigint, version int, object jsonb)
      ON CONFLICT (id) DO UPDATE SET invoice = EXCLUDED.invoice, version = EXCLUDED.version, object = EXCLUDED.object
      WHERE invoice_items.version < EXCLUDED.version`,
     [
-      live.map((l) => l.item.id),
-      live.map((l) => l.item.customer),
-      live.map((l) => l.item.subscription),
-      live.map((l) => l.item.invoice),
-      live.map((l) => l.item.currency),
-      live.map((l) => l.item.date),
-      live.map((l) => l.version),
-      live.map((l) => JSON.stringify(renderInvoiceItem(l.item))),
+      JSON.stringify(
+        live.map(({ item, version }) => ({
+          id: item.id,
+          customer: item.customer,
+          subscription: item.subscription,
+          invoice: item.invoice,
+          currency: item.currency,
+          date: item.date,
+          version,
+          object: renderInvoiceItem(item),
+        })),
+      ),
     ],
   );
 }
