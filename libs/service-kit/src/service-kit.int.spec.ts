@@ -7,8 +7,9 @@ import type { PgEventStore } from '@meterflow/event-store';
 import { createTestDatabase, deleteNamespaceStreams, eventually, testNamespace, type TestDatabase } from '@meterflow/testing';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { NatsNames } from '@meterflow/contracts';
+import type pg from 'pg';
 import { RpcClient } from '@meterflow/messaging';
-import { EVENT_STORE, NATS_CONNECTION, NATS_NAMES, startServiceForTest, type ServiceDefinition, type ServiceUnderTest } from './index.js';
+import { EVENT_STORE, NATS_CONNECTION, NATS_NAMES, PG_POOL, startServiceForTest, type ServiceDefinition, type ServiceUnderTest } from './index.js';
 
 @Controller()
 class ToyRpc {
@@ -153,5 +154,28 @@ describe('service-kit: a service boots, answers, reports errors, publishes its f
     expect(await meta('toy_via')).toMatchObject({ correlationId: 'req_outer', causationId: 'req_outer' });
     await svc.rpc.request('rating', 'toys.create', { name: 'none' });
     expect(await meta('toy_none')).not.toHaveProperty('correlationId');
+  });
+});
+
+describe('service-kit: the service pool', () => {
+  it('compresses TOAST with lz4 when the server has it, and keeps working where it has not', async () => {
+    const db = await createTestDatabase();
+    const svc = await startServiceForTest(toy, ToyModule, { databaseUrl: db.url, namespace: testNamespace() });
+    try {
+      const pool = svc.app.get<pg.Pool>(PG_POOL);
+      const { rows } = await pool.query<{ lz4: boolean; current: string }>(
+        `SELECT 'lz4' = ANY(enumvals) AS lz4, current_setting('default_toast_compression') AS current
+           FROM pg_settings WHERE name = 'default_toast_compression'`,
+      );
+      expect(rows[0]!.current).toBe(rows[0]!.lz4 ? 'lz4' : 'pglz');
+      // Stored values are compressed with it (a 4 kB compressible value is TOASTed).
+      await pool.query('CREATE TABLE toast_probe (v jsonb)');
+      await pool.query(`INSERT INTO toast_probe SELECT jsonb_build_object('x', repeat('abc', 2000))`);
+      const c = await pool.query<{ m: string }>('SELECT pg_column_compression(v) AS m FROM toast_probe');
+      expect(c.rows[0]!.m).toBe(rows[0]!.current);
+    } finally {
+      await svc.close();
+      await db.drop();
+    }
   });
 });
