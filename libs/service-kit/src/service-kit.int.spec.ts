@@ -9,7 +9,15 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { NatsNames } from '@meterflow/contracts';
 import type pg from 'pg';
 import { RpcClient } from '@meterflow/messaging';
-import { EVENT_STORE, NATS_CONNECTION, NATS_NAMES, PG_POOL, startServiceForTest, type ServiceDefinition, type ServiceUnderTest } from './index.js';
+import {
+  EVENT_STORE,
+  NATS_CONNECTION,
+  NATS_NAMES,
+  PG_POOL,
+  startServiceForTest,
+  type ServiceDefinition,
+  type ServiceUnderTest,
+} from './index.js';
 
 @Controller()
 class ToyRpc {
