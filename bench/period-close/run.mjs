@@ -50,7 +50,7 @@ const PERIOD_END = Date.UTC(2026, 1, 1) / 1000;
 const TARGET = PERIOD_END + GRACE + 60;
 const REPLICAS = parseReplicas(env.BENCH_REPLICAS);
 // Several invoicing replicas share a clock's close in parts by customer: two parts per replica unless told.
-const PARTITIONS = Number(env.INVOICE_CLOSE_PARTITIONS ?? ((REPLICAS.invoicing ?? 1) > 1 ? 2 * REPLICAS.invoicing : 1));
+const PARTITIONS = Number(env.INVOICE_CLOSE_PARTITIONS ?? 2 * (REPLICAS.invoicing ?? 1));
 
 const rand = () => randomBytes(4).toString('hex');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

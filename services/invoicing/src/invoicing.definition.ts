@@ -22,9 +22,12 @@ export const invoicingEnvSchema = z.object({
   /**
    * Parts a test clock's close is split into, by customer, each asked for through the queue group
    * (`clock.advance_partition`) so that replicas finalize side by side; 1 = the replica rating asks
-   * does it all. Set it to at least the number of replicas (docs/architecture.md, "Scaling out").
+   * does it all, one batch at a time. The default, 2, keeps even one replica finalizing two parts
+   * at once: a batch's three hops (re-rate, credits, commit) run one after the other, so one
+   * part's commit overlaps the other's re-rating (docs/benchmarks.md, issue 12). Set it to at
+   * least the number of replicas (docs/architecture.md, "Scaling out").
    */
-  INVOICE_CLOSE_PARTITIONS: z.coerce.number().int().min(1).max(64).default(1),
+  INVOICE_CLOSE_PARTITIONS: z.coerce.number().int().min(1).max(64).default(2),
 });
 export type InvoicingEnv = z.infer<typeof invoicingEnvSchema>;
 
