@@ -68,4 +68,16 @@ CREATE INDEX IF NOT EXISTS invoices_clock_due_idx ON invoices (test_clock, autom
 DROP INDEX IF EXISTS invoices_due_drafts_idx;
 `,
   },
+  {
+    id: '0004_objects_as_json',
+    sql: `
+-- The Stripe objects of the read models as json, not jsonb: they are written whole and read whole
+-- (nothing looks inside but the rebuild's invoice numbers), and json keeps the text as sent:
+-- upserting a rendered invoice costs half of jsonb's parse-and-rebuild, reading it back a third
+-- (docs/benchmarks.md, issue 12). Keys keep the renderer's (Stripe's) order.
+ALTER TABLE invoices ALTER COLUMN object TYPE json USING object::json;
+ALTER TABLE invoice_lines ALTER COLUMN object TYPE json USING object::json;
+ALTER TABLE invoice_items ALTER COLUMN object TYPE json USING object::json;
+`,
+  },
 ];

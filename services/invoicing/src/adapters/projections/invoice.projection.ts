@@ -61,9 +61,9 @@ export async function projectInvoices(db: Db, list: readonly { inv: Invoice; ver
     `WITH r AS MATERIALIZED (
        SELECT * FROM json_to_recordset($1::json) AS r(id text, customer text, subscription text, status text,
           collection_method text, currency text, test_clock text, auto_advance bool, automatically_finalizes_at bigint,
-          created bigint, total bigint, amount_due bigint, idempotency_key text, version int, object jsonb)
+          created bigint, total bigint, amount_due bigint, idempotency_key text, version int, object json)
      ), l AS MATERIALIZED (
-       SELECT * FROM json_to_recordset($2::json) AS l(id text, invoice text, position int, object jsonb)
+       SELECT * FROM json_to_recordset($2::json) AS l(id text, invoice text, position int, object json)
      ), inv AS (
        INSERT INTO invoices (id, customer, subscription, status, collection_method, currency, test_clock, auto_advance,
           automatically_finalizes_at, created, total, amount_due, idempotency_key, version, object)
@@ -96,7 +96,7 @@ export async function projectInvoiceItems(db: Db, list: readonly { item: Invoice
   await db.query(
     `INSERT INTO invoice_items (id, customer, subscription, invoice, currency, date, version, object)
      SELECT * FROM json_to_recordset($1::json) AS r(id text, customer text, subscription text, invoice text,
-        currency text, date bigint, version int, object jsonb)
+        currency text, date bigint, version int, object json)
      ON CONFLICT (id) DO UPDATE SET invoice = EXCLUDED.invoice, version = EXCLUDED.version, object = EXCLUDED.object
      WHERE invoice_items.version < EXCLUDED.version`,
     [
