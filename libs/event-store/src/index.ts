@@ -1,4 +1,4 @@
-export { eventStoreMigration, eventsChannel, grantAppendOnly, quoteIdent } from './event-store.migration.js';
+export { EVENTS_AS_JSON_SQL, eventStoreMigration, eventsChannel, grantAppendOnly, quoteIdent } from './event-store.migration.js';
 export { toJson } from './json.js';
 export {
   EventContractError,

@@ -276,7 +276,7 @@ export class PgEventStore {
       ), ok AS (SELECT bool_and(b.expected IS NULL OR b.v = b.expected) AS ok FROM b)
       INSERT INTO ${this.t} (stream_id, stream_position, event_id, type, schema_version, data, metadata)
       SELECT e.s, b.v + e.o, e.i, e.t, e.v, e.d, e.m
-        FROM json_to_recordset($3::json) AS e(s text, o int, n int, i uuid, t text, v int, d jsonb, m jsonb)
+        FROM json_to_recordset($3::json) AS e(s text, o int, n int, i uuid, t text, v int, d json, m json)
         JOIN b ON b.stream_id = e.s
        CROSS JOIN ok
        WHERE ok.ok

@@ -1,3 +1,5 @@
+import { EVENTS_AS_JSON_SQL } from '@meterflow/event-store';
+
 /** Read models of the invoicing service (the event-store tables are applied first by service-kit). */
 export const migrations = [
   {
@@ -80,4 +82,5 @@ ALTER TABLE invoice_lines ALTER COLUMN object TYPE json USING object::json;
 ALTER TABLE invoice_items ALTER COLUMN object TYPE json USING object::json;
 `,
   },
+  { id: '0005_events_as_json', sql: EVENTS_AS_JSON_SQL },
 ];

@@ -1,4 +1,5 @@
 import type { Migration } from '@meterflow/service-kit';
+import { EVENTS_AS_JSON_SQL } from '@meterflow/event-store';
 
 /**
  * Read models: one row per aggregate holding its current state (`state`, the fold of its
@@ -91,4 +92,5 @@ CREATE INDEX subscription_items_sub_idx ON subscription_items (subscription, id)
     sql: `CREATE INDEX subscriptions_thresholds_idx ON subscriptions (test_clock, id)
   WHERE status = 'active' AND jsonb_typeof(state->'billing_thresholds') = 'object';`,
   },
+  { id: '0003_events_as_json', sql: EVENTS_AS_JSON_SQL },
 ];
