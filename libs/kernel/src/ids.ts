@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 
 /** Stripe's id prefixes, in one place. */
 export const ID_PREFIX = {
@@ -82,4 +82,19 @@ export function kindOfId(id: string): IdKind | undefined {
     }
   }
   return best;
+}
+
+/**
+ * The invoice-number prefixes a customer may get, best first: uppercase hex of the SHA-256 of its
+ * id, 8 characters (a customer's default `invoice_prefix`, e.g. `3F9A12BC`), then 9 to 12 (Stripe
+ * allows up to 12), then 12-character windows further along the hash. Eight hex characters are
+ * 2^32 values: at 100,000 customers two of them share one about once (the birthday bound), so the
+ * invoicing service keeps prefixes unique and gives a customer the first one no other customer
+ * holds (`invoice_number_counters`). Pure and deterministic.
+ */
+export function invoicePrefixCandidates(customer: string): string[] {
+  const hex = createHash('sha256').update(customer).digest('hex').toUpperCase();
+  const out = [8, 9, 10, 11, 12].map((n) => hex.slice(0, n));
+  for (let at = 1; at + 12 <= hex.length; at++) out.push(hex.slice(at, at + 12));
+  return out;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { kindOfId, newId } from './ids.js';
+import fc from 'fast-check';
+import { invoicePrefixCandidates, kindOfId, newId } from './ids.js';
 
 describe('newId', () => {
   it('is <prefix>_<8 time><3 sequence><13 random> in base62, unique, and sorts by creation time', () => {
@@ -19,5 +20,33 @@ describe('newId', () => {
     expect(counts.size).toBe(62);
     // 260,000 draws: ~4,194 per digit; a biased or truncated draw would be far off
     for (const n of counts.values()) expect(Math.abs(n - 260_000 / 62)).toBeLessThan(500);
+  });
+});
+
+describe('invoicePrefixCandidates', () => {
+  it('are distinct 8-12 character uppercase hex prefixes, the 8-character hash first, the same for the same customer', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 40 }), (customer) => {
+        const c = invoicePrefixCandidates(customer);
+        expect(c[0]).toMatch(/^[0-9A-F]{8}$/);
+        for (const p of c) expect(p).toMatch(/^[0-9A-F]{8,12}$/);
+        expect(new Set(c).size).toBe(c.length);
+        expect(c.length).toBeGreaterThanOrEqual(50);
+        expect(invoicePrefixCandidates(customer)).toEqual(c);
+      }),
+    );
+  });
+
+  it('first candidates collide between customers as 32 bits do, which is why they are only candidates', () => {
+    // 8 hex characters for 200,000 ids: the birthday bound expects ~4.7 shared prefixes; 12 expect none.
+    const first = new Map<string, number>();
+    const twelve = new Set<string>();
+    for (let i = 0; i < 200_000; i++) {
+      const c = invoicePrefixCandidates(`cus_${i}`);
+      first.set(c[0]!, (first.get(c[0]!) ?? 0) + 1);
+      twelve.add(c[4]!);
+    }
+    expect(first.size).toBeLessThan(200_000);
+    expect(twelve.size).toBe(200_000);
   });
 });

@@ -941,7 +941,7 @@ describe('one-off invoices and invoice items', () => {
         await store.pool.query(
           `SELECT 'i' AS k, id, object FROM invoices UNION ALL SELECT 'l', id, object FROM invoice_lines
            UNION ALL SELECT 'ii', id, object FROM invoice_items
-           UNION ALL SELECT 'n', customer, to_json(last) FROM invoice_number_counters ORDER BY 1, 2`,
+           UNION ALL SELECT 'n', customer, json_build_array(prefix, last) FROM invoice_number_counters ORDER BY 1, 2`,
         )
       ).rows;
     const before = await snapshot();

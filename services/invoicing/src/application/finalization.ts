@@ -106,11 +106,11 @@ export class Finalization {
     const done = await this.pipeline.run(async (uow, attempt) => {
       await this.take(uow, attempt, new Map([[id, before]]));
       if (applications) uow.executeLoaded(invoice, id, { type: 'RecordCreditApplications', at, applications });
-      const first = await this.records.reserveNumbers(uow.tx, new Map([[customer, 1]]));
+      const range = (await this.records.reserveNumbers(uow.tx, new Map([[customer, 1]]))).get(customer)!;
       const command = {
         type: 'FinalizeInvoice' as const,
         at,
-        number: invoiceNumber(customer, first.get(customer)!),
+        number: invoiceNumber(range.prefix, range.first),
         ...(opts.auto_advance !== undefined ? { auto_advance: opts.auto_advance } : {}),
       };
       return uow.executeLoaded(invoice, id, command).state!;
@@ -201,12 +201,11 @@ export class Finalization {
       await this.take(uow, attempt, before);
       const next = await this.records.reserveNumbers(uow.tx, counts);
       for (const b of work) {
-        const customer = draftOf(b.id).customer;
-        const seq = next.get(customer)!;
-        next.set(customer, seq + 1);
+        const range = next.get(draftOf(b.id).customer)!;
+        const seq = range.first++;
         const apps = applications.get(b.id);
         if (apps) uow.executeLoaded(invoice, b.id, { type: 'RecordCreditApplications', at: b.at, applications: apps });
-        uow.executeLoaded(invoice, b.id, { type: 'FinalizeInvoice', at: b.at, number: invoiceNumber(customer, seq) });
+        uow.executeLoaded(invoice, b.id, { type: 'FinalizeInvoice', at: b.at, number: invoiceNumber(range.prefix, seq) });
       }
     });
     return work.length;

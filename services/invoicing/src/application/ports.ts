@@ -73,6 +73,12 @@ export interface InvoiceProjections {
 }
 export const INVOICE_PROJECTIONS = Symbol('INVOICE_PROJECTIONS');
 
+/** A customer's reserved invoice numbers: its prefix and the first sequence. */
+export interface NumberRange {
+  prefix: string;
+  first: number;
+}
+
 /** The write path's reads of the read models, and the invoice-number side table. */
 export interface InvoiceRecords {
   /**
@@ -83,9 +89,10 @@ export interface InvoiceRecords {
   pendingItemIds(tx: Tx, pairs: readonly { customer: string; subscription: string | null }[]): Promise<string[]>;
   /**
    * Reserve `n` consecutive invoice numbers per customer in `tx` (the counter rows stay locked
-   * until commit, in customer order); returns each customer's first sequence.
+   * until commit, in customer order); returns each customer's prefix (unique among customers,
+   * given at its first number: `invoicePrefixCandidates`) and first sequence.
    */
-  reserveNumbers(tx: Tx, counts: ReadonlyMap<string, number>): Promise<Map<string, number>>;
+  reserveNumbers(tx: Tx, counts: ReadonlyMap<string, number>): Promise<Map<string, NumberRange>>;
 }
 export const INVOICE_RECORDS = Symbol('INVOICE_RECORDS');
 

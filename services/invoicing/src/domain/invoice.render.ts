@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Stripe } from '@meterflow/contracts';
 import { totals, type Invoice, type Line } from './invoice.decider.js';
 
@@ -156,10 +155,9 @@ export function renderInvoice(inv: Invoice): Stripe.Invoice {
 }
 
 /**
- * Invoice numbers: an 8-character prefix derived from the customer (Stripe keeps one prefix
- * per customer) and that customer's sequence, e.g. `3F9A12BC-0001`.
+ * Invoice numbers: the customer's prefix (Stripe keeps one per customer; unique among customers,
+ * `invoicePrefixCandidates`) and that customer's sequence, e.g. `3F9A12BC-0001`.
  */
-export function invoiceNumber(customer: string, sequence: number): string {
-  const prefix = createHash('sha256').update(customer).digest('hex').slice(0, 8).toUpperCase();
+export function invoiceNumber(prefix: string, sequence: number): string {
   return `${prefix}-${String(sequence).padStart(4, '0')}`;
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ApiRequest } from '@meterflow/contracts';
-import { newId, notFound } from '@meterflow/kernel';
+import { invoicePrefixCandidates, newId, notFound } from '@meterflow/kernel';
 import {
   LIST_PARAM_KEYS,
   applyMetadata,
@@ -109,7 +109,8 @@ export class CustomersHandler {
       description: null,
       discount: null,
       email: null,
-      invoice_prefix: id.slice(4, 12).toUpperCase(),
+      // The prefix invoicing numbers this customer's invoices with, unless another customer took it first.
+      invoice_prefix: invoicePrefixCandidates(id)[0]!,
       invoice_settings: { custom_fields: null, default_payment_method: null, footer: null, rendering_options: null },
       livemode: false,
       metadata: applyMetadata({}, metadataPatch),

@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import type { ClosePart, DueDrafts, InvoiceRecords, PendingItemReads, Tx } from '../../application/ports.js';
+import { invoicePrefixCandidates } from '@meterflow/kernel';
+import type { ClosePart, DueDrafts, InvoiceRecords, NumberRange, PendingItemReads, Tx } from '../../application/ports.js';
 
 /** The write path's SQL on the read models: pending items (locked), invoice-number counters. */
 export class PgInvoiceRecords implements InvoiceRecords {
@@ -16,17 +17,51 @@ export class PgInvoiceRecords implements InvoiceRecords {
   }
 
   /** The numbers themselves are recorded in `InvoiceFinalized`; the counters are rebuilt from those. */
-  async reserveNumbers(tx: Tx, counts: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+  async reserveNumbers(tx: Tx, counts: ReadonlyMap<string, number>): Promise<Map<string, NumberRange>> {
     if (counts.size === 0) return new Map();
-    const customers = [...counts.keys()];
-    const res = await tx.query<{ customer: string; last: number }>(
-      `INSERT INTO invoice_number_counters (customer, last)
-       SELECT * FROM unnest($1::text[], $2::int[]) ORDER BY 1
-       ON CONFLICT (customer) DO UPDATE SET last = invoice_number_counters.last + EXCLUDED.last
-       RETURNING customer, last`,
-      [customers, customers.map((c) => counts.get(c)!)],
+    const customers = [...counts.keys()].sort();
+    // A customer numbering for the first time gets the first of its candidate prefixes that no
+    // other customer holds (read here with the customers' own rows). The unique index settles a
+    // race with another transaction giving the same prefix to another customer: this unit fails
+    // (a close then finalizes the batch's invoices one by one, each reading the counters afresh).
+    const candidates = new Map(customers.map((c) => [c, invoicePrefixCandidates(c)]));
+    const seen = await tx.query<{ customer: string; prefix: string }>(
+      `SELECT customer, prefix FROM invoice_number_counters WHERE customer = ANY($1::text[]) OR prefix = ANY($2::text[])`,
+      [customers, customers.map((c) => candidates.get(c)![0]!)],
     );
-    return new Map(res.rows.map((r) => [r.customer, r.last - counts.get(r.customer)! + 1]));
+    const held = new Map(seen.rows.map((r) => [r.customer, r.prefix]));
+    const taken = new Set(seen.rows.map((r) => r.prefix));
+    const prefixes: string[] = [];
+    const collided: string[] = [];
+    for (const c of customers) {
+      const own = held.get(c);
+      const first = candidates.get(c)![0]!;
+      if (own !== undefined) prefixes.push(own);
+      else if (!taken.has(first)) (prefixes.push(first), taken.add(first));
+      else (prefixes.push(''), collided.push(c));
+    }
+    if (collided.length > 0) {
+      // Rare (8 hex characters share a value about once per 100,000 customers): look the longer ones up too.
+      const longer = collided.flatMap((c) => candidates.get(c)!.slice(1));
+      const more = await tx.query<{ prefix: string }>(`SELECT prefix FROM invoice_number_counters WHERE prefix = ANY($1::text[])`, [
+        longer,
+      ]);
+      for (const r of more.rows) taken.add(r.prefix);
+      for (const c of collided) {
+        const free = candidates.get(c)!.find((p) => !taken.has(p));
+        if (free === undefined) throw new Error(`invoice numbers: no free prefix for customer ${c}`);
+        taken.add(free);
+        prefixes[customers.indexOf(c)] = free;
+      }
+    }
+    const res = await tx.query<{ customer: string; prefix: string; last: number }>(
+      `INSERT INTO invoice_number_counters (customer, prefix, last)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) ORDER BY 1
+       ON CONFLICT (customer) DO UPDATE SET last = invoice_number_counters.last + EXCLUDED.last
+       RETURNING customer, prefix, last`,
+      [customers, prefixes, customers.map((c) => counts.get(c)!)],
+    );
+    return new Map(res.rows.map((r) => [r.customer, { prefix: r.prefix, first: r.last - counts.get(r.customer)! + 1 }]));
   }
 }
 

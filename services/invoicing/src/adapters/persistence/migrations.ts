@@ -83,4 +83,21 @@ ALTER TABLE invoice_items ALTER COLUMN object TYPE json USING object::json;
 `,
   },
   { id: '0005_events_as_json', sql: EVENTS_AS_JSON_SQL },
+  {
+    id: '0006_invoice_number_prefixes',
+    sql: `
+-- Each customer's invoice-number prefix, unique among customers (8 hex characters of a hash of
+-- the customer id collided about once per 100,000 customers: two invoices could carry one number).
+-- Customers numbered already keep the prefix their numbers carry; of two sharing one, the second
+-- (by id) numbers on with the hash's first 12 characters (\`invoicePrefixCandidates\`).
+ALTER TABLE invoice_number_counters ADD COLUMN IF NOT EXISTS prefix text;
+UPDATE invoice_number_counters c SET prefix = p.prefix
+  FROM (SELECT customer,
+               CASE WHEN row_number() OVER (PARTITION BY left(h, 8) ORDER BY customer) = 1 THEN left(h, 8) ELSE left(h, 12) END AS prefix
+          FROM (SELECT customer, upper(encode(sha256(convert_to(customer, 'UTF8')), 'hex')) AS h FROM invoice_number_counters) x) p
+ WHERE p.customer = c.customer AND c.prefix IS NULL;
+ALTER TABLE invoice_number_counters ALTER COLUMN prefix SET NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS invoice_number_counters_prefix ON invoice_number_counters (prefix);
+`,
+  },
 ];

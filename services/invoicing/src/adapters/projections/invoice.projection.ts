@@ -170,11 +170,19 @@ export async function rebuildReadModels(
       if (s) (await projectInvoiceItem(tx, s, v), nii++);
       projected();
     }
-    // Each customer's numbering resumes after the highest number it has given.
+    // Each customer's numbering resumes after the highest number it has given, with that number's
+    // prefix. Two customers whose numbers share one (given before prefixes were kept unique,
+    // migration 0006) are told apart as the migration did: the second by id takes 12 characters.
     await tx.query(
-      `INSERT INTO invoice_number_counters (customer, last)
-       SELECT customer, max(split_part(object->>'number', '-', 2)::int) FROM invoices
-        WHERE object->>'number' IS NOT NULL GROUP BY customer`,
+      `INSERT INTO invoice_number_counters (customer, prefix, last)
+       SELECT customer,
+              CASE WHEN row_number() OVER (PARTITION BY prefix ORDER BY customer) = 1 THEN prefix
+                   ELSE upper(left(encode(sha256(convert_to(customer, 'UTF8')), 'hex'), 12)) END,
+              last
+         FROM (SELECT DISTINCT ON (customer) customer, split_part(object->>'number', '-', 1) AS prefix,
+                      split_part(object->>'number', '-', 2)::int AS last
+                 FROM invoices WHERE object->>'number' IS NOT NULL
+                ORDER BY customer, last DESC) x`,
     );
     return { invoices: ni, items: nii };
   });
