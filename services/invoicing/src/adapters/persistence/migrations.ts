@@ -1,5 +1,13 @@
 import { EVENTS_AS_JSON_SQL } from '@meterflow/event-store';
 
+/**
+ * The prefix of a customer whose 8-character prefix another customer (before it, by id) carried
+ * before prefixes were kept unique: the hash's first 12 characters (`invoicePrefixCandidates`'
+ * fifth), in SQL. Migration 0006 gives it; the rebuild gives it again from the numbers.
+ */
+export const twelveCharacterPrefixSql = (customer: string): string =>
+  `upper(left(encode(sha256(convert_to(${customer}, 'UTF8')), 'hex'), 12))`;
+
 /** Read models of the invoicing service (the event-store tables are applied first by service-kit). */
 export const migrations = [
   {
@@ -93,7 +101,7 @@ ALTER TABLE invoice_items ALTER COLUMN object TYPE json USING object::json;
 ALTER TABLE invoice_number_counters ADD COLUMN IF NOT EXISTS prefix text;
 UPDATE invoice_number_counters c SET prefix = p.prefix
   FROM (SELECT customer,
-               CASE WHEN row_number() OVER (PARTITION BY left(h, 8) ORDER BY customer) = 1 THEN left(h, 8) ELSE left(h, 12) END AS prefix
+               CASE WHEN row_number() OVER (PARTITION BY left(h, 8) ORDER BY customer) = 1 THEN left(h, 8) ELSE ${twelveCharacterPrefixSql('customer')} END AS prefix
           FROM (SELECT customer, upper(encode(sha256(convert_to(customer, 'UTF8')), 'hex')) AS h FROM invoice_number_counters) x) p
  WHERE p.customer = c.customer AND c.prefix IS NULL;
 ALTER TABLE invoice_number_counters ALTER COLUMN prefix SET NOT NULL;

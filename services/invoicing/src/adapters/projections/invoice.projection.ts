@@ -6,6 +6,7 @@ import type { InvoiceEvent, InvoiceItemEvent, ProgressListener } from '@meterflo
 import { renderInvoice, renderLine } from '../../domain/invoice.render.js';
 import { INVOICE_ITEM_STREAM, INVOICE_STREAM } from '../../application/streams.js';
 import type { InvoiceProjections } from '../../application/ports.js';
+import { twelveCharacterPrefixSql } from '../persistence/migrations.js';
 
 type Db = Pick<pg.PoolClient, 'query'>;
 
@@ -177,7 +178,7 @@ export async function rebuildReadModels(
       `INSERT INTO invoice_number_counters (customer, prefix, last)
        SELECT customer,
               CASE WHEN row_number() OVER (PARTITION BY prefix ORDER BY customer) = 1 THEN prefix
-                   ELSE upper(left(encode(sha256(convert_to(customer, 'UTF8')), 'hex'), 12)) END,
+                   ELSE ${twelveCharacterPrefixSql('customer')} END,
               last
          FROM (SELECT DISTINCT ON (customer) customer, split_part(object->>'number', '-', 1) AS prefix,
                       split_part(object->>'number', '-', 2)::int AS last
