@@ -387,6 +387,43 @@ describe('subscriptions API', () => {
     // idempotent: nothing more is due
     expect((await svc.app.get(PeriodCloseService).runDue(null, due)).closed).toBe(0);
   });
+
+  it('a close over several periods walks the due range in keyset batches and closes every period, each on its own invoice', async () => {
+    const cus = await call('customers.create', {});
+    const price = await carRental();
+    const created: string[] = [];
+    for (let i = 0; i < 4; i++) created.push((await call('subscriptions.create', { customer: cus.id, items: [{ price: price.id }] })).id);
+    const pool = svc.app.get<pg.Pool>(PG_POOL);
+    const { rows } = await pool.query<{ next_due: string }>(`SELECT next_due FROM subscriptions WHERE id = ANY($1)`, [created]);
+    // Three monthly period ends fall within 62 days of the first (two months are at most 62 days), a fourth cannot.
+    const at = Math.max(...rows.map((r) => Number(r.next_due))) + 62 * 86_400;
+    const { SUBSCRIPTION_SCHEDULE } = await import('../src/application/ports.js');
+    const schedule = svc.app.get<import('../src/application/ports.js').SubscriptionSchedule>(SUBSCRIPTION_SCHEDULE);
+    const walk = async () => {
+      const seen: { id: string; next_due: number }[] = [];
+      for (let after: (typeof seen)[number] | null = null; ;) {
+        const batch = await schedule.due(null, at, after, 3);
+        if (batch.length === 0) return seen;
+        seen.push(...batch);
+        after = batch.at(-1)!;
+      }
+    };
+    const walked = await walk();
+    expect(walked.map((w) => w.id)).toEqual(expect.arrayContaining(created));
+    for (let i = 1; i < walked.length; i++) {
+      const [a, b] = [walked[i - 1]!, walked[i]!];
+      expect(a.next_due < b.next_due || (a.next_due === b.next_due && a.id < b.id)).toBe(true);
+    }
+    const { PeriodCloseService } = await import('../src/application/period-close.service.js');
+    const res = await svc.app.get(PeriodCloseService).runDue(null, at);
+    expect(res.closed).toBeGreaterThanOrEqual(3 * created.length);
+    for (const sub of created) {
+      const ends = invoices.filter((i) => i.subscription === sub).map((i) => i.period_end);
+      expect(ends).toHaveLength(3);
+      expect(new Set(ends).size).toBe(3);
+    }
+    expect((await walk()).map((w) => w.id)).not.toEqual(expect.arrayContaining([created[0]]));
+  });
 });
 
 describe('read models', () => {

@@ -17,7 +17,14 @@ import { dueClosing, meteredWindows, type SubscriptionCommand } from '../domain/
 import type { SubscriptionState } from '../domain/subscription.types.js';
 import type { RatingEnv } from '../rating.definition.js';
 import { RatingAggregates } from './aggregates.js';
-import { PIPELINE, READ_MODELS, SUBSCRIPTION_SCHEDULE, type RatingReadModels, type SubscriptionSchedule } from './ports.js';
+import {
+  PIPELINE,
+  READ_MODELS,
+  SUBSCRIPTION_SCHEDULE,
+  type DuePosition,
+  type RatingReadModels,
+  type SubscriptionSchedule,
+} from './ports.js';
 import { UsageRatingService, type UsageWindow } from './usage-rating.service.js';
 
 /** A close decided for one subscription: its commands, and the state they were decided on. */
@@ -58,28 +65,41 @@ export class PeriodCloseService {
     return work.earliest;
   }
 
-  /** Do all close work due at or before `at`, then hand every pending invoice to invoicing. */
+  /**
+   * Do all close work due at or before `at`, then hand every pending invoice to invoicing.
+   * Batches walk the due range in `(next_due, id)` order; batch N is committed while batch N+1
+   * is rated and handed over (at most one commit in flight, and the walk is past it). A pass
+   * that reaches the end starts again from the beginning, for subscriptions with another period
+   * due by `at` and closes lost to a conflict, until a pass closes nothing.
+   */
   async runDue(clock: string | null, at: number): Promise<{ closed: number }> {
     let closed = 0;
-    // Batch N is committed while batch N+1 is rated and handed over (at most one commit in flight).
+    let closedThisPass = 0;
     let committing: Promise<number> = Promise.resolve(0);
-    let inflight: string[] = [];
-    for (;;) {
-      const ids = await this.schedule.dueIds(clock, at, inflight, this.config.RATING_CLOSE_BATCH_SIZE);
-      if (ids.length === 0) break;
-      const prepared = await this.prepareBatch(ids, at);
+    let after: DuePosition | null = null;
+    const settle = async () => {
       const done = await committing;
+      committing = Promise.resolve(0);
       closed += done;
-      if (prepared.length === 0) {
-        // Nothing closable here (lost races, or already closed): let the next pass retry.
-        committing = Promise.resolve(0);
-        inflight = [];
-        break;
+      closedThisPass += done;
+    };
+    for (;;) {
+      const due = await this.schedule.due(clock, at, after, this.config.RATING_CLOSE_BATCH_SIZE);
+      if (due.length === 0) {
+        await settle();
+        if (after === null || closedThisPass === 0) break;
+        after = null;
+        closedThisPass = 0;
+        continue;
       }
+      const prepared = await this.prepareBatch(
+        due.map((d) => d.id),
+        at,
+      );
+      await settle();
       committing = this.commitBatch(prepared);
-      inflight = ids;
+      after = due.at(-1)!;
     }
-    closed += await committing;
     await this.flushPendingFor(clock);
     return { closed };
   }

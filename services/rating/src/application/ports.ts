@@ -73,6 +73,12 @@ export interface SubscriptionIndex {
   recurrencesOnClock(clock: string): Promise<Recurrence[]>;
 }
 
+/** A subscription's place in the due order. */
+export interface DuePosition {
+  next_due: number;
+  id: string;
+}
+
 /**
  * What the period close and the threshold evaluation have to do, on one test clock or (`null`)
  * for subscriptions without one. Ids come in `limit`-sized batches.
@@ -80,8 +86,11 @@ export interface SubscriptionIndex {
 export interface SubscriptionSchedule {
   /** Earliest `next_due` in (after, upTo] on the clock, and whether work is left over (a pending invoice, a close due at or before `after`). */
   clockWork(clock: string, after: number, upTo: number): Promise<{ earliest: number | null; leftOver: boolean }>;
-  /** Due at or before `at`, earliest first, `excluding` the batch still being committed. */
-  dueIds(clock: string | null, at: number, excluding: readonly string[], limit: number): Promise<string[]>;
+  /**
+   * Due at or before `at`, in `(next_due, id)` order, after `after` (a keyset: each call starts
+   * where the last one ended, so a walk over the range reads each entry once).
+   */
+  due(clock: string | null, at: number, after: DuePosition | null, limit: number): Promise<DuePosition[]>;
   /** With an invoice not yet acknowledged by invoicing. */
   withPendingInvoices(clock: string | null, limit: number): Promise<string[]>;
   hasThresholds(clock: string): Promise<boolean>;

@@ -93,4 +93,13 @@ CREATE INDEX subscription_items_sub_idx ON subscription_items (subscription, id)
   WHERE status = 'active' AND jsonb_typeof(state->'billing_thresholds') = 'object';`,
   },
   { id: '0003_events_as_json', sql: EVENTS_AS_JSON_SQL },
+  {
+    // The period close walks the due range by keyset on (next_due, id): with the id in the index
+    // each batch is one ordered index read, where (next_due) alone sorted every due row per batch.
+    id: '0004_due_keyset',
+    sql: `DROP INDEX subscriptions_due_idx;
+DROP INDEX subscriptions_clock_due_idx;
+CREATE INDEX subscriptions_due_idx ON subscriptions (next_due, id) WHERE next_due IS NOT NULL AND test_clock IS NULL;
+CREATE INDEX subscriptions_clock_due_idx ON subscriptions (test_clock, next_due, id) WHERE test_clock IS NOT NULL;`,
+  },
 ];

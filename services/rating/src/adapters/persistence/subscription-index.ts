@@ -1,6 +1,7 @@
 import type pg from 'pg';
+import { withTransaction } from '@meterflow/event-store';
 import { listSql, type ListParams, type StripeList } from '@meterflow/stripe-api';
-import type { SubscriptionIndex, SubscriptionListFilter, SubscriptionSchedule } from '../../application/ports.js';
+import type { DuePosition, SubscriptionIndex, SubscriptionListFilter, SubscriptionSchedule } from '../../application/ports.js';
 import type { Recurrence } from '../../domain/billing-period.js';
 import type { SubscriptionState } from '../../domain/subscription.types.js';
 import { clockSql, rangeSql } from './list-sql.js';
@@ -79,14 +80,28 @@ export class PgSubscriptionIndex implements SubscriptionIndex, SubscriptionSched
     return { earliest: rows[0]?.at ? Number(rows[0].at) : null, leftOver: rows[0]?.pending === true };
   }
 
-  async dueIds(clock: string | null, at: number, excluding: readonly string[], limit: number): Promise<string[]> {
-    const args: unknown[] = [at, excluding];
-    const { rows } = await this.pool.query<{ id: string }>(
-      `SELECT id FROM subscriptions WHERE ${clockSql(clock, args)} AND next_due <= $1 AND NOT (id = ANY($2::text[]))
-        ORDER BY next_due, id LIMIT ${limit}`,
-      args,
-    );
-    return rows.map((r) => r.id);
+  /**
+   * An index-ordered walk of `(test_clock, next_due, id)`, so each call reads `limit` entries
+   * and no more. Bitmap scans are off for it: on a never-analyzed table the planner thinks few
+   * rows match and chooses a bitmap scan and a sort, which reads every due row on each call.
+   */
+  async due(clock: string | null, at: number, after: DuePosition | null, limit: number): Promise<DuePosition[]> {
+    const args: unknown[] = [at];
+    let from = '';
+    if (after) {
+      args.push(after.next_due, after.id);
+      from = `AND (next_due, id) > ($2, $3)`;
+    }
+    const rows = await withTransaction(this.pool, async (tx) => {
+      await tx.query('SET LOCAL enable_bitmapscan = off');
+      const r = await tx.query<{ id: string; next_due: string }>(
+        `SELECT id, next_due FROM subscriptions WHERE ${clockSql(clock, args)} AND next_due <= $1 ${from}
+          ORDER BY next_due, id LIMIT ${limit}`,
+        args,
+      );
+      return r.rows;
+    });
+    return rows.map((r) => ({ id: r.id, next_due: Number(r.next_due) }));
   }
 
   async withPendingInvoices(clock: string | null, limit: number): Promise<string[]> {
