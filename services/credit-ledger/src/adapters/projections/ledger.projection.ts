@@ -58,15 +58,17 @@ export async function projectTransactions(db: Db, positions: readonly bigint[] |
 /** Project grant rows: `grantIds` = just those grants, `null` = all of them. */
 export async function projectGrants(db: Db, grantIds: readonly string[] | null): Promise<void> {
   if (grantIds !== null && grantIds.length === 0) return;
-  const params: unknown[] = [LIFECYCLE];
-  let filter = '';
-  if (grantIds !== null) {
-    params.push(grantIds.map((id) => GRANT_STREAM_PREFIX + id));
-    filter = 'AND stream_id = ANY($2::text[])';
-  }
+  // Just some grants: each stream looked up by its id alone (LATERAL, fenced with OFFSET 0 so the
+  // type stays outside), as the stored-answers read does. With ids and type in one WHERE the
+  // planner ANDed in the type index and read every grant event stored so far, per call.
   const { rows } = await db.query<{ stream_id: string; type: string; data: unknown }>(
-    `SELECT stream_id, type, data FROM events WHERE type = ANY($1::text[]) ${filter} ORDER BY global_position`,
-    params,
+    grantIds === null
+      ? `SELECT stream_id, type, data FROM events WHERE type = ANY($1::text[]) ORDER BY global_position`
+      : `SELECT x.stream_id, x.type, x.data FROM unnest($2::text[]) AS s(stream_id)
+          CROSS JOIN LATERAL (
+            SELECT e.stream_id, e.type, e.data, e.global_position FROM events e WHERE e.stream_id = s.stream_id OFFSET 0) x
+          WHERE x.type = ANY($1::text[]) ORDER BY x.global_position`,
+    grantIds === null ? [LIFECYCLE] : [LIFECYCLE, grantIds.map((id) => GRANT_STREAM_PREFIX + id)],
   );
   const states = new Map<string, GrantState>();
   for (const r of rows) states.set(r.stream_id, evolveGrant(states.get(r.stream_id) ?? initialGrantState(), r));
