@@ -75,16 +75,21 @@ export async function projectGrants(db: Db, grantIds: readonly string[] | null):
   const grants = [...states.values()].filter((s) => s.exists);
   for (let i = 0; i < grants.length; i += 5000) await upsertGrants(db, grants.slice(i, i + 5000));
 
-  // Balances are derived from postings only.
-  const balanceFilter = grantIds === null ? '' : 'WHERE credit_grant = ANY($1::text[])';
+  // Balances are derived from postings only. All grants: one pass over the postings. Some: each
+  // grant's postings and row looked up by its id (LATERAL), where a join over the whole table let
+  // the planner hash it with a scan of every grant and posting, per call.
+  const balance = `sum(CASE WHEN type = 'credit' THEN amount ELSE -amount END) AS balance, bool_or(reason = 'credits_granted') AS granted`;
   await db.query(
-    `UPDATE credit_grants g SET ledger_balance = s.balance, granted = s.granted
-     FROM (SELECT credit_grant,
-                  sum(CASE WHEN type = 'credit' THEN amount ELSE -amount END) AS balance,
-                  bool_or(reason = 'credits_granted') AS granted
-           FROM credit_balance_transactions ${balanceFilter} GROUP BY credit_grant) s
-     WHERE g.id = s.credit_grant`,
-    grantIds === null ? [] : [grantIds],
+    grantIds === null
+      ? `UPDATE credit_grants g SET ledger_balance = s.balance, granted = s.granted
+           FROM (SELECT credit_grant AS id, ${balance} FROM credit_balance_transactions GROUP BY credit_grant) s
+          WHERE g.id = s.id`
+      : `UPDATE credit_grants g SET ledger_balance = s.balance, granted = s.granted
+           FROM (SELECT u.id, t.balance, t.granted FROM unnest($1::text[]) AS u(id)
+                  CROSS JOIN LATERAL (SELECT ${balance} FROM credit_balance_transactions c WHERE c.credit_grant = u.id) t
+                 WHERE t.balance IS NOT NULL) s
+          WHERE g.id = s.id`,
+    grantIds === null ? [] : [[...new Set(grantIds)]],
   );
 }
 
