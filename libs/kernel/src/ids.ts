@@ -93,8 +93,15 @@ export function kindOfId(id: string): IdKind | undefined {
  * holds (`invoice_number_counters`). Pure and deterministic.
  */
 export function invoicePrefixCandidates(customer: string): string[] {
-  const hex = createHash('sha256').update(customer).digest('hex').toUpperCase();
+  const hex = prefixHash(customer);
   const out = [8, 9, 10, 11, 12].map((n) => hex.slice(0, n));
   for (let at = 1; at + 12 <= hex.length; at++) out.push(hex.slice(at, at + 12));
   return out;
 }
+
+/** The first of `invoicePrefixCandidates` (the customer's default `invoice_prefix`), without the others. */
+export function firstInvoicePrefix(customer: string): string {
+  return prefixHash(customer).slice(0, 8);
+}
+
+const prefixHash = (customer: string): string => createHash('sha256').update(customer).digest('hex').toUpperCase();

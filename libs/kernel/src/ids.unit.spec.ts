@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { invoicePrefixCandidates, kindOfId, newId } from './ids.js';
+import { firstInvoicePrefix, invoicePrefixCandidates, kindOfId, newId } from './ids.js';
 
 describe('newId', () => {
   it('is <prefix>_<8 time><3 sequence><13 random> in base62, unique, and sorts by creation time', () => {
@@ -33,6 +33,7 @@ describe('invoicePrefixCandidates', () => {
         expect(new Set(c).size).toBe(c.length);
         expect(c.length).toBeGreaterThanOrEqual(50);
         expect(invoicePrefixCandidates(customer)).toEqual(c);
+        expect(firstInvoicePrefix(customer)).toBe(c[0]);
       }),
     );
   });

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ApiRequest } from '@meterflow/contracts';
-import { invoicePrefixCandidates, newId, notFound } from '@meterflow/kernel';
+import { firstInvoicePrefix, newId, notFound } from '@meterflow/kernel';
 import {
   LIST_PARAM_KEYS,
   applyMetadata,
@@ -110,7 +110,7 @@ export class CustomersHandler {
       discount: null,
       email: null,
       // The prefix invoicing numbers this customer's invoices with, unless another customer took it first.
-      invoice_prefix: invoicePrefixCandidates(id)[0]!,
+      invoice_prefix: firstInvoicePrefix(id),
       invoice_settings: { custom_fields: null, default_payment_method: null, footer: null, rendering_options: null },
       livemode: false,
       metadata: applyMetadata({}, metadataPatch),

@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { invoicePrefixCandidates } from '@meterflow/kernel';
+import { firstInvoicePrefix, invoicePrefixCandidates } from '@meterflow/kernel';
+import { assignPrefixes } from '../../domain/invoice-prefixes.js';
 import type { ClosePart, DueDrafts, InvoiceRecords, NumberRange, PendingItemReads, Tx } from '../../application/ports.js';
 
 /** The write path's SQL on the read models: pending items (locked), invoice-number counters. */
@@ -21,45 +22,35 @@ export class PgInvoiceRecords implements InvoiceRecords {
     if (counts.size === 0) return new Map();
     const customers = [...counts.keys()].sort();
     // A customer numbering for the first time gets the first of its candidate prefixes that no
-    // other customer holds (read here with the customers' own rows). The unique index settles a
-    // race with another transaction giving the same prefix to another customer: this unit fails
-    // (a close then finalizes the batch's invoices one by one, each reading the counters afresh).
-    const candidates = new Map(customers.map((c) => [c, invoicePrefixCandidates(c)]));
+    // other customer holds (`assignPrefixes`, on the counters' rows read here). The unique index
+    // settles a race with another transaction giving the same prefix to another customer: this
+    // unit fails (a close then finalizes the batch's invoices one by one, each reading afresh).
+    const first = new Map(customers.map((c) => [c, firstInvoicePrefix(c)]));
     const seen = await tx.query<{ customer: string; prefix: string }>(
       `SELECT customer, prefix FROM invoice_number_counters WHERE customer = ANY($1::text[]) OR prefix = ANY($2::text[])`,
-      [customers, customers.map((c) => candidates.get(c)![0]!)],
+      [customers, [...first.values()]],
     );
     const held = new Map(seen.rows.map((r) => [r.customer, r.prefix]));
     const taken = new Set(seen.rows.map((r) => r.prefix));
-    const prefixes: string[] = [];
-    const collided: string[] = [];
-    for (const c of customers) {
-      const own = held.get(c);
-      const first = candidates.get(c)![0]!;
-      if (own !== undefined) prefixes.push(own);
-      else if (!taken.has(first)) (prefixes.push(first), taken.add(first));
-      else (prefixes.push(''), collided.push(c));
-    }
-    if (collided.length > 0) {
-      // Rare (8 hex characters share a value about once per 100,000 customers): look the longer ones up too.
-      const longer = collided.flatMap((c) => candidates.get(c)!.slice(1));
+    const { assigned, unassigned } = assignPrefixes(customers, held, taken, (c) => [first.get(c)!]);
+    if (unassigned.length > 0) {
+      // Rare (8 hex characters share a value about once per 100,000 customers): the longer ones.
+      const longer = new Map(unassigned.map((c) => [c, invoicePrefixCandidates(c).slice(1)]));
       const more = await tx.query<{ prefix: string }>(`SELECT prefix FROM invoice_number_counters WHERE prefix = ANY($1::text[])`, [
-        longer,
+        [...longer.values()].flat(),
       ]);
-      for (const r of more.rows) taken.add(r.prefix);
-      for (const c of collided) {
-        const free = candidates.get(c)!.find((p) => !taken.has(p));
-        if (free === undefined) throw new Error(`invoice numbers: no free prefix for customer ${c}`);
-        taken.add(free);
-        prefixes[customers.indexOf(c)] = free;
-      }
+      const rest = assignPrefixes(unassigned, held, new Set([...taken, ...assigned.values(), ...more.rows.map((r) => r.prefix)]), (c) =>
+        longer.get(c)!,
+      );
+      if (rest.unassigned.length > 0) throw new Error(`invoice numbers: no free prefix for customer ${rest.unassigned[0]}`);
+      for (const [c, p] of rest.assigned) assigned.set(c, p);
     }
     const res = await tx.query<{ customer: string; prefix: string; last: number }>(
       `INSERT INTO invoice_number_counters (customer, prefix, last)
        SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) ORDER BY 1
        ON CONFLICT (customer) DO UPDATE SET last = invoice_number_counters.last + EXCLUDED.last
        RETURNING customer, prefix, last`,
-      [customers, prefixes, customers.map((c) => counts.get(c)!)],
+      [customers, customers.map((c) => assigned.get(c)!), customers.map((c) => counts.get(c)!)],
     );
     return new Map(res.rows.map((r) => [r.customer, { prefix: r.prefix, first: r.last - counts.get(r.customer)! + 1 }]));
   }
