@@ -415,6 +415,28 @@ describe('test clocks', () => {
 });
 
 describe('rebuild', () => {
+  it('projecting some grants again restores their rows and balances; an id named twice changes nothing', async () => {
+    const pg = (await import('pg')).default;
+    const { projectGrants } = await import('../src/adapters/projections/ledger.projection.js');
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query('SET search_path = credit_ledger');
+      const rows = async () => (await client.query('SELECT * FROM credit_grants ORDER BY id')).rows;
+      const before = await rows();
+      const ids = before.map((r) => r.id as string);
+      expect(before.some((r) => Number(r.ledger_balance) > 0)).toBe(true);
+      await projectGrants(client, [...ids, ...ids]);
+      expect(await rows()).toEqual(before);
+      // Balances come from the postings alone: wiped, they are derived again.
+      await client.query('UPDATE credit_grants SET ledger_balance = 0, granted = false');
+      await projectGrants(client, [...ids].reverse());
+      expect(await rows()).toEqual(before);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('drops the read models and replays the event store: balances and transactions are equal', async () => {
     const customers = Object.keys(CUSTOMERS);
     const snapshot = async () => {

@@ -58,17 +58,19 @@ export async function projectTransactions(db: Db, positions: readonly bigint[] |
 /** Project grant rows: `grantIds` = just those grants, `null` = all of them. */
 export async function projectGrants(db: Db, grantIds: readonly string[] | null): Promise<void> {
   if (grantIds !== null && grantIds.length === 0) return;
+  // Each id once: the lookups below are per id, so a repeated one would replay its stream twice.
+  const ids = grantIds === null ? null : [...new Set(grantIds)];
   // Just some grants: each stream looked up by its id alone (LATERAL, fenced with OFFSET 0 so the
   // type stays outside), as the stored-answers read does. With ids and type in one WHERE the
   // planner ANDed in the type index and read every grant event stored so far, per call.
   const { rows } = await db.query<{ stream_id: string; type: string; data: unknown }>(
-    grantIds === null
+    ids === null
       ? `SELECT stream_id, type, data FROM events WHERE type = ANY($1::text[]) ORDER BY global_position`
       : `SELECT x.stream_id, x.type, x.data FROM unnest($2::text[]) AS s(stream_id)
           CROSS JOIN LATERAL (
             SELECT e.stream_id, e.type, e.data, e.global_position FROM events e WHERE e.stream_id = s.stream_id OFFSET 0) x
           WHERE x.type = ANY($1::text[]) ORDER BY x.global_position`,
-    grantIds === null ? [LIFECYCLE] : [LIFECYCLE, grantIds.map((id) => GRANT_STREAM_PREFIX + id)],
+    ids === null ? [LIFECYCLE] : [LIFECYCLE, ids.map((id) => GRANT_STREAM_PREFIX + id)],
   );
   const states = new Map<string, GrantState>();
   for (const r of rows) states.set(r.stream_id, evolveGrant(states.get(r.stream_id) ?? initialGrantState(), r));
@@ -80,7 +82,7 @@ export async function projectGrants(db: Db, grantIds: readonly string[] | null):
   // the planner hash it with a scan of every grant and posting, per call.
   const balance = `sum(CASE WHEN type = 'credit' THEN amount ELSE -amount END) AS balance, bool_or(reason = 'credits_granted') AS granted`;
   await db.query(
-    grantIds === null
+    ids === null
       ? `UPDATE credit_grants g SET ledger_balance = s.balance, granted = s.granted
            FROM (SELECT credit_grant AS id, ${balance} FROM credit_balance_transactions GROUP BY credit_grant) s
           WHERE g.id = s.id`
@@ -89,7 +91,7 @@ export async function projectGrants(db: Db, grantIds: readonly string[] | null):
                   CROSS JOIN LATERAL (SELECT ${balance} FROM credit_balance_transactions c WHERE c.credit_grant = u.id) t
                  WHERE t.balance IS NOT NULL) s
           WHERE g.id = s.id`,
-    grantIds === null ? [] : [[...new Set(grantIds)]],
+    ids === null ? [] : [ids],
   );
 }
 
