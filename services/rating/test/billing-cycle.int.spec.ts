@@ -62,6 +62,17 @@ async function carRental() {
   return price;
 }
 
+/** `n` car-rental subscriptions of one new customer without a clock, and the latest of their first period ends. */
+async function subscriptionsWithoutClock(n: number): Promise<{ created: string[]; due: number }> {
+  const cus = await call('customers.create', {});
+  const price = await carRental();
+  const created: string[] = [];
+  for (let i = 0; i < n; i++) created.push((await call('subscriptions.create', { customer: cus.id, items: [{ price: price.id }] })).id);
+  const pool = svc.app.get<pg.Pool>(PG_POOL);
+  const { rows } = await pool.query<{ next_due: string }>(`SELECT next_due FROM subscriptions WHERE id = ANY($1)`, [created]);
+  return { created, due: Math.max(...rows.map((r) => Number(r.next_due))) };
+}
+
 async function waitReady(clock: string) {
   return eventually(async () => {
     const c = await call('test_clocks.retrieve', {}, { id: clock });
@@ -371,13 +382,7 @@ describe('subscriptions API', () => {
   });
 
   it('closes periods of customers without a clock on the real-time path, in batches with one usage query each', async () => {
-    const cus = await call('customers.create', {});
-    const price = await carRental();
-    const created: string[] = [];
-    for (let i = 0; i < 3; i++) created.push((await call('subscriptions.create', { customer: cus.id, items: [{ price: price.id }] })).id);
-    const pool = svc.app.get<pg.Pool>(PG_POOL);
-    const { rows } = await pool.query<{ next_due: string }>(`SELECT next_due FROM subscriptions WHERE id = ANY($1)`, [created]);
-    const due = Math.max(...rows.map((r) => Number(r.next_due)));
+    const { created, due } = await subscriptionsWithoutClock(3);
     const { PeriodCloseService } = await import('../src/application/period-close.service.js');
     const before = peers.usageQueries;
     const res = await svc.app.get(PeriodCloseService).runDue(null, due);
@@ -389,14 +394,9 @@ describe('subscriptions API', () => {
   });
 
   it('a close over several periods walks the due range in keyset batches and closes every period, each on its own invoice', async () => {
-    const cus = await call('customers.create', {});
-    const price = await carRental();
-    const created: string[] = [];
-    for (let i = 0; i < 4; i++) created.push((await call('subscriptions.create', { customer: cus.id, items: [{ price: price.id }] })).id);
-    const pool = svc.app.get<pg.Pool>(PG_POOL);
-    const { rows } = await pool.query<{ next_due: string }>(`SELECT next_due FROM subscriptions WHERE id = ANY($1)`, [created]);
+    const { created, due } = await subscriptionsWithoutClock(4);
     // Three monthly period ends fall within 62 days of the first (two months are at most 62 days), a fourth cannot.
-    const at = Math.max(...rows.map((r) => Number(r.next_due))) + 62 * 86_400;
+    const at = due + 62 * 86_400;
     const { SUBSCRIPTION_SCHEDULE } = await import('../src/application/ports.js');
     const schedule = svc.app.get<import('../src/application/ports.js').SubscriptionSchedule>(SUBSCRIPTION_SCHEDULE);
     const walk = async () => {
