@@ -16,6 +16,15 @@ export const baseEnvSchema = z.object({
     .default(''),
   /** JetStream replicas of every stream Meterflow creates: 1 on a single server, 3 on a 3-node cluster. */
   MF_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  /**
+   * Whether the outbox relay publishes the service's domain events on `mf.svc.<service>.>`
+   * (`MF_SVC_<SERVICE>`) as well as its Stripe events. `false` for a system where nothing reads
+   * them: nothing in Meterflow does (docs/architecture.md).
+   */
+  MF_RELAY_DOMAIN_EVENTS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
 });
 
 export type BaseEnv = z.infer<typeof baseEnvSchema>;

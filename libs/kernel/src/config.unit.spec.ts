@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, productionSecretProblems, refuseDefaultSecretsInProduction } from './config.js';
+import { baseEnvSchema, ConfigError, loadConfig, productionSecretProblems, refuseDefaultSecretsInProduction } from './config.js';
 
 describe('default secrets in production', () => {
   const mine = {
@@ -31,5 +31,16 @@ describe('default secrets in production', () => {
   it('leaves development and test alone', () => {
     for (const NODE_ENV of ['development', 'test'])
       expect(productionSecretProblems({ NODE_ENV, MF_API_KEYS: 'sk_test_meterflow', NATS_PASSWORD: 'meterflow' })).toEqual([]);
+  });
+});
+
+describe('MF_RELAY_DOMAIN_EVENTS', () => {
+  const relay = (v?: string) => loadConfig(baseEnvSchema, v === undefined ? {} : { MF_RELAY_DOMAIN_EVENTS: v }).MF_RELAY_DOMAIN_EVENTS;
+
+  it('is on unless set to false, and refuses anything but true or false', () => {
+    expect(relay()).toBe(true);
+    expect(relay('false')).toBe(false);
+    expect(relay('true')).toBe(true);
+    expect(() => relay('yes')).toThrow(/MF_RELAY_DOMAIN_EVENTS/);
   });
 });

@@ -80,6 +80,7 @@ class Lifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     @Inject(MIKRO_ORM) private readonly orm: MikroORM | undefined,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(EVENT_STORE) private readonly store: PgEventStore,
+    @Inject(CONFIG) private readonly config: ServiceConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -91,6 +92,7 @@ class Lifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
       names: this.names,
       service: this.def.name,
       logger: this.logger,
+      domainEvents: this.config.MF_RELAY_DOMAIN_EVENTS,
       ...(this.def.stripeEvents ? { render: this.def.stripeEvents(this.store) } : {}),
     });
     this.relay.start();

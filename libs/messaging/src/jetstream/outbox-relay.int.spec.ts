@@ -116,6 +116,44 @@ describe('OutboxRelay', () => {
     expect(await count(names.eventsStream)).toBe(1);
   });
 
+  it('with domainEvents false publishes the Stripe events only, in order, and its cursor passes the domain events', async () => {
+    const evts = [1, 2].map((i) =>
+      stripeEvent(`evt_only_${i}`, 'billing.meter.updated', { id: 'mtr_only', object: 'billing.meter' }, 1_700_000_000 + i),
+    );
+    const domain = (n: number) => Array.from({ length: n }, (_, i) => ({ type: 'MeterPinged', data: { i } }));
+    // Batches of 3 below: runs of 4 domain events make batches with nothing to publish.
+    await store.append('mtr_only', 'no_stream', [
+      ...domain(4),
+      { type: evts[0]!.type, schemaVersion: evts[0]!.schemaVersion, data: evts[0]!.data },
+      ...domain(4),
+      { type: evts[1]!.type, schemaVersion: evts[1]!.schemaVersion, data: evts[1]!.data },
+      ...domain(4),
+    ]);
+    const ns4 = testNamespace();
+    const names4 = natsNames(ns4);
+    await ensureStreams(nc, names4, ['rating']);
+    const relay = newRelay({ names: names4, cursorName: 'stripe_only', batchSize: 3, domainEvents: false });
+    try {
+      const stripeIds = (
+        await pool.query<{ id: string }>(`SELECT data->>'id' AS id FROM rating.events WHERE type = $1 ORDER BY global_position`, [
+          evts[0]!.type,
+        ])
+      ).rows.map((r) => r.id);
+      expect(stripeIds.slice(-2)).toEqual(['evt_only_1', 'evt_only_2']);
+      expect(await relay.drainOnce()).toBe(stripeIds.length);
+      expect(await count(names4.serviceStream('rating'))).toBe(0);
+      expect((await messages(names4.eventsStream)).map((m) => m.msgId)).toEqual(stripeIds);
+      const { rows } = await pool.query<{ at: string; max: string }>(
+        `SELECT (SELECT global_position::text FROM rating.relay_cursor WHERE name = 'stripe_only') AS at, (SELECT max(global_position)::text FROM rating.events) AS max`,
+      );
+      expect(rows[0]!.at).toBe(rows[0]!.max);
+      expect(await relay.drainOnce()).toBe(0);
+    } finally {
+      await relay.stop();
+      await deleteNamespaceStreams(nc, ns4);
+    }
+  });
+
   it('publishes the stored JSON text faithfully (escapes, unicode, numbers, nesting)', async () => {
     const data = {
       s: 'ü "q" \\ \n\t ✓ 𝄞',

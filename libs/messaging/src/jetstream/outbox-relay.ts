@@ -26,11 +26,17 @@ export interface OutboxRelayOptions {
   listen?: boolean;
   /** Renders `StripeEventAnnounced` facts into their Stripe event objects (required if the store holds any; `announcementRenderer`). */
   render?: StripeEventRenderer;
+  /**
+   * Publish the domain events on `mf.svc.<service>.<Type>` (`MF_SVC_<SERVICE>`) as well as the
+   * Stripe events (default true). False: only the Stripe events (`MF_EVENTS`), the cursor passes the rest.
+   */
+  domainEvents?: boolean;
 }
 
 /**
  * A row as the relay reads it: `data` and `metadata` as their JSON text (never parsed: the
  * published body is built from the text), plus the few fields the subject and headers need.
+ * `data` is null for a row that is not published (a domain event, with `domainEvents: false`).
  */
 interface RelayRow {
   global_position: string;
@@ -39,8 +45,8 @@ interface RelayRow {
   transaction_id: string;
   type: string;
   schema_version: number;
-  data: string;
-  metadata: string;
+  data: string | null;
+  metadata: string | null;
   event_id: string | null;
   traceparent: string | null;
   correlation_id: string | null;
@@ -50,8 +56,12 @@ interface RelayRow {
   stripe_type: string | null;
 }
 
+/** A row the relay publishes: its JSON text was read. */
+type PublishedRow = RelayRow & { data: string; metadata: string };
+
 /**
- * Publishes every committed event of a service schema to JetStream, in commit-safe order.
+ * Publishes the committed events of a service schema to JetStream, in commit-safe order: its
+ * Stripe events always, its domain events unless `domainEvents` is false.
  * The cursor is (transaction_id, global_position) and rows are only read once their writing
  * transaction is older than every running one (`pg_snapshot_xmin`): a slow transaction that
  * took a lower position is waited for, never skipped. At-least-once; `Nats-Msg-Id` makes
@@ -71,7 +81,7 @@ export class OutboxRelay {
   private draining: Promise<number> | undefined;
 
   constructor(opts: OutboxRelayOptions) {
-    this.opts = { batchSize: 500, idleMs: 100, cursorName: 'outbox', listen: true, ...opts };
+    this.opts = { batchSize: 500, idleMs: 100, cursorName: 'outbox', listen: true, domainEvents: true, ...opts };
     this.events = `${quoteIdent(opts.schema)}.events`;
     this.cursor = `${quoteIdent(opts.schema)}.relay_cursor`;
   }
@@ -97,7 +107,7 @@ export class OutboxRelay {
     await l?.end().catch(() => undefined);
   }
 
-  /** Publish everything committed and visible now; returns how many events were published. */
+  /** Publish everything committed and visible now (the cursor passes the rest); returns how many events were published. */
   async drainOnce(): Promise<number> {
     // One drain at a time per relay instance (start() and a test may both call it).
     while (this.draining) await this.draining.catch(() => undefined);
@@ -129,9 +139,11 @@ export class OutboxRelay {
           const rows = await pool.query<RelayRow>(
             // Qualified names in WHERE and ORDER BY: a bare ORDER BY name would sort by the text
             // output column ("100" before "99") and a batch could end past rows it never read.
+            // A row that is not published is read for the cursor only: its JSON is not rendered as text.
             `SELECT e.global_position::text AS global_position, e.transaction_id::text AS transaction_id, e.type, e.schema_version,
                     e.stream_id, e.stream_position,
-                    e.data::text AS data, e.metadata::text AS metadata,
+                    CASE WHEN $5 OR e.type = ANY($4::text[]) THEN e.data::text END AS data,
+                    CASE WHEN $5 OR e.type = ANY($4::text[]) THEN e.metadata::text END AS metadata,
                     e.metadata->>'eventId' AS event_id, e.metadata->>'traceparent' AS traceparent,
                     e.metadata->>'correlationId' AS correlation_id, e.metadata->>'causationId' AS causation_id,
                     CASE WHEN e.type = ANY($4::text[]) THEN e.data->>'id' END AS stripe_id,
@@ -141,22 +153,23 @@ export class OutboxRelay {
                 AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
               ORDER BY e.transaction_id, e.global_position
               LIMIT $3`,
-            [c.transaction_id, c.global_position, batchSize, [STRIPE_EVENT_EMITTED, STRIPE_EVENT_ANNOUNCED]],
+            [c.transaction_id, c.global_position, batchSize, [STRIPE_EVENT_EMITTED, STRIPE_EVENT_ANNOUNCED], this.opts.domainEvents],
           );
           if (rows.rows.length === 0) break;
-          await this.renderAnnounced(rows.rows);
+          const published = rows.rows.filter((r): r is PublishedRow => r.data !== null);
+          await this.renderAnnounced(published);
           // Every publish of the batch must be acked before the cursor moves; one failure fails
           // the drain and the whole batch is published again (Nats-Msg-Id drops the repeats).
           const publisher = (this.publisher ??= new JetStreamPublisher(this.opts.nc));
-          await Promise.all(rows.rows.map((r) => this.publish(publisher, r)));
+          await Promise.all(published.map((r) => this.publish(publisher, r)));
           const last = rows.rows[rows.rows.length - 1]!;
           await pool.query(`UPDATE ${this.cursor} SET transaction_id = $2::xid8, global_position = $3::bigint WHERE name = $1`, [
             cursorName,
             last.transaction_id,
             last.global_position,
           ]);
-          total += rows.rows.length;
-          eventsPublished.inc({ service: this.opts.service }, rows.rows.length);
+          total += published.length;
+          eventsPublished.inc({ service: this.opts.service }, published.length);
           if (rows.rows.length < batchSize) break;
         }
       } finally {
@@ -169,7 +182,7 @@ export class OutboxRelay {
   }
 
   /** Announced Stripe events get their rendered object as body (in place); the rest are published as stored. */
-  private async renderAnnounced(rows: RelayRow[]): Promise<void> {
+  private async renderAnnounced(rows: PublishedRow[]): Promise<void> {
     const announced = rows.filter((r) => r.type === STRIPE_EVENT_ANNOUNCED);
     if (announced.length === 0) return;
     if (!this.opts.render)
@@ -181,7 +194,7 @@ export class OutboxRelay {
   }
 
   /** A traced fact is published in a producer span of its command's trace; consumers continue from it. */
-  private publish(publisher: JetStreamPublisher, r: RelayRow): Promise<JetStreamAck> {
+  private publish(publisher: JetStreamPublisher, r: PublishedRow): Promise<JetStreamAck> {
     if (!r.traceparent) return this.send(publisher, r, undefined);
     const subject = r.stripe_type !== null ? String(r.stripe_type) : r.type;
     return withSpan(`publish ${subject}`, { kind: SpanKind.PRODUCER, parent: contextFromTraceparent(r.traceparent) }, () =>
@@ -189,7 +202,7 @@ export class OutboxRelay {
     );
   }
 
-  private send(publisher: JetStreamPublisher, r: RelayRow, traceparent: string | undefined): Promise<JetStreamAck> {
+  private send(publisher: JetStreamPublisher, r: PublishedRow, traceparent: string | undefined): Promise<JetStreamAck> {
     const { names, service } = this.opts;
     const h = natsHeaders();
     if (traceparent) h.set('traceparent', traceparent);
