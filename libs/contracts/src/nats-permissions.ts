@@ -116,6 +116,8 @@ export function servicePermissions(names: NatsNames, svc: ServiceName): NatsPerm
       '$JS.API.INFO',
       ...streams.flatMap((s) => ['INFO', 'CREATE', 'UPDATE'].map((a) => `$JS.API.STREAM.${a}.${s}`)),
       ...serviceConsumers(names, svc).flatMap((c) => consumerApi(c.stream, c.durable)),
+      // The gateway reads the Stripe events' bodies from MF_EVENTS by sequence (its consumer takes headers only).
+      ...(svc === 'gateway' ? [`$JS.API.STREAM.MSG.GET.${names.eventsStream}`] : []),
       // The outbox relay: its domain events and the Stripe events it records.
       names.serviceSubjects(svc),
       names.eventsSubjects,

@@ -52,4 +52,9 @@ export const HEADERS = {
    */
   heartbeat: 'mf-heartbeat',
   heartbeatSubject: 'mf-heartbeat-subject',
+  /**
+   * On a Stripe event on MF_EVENTS: its `created` (unix seconds). With `Nats-Msg-Id` (its id) and
+   * the subject (`mf.events.<type>`), a consumer knows the event without reading the body.
+   */
+  stripeCreated: 'mf-stripe-created',
 } as const;

@@ -29,6 +29,7 @@ import { PgWebhookEndpointReads, webhookEndpointType } from './adapters/persiste
 import { PgEventLog } from './adapters/persistence/event-log.store.js';
 import { NatsServiceCaller } from './adapters/nats/service-caller.js';
 import { startEventsConsumer } from './adapters/nats/events.consumer.js';
+import { JetStreamEventBodies } from './adapters/nats/event-bodies.js';
 import { HttpWebhookSender } from './adapters/http/webhook.sender.js';
 import { WebhookEndpointsController } from './adapters/rpc/webhook-endpoints.controller.js';
 import { EventsController } from './adapters/rpc/events.controller.js';
@@ -38,6 +39,7 @@ import { EventsService } from './application/events.service.js';
 import { WebhookDispatcher } from './application/webhook-dispatcher.js';
 import {
   DELIVERY_QUEUE,
+  EVENT_BODIES,
   EVENT_LOG,
   IDEMPOTENCY_STORE,
   SERVICE_CALLER,
@@ -45,6 +47,7 @@ import {
   WEBHOOK_ENDPOINT_TYPE,
   WEBHOOK_SENDER,
   type DeliveryQueue,
+  type EventBodies,
   type EventLog,
   type IdempotencyStore,
   type ServiceCaller,
@@ -78,6 +81,7 @@ class GatewayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
     @Inject(SERVICE_CALLER) private readonly caller: ServiceCaller,
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(NATS_NAMES) private readonly names: NatsNames,
+    @Inject(EVENT_BODIES) private readonly bodies: EventBodies,
     private readonly handler: ApiCallHandler,
     private readonly events: EventsService,
     private readonly dispatcher: WebhookDispatcher,
@@ -108,6 +112,7 @@ class GatewayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
       nc: this.nc,
       names: this.names,
       events: this.events,
+      bodies: this.bodies,
       onError: (err) => this.logger.warn({ err }, 'MF_EVENTS consumer: a batch failed; it is redelivered'),
     });
   }
@@ -164,7 +169,16 @@ class GatewayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
     },
     { provide: WEBHOOK_ENDPOINT_TYPE, useValue: webhookEndpointType },
     { provide: WEBHOOK_ENDPOINT_READS, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgWebhookEndpointReads(pool) },
-    { provide: PgEventLog, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgEventLog(pool) },
+    {
+      provide: EVENT_BODIES,
+      inject: [NATS_CONNECTION, NATS_NAMES],
+      useFactory: (nc: NatsConnection, names: NatsNames) => new JetStreamEventBodies(nc, names.eventsStream),
+    },
+    {
+      provide: PgEventLog,
+      inject: [PG_POOL, EVENT_BODIES],
+      useFactory: (pool: pg.Pool, bodies: EventBodies) => new PgEventLog(pool, bodies),
+    },
     { provide: EVENT_LOG, useExisting: PgEventLog },
     { provide: DELIVERY_QUEUE, useExisting: PgEventLog },
     {

@@ -2,9 +2,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jetstream } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { natsNames, stripeEvent } from '@meterflow/contracts';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
+import pg from 'pg';
+import { HEADERS, natsNames, stripeEvent } from '@meterflow/contracts';
 import { newId } from '@meterflow/kernel';
 import { startServiceForTest, type ServiceUnderTest } from '@meterflow/service-kit';
 import {
@@ -108,13 +109,28 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** Publish a Stripe event on MF_EVENTS as a relay does (`Nats-Msg-Id` = the event id). */
-async function publish(type: string, object: Record<string, unknown>): Promise<string> {
+/**
+ * Publish a Stripe event on MF_EVENTS as a relay does (`Nats-Msg-Id` = the event id, its time in
+ * `mf-stripe-created`), or, with `relayHeaders: false`, as a publisher that only sets the id.
+ */
+async function publishAt(
+  type: string,
+  object: Record<string, unknown>,
+  opts: { relayHeaders?: boolean; body?: string } = {},
+): Promise<{ id: string; seq: number }> {
   const id = newId('event');
-  const e = stripeEvent(id, type, object, Math.floor(Date.now() / 1000), { requestId: 'req_test' }).data;
-  await jetstream(nc).publish(natsNames(namespace).eventSubject(type), JSON.stringify(e), { msgID: id });
-  return id;
+  const created = Math.floor(Date.now() / 1000);
+  const e = stripeEvent(id, type, object, created, { requestId: 'req_test' }).data;
+  const h = headers();
+  if (opts.relayHeaders !== false) h.set(HEADERS.stripeCreated, String(created));
+  const ack = await jetstream(nc).publish(natsNames(namespace).eventSubject(type), opts.body ?? JSON.stringify(e), {
+    msgID: id,
+    headers: h,
+  });
+  return { id, seq: ack.seq };
 }
+
+const publish = async (type: string, object: Record<string, unknown>): Promise<string> => (await publishAt(type, object)).id;
 
 /** One sample of the gateway's `/metrics` (Prometheus text), 0 when the series is absent. */
 async function scraped(series: string): Promise<number> {
@@ -299,6 +315,59 @@ describe('deliveries', () => {
     expect((await stripe.events.list({ type: 'customer.created', created: { gt: now + 60 } })).data).toHaveLength(0);
     expect((await stripe.events.list({ type: 'customer.created', created: { lte: now + 60 } })).data).toHaveLength(5);
     expect(await failure(stripe.events.retrieve('evt_nope'))).toMatchObject({ statusCode: 404, code: 'resource_missing' });
+  });
+});
+
+describe('the events index', () => {
+  it('keeps the bodies in MF_EVENTS: events by headers or by body, rows stored with their body, bodies gone from the stream', async () => {
+    const type = 'product.created';
+    const byHeaders = await publishAt(type, { id: 'prod_h', object: 'product' });
+    const byBody = await publishAt(type, { id: 'prod_b', object: 'product' }, { relayHeaders: false });
+    const notAnEvent = await publishAt(type, { id: 'prod_x', object: 'product' }, { relayHeaders: false, body: '{"object":"product"}' });
+    await eventually(async () => ((await stripe.events.list({ type })).data.length === 2 ? true : undefined));
+    const listed = await stripe.events.list({ type });
+    expect(listed.data.map((e) => [e.id, (e.data.object as { id: string }).id])).toEqual([
+      [byBody.id, 'prod_b'],
+      [byHeaders.id, 'prod_h'],
+    ]);
+    expect(await stripe.events.retrieve(byHeaders.id)).toEqual(listed.data[1]);
+    expect(await failure(stripe.events.retrieve(notAnEvent.id))).toMatchObject({ statusCode: 404 });
+
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    try {
+      const rows = await pool.query<{ id: string; body: string | null; stream_seq: string }>(
+        `SELECT id, body, stream_seq::text FROM gateway.stripe_events WHERE id = ANY($1) ORDER BY stream_seq`,
+        [[byHeaders.id, byBody.id]],
+      );
+      expect(rows.rows).toEqual([
+        { id: byHeaders.id, body: null, stream_seq: String(byHeaders.seq) },
+        { id: byBody.id, body: null, stream_seq: String(byBody.seq) },
+      ]);
+      // A row from before migration 0005 keeps its body, and is served from it.
+      const old = stripeEvent('evt_stored_before', type, { id: 'prod_old', object: 'product' }, 1_700_000_000, { requestId: null }).data;
+      await pool.query(`INSERT INTO gateway.stripe_events (id, type, created, body) VALUES ($1, $2, $3, $4)`, [
+        old.id,
+        type,
+        old.created,
+        JSON.stringify(old),
+      ]);
+      expect(await stripe.events.retrieve('evt_stored_before')).toMatchObject({
+        id: 'evt_stored_before',
+        data: { object: { id: 'prod_old' } },
+      });
+    } finally {
+      await pool.end();
+    }
+
+    // The gateway's consumer takes the headers only.
+    const jsm = await jetstreamManager(nc);
+    const names = natsNames(namespace);
+    expect((await jsm.consumers.info(names.eventsStream, names.durable('gateway', 'events'))).config.headers_only).toBe(true);
+
+    // The stream loses a body (a purge, a limit): the event is left out of lists and not found.
+    await jsm.streams.deleteMessage(names.eventsStream, byHeaders.seq);
+    expect((await stripe.events.list({ type })).data.map((e) => e.id)).toEqual([byBody.id, 'evt_stored_before'].sort().reverse()); // newest id first
+    expect(await failure(stripe.events.retrieve(byHeaders.id))).toMatchObject({ statusCode: 404 });
   });
 });
 

@@ -89,6 +89,7 @@ export function buildAsyncApi(): Json {
         properties: {
           'Nats-Msg-Id': { type: 'string', description: 'The event id (evt_...): deduplicate on it (delivery is at least once).' },
           traceparent: { type: 'string', description: 'W3C trace context of the change.' },
+          'mf-stripe-created': { type: 'string', description: 'The event’s `created` (unix seconds), as a decimal string.' },
         },
       },
       payload: { $ref: `#/components/schemas/event.${type}` },

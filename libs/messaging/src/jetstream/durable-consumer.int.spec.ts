@@ -336,6 +336,45 @@ describe('startDurableConsumer', () => {
     expect(got).toEqual([1, 2]);
   });
 
+  it('switches an existing durable to headers only in place, where it left off', async () => {
+    const subject = names.ingestSubject('headers_only');
+    const durable = names.durable('meter-ingestion', 'headers_only');
+    const got: { i?: number; size: string | undefined; bytes: number; seq: number }[] = [];
+    const start = (headersOnly: boolean) =>
+      startDurableConsumer({
+        nc,
+        stream: names.ingestStream,
+        durable,
+        filterSubject: subject,
+        headersOnly,
+        handle: async (m) => {
+          got.push({
+            ...(m.data.length > 0 ? { i: m.json<{ i: number }>().i } : {}),
+            size: m.headers['Nats-Msg-Size'],
+            bytes: m.data.length,
+            seq: m.streamSequence,
+          });
+          return { kind: 'ack' };
+        },
+      });
+    const first = await start(false);
+    const a = await publish(subject, { i: 1 }, 'ho-1');
+    await eventually(async () => (got.length === 1 ? true : undefined));
+    await first.stop();
+    const b = await publish(subject, { i: 2 }, 'ho-2');
+    const second = await start(true);
+    try {
+      await eventually(async () => (got.length === 2 ? true : undefined));
+      expect((await jsm.consumers.info(names.ingestStream, durable)).config.headers_only).toBe(true);
+    } finally {
+      await second.stop();
+    }
+    expect(got).toEqual([
+      { i: 1, size: undefined, bytes: 7, seq: a.seq },
+      { size: '7', bytes: 0, seq: b.seq },
+    ]);
+  });
+
   it("keeps a slow handler's message from being redelivered after ack_wait", async () => {
     const subject = names.ingestSubject('slow');
     const durable = names.durable('meter-ingestion', 'slow');

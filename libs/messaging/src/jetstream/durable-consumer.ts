@@ -25,6 +25,11 @@ export interface ConsumerOptionsBase {
   stream: string;
   durable: string;
   filterSubject?: string;
+  /**
+   * Deliver the headers only (`headers_only`; the server adds `Nats-Msg-Size`): for a consumer
+   * that needs a message's id, subject and headers now and its body, if ever, later (by sequence).
+   */
+  headersOnly?: boolean;
   /** The service running the consumer: the `service` label of its lag gauge (default `unknown`). */
   service?: string;
   /** How often the consumer's lag (`num_pending`) is sampled into the gauge (default 10 s). */
@@ -95,7 +100,7 @@ const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : S
 export async function ensureConsumer(
   nc: NatsConnection,
   stream: string,
-  cfg: { durable: string; filterSubject?: string; maxDeliver?: number; ackWaitMs: number; maxAckPending: number },
+  cfg: { durable: string; filterSubject?: string; headersOnly?: boolean; maxDeliver?: number; ackWaitMs: number; maxAckPending: number },
 ): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const want: Partial<ConsumerConfig> = {
@@ -105,17 +110,24 @@ export async function ensureConsumer(
     ack_wait: nanos(cfg.ackWaitMs),
     max_deliver: cfg.maxDeliver ?? -1,
     max_ack_pending: cfg.maxAckPending,
+    headers_only: cfg.headersOnly === true,
     ...(cfg.filterSubject ? { filter_subject: cfg.filterSubject } : {}),
   };
   try {
     const info = await jsm.consumers.info(stream, cfg.durable);
     const c = info.config;
-    if (c.ack_wait !== want.ack_wait || c.max_deliver !== want.max_deliver || c.max_ack_pending !== want.max_ack_pending) {
+    if (
+      c.ack_wait !== want.ack_wait ||
+      c.max_deliver !== want.max_deliver ||
+      c.max_ack_pending !== want.max_ack_pending ||
+      (c.headers_only === true) !== want.headers_only
+    ) {
       // 2.9 can edit these in place (not the filter subject).
       await jsm.consumers.update(stream, cfg.durable, {
         ack_wait: want.ack_wait,
         max_deliver: want.max_deliver,
         max_ack_pending: want.max_ack_pending,
+        headers_only: want.headers_only,
       });
     }
   } catch (e) {
@@ -249,6 +261,7 @@ export async function startDurableConsumer(opts: DurableConsumerOptions): Promis
   await ensureConsumer(opts.nc, opts.stream, {
     durable: opts.durable,
     filterSubject: opts.filterSubject,
+    headersOnly: opts.headersOnly,
     ackWaitMs,
     maxAckPending: Math.max(concurrency * 4, opts.batch ?? 0, 64),
   });
@@ -331,6 +344,7 @@ export async function startBatchConsumer(opts: BatchConsumerOptions): Promise<Ru
   await ensureConsumer(opts.nc, opts.stream, {
     durable: opts.durable,
     filterSubject: opts.filterSubject,
+    headersOnly: opts.headersOnly,
     ackWaitMs,
     // enough outstanding for two batches in hand and one being pulled
     maxAckPending: Math.max(opts.maxBatch * 3, 1000),

@@ -105,6 +105,8 @@ describe('OutboxRelay', () => {
     });
     expect(stripe[0]!.body).toEqual(appended.stored[1]!.data);
     expect(stripe[0]!.header.get('mf-event-type')).toBe(evt.type);
+    expect(stripe[0]!.header.get('mf-stripe-created')).toBe('1700000000');
+    expect(svc[0]!.header.has('mf-stripe-created')).toBe(false);
     expect(stripe[0]!.header.get('mf-correlation-id')).toBe('req_1');
 
     // restart: a new relay resumes from the stored cursor

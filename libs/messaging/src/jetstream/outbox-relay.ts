@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { STRIPE_EVENT_ANNOUNCED, STRIPE_EVENT_EMITTED, type NatsNames, type ServiceName } from '@meterflow/contracts';
+import { HEADERS, STRIPE_EVENT_ANNOUNCED, STRIPE_EVENT_EMITTED, type NatsNames, type ServiceName } from '@meterflow/contracts';
 import { eventsChannel, quoteIdent, type StripeEventRenderer } from '@meterflow/event-store';
 import { contextFromTraceparent, eventsPublished, SpanKind, traceparentOf, withSpan } from '@meterflow/observability';
 import { JetStreamPublisher, type JetStreamAck } from './jetstream-publisher.js';
@@ -51,9 +51,10 @@ interface RelayRow {
   traceparent: string | null;
   correlation_id: string | null;
   causation_id: string | null;
-  /** Stripe events (emitted or announced) only: `data->>'id'` and `data->>'type'`. */
+  /** Stripe events (emitted or announced) only: `data->>'id'`, `data->>'type'` and `data->>'created'`. */
   stripe_id: string | null;
   stripe_type: string | null;
+  stripe_created: string | null;
 }
 
 /** A row the relay publishes: its JSON text was read. */
@@ -147,7 +148,8 @@ export class OutboxRelay {
                     e.metadata->>'eventId' AS event_id, e.metadata->>'traceparent' AS traceparent,
                     e.metadata->>'correlationId' AS correlation_id, e.metadata->>'causationId' AS causation_id,
                     CASE WHEN e.type = ANY($4::text[]) THEN e.data->>'id' END AS stripe_id,
-                    CASE WHEN e.type = ANY($4::text[]) THEN e.data->>'type' END AS stripe_type
+                    CASE WHEN e.type = ANY($4::text[]) THEN e.data->>'type' END AS stripe_type,
+                    CASE WHEN e.type = ANY($4::text[]) THEN e.data->>'created' END AS stripe_created
                FROM ${this.events} e
               WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
                 AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
@@ -210,7 +212,9 @@ export class OutboxRelay {
     if (r.causation_id) h.set('mf-causation-id', r.causation_id);
     h.set('mf-event-type', r.type);
     if (r.type === STRIPE_EVENT_EMITTED || r.type === STRIPE_EVENT_ANNOUNCED) {
-      // The Stripe event object is the body: as stored, or as rendered from an announcement.
+      // The Stripe event object is the body: as stored, or as rendered from an announcement. Its
+      // id (Nats-Msg-Id), type (the subject) and time (this header) can be read without the body.
+      if (r.stripe_created !== null) h.set(HEADERS.stripeCreated, r.stripe_created);
       return publisher.publish(names.eventSubject(String(r.stripe_type ?? undefined)), r.data, {
         msgId: String(r.stripe_id ?? undefined),
         headers: h,

@@ -73,16 +73,27 @@ export interface EventFilter {
   receivedAfter: Date;
 }
 
-/** A Stripe event as consumed from MF_EVENTS. */
+/**
+ * A Stripe event as consumed from MF_EVENTS: what its headers and subject say. Its body stays in
+ * the stream, read by sequence when the events API or a webhook needs it (`EventBodies`).
+ */
 export interface IncomingEvent {
   id: string;
   type: string;
   created: number;
-  /** The event JSON as published. */
-  body: string;
+  /** Where MF_EVENTS holds the event JSON as published. */
+  streamSeq: number;
   /** The W3C trace of the change it reports (from its NATS headers). */
   traceparent?: string;
 }
+
+/** The bodies of Stripe events, by their MF_EVENTS sequence (adapters/nats/event-bodies.ts). */
+export interface EventBodies {
+  /** Each sequence's event JSON as published; a sequence the stream no longer holds is absent. */
+  load(seqs: readonly number[]): Promise<Map<number, string>>;
+}
+
+export const EVENT_BODIES = Symbol('EVENT_BODIES');
 
 export interface EventLog {
   /** Keep the events (once each) and queue a delivery to every enabled endpoint subscribed; returns the deliveries queued. */

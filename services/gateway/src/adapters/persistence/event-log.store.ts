@@ -1,7 +1,15 @@
 import type pg from 'pg';
 import { listSql, rangeSql, type ListParams, type StripeList } from '@meterflow/stripe-api';
 import { signingSecrets } from '../../domain/webhook-endpoint.decider.js';
-import type { ClaimedDelivery, DeliveryQueue, EventFilter, EventLog, AttemptResult, IncomingEvent } from '../../application/ports.js';
+import type {
+  ClaimedDelivery,
+  DeliveryQueue,
+  EventBodies,
+  EventFilter,
+  EventLog,
+  AttemptResult,
+  IncomingEvent,
+} from '../../application/ports.js';
 
 /** Deliveries an event is still waiting for (Stripe's `pending_webhooks`): pending, or failed for good. */
 const PENDING = `(SELECT count(*) FROM webhook_deliveries p WHERE p.event_id = e.id AND p.status IN ('pending', 'failed'))::int`;
@@ -14,35 +22,53 @@ const withPending = (body: string, pending: number): Record<string, unknown> => 
 /** `invoice.*` -> a LIKE pattern (`_` is literal in event types). */
 const likePattern = (t: string): string => t.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%');
 
+/** A stored event: its body, kept here before migration 0005, or where MF_EVENTS holds it. */
+interface BodyRef {
+  body: string | null;
+  stream_seq: string | null;
+}
+
 /**
- * The Stripe events the gateway consumed from MF_EVENTS (`stripe_events`) and their webhook
- * deliveries: recording an event creates a delivery for every enabled endpoint subscribed to
- * its type, in the same statement.
+ * The Stripe events the gateway consumed from MF_EVENTS (`stripe_events`, an index: id, type,
+ * time and the stream sequence of the body) and their webhook deliveries: recording an event
+ * creates a delivery for every enabled endpoint subscribed to its type, in the same statement.
+ * The bodies are read from the stream (`EventBodies`) for the events a page or a delivery needs;
+ * an event whose body the stream no longer holds is left out of lists and not found.
  */
 export class PgEventLog implements EventLog, DeliveryQueue {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly bodies: EventBodies,
+  ) {}
 
   async record(events: readonly IncomingEvent[], now: Date): Promise<number> {
     if (events.length === 0) return 0;
     const { rowCount } = await this.pool.query(
       `WITH ins AS (
-         INSERT INTO stripe_events (id, type, created, body, traceparent)
-         SELECT * FROM json_to_recordset($1::json) AS r(id text, type text, created bigint, body text, traceparent text)
+         INSERT INTO stripe_events (id, type, created, stream_seq, traceparent)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[])
          ON CONFLICT (id) DO NOTHING
          RETURNING id, type)
        INSERT INTO webhook_deliveries (event_id, endpoint_id, next_attempt_at)
-       SELECT ins.id, w.id, $2 FROM ins
+       SELECT ins.id, w.id, $6 FROM ins
        JOIN webhook_endpoints w ON w.status = 'enabled' AND NOT w.deleted AND w.enabled_events && ARRAY[ins.type, '*']`,
-      // One json parameter (a native JSON.stringify) instead of five array literals whose
-      // ~2.7 kB bodies pg escapes element by element in JavaScript (issue 12).
       [
-        JSON.stringify(
-          events.map((e) => ({ id: e.id, type: e.type, created: e.created, body: e.body, traceparent: e.traceparent ?? null })),
-        ),
+        events.map((e) => e.id),
+        events.map((e) => e.type),
+        events.map((e) => e.created),
+        events.map((e) => e.streamSeq),
+        events.map((e) => e.traceparent ?? null),
         now,
       ],
     );
     return rowCount ?? 0;
+  }
+
+  /** Each row's body, in order: stored with it, or read from the stream (undefined: gone from it). */
+  private async resolve(rows: readonly BodyRef[]): Promise<(string | undefined)[]> {
+    const seqs = rows.filter((r) => r.body === null && r.stream_seq !== null).map((r) => Number(r.stream_seq));
+    const loaded = seqs.length > 0 ? await this.bodies.load(seqs) : new Map<number, string>();
+    return rows.map((r) => r.body ?? (r.stream_seq === null ? undefined : loaded.get(Number(r.stream_seq))));
   }
 
   async list(f: EventFilter, lp: ListParams): Promise<StripeList<Record<string, unknown>>> {
@@ -65,22 +91,27 @@ export class PgEventLog implements EventLog, DeliveryQueue {
       );
     const page = listSql(lp, { idColumn: 'e.id', firstArg: args.length + 1 });
     if (page.where) where.push(page.where);
-    const { rows } = await this.pool.query<{ body: string; pending: number }>(
-      `SELECT e.body, ${PENDING} AS pending FROM stripe_events e WHERE ${where.join(' AND ')} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
+    const { rows } = await this.pool.query<BodyRef & { pending: number }>(
+      `SELECT e.body, e.stream_seq, ${PENDING} AS pending FROM stripe_events e WHERE ${where.join(' AND ')} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
       [...args, ...page.args],
     );
-    return page.finish(
-      rows.map((r) => withPending(r.body, r.pending)),
-      '/v1/events',
-    );
+    // The page is cut (limit, has_more) before the bodies are read: only its own are.
+    const list = page.finish(rows, '/v1/events');
+    const bodies = await this.resolve(list.data);
+    return {
+      ...list,
+      data: list.data.flatMap((r, i) => (bodies[i] === undefined ? [] : [withPending(bodies[i], r.pending)])),
+    };
   }
 
   async retrieve(id: string, receivedAfter: Date): Promise<Record<string, unknown> | undefined> {
-    const { rows } = await this.pool.query<{ body: string; pending: number }>(
-      `SELECT e.body, ${PENDING} AS pending FROM stripe_events e WHERE e.id = $1 AND e.received_at > $2`,
+    const { rows } = await this.pool.query<BodyRef & { pending: number }>(
+      `SELECT e.body, e.stream_seq, ${PENDING} AS pending FROM stripe_events e WHERE e.id = $1 AND e.received_at > $2`,
       [id, receivedAfter],
     );
-    return rows[0] && withPending(rows[0].body, rows[0].pending);
+    if (!rows[0]) return undefined;
+    const [body] = await this.resolve(rows);
+    return body === undefined ? undefined : withPending(body, rows[0].pending);
   }
 
   async prune(before: Date): Promise<number> {
@@ -114,7 +145,8 @@ export class PgEventLog implements EventLog, DeliveryQueue {
       secret: string;
       previous_secret: string | null;
       previous_secret_expires_at: string | null;
-      body: string;
+      body: string | null;
+      stream_seq: string | null;
       traceparent: string | null;
       pending: number;
     }>(
@@ -129,10 +161,11 @@ export class PgEventLog implements EventLog, DeliveryQueue {
        UPDATE webhook_deliveries d SET next_attempt_at = $4
        FROM c, webhook_endpoints w, stripe_events e
        WHERE d.event_id = c.event_id AND d.endpoint_id = c.endpoint_id AND w.id = d.endpoint_id AND e.id = d.event_id
-       RETURNING d.event_id, d.endpoint_id, d.attempts, d.first_attempt_at, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, e.body, e.traceparent, ${PENDING} AS pending`,
+       RETURNING d.event_id, d.endpoint_id, d.attempts, d.first_attempt_at, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, e.body, e.stream_seq, e.traceparent, ${PENDING} AS pending`,
       [slots.map((s) => s.endpointId), slots.map((s) => s.free), now, leaseUntil],
     );
-    return rows.map((r) => ({
+    const bodies = await this.resolve(rows);
+    const claimed = rows.map((r, i) => ({
       eventId: r.event_id,
       endpointId: r.endpoint_id,
       url: r.url,
@@ -144,12 +177,22 @@ export class PgEventLog implements EventLog, DeliveryQueue {
         },
         Math.floor(now.getTime() / 1000),
       ),
-      body: r.body,
+      body: bodies[i] ?? '',
       traceparent: r.traceparent,
       attempts: r.attempts,
       firstAttemptAt: r.first_attempt_at,
       pendingWebhooks: r.pending,
     }));
+    // A body the stream no longer holds (a retention shorter than the retry window) can never be
+    // sent: that delivery has failed for good, with the reason recorded as its attempt.
+    const gone = claimed.filter((_, i) => bodies[i] === undefined);
+    for (const d of gone)
+      await this.settle(
+        d,
+        { at: now, durationMs: 0, status: null, error: 'the event is no longer in MF_EVENTS' },
+        { succeeded: false, next: null },
+      );
+    return claimed.filter((_, i) => bodies[i] !== undefined);
   }
 
   async settle(

@@ -85,4 +85,11 @@ export const gatewayMigrations: Migration[] = [
     id: '0004_webhook_secret_roll',
     sql: `ALTER TABLE webhook_endpoints ADD COLUMN previous_secret text, ADD COLUMN previous_secret_expires_at bigint;`,
   },
+  {
+    // An event's body stays in MF_EVENTS, read by its stream sequence (issue 12): new rows keep
+    // the sequence only; rows from before keep their body.
+    id: '0005_event_bodies_in_jetstream',
+    sql: `ALTER TABLE stripe_events ALTER COLUMN body DROP NOT NULL, ADD COLUMN stream_seq bigint,
+            ADD CONSTRAINT stripe_events_body_or_seq CHECK (body IS NOT NULL OR stream_seq IS NOT NULL);`,
+  },
 ];
