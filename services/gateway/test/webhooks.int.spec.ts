@@ -371,6 +371,45 @@ describe('the events index', () => {
   });
 });
 
+describe('a body gone from MF_EVENTS', () => {
+  it('fails its pending deliveries for good, with the reason recorded as their attempt', async () => {
+    let secret = '';
+    const r = await receiver(
+      () => secret,
+      () => 500,
+    );
+    receivers.push(r);
+    const ep = await stripe.webhookEndpoints.create({ url: r.url, enabled_events: ['invoice.voided'] });
+    secret = ep.secret!;
+    const e = await publishAt('invoice.voided', { id: 'in_gone', object: 'invoice' });
+    await eventually(async () => (r.hits.some((h) => h.id === e.id) ? true : undefined), 5000);
+    await (await jetstreamManager(nc)).streams.deleteMessage(natsNames(namespace).eventsStream, e.seq);
+
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    try {
+      const attempts = await eventually(async () => {
+        const { rows } = await pool.query<{ status: string; attempt: number; status_code: number | null; error: string | null }>(
+          `SELECT d.status, a.attempt, a.status_code, a.error
+             FROM gateway.webhook_deliveries d JOIN gateway.webhook_attempts a USING (event_id, endpoint_id)
+            WHERE d.event_id = $1 AND d.endpoint_id = $2 ORDER BY a.attempt`,
+          [e.id, ep.id],
+        );
+        return rows.at(-1)?.error === 'the event is no longer in MF_EVENTS' ? rows : undefined;
+      }, 10_000);
+      // Every attempt before the body went was sent (and answered 500); none after.
+      const sent = r.hits.filter((h) => h.id === e.id).length;
+      expect(attempts.map((a) => [a.status, a.status_code])).toEqual([
+        ...Array.from({ length: sent }, () => ['failed', 500]),
+        ['failed', null],
+      ]);
+      await new Promise((res) => setTimeout(res, 1000));
+      expect(r.hits.filter((h) => h.id === e.id)).toHaveLength(sent);
+    } finally {
+      await pool.end();
+    }
+  });
+});
+
 describe('contract documents', () => {
   it('serves the OpenAPI and AsyncAPI documents', async () => {
     const base = gw.url;
