@@ -1,5 +1,12 @@
 import { z } from 'zod';
 
+/** An on/off setting: `true` or `false` (anything else is refused), `fallback` when unset. */
+export const envFlag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true');
+
 /** Settings every service shares; each service extends this schema with its own. */
 export const baseEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -21,10 +28,7 @@ export const baseEnvSchema = z.object({
    * (`MF_SVC_<SERVICE>`) as well as its Stripe events. `false` for a system where nothing reads
    * them: nothing in Meterflow does (docs/architecture.md).
    */
-  MF_RELAY_DOMAIN_EVENTS: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true'),
+  MF_RELAY_DOMAIN_EVENTS: envFlag(true),
 });
 
 export type BaseEnv = z.infer<typeof baseEnvSchema>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { envFlag } from '@meterflow/kernel';
 import { API_ROUTES, GATEWAY_EVENTS, buildAsyncApi, buildOpenApi } from '@meterflow/contracts';
 import { LOGGER, type ServiceDefinition } from '@meterflow/service-kit';
 import type { Logger } from '@meterflow/observability';
@@ -16,10 +17,7 @@ export const gatewayEnvSchema = z.object({
   /** How often idempotency records older than 24 h are deleted. */
   MF_IDEMPOTENCY_PRUNE_MS: z.coerce.number().int().min(1000).default(60_000),
   /** Trade: +9% keyed req/s, but a Postgres crash forgets the last ~0.6 s of idempotency records. */
-  MF_IDEMPOTENCY_ASYNC_COMMIT: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((v) => v === 'true'),
+  MF_IDEMPOTENCY_ASYNC_COMMIT: envFlag(false),
   /** A webhook attempt that has not answered by then has failed (Stripe: 10 s). */
   MF_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** Retry schedule: first delay, growth factor, longest delay, and the window after the first attempt (Stripe: 3 days). */
@@ -40,10 +38,7 @@ export const gatewayEnvSchema = z.object({
   /** Attempts in flight per endpoint at most. */
   MF_WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).default(8),
   /** Webhook URLs on loopback and private ranges (on-prem receivers); link-local / metadata addresses are always refused. */
-  MF_WEBHOOK_ALLOW_PRIVATE: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true'),
+  MF_WEBHOOK_ALLOW_PRIVATE: envFlag(true),
   /** How long `/v1/events` keeps an event (Stripe: 30 days). */
   MF_EVENTS_RETENTION_DAYS: z.coerce.number().min(0).default(30),
 });

@@ -22,6 +22,12 @@ export function stripeEventFacts(body: string): Pick<IncomingEvent, 'id' | 'type
   }
 }
 
+/** The event as recorded: its facts, where the stream holds it and the trace its headers carry. */
+function incoming(msg: InboundMessage, facts: Pick<IncomingEvent, 'id' | 'type' | 'created'>): IncomingEvent {
+  const traceparent = msg.headers.traceparent;
+  return { ...facts, streamSeq: msg.streamSequence, ...(traceparent ? { traceparent } : {}) };
+}
+
 /**
  * A Stripe event as the relays publish it, from its headers alone: the id (`Nats-Msg-Id`), the
  * type (the subject `mf.events.<type>`) and the time (`mf-stripe-created`). Undefined when a
@@ -33,8 +39,7 @@ export function eventFromHeaders(msg: InboundMessage, subjectPrefix: string): In
   if (!id?.startsWith('evt_') || !msg.subject.startsWith(subjectPrefix) || !Number.isSafeInteger(created)) return undefined;
   const type = msg.subject.slice(subjectPrefix.length);
   if (type === '') return undefined;
-  const traceparent = msg.headers.traceparent;
-  return { id, type, created, streamSeq: msg.streamSequence, ...(traceparent ? { traceparent } : {}) };
+  return incoming(msg, { id, type, created });
 }
 
 /**
@@ -71,9 +76,7 @@ export function startEventsConsumer(opts: {
           if (parsed[i] !== undefined) return;
           const body = bodies.get(m.streamSequence);
           const facts = body === undefined ? 'no longer in the stream' : stripeEventFacts(body);
-          const traceparent = m.headers.traceparent;
-          parsed[i] =
-            typeof facts === 'string' ? facts : { ...facts, streamSeq: m.streamSequence, ...(traceparent ? { traceparent } : {}) };
+          parsed[i] = typeof facts === 'string' ? facts : incoming(m, facts);
         });
       }
       await opts.events.record(parsed.filter((p): p is IncomingEvent => typeof p === 'object'));

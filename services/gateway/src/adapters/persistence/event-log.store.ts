@@ -165,7 +165,7 @@ export class PgEventLog implements EventLog, DeliveryQueue {
       [slots.map((s) => s.endpointId), slots.map((s) => s.free), now, leaseUntil],
     );
     const bodies = await this.resolve(rows);
-    const claimed = rows.map((r, i) => ({
+    const claimed = rows.map((r, i): Omit<ClaimedDelivery, 'body'> & { body: string | undefined } => ({
       eventId: r.event_id,
       endpointId: r.endpoint_id,
       url: r.url,
@@ -177,7 +177,7 @@ export class PgEventLog implements EventLog, DeliveryQueue {
         },
         Math.floor(now.getTime() / 1000),
       ),
-      body: bodies[i] ?? '',
+      body: bodies[i],
       traceparent: r.traceparent,
       attempts: r.attempts,
       firstAttemptAt: r.first_attempt_at,
@@ -185,18 +185,21 @@ export class PgEventLog implements EventLog, DeliveryQueue {
     }));
     // A body the stream no longer holds (a retention shorter than the retry window) can never be
     // sent: that delivery has failed for good, with the reason recorded as its attempt.
-    const gone = claimed.filter((_, i) => bodies[i] === undefined);
-    for (const d of gone)
-      await this.settle(
-        d,
-        { at: now, durationMs: 0, status: null, error: 'the event is no longer in MF_EVENTS' },
-        { succeeded: false, next: null },
-      );
-    return claimed.filter((_, i) => bodies[i] !== undefined);
+    const ready: ClaimedDelivery[] = [];
+    for (const d of claimed) {
+      if (d.body !== undefined) ready.push({ ...d, body: d.body });
+      else
+        await this.settle(
+          d,
+          { at: now, durationMs: 0, status: null, error: 'the event is no longer in MF_EVENTS' },
+          { succeeded: false, next: null },
+        );
+    }
+    return ready;
   }
 
   async settle(
-    d: ClaimedDelivery,
+    d: Pick<ClaimedDelivery, 'eventId' | 'endpointId'>,
     a: AttemptResult,
     outcome: { succeeded: true } | { succeeded: false; next: Date | null },
   ): Promise<void> {
