@@ -310,10 +310,12 @@ describe('credit grants over NATS request/reply', () => {
   });
 
   it('a future grant becomes effective by the real-time scheduler', async () => {
-    const soon = Math.floor(Date.now() / 1000) + 1;
+    // At least one whole second ahead: `+ 1` alone can be a millisecond away, and then the
+    // scheduler may have made the grant effective before the first read.
+    const soon = Math.floor(Date.now() / 1000) + 2;
     const g = await api<Stripe.Billing.CreditGrant>('credit_grants.create', grantParams('cus_rt', 50, { effective_at: String(soon) }));
     expect((await transactions('cus_rt', { credit_grant: g.id })).data).toHaveLength(0);
-    await eventually(async () => ((await transactions('cus_rt', { credit_grant: g.id })).data.length === 1 ? true : undefined), 5000);
+    await eventually(async () => ((await transactions('cus_rt', { credit_grant: g.id })).data.length === 1 ? true : undefined), 7000);
   });
 });
 
