@@ -3,7 +3,8 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import type { ApiRequest, ApplyCreditsReply, ApplyCreditsRequest, Stripe } from '@meterflow/contracts';
 import { DomainError, newId } from '@meterflow/kernel';
-import { startServiceForTest, type ServiceUnderTest } from '@meterflow/service-kit';
+import { EVENT_STORE, startServiceForTest, type ServiceUnderTest } from '@meterflow/service-kit';
+import { renderStoredAnnouncements, type PgEventStore } from '@meterflow/event-store';
 import {
   connectTestNats,
   createTestDatabase,
@@ -13,6 +14,7 @@ import {
   type TestDatabase,
 } from '@meterflow/testing';
 import { creditLedgerDefinition } from '../src/credit-ledger.definition.js';
+import { grantEventRendering } from '../src/application/credit-grant.aggregate.js';
 import { CreditLedgerModule } from '../src/credit-ledger.module.js';
 import { rebuild } from '../src/rebuild.js';
 
@@ -25,7 +27,7 @@ let ns: string;
 let nc: NatsConnection;
 let svc: ServiceUnderTest;
 const subs: Subscription[] = [];
-const received: { type: string; id: string; object: Record<string, unknown> }[] = [];
+const received: { type: string; id: string; object: Record<string, unknown>; previous?: unknown }[] = [];
 
 const CUSTOMERS: Record<string, { test_clock: string | null }> = {
   cus_rt: { test_clock: null },
@@ -115,8 +117,8 @@ beforeAll(async () => {
   subs.push(
     nc.subscribe(names.eventSubject('>'), {
       callback: (_e, msg) => {
-        const e = msg.json<{ id: string; type: string; data: { object: Record<string, unknown> } }>();
-        received.push({ type: e.type, id: e.id, object: e.data.object });
+        const e = msg.json<{ id: string; type: string; data: { object: Record<string, unknown>; previous_attributes?: unknown } }>();
+        received.push({ type: e.type, id: e.id, object: e.data.object, previous: e.data.previous_attributes });
       },
     }),
   );
@@ -490,5 +492,23 @@ describe('rebuild', () => {
     } finally {
       await client.end();
     }
+  });
+});
+
+describe('Stripe events', () => {
+  it('published every one as its stream renders it, most from the states just appended', async () => {
+    const store = svc.app.get<PgEventStore>(EVENT_STORE);
+    // The reference: each announcement rendered from its stream, as another replica's relay would.
+    const fromStreams = await renderStoredAnnouncements(store, [grantEventRendering]);
+    expect(fromStreams.length).toBeGreaterThan(10);
+    const published = () => fromStreams.map(([id]) => received.find((e) => e.id === id));
+    await eventually(async () => (published().every(Boolean) ? true : undefined), 10_000);
+    expect(published()).toEqual(
+      fromStreams.map(([, text]) => {
+        const e = JSON.parse(text) as { id: string; type: string; data: { object: unknown; previous_attributes?: unknown } };
+        return { type: e.type, id: e.id, object: e.data.object, previous: e.data.previous_attributes };
+      }),
+    );
+    expect(store.recentAnnouncements.hits).toBeGreaterThan(fromStreams.length / 2);
   });
 });
