@@ -102,57 +102,39 @@ export function renderAnnouncements<S, E extends DomainEvent>(
     const since = a.data.since;
     if (since !== undefined && !atVersion.has(since))
       throw new Error(`${name}: no state at version ${since} (announcement at ${a.streamPosition})`);
-    return renderAnnounced(rendering, a.data, since === undefined ? found : { ...found, before: atVersion.get(since)! });
+    const change = since === undefined ? found : { ...found, before: atVersion.get(since)! };
+    const { object, previousAttributes } = rendering.render(a.data.type, change);
+    const evt = stripeEvent(a.data.id, a.data.type, object, a.data.created, {
+      requestId: a.data.request.id,
+      idempotencyKey: a.data.request.idempotency_key,
+      ...(previousAttributes ? { previousAttributes } : {}),
+    });
+    return toJson(evt.data);
   });
-}
-
-/** One Stripe `event` object (JSON text): its facts, and the object rendered from the states around the change. */
-function renderAnnounced<S, E extends DomainEvent>(
-  rendering: StripeEventRendering<S, E>,
-  facts: AnnouncedFacts,
-  change: AnnouncedChange<S, E>,
-): string {
-  const { object, previousAttributes } = rendering.render(facts.type, change);
-  const evt = stripeEvent(facts.id, facts.type, object, facts.created, {
-    requestId: facts.request.id,
-    idempotencyKey: facts.request.idempotency_key,
-    ...(previousAttributes ? { previousAttributes } : {}),
-  });
-  return toJson(evt.data);
 }
 
 /**
- * A service's renderer for the outbox relay: each announcement rendered by the rendering that
- * claims its Stripe type, from the states this process's unit of work just appended when it
- * still has them (`store.recentAnnouncements`), else from its stream (the streams of those read
- * in one query). `streamsOnly`: always from the streams (`renderStoredAnnouncements`).
+ * A service's renderer for the outbox relay: the announcing streams read in one query, each
+ * announcement rendered by the rendering that claims its Stripe type.
  */
-export function announcementRenderer(
-  store: PgEventStore,
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  renderings: readonly StripeEventRendering<any, any>[],
-  opts: { streamsOnly?: boolean } = {},
-): StripeEventRenderer {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function announcementRenderer(store: PgEventStore, renderings: readonly StripeEventRendering<any, any>[]): StripeEventRenderer {
   return {
     async render(announcements) {
-      const out = new Array<string>(announcements.length);
       // stream -> rendering -> indexes of its announcements
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const groups = new Map<string, Map<StripeEventRendering<any, any>, number[]>>();
       announcements.forEach((a, i) => {
         const rendering = renderings.find((r) => r.renders(a.data.type));
         if (!rendering) throw new Error(`no rendering for the announced Stripe event type ${a.data.type} (${a.streamId})`);
-        const recent = opts.streamsOnly ? undefined : store.recentAnnouncements.take(a.data.id);
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any
-        if (recent) return void (out[i] = renderAnnounced(rendering, a.data, recent as AnnouncedChange<any, any>));
         let byRendering = groups.get(a.streamId);
         if (!byRendering) groups.set(a.streamId, (byRendering = new Map()));
         const list = byRendering.get(rendering);
         if (list) list.push(i);
         else byRendering.set(rendering, [i]);
       });
-      if (groups.size === 0) return out;
       const streams = await store.readStreams([...groups.keys()]);
+      const out = new Array<string>(announcements.length);
       for (const [streamId, byRendering] of groups) {
         for (const [rendering, indexes] of byRendering) {
           const texts = renderAnnouncements(
@@ -166,25 +148,4 @@ export function announcementRenderer(
       return out;
     },
   };
-}
-
-/**
- * Every Stripe event a store announces, rendered from its streams as a relay that remembers
- * nothing (another replica's, or after a restart) renders it: `[id, JSON text]` in store order.
- * For checks that what was published is what the facts say (the services' integration tests).
- */
-export async function renderStoredAnnouncements(
-  store: PgEventStore,
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  renderings: readonly StripeEventRendering<any, any>[],
-): Promise<[string, string][]> {
-  const announcements: StripeEventAnnouncement[] = [];
-  for (let after = 0n; ;) {
-    const page = await store.readAll({ after, limit: 1000, types: [STRIPE_EVENT_ANNOUNCED] });
-    if (page.length === 0) break;
-    after = page.at(-1)!.globalPosition;
-    for (const e of page) announcements.push({ streamId: e.streamId, streamPosition: e.streamPosition, data: e.data as AnnouncedFacts });
-  }
-  const texts = await announcementRenderer(store, renderings, { streamsOnly: true }).render(announcements);
-  return announcements.map((a, i) => [a.data.id, texts[i]!]);
 }

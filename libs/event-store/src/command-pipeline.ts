@@ -8,7 +8,6 @@ import {
   type PgEventStore,
   type StoredEvent,
 } from './pg-event-store.js';
-import type { RecentChange } from './recent-announcements.js';
 
 /**
  * The one command pipeline every service writes through (Emmett's CommandHandler is the model):
@@ -113,10 +112,6 @@ interface Tracked {
   state: unknown;
   decided: DomainEvent[];
   pending: NewEvent[];
-  /** The announcements among `pending` with the states the relay renders them from (`RecentAnnouncements`). */
-  announced: { id: string; change: RecentChange }[];
-  /** A decided event its type does not fold: the states here are not the stream's, so nothing is remembered. */
-  unfolded: boolean;
 }
 
 /** Fold stored events into a state with a type's decider. */
@@ -152,9 +147,7 @@ export async function loadAggregates<S, C, E extends DomainEvent>(
  * `VersionConflictError` (the pipeline then runs the unit again).
  */
 /** What a change to the unit overwrote (kept once a checkpoint was taken): undone in reverse order. */
-type Undo =
-  | { kind: 'tracked'; key: string }
-  | { kind: 'changed'; t: Tracked; state: unknown; decided: number; pending: number; announced: number; unfolded: boolean };
+type Undo = { kind: 'tracked'; key: string } | { kind: 'changed'; t: Tracked; state: unknown; decided: number; pending: number };
 
 export class UnitOfWork {
   private readonly tracked = new Map<string, Tracked>();
@@ -226,53 +219,17 @@ export class UnitOfWork {
     const since = t.loaded.version + t.pending.length;
     const decided = type.decider.decide(command, start);
     const events = (Array.isArray(decided) ? decided : [decided]) as E[];
-    if (events.length > 0)
-      this.undoLog?.push({
-        kind: 'changed',
-        t,
-        state: t.state,
-        decided: t.decided.length,
-        pending: t.pending.length,
-        announced: t.announced.length,
-        unfolded: t.unfolded,
-      });
-    const folds = type.folds ?? defaultFolds;
-    // What the renderer folds around each announcement (renderAnnouncements): the state before the
-    // last folded event, or at the announcement's `since`, and after it.
-    let lastBefore: S = start;
+    if (events.length > 0) this.undoLog?.push({ kind: 'changed', t, state: t.state, decided: t.decided.length, pending: t.pending.length });
     for (const event of events) {
       const before = t.state as S;
       const after = type.decider.evolve(before, event);
       t.state = after;
       t.decided.push(event);
-      if (!folds(event.type)) t.unfolded = true;
-      lastBefore = before;
-      const announced = type.announce?.({ id, event, before, after, command }, this.ctx) ?? [];
-      t.pending.push(event as NewEvent, ...announced);
-      this.remember(t, announced, { before, after, event });
+      t.pending.push(event as NewEvent, ...(type.announce?.({ id, event, before, after, command }, this.ctx) ?? []));
     }
-    if (events.length > 0 && type.announceChange) {
-      const announced = type.announceChange({ id, command, events, before: start, after: t.state as S, since }, this.ctx);
-      t.pending.push(...announced);
-      this.remember(t, announced, { before: lastBefore, after: t.state, event: events.at(-1) }, { version: since, state: start });
-    }
+    if (events.length > 0 && type.announceChange)
+      t.pending.push(...type.announceChange({ id, command, events, before: start, after: t.state as S, since }, this.ctx));
     return { state: t.state as S, events };
-  }
-
-  /**
-   * Keep the states of these announcements for the relay (`RecentAnnouncements`) where they are
-   * the ones the stream folds to: `before` is the state at the announcement's `since` when it has
-   * one (the command's start, `announceChange`), else before the last event. Others are left to
-   * the stream.
-   */
-  private remember(t: Tracked, announced: readonly NewEvent[], change: RecentChange, start?: { version: number; state: unknown }): void {
-    if (t.unfolded) return;
-    for (const a of announced) {
-      if (a.type !== STRIPE_EVENT_ANNOUNCED) continue;
-      const facts = a.data as { id: string; since?: number };
-      if (facts.since === undefined) t.announced.push({ id: facts.id, change });
-      else if (facts.since === start?.version) t.announced.push({ id: facts.id, change: { ...change, before: start.state } });
-    }
   }
 
   /** Record facts on a stream no aggregate type owns here (a key claim), appended with the rest. */
@@ -294,8 +251,6 @@ export class UnitOfWork {
           u.t.state = u.state;
           u.t.decided.length = u.decided;
           u.t.pending.length = u.pending;
-          u.t.announced.length = u.announced;
-          u.t.unfolded = u.unfolded;
         }
       }
       this.facts.length = facts;
@@ -323,7 +278,6 @@ export class UnitOfWork {
       ...(this.ctx.causationId ? { causationId: this.ctx.causationId } : {}),
     });
     const byStream = new Map(results.map((r) => [r.streamId, r]));
-    for (const t of changed) for (const a of t.announced) this.store.recentAnnouncements.remember(a.id, a.change);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const byType = new Map<AggregateType<any, any, any>, Change<unknown>[]>();
     for (const t of changed) {
@@ -337,16 +291,7 @@ export class UnitOfWork {
   }
 
   private track<S, C, E extends DomainEvent>(type: AggregateType<S, C, E>, id: string, loaded: Loaded<S>): void {
-    this.tracked.set(type.streamId(id), {
-      type,
-      id,
-      loaded,
-      state: loaded.state,
-      decided: [],
-      pending: [],
-      announced: [],
-      unfolded: false,
-    });
+    this.tracked.set(type.streamId(id), { type, id, loaded, state: loaded.state, decided: [], pending: [] });
     this.undoLog?.push({ kind: 'tracked', key: type.streamId(id) });
   }
 }

@@ -1,6 +1,5 @@
 export { EVENTS_AS_JSON_SQL, eventStoreMigration, eventsChannel, grantAppendOnly, quoteIdent } from './event-store.migration.js';
 export { toJson } from './json.js';
-export { RecentAnnouncements, type RecentChange } from './recent-announcements.js';
 export {
   EventContractError,
   PgEventStore,
@@ -37,7 +36,6 @@ export {
   announceStripeEvent,
   announcementRenderer,
   renderAnnouncements,
-  renderStoredAnnouncements,
   type AnnouncedChange,
   type AnnouncedFacts,
   type RenderedObject,

@@ -6,7 +6,6 @@ import type pg from 'pg';
 import { eventContractViolation, type EventCatalog, type EventMetadata } from '@meterflow/contracts';
 import { quoteIdent } from './event-store.migration.js';
 import { toJson } from './json.js';
-import { RecentAnnouncements } from './recent-announcements.js';
 import { context, propagation } from '@opentelemetry/api';
 
 export interface NewEvent {
@@ -160,8 +159,6 @@ export interface PgEventStoreOptions {
   upcast?: (event: StoredEvent) => StoredEvent;
   /** The service's event contracts (libs/contracts): every appended event must match one. */
   catalog?: EventCatalog;
-  /** How many just-appended announced changes to keep for the relay to render from (`RecentAnnouncements`; default 4096, 0: none). */
-  recentAnnouncements?: number;
 }
 
 /** An append refused because an event breaks the service's event contract; nothing was written. */
@@ -181,8 +178,6 @@ export class PgEventStore {
   private readonly t: string;
   private readonly upcast: (event: StoredEvent) => StoredEvent;
   private readonly catalog: EventCatalog | undefined;
-  /** What this process's units of work just appended that announces Stripe events (the relay renders from it). */
-  readonly recentAnnouncements: RecentAnnouncements;
 
   constructor(
     readonly pool: pg.Pool,
@@ -192,7 +187,6 @@ export class PgEventStore {
     this.t = `${quoteIdent(schema)}.events`;
     this.upcast = opts.upcast ?? ((e) => e);
     this.catalog = opts.catalog;
-    this.recentAnnouncements = new RecentAnnouncements(opts.recentAnnouncements);
   }
 
   /** One stream: `appendMany` with a single batch. */
