@@ -826,11 +826,26 @@ describe('one-off invoices and invoice items', () => {
     expect((await call('invoices.retrieve', {}, { id: inv.id })).subtotal).toBe(650);
     await call('invoiceitems.del', {}, { id: extra.id });
     expect((await call('invoices.retrieve', {}, { id: inv.id })).subtotal).toBe(600);
+    // The read model: the removed line's row is gone; each row's xmin tells whether it was rewritten.
+    const pool = svc.app.get<PgEventStore>(EVENT_STORE).pool;
+    const rows = async (table: 'invoices' | 'invoice_lines') =>
+      (
+        await pool.query<{ id: string; xmin: string }>(
+          `SELECT id, xmin::text FROM ${table} WHERE ${table === 'invoices' ? 'id' : 'invoice'} = $1 ORDER BY id`,
+          [inv.id],
+        )
+      ).rows;
+    const linesBefore = await rows('invoice_lines');
+    expect(linesBefore.map((r) => r.id).sort()).toEqual(inv.lines.data.map((l: any) => l.id).sort());
+    const invoiceBefore = await rows('invoices');
 
     const calls = creditCalls.length;
     const open = await call('invoices.finalize', { auto_advance: 'false' }, { id: inv.id });
     expect(open).toMatchObject({ status: 'open', amount_due: 600 });
     expect(creditCalls.length).toBe(calls); // nothing metered: the ledger is not asked
+    // Finalizing changed the invoice, not its lines: only the invoice row is written.
+    expect(await rows('invoice_lines')).toEqual(linesBefore);
+    expect((await rows('invoices'))[0]!.xmin).not.toBe(invoiceBefore[0]!.xmin);
     await expect(call('invoiceitems.del', {}, { id: item.id })).rejects.toMatchObject({ code: 'invoice_not_editable' });
 
     const paid = await call('invoices.pay', { paid_out_of_band: 'true' }, { id: inv.id });
@@ -932,6 +947,16 @@ describe('one-off invoices and invoice items', () => {
     await call('invoices.finalize', {}, { id: inv.id });
     expect(await call('invoices.send', {}, { id: inv.id })).toMatchObject({ status: 'open', collection_method: 'send_invoice' });
     await eventFor('invoice.sent', inv.id);
+  });
+
+  it('compresses the invoice objects with lz4 (migration 0007)', async () => {
+    const pool = svc.app.get<PgEventStore>(EVENT_STORE).pool;
+    const { rows } = await pool.query<{ method: string | null; n: number }>(
+      `SELECT pg_column_compression(object) AS method, count(*)::int AS n FROM invoices GROUP BY 1 ORDER BY 1`,
+    );
+    // Objects over Postgres's ~2 kB threshold are compressed, all with lz4; smaller ones are not.
+    expect(rows.find((r) => r.method === 'lz4')?.n).toBeGreaterThan(5);
+    expect(rows.map((r) => r.method).filter((m) => m !== null && m !== 'lz4')).toEqual([]);
   });
 
   it('rebuilds its read models from the event store', async () => {

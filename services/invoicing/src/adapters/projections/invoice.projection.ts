@@ -23,8 +23,14 @@ export async function projectInvoice(db: Db, inv: Invoice, version: number): Pro
  * Many invoices in one statement (round trips are what a batch costs): the invoice rows, their
  * lines upserted, and lines no longer on them removed. Deleted invoices are removed (a second
  * statement, when there are any).
+ *
+ * With `before` (the state the rows were projected at, which the unit of work loaded), only the
+ * lines that changed are written: evolve keeps an unchanged line's object (same object, same
+ * position), and a line's row depends only on it and the invoice's id and subscription. A
+ * finalization without credits then writes the invoice row alone (issue 12). Without it (a new
+ * invoice, a rebuild) every line is written and any other line of the invoice removed.
  */
-export async function projectInvoices(db: Db, list: readonly { inv: Invoice; version: number }[]): Promise<void> {
+export async function projectInvoices(db: Db, list: readonly { inv: Invoice; version: number; before?: InvoiceState }[]): Promise<void> {
   const gone = list.filter((l) => l.inv.deleted).map((l) => l.inv.id);
   if (gone.length > 0)
     await db.query(
@@ -37,7 +43,10 @@ export async function projectInvoices(db: Db, list: readonly { inv: Invoice; ver
   // literals of rendered invoices cost an escaping pass per element (issue 12).
   const invoices: unknown[] = [];
   const lines: unknown[] = [];
-  for (const { inv, version } of live) {
+  // Invoices whose lines are all written (their other rows removed), and single rows removed.
+  const whole: string[] = [];
+  const removed: string[] = [];
+  for (const { inv, version, before } of live) {
     const o = renderInvoice(inv);
     invoices.push({
       id: inv.id,
@@ -56,7 +65,15 @@ export async function projectInvoices(db: Db, list: readonly { inv: Invoice; ver
       version,
       object: o,
     });
-    inv.lines.forEach((l, i) => lines.push({ id: l.id, invoice: inv.id, position: i, object: renderLine(inv, l) }));
+    const was = before && !before.deleted ? before.lines : null;
+    inv.lines.forEach((l, i) => {
+      if (was?.[i] !== l) lines.push({ id: l.id, invoice: inv.id, position: i, object: renderLine(inv, l) });
+    });
+    if (!was) whole.push(inv.id);
+    else if (was.length > 0) {
+      const ids = new Set(inv.lines.map((l) => l.id));
+      for (const l of was) if (!ids.has(l.id)) removed.push(l.id);
+    }
   }
   await db.query(
     `WITH r AS MATERIALIZED (
@@ -75,12 +92,13 @@ export async function projectInvoices(db: Db, list: readonly { inv: Invoice; ver
           amount_due = EXCLUDED.amount_due, version = EXCLUDED.version, object = EXCLUDED.object
        WHERE invoices.version < EXCLUDED.version
      ), gone AS (
-       DELETE FROM invoice_lines WHERE invoice = ANY(ARRAY(SELECT id FROM r)) AND NOT (id = ANY(ARRAY(SELECT id FROM l)))
+       DELETE FROM invoice_lines
+        WHERE (invoice = ANY($3::text[]) AND NOT (id = ANY(ARRAY(SELECT id FROM l)))) OR id = ANY($4::text[])
      )
      INSERT INTO invoice_lines (id, invoice, position, object)
      SELECT * FROM l
      ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position, object = EXCLUDED.object`,
-    [JSON.stringify(invoices), JSON.stringify(lines)],
+    [JSON.stringify(invoices), JSON.stringify(lines), whole, removed],
   );
 }
 
@@ -122,7 +140,7 @@ export const invoiceProjections: InvoiceProjections = {
   invoices: (tx, changes) =>
     projectInvoices(
       tx,
-      changes.flatMap((c) => (c.after ? [{ inv: c.after, version: c.version }] : [])),
+      changes.flatMap((c) => (c.after ? [{ inv: c.after, version: c.version, before: c.before }] : [])),
     ),
   items: (tx, changes) =>
     projectInvoiceItems(
