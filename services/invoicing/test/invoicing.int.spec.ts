@@ -949,16 +949,6 @@ describe('one-off invoices and invoice items', () => {
     await eventFor('invoice.sent', inv.id);
   });
 
-  it('compresses the invoice objects with lz4 (migration 0007)', async () => {
-    const pool = svc.app.get<PgEventStore>(EVENT_STORE).pool;
-    const { rows } = await pool.query<{ method: string | null; n: number }>(
-      `SELECT pg_column_compression(object) AS method, count(*)::int AS n FROM invoices GROUP BY 1 ORDER BY 1`,
-    );
-    // Objects over Postgres's ~2 kB threshold are compressed, all with lz4; smaller ones are not.
-    expect(rows.find((r) => r.method === 'lz4')?.n).toBeGreaterThan(5);
-    expect(rows.map((r) => r.method).filter((m) => m !== null && m !== 'lz4')).toEqual([]);
-  });
-
   it('rebuilds its read models from the event store', async () => {
     const store = svc.app.get<PgEventStore>(EVENT_STORE);
     const snapshot = async () =>

@@ -108,17 +108,4 @@ ALTER TABLE invoice_number_counters ALTER COLUMN prefix SET NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS invoice_number_counters_prefix ON invoice_number_counters (prefix);
 `,
   },
-  {
-    id: '0007_invoice_objects_lz4',
-    sql: `
--- The invoice object (~3 kB of JSON, above Postgres's 2 kB compression threshold) is compressed
--- on every write (the draft, then the final invoice) and decompressed on every read: lz4 does it
--- at about half pglz's cost (issue 12). Values written before keep pglz (both are read). A server
--- built without lz4 keeps pglz.
-DO $$ BEGIN
-  EXECUTE 'ALTER TABLE invoices ALTER COLUMN object SET COMPRESSION lz4';
-EXCEPTION WHEN feature_not_supported THEN NULL;
-END $$;
-`,
-  },
 ];
