@@ -92,8 +92,11 @@ export async function projectInvoices(db: Db, list: readonly { inv: Invoice; ver
           amount_due = EXCLUDED.amount_due, version = EXCLUDED.version, object = EXCLUDED.object
        WHERE invoices.version < EXCLUDED.version
      ), gone AS (
+       -- The id lists as subquery arrays, as the other lists here: with a literal array of 500 ids
+       -- and no statistics yet the planner scanned the whole table (at 100,000 invoices, every batch).
        DELETE FROM invoice_lines
-        WHERE (invoice = ANY($3::text[]) AND NOT (id = ANY(ARRAY(SELECT id FROM l)))) OR id = ANY($4::text[])
+        WHERE (invoice = ANY(ARRAY(SELECT unnest($3::text[]))) AND NOT (id = ANY(ARRAY(SELECT id FROM l))))
+           OR id = ANY(ARRAY(SELECT unnest($4::text[])))
      )
      INSERT INTO invoice_lines (id, invoice, position, object)
      SELECT * FROM l
