@@ -70,7 +70,7 @@ export async function projectInvoices(db: Db, list: readonly { inv: Invoice; ver
       if (was?.[i] !== l) lines.push({ id: l.id, invoice: inv.id, position: i, object: renderLine(inv, l) });
     });
     if (!was) whole.push(inv.id);
-    else if (was.length > 0) {
+    else {
       const ids = new Set(inv.lines.map((l) => l.id));
       for (const l of was) if (!ids.has(l.id)) removed.push(l.id);
     }
