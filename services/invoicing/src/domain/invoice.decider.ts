@@ -215,6 +215,9 @@ export function decideInvoice(command: InvoiceCommand, state: InvoiceState): Inv
     case 'RecordCreditApplications': {
       const inv = draft(state);
       if (inv.credits_applied) return []; // the ledger is idempotent by invoice; so are we
+      // No credit pays this invoice (the ledger stored nothing for it either): nothing to record,
+      // and nothing to freeze; the finalization that asked commits in the same unit.
+      if (command.applications.length === 0) return [];
       const byLine = new Map<string, bigint>();
       for (const a of command.applications) {
         const line = inv.lines.find((l) => l.id === a.line);

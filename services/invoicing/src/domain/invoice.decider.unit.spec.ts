@@ -80,6 +80,17 @@ describe('invoice aggregate', () => {
       .then((ev) => expect(ev).toEqual([]));
   });
 
+  it('an empty answer records nothing and leaves the lines editable (no credit to protect)', () => {
+    given([created([line('il_1', 3000)])])
+      .when({ ...credits, applications: [] })
+      .then((ev) => expect(ev).toEqual([]));
+    const s = fold([
+      created([line('il_1', 3000)]),
+      ...decideInvoice({ ...credits, applications: [] }, fold([created([line('il_1', 3000)])])),
+    ]);
+    expect(decideInvoice({ type: 'ChangeLine', at: 5_001, line: line('il_1', 10) }, s).map((e) => e.type)).toEqual(['InvoiceLineChanged']);
+  });
+
   it('refuses credits larger than the line', () => {
     given([created([line('il_1', 500)])])
       .when(credits)
