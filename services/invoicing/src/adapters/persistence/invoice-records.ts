@@ -26,13 +26,12 @@ export class PgInvoiceRecords implements InvoiceRecords {
     // settles a race with another transaction giving the same prefix to another customer: this
     // unit fails (a close then finalizes the batch's invoices one by one, each reading afresh).
     const first = new Map(customers.map((c) => [c, firstInvoicePrefix(c)]));
-    // One index probe per key (unnest joined to each unique index). `customer = ANY(..) OR prefix =
-    // ANY(..)` was planned as a sequential scan of every counter: 18 ms per batch of 500 at
-    // 100,000 customers, growing with the customers (docs/benchmarks.md, eighth stop).
+    // The keys as subquery arrays (the planner cannot size them, so it probes both unique
+    // indexes). With literal arrays it scanned every counter: the table grows from empty during a
+    // close and is never analyzed (docs/benchmarks.md, eighth stop).
     const seen = await tx.query<{ customer: string; prefix: string }>(
-      `SELECT c.customer, c.prefix FROM unnest($1::text[]) k JOIN invoice_number_counters c ON c.customer = k
-       UNION ALL
-       SELECT c.customer, c.prefix FROM unnest($2::text[]) k JOIN invoice_number_counters c ON c.prefix = k`,
+      `SELECT customer, prefix FROM invoice_number_counters
+        WHERE customer = ANY(ARRAY(SELECT unnest($1::text[]))) OR prefix = ANY(ARRAY(SELECT unnest($2::text[])))`,
       [customers, [...first.values()]],
     );
     const held = new Map(seen.rows.map((r) => [r.customer, r.prefix]));
@@ -42,7 +41,7 @@ export class PgInvoiceRecords implements InvoiceRecords {
       // Rare (8 hex characters share a value about once per 100,000 customers): the longer ones.
       const longer = new Map(unassigned.map((c) => [c, invoicePrefixCandidates(c).slice(1)]));
       const more = await tx.query<{ prefix: string }>(
-        `SELECT c.prefix FROM unnest($1::text[]) k JOIN invoice_number_counters c ON c.prefix = k`,
+        `SELECT prefix FROM invoice_number_counters WHERE prefix = ANY(ARRAY(SELECT unnest($1::text[])))`,
         [[...longer.values()].flat()],
       );
       const rest = assignPrefixes(unassigned, held, new Set([...taken, ...assigned.values(), ...more.rows.map((r) => r.prefix)]), (c) =>
