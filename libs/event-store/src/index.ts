@@ -1,5 +1,6 @@
 export { EVENTS_AS_JSON_SQL, eventStoreMigration, eventsChannel, grantAppendOnly, quoteIdent } from './event-store.migration.js';
 export { toJson } from './json.js';
+export { copyField, copyQuery, copyRow, copyValue } from './pg-copy.js';
 export {
   EventContractError,
   PgEventStore,

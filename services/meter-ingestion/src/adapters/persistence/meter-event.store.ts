@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { EventToStore, UsageWriter } from '../../application/ports.js';
-import { copyField, copyQuery } from './copy-in.js';
+import { copyField, copyQuery } from '@meterflow/event-store';
 import type { EventTimeWindow } from '../../domain/meter.types.js';
 import { windowSeconds } from '../../domain/usage.rollup.js';
 
