@@ -74,14 +74,17 @@ export async function projectInvoices(db: Db, list: readonly { inv: Invoice; ver
 }
 
 /**
- * The staging tables (per connection, emptied after each use in the same transaction, so a unit
- * may project twice and a failure leaves nothing), the two COPYs, then one statement: the invoice rows upserted (a stale version loses),
- * line rows no longer on an invoice removed, and the changed lines upserted.
+ * The staging tables, the two COPYs, then one statement: the invoice rows upserted (a stale
+ * version loses), line rows no longer on an invoice removed, and the changed lines upserted. The
+ * staging tables are per connection and truncated in place at every commit (`ON COMMIT DELETE
+ * ROWS`): a `DELETE` alone leaves their dead rows behind, and every later use scans them (never
+ * vacuumed: at 100,000 the emptying alone took 3.5 s, growing with each batch). The `DELETE` after
+ * use is for a transaction that projects again (the rebuild's pages).
  */
 const PROJECT_INVOICES_SQL = `CREATE TEMP TABLE IF NOT EXISTS mf_invoice_stage (id text, customer text, subscription text,
   status text, collection_method text, currency text, test_clock text, auto_advance bool, automatically_finalizes_at bigint,
-  created bigint, total bigint, amount_due bigint, idempotency_key text, version int, object json, whole bool);
-CREATE TEMP TABLE IF NOT EXISTS mf_invoice_line_stage (id text, invoice text, position int, object json, remove bool);
+  created bigint, total bigint, amount_due bigint, idempotency_key text, version int, object json, whole bool) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS mf_invoice_line_stage (id text, invoice text, position int, object json, remove bool) ON COMMIT DELETE ROWS;
 COPY pg_temp.mf_invoice_stage FROM STDIN;
 COPY pg_temp.mf_invoice_line_stage FROM STDIN;
 WITH inv AS (
