@@ -67,4 +67,57 @@ describe('COPY text format (copyRow, copyQuery)', () => {
       { numRuns: 60 },
     );
   });
+
+  // The data goes right behind the query string, without waiting for each COPY to start: a
+  // string that fails before, inside or after a COPY must leave the connection in step, and a
+  // COPY with no buffer of its own gets none.
+  it('a failing query string leaves the connection usable, whichever statement fails', async () => {
+    const client = await pool.connect();
+    try {
+      const setup = 'CREATE TEMP TABLE IF NOT EXISTS copy_c (i int, a text);';
+      const rows = Buffer.from('1\tone\n2\ttwo\n');
+      const fails = [
+        // before the COPY: its data arrives outside a COPY and is ignored
+        `${setup} SELECT 1/0; COPY pg_temp.copy_c FROM STDIN; SELECT count(*)::text FROM pg_temp.copy_c`,
+        // inside it: a row that is not an int
+        `${setup} COPY pg_temp.copy_c FROM STDIN; SELECT count(*)::text FROM pg_temp.copy_c`,
+        // after it
+        `${setup} COPY pg_temp.copy_c FROM STDIN; SELECT 1/0`,
+      ];
+      const data = [rows, Buffer.from('x\tbad\n'), rows];
+      for (const [k, sql] of fails.entries()) {
+        await expect(copyQuery(client, sql, k === 1 ? [data[1]!, rows] : [data[k]!, rows])).rejects.toThrow(
+          /division by zero|invalid input/,
+        );
+        // in step: the next queries answer their own results
+        expect((await client.query<{ n: string }>("SELECT 'after'::text AS n")).rows).toEqual([{ n: 'after' }]);
+        expect(
+          await copyQuery(
+            client,
+            `${setup} TRUNCATE pg_temp.copy_c; COPY pg_temp.copy_c FROM STDIN; SELECT count(*)::text FROM pg_temp.copy_c`,
+            rows,
+          ),
+        ).toEqual(['2']);
+      }
+      // two COPYs, one buffer: the second COPY gets no rows
+      expect(
+        await copyQuery(
+          client,
+          `${setup} TRUNCATE pg_temp.copy_c; COPY pg_temp.copy_c FROM STDIN; COPY pg_temp.copy_c FROM STDIN; SELECT count(*)::text FROM pg_temp.copy_c`,
+          rows,
+        ),
+      ).toEqual(['2']);
+      // a buffer larger than one chunk (64 KiB) arrives whole
+      const big = Buffer.from(Array.from({ length: 20_000 }, (_, i) => `${i}\t${'x'.repeat(10)}\n`).join(''));
+      expect(
+        await copyQuery(
+          client,
+          `${setup} TRUNCATE pg_temp.copy_c; COPY pg_temp.copy_c FROM STDIN; SELECT count(*)::text FROM pg_temp.copy_c`,
+          big,
+        ),
+      ).toEqual(['20000']);
+    } finally {
+      client.release();
+    }
+  });
 });

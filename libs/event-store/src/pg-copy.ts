@@ -22,7 +22,7 @@ class CopyQuery {
   private readonly rows: (string | null)[] = [];
   private settle!: (e?: Error) => void;
   private settled = false;
-  private next = 0;
+  private copies = 0;
 
   constructor(
     private readonly text: string,
@@ -40,12 +40,19 @@ class CopyQuery {
 
   submit(connection: CopyConnection): void {
     connection.query(this.text);
+    // Every COPY's data right behind the query string, without waiting for its CopyInResponse:
+    // the server reads them in order as each COPY starts, so the COPYs cost no round trip of
+    // their own. If the string fails before a COPY, the server ignores the copy messages that
+    // arrive outside a COPY (the protocol's rule for a frontend still sending data).
+    for (const data of this.data) {
+      for (let i = 0; i < data.length; i += CHUNK) connection.sendCopyFromChunk(data.subarray(i, i + CHUNK));
+      connection.endCopyFrom();
+    }
   }
 
   handleCopyInResponse(connection: CopyConnection): void {
-    const data = this.data[this.next++] ?? Buffer.alloc(0);
-    for (let i = 0; i < data.length; i += CHUNK) connection.sendCopyFromChunk(data.subarray(i, i + CHUNK));
-    connection.endCopyFrom();
+    // The data went with the query string (submit); a COPY beyond the buffers given gets none.
+    if (++this.copies > this.data.length) connection.endCopyFrom();
   }
 
   handleDataRow(msg: { fields: (string | null)[] }): void {
