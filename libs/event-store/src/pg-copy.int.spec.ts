@@ -85,37 +85,26 @@ describe('COPY text format (copyRow, copyQuery)', () => {
         `${setup} COPY pg_temp.copy_c FROM STDIN; SELECT 1/0`,
       ];
       const data = [rows, Buffer.from('x\tbad\n'), rows];
+      // how many rows a fresh table holds after `copies` COPYs fed `buffer`
+      const counted = async (buffer: Buffer, copies = 1) =>
+        copyQuery(
+          client,
+          `${setup} TRUNCATE pg_temp.copy_c; ${'COPY pg_temp.copy_c FROM STDIN; '.repeat(copies)}SELECT count(*)::text FROM pg_temp.copy_c`,
+          buffer,
+        );
       for (const [k, sql] of fails.entries()) {
         await expect(copyQuery(client, sql, k === 1 ? [data[1]!, rows] : [data[k]!, rows])).rejects.toThrow(
           /division by zero|invalid input/,
         );
         // in step: the next queries answer their own results
         expect((await client.query<{ n: string }>("SELECT 'after'::text AS n")).rows).toEqual([{ n: 'after' }]);
-        expect(
-          await copyQuery(
-            client,
-            `${setup} TRUNCATE pg_temp.copy_c; COPY pg_temp.copy_c FROM STDIN; SELECT count(*)::text FROM pg_temp.copy_c`,
-            rows,
-          ),
-        ).toEqual(['2']);
+        expect(await counted(rows)).toEqual(['2']);
       }
       // two COPYs, one buffer: the second COPY gets no rows
-      expect(
-        await copyQuery(
-          client,
-          `${setup} TRUNCATE pg_temp.copy_c; COPY pg_temp.copy_c FROM STDIN; COPY pg_temp.copy_c FROM STDIN; SELECT count(*)::text FROM pg_temp.copy_c`,
-          rows,
-        ),
-      ).toEqual(['2']);
+      expect(await counted(rows, 2)).toEqual(['2']);
       // a buffer larger than one chunk (64 KiB) arrives whole
       const big = Buffer.from(Array.from({ length: 20_000 }, (_, i) => `${i}\t${'x'.repeat(10)}\n`).join(''));
-      expect(
-        await copyQuery(
-          client,
-          `${setup} TRUNCATE pg_temp.copy_c; COPY pg_temp.copy_c FROM STDIN; SELECT count(*)::text FROM pg_temp.copy_c`,
-          big,
-        ),
-      ).toEqual(['20000']);
+      expect(await counted(big)).toEqual(['20000']);
     } finally {
       client.release();
     }
