@@ -6,6 +6,7 @@ export {
   PgEventStore,
   VersionConflictError,
   toStoredEvent,
+  withRowIdsText,
   withTransaction,
   type AppendBatch,
   type AppendManyOptions,

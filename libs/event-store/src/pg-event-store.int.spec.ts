@@ -166,6 +166,32 @@ describe('PgEventStore', () => {
   });
 });
 
+describe('PgEventStore metadata', () => {
+  it("stores it without the row's event and stream ids, reads it back whole; a row stored with them reads the same", async () => {
+    const r = await store.append('meta_new', 'no_stream', [{ type: 'Opened', data: {} }], { correlationId: 'corr_meta' });
+    const e = r.stored[0]!;
+    const raw = await pool.query<{ m: Record<string, unknown> }>(`SELECT metadata AS m FROM ${SCHEMA}.events WHERE event_id = $1`, [
+      e.eventId,
+    ]);
+    expect(Object.keys(raw.rows[0]!.m).sort()).toEqual(['correlationId', 'occurredAt']);
+    const [read] = await store.readStream('meta_new');
+    expect(read!.metadata).toEqual({
+      eventId: e.eventId,
+      streamId: 'meta_new',
+      occurredAt: e.metadata.occurredAt,
+      correlationId: 'corr_meta',
+    });
+    expect(read!.metadata).toEqual(e.metadata);
+    // a row as stores wrote it before: the ids inside the metadata too
+    const old = { eventId: '3f1e2d4c-0000-4000-8000-00000000000a', streamId: 'meta_old', occurredAt: e.metadata.occurredAt };
+    await pool.query(
+      `INSERT INTO ${SCHEMA}.events (stream_id, stream_position, event_id, type, data, metadata) VALUES ('meta_old', 1, $1, 'Opened', '{}', $2)`,
+      [old.eventId, JSON.stringify(old)],
+    );
+    expect((await store.readStream('meta_old'))[0]!.metadata).toEqual(old);
+  });
+});
+
 describe('PgEventStore.appendMany', () => {
   const heads = async (...ids: string[]) => Promise.all(ids.map(async (id) => (await store.readStream(id)).length));
 

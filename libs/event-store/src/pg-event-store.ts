@@ -99,9 +99,27 @@ export const toStoredEvent = (r: EventRow): StoredEvent => ({
   type: r.type,
   schemaVersion: r.schema_version,
   data: r.data,
-  metadata: r.metadata,
+  metadata: withRowIds(r.metadata, r.event_id, r.stream_id),
   recordedAt: r.recorded_at,
 });
+
+/** A row's metadata as events carry it: `eventId` and `streamId` from the row's columns first (stored rows hold only the rest; older rows hold both). */
+export const withRowIds = (stored: Omit<EventMetadata, 'eventId' | 'streamId'>, eventId: string, streamId: string): EventMetadata => ({
+  eventId,
+  streamId,
+  ...stored,
+});
+
+/**
+ * The same for a row's metadata as JSON text (the relay's envelope, built without parsing it):
+ * text that already starts with `eventId` (a row stored before, as json in the order written or
+ * as jsonb, whose shortest key it is) is returned as it is.
+ */
+export function withRowIdsText(stored: string, eventId: string, streamId: string): string {
+  if (/^\{\s*"eventId"/.test(stored)) return stored;
+  const rest = stored.slice(stored.indexOf('{') + 1).trimStart();
+  return `{"eventId":${JSON.stringify(eventId)},"streamId":${JSON.stringify(streamId)}${rest.startsWith('}') ? '' : ','}${rest}`;
+}
 
 /** What an append reads back: the store-assigned position and time of each event. */
 interface AppendedRow {
@@ -244,23 +262,25 @@ export class PgEventStore {
     const sent: { type: string; sv: number; data: string }[] = [];
     let rowsJson = '[';
     let n = 0;
+    // The metadata is stored without `eventId` and `streamId`: the row's own columns hold them,
+    // and reads and the relay add them back (`withRowIds`). Rows stored before keep theirs.
+    const context = {
+      ...(causationId !== undefined ? { causationId } : {}),
+      ...(correlationId !== undefined ? { correlationId } : {}),
+      ...(traceparent !== undefined ? { traceparent } : {}),
+    };
+    const contextJson = JSON.stringify(context).slice(1, -1);
     for (const b of batches) {
       streamIds.push(b.streamId);
       exacts.push(b.expected === 'any' ? null : b.expected === 'no_stream' ? 0 : b.expected);
       const stream = JSON.stringify(b.streamId);
       b.events.forEach((e, i) => {
         const eventId = e.eventId ?? randomUUID();
-        const metadata: EventMetadata = {
-          eventId,
-          streamId: b.streamId,
-          occurredAt: (e.occurredAt ?? now).toISOString(),
-          ...(causationId !== undefined ? { causationId } : {}),
-          ...(correlationId !== undefined ? { correlationId } : {}),
-          ...(traceparent !== undefined ? { traceparent } : {}),
-        };
+        const occurredAt = (e.occurredAt ?? now).toISOString();
+        const metadata: EventMetadata = { eventId, streamId: b.streamId, occurredAt, ...context };
         const data = toJson(e.data ?? null);
         if (n++ > 0) rowsJson += ',';
-        rowsJson += `{"s":${stream},"o":${i + 1},"n":${n},"i":${JSON.stringify(eventId)},"t":${JSON.stringify(e.type)},"v":${e.schemaVersion ?? 1},"d":${data},"m":${JSON.stringify(metadata)}}`;
+        rowsJson += `{"s":${stream},"o":${i + 1},"n":${n},"i":${JSON.stringify(eventId)},"t":${JSON.stringify(e.type)},"v":${e.schemaVersion ?? 1},"d":${data},"m":{"occurredAt":"${occurredAt}"${contextJson ? `,${contextJson}` : ''}}}`;
         sent.push({ type: e.type, sv: e.schemaVersion ?? 1, data });
         metas.push(metadata);
       });

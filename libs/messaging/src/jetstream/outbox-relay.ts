@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { HEADERS, STRIPE_EVENT_ANNOUNCED, STRIPE_EVENT_EMITTED, type NatsNames, type ServiceName } from '@meterflow/contracts';
-import { eventsChannel, quoteIdent, type StripeEventRenderer } from '@meterflow/event-store';
+import { eventsChannel, quoteIdent, withRowIdsText, type StripeEventRenderer } from '@meterflow/event-store';
 import { contextFromTraceparent, eventsPublished, SpanKind, traceparentOf, withSpan } from '@meterflow/observability';
 import { JetStreamPublisher, type JetStreamAck } from './jetstream-publisher.js';
 
@@ -145,7 +145,7 @@ export class OutboxRelay {
                     e.stream_id, e.stream_position,
                     CASE WHEN $5 OR e.type = ANY($4::text[]) THEN e.data::text END AS data,
                     CASE WHEN $5 OR e.type = ANY($4::text[]) THEN e.metadata::text END AS metadata,
-                    e.metadata->>'eventId' AS event_id, e.metadata->>'traceparent' AS traceparent,
+                    e.event_id::text AS event_id, e.metadata->>'traceparent' AS traceparent,
                     e.metadata->>'correlationId' AS correlation_id, e.metadata->>'causationId' AS causation_id,
                     CASE WHEN e.type = ANY($4::text[]) THEN e.data->>'id' END AS stripe_id,
                     CASE WHEN e.type = ANY($4::text[]) THEN e.data->>'type' END AS stripe_type,
@@ -221,7 +221,9 @@ export class OutboxRelay {
       });
     }
     // JSON text by hand: type is a plain identifier-like name but is escaped anyway.
-    const envelope = `{"type":${JSON.stringify(r.type)},"schemaVersion":${r.schema_version},"data":${r.data},"metadata":${r.metadata}}`;
+    // The metadata as events carry it: the row's event and stream ids first (`withRowIdsText`).
+    const metadata = r.event_id ? withRowIdsText(r.metadata, r.event_id, r.stream_id) : r.metadata;
+    const envelope = `{"type":${JSON.stringify(r.type)},"schemaVersion":${r.schema_version},"data":${r.data},"metadata":${metadata}}`;
     return publisher.publish(names.serviceEventSubject(service, r.type), envelope, { msgId: r.event_id || undefined, headers: h });
   }
 
