@@ -104,7 +104,7 @@ export const toStoredEvent = (r: EventRow): StoredEvent => ({
 });
 
 /** A row's metadata as events carry it: `eventId` and `streamId` from the row's columns first (stored rows hold only the rest; older rows hold both). */
-export const withRowIds = (stored: Omit<EventMetadata, 'eventId' | 'streamId'>, eventId: string, streamId: string): EventMetadata => ({
+const withRowIds = (stored: Omit<EventMetadata, 'eventId' | 'streamId'>, eventId: string, streamId: string): EventMetadata => ({
   eventId,
   streamId,
   ...stored,

@@ -47,7 +47,8 @@ interface RelayRow {
   schema_version: number;
   data: string | null;
   metadata: string | null;
-  event_id: string | null;
+  /** The row's `event_id` column (never null). */
+  event_id: string;
   traceparent: string | null;
   correlation_id: string | null;
   causation_id: string | null;
@@ -222,9 +223,9 @@ export class OutboxRelay {
     }
     // JSON text by hand: type is a plain identifier-like name but is escaped anyway.
     // The metadata as events carry it: the row's event and stream ids first (`withRowIdsText`).
-    const metadata = r.event_id ? withRowIdsText(r.metadata, r.event_id, r.stream_id) : r.metadata;
+    const metadata = withRowIdsText(r.metadata, r.event_id, r.stream_id);
     const envelope = `{"type":${JSON.stringify(r.type)},"schemaVersion":${r.schema_version},"data":${r.data},"metadata":${metadata}}`;
-    return publisher.publish(names.serviceEventSubject(service, r.type), envelope, { msgId: r.event_id || undefined, headers: h });
+    return publisher.publish(names.serviceEventSubject(service, r.type), envelope, { msgId: r.event_id, headers: h });
   }
 
   private async run(): Promise<void> {
