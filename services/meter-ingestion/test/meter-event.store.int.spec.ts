@@ -72,4 +72,29 @@ describe('MeterEventStore.write (int)', () => {
     expect(rows.map((r) => r.n)).toEqual(['2', '2']);
     for (const r of rows) expect(JSON.parse(r.payload)).toMatchObject({ note: 'tab\there "quoted" \\ back' });
   });
+
+  it('keeps every id column in the C collation, so lookups across tables keep their indexes', async () => {
+    const { rows } = await pool.query<{ col: string; collation: string | null }>(
+      `SELECT c.table_name || '.' || c.column_name AS col, c.collation_name AS collation
+         FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name)
+        WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' AND c.data_type = 'text'
+          AND c.column_name IN ('identifier', 'meter_id', 'customer', 'alert_id', 'id')
+          AND c.table_name NOT IN ('events', 'outbox', 'schema_migrations') AND c.table_name NOT LIKE 'meter_events_p%'
+        ORDER BY 1`,
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(15);
+    expect(rows.filter((r) => r.collation !== 'C')).toEqual([]);
+    // A cancelled-event lookup from the log probes the cancellations' primary key (same collation).
+    await pool.query('SET enable_seqscan = off');
+    const plan = (
+      await pool.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN SELECT 1 FROM meter_events e WHERE e.meter_id = 'mtr_1' AND e.customer = 'cus_big'
+         AND NOT EXISTS (SELECT 1 FROM meter_event_cancellations x WHERE x.identifier = e.identifier)`,
+      )
+    ).rows
+      .map((r) => r['QUERY PLAN'])
+      .join('\n');
+    await pool.query('RESET enable_seqscan');
+    expect(plan).toContain('meter_event_cancellations_pkey');
+  });
 });

@@ -9,7 +9,7 @@ const staged = new WeakSet<pg.PoolClient>();
 // The batch arrives by COPY into this per-connection staging table (emptied at every commit):
 // cheaper to encode and to parse than a JSON document or array parameters.
 const STAGE_SQL = `CREATE TEMP TABLE IF NOT EXISTS ingest_input (
-  identifier text, meter_id text, customer text, value bigint, ts bigint, seq bigint, received_at bigint, payload text, win bigint
+  identifier text COLLATE "C", meter_id text COLLATE "C", customer text COLLATE "C", value bigint, ts bigint, seq bigint, received_at bigint, payload text, win bigint
 ) ON COMMIT DELETE ROWS`;
 // The dedupe + log + rollups statement over `input` (the batch's rows).
 const WRITE_TAIL = `
@@ -60,7 +60,7 @@ WITH input AS (SELECT * FROM pg_temp.ingest_input),${WRITE_TAIL}`;
  */
 const WRITE_SMALL_SQL = `WITH input AS (
   SELECT * FROM json_to_recordset($1::json)
-    AS t(identifier text, meter_id text, customer text, value bigint, ts bigint, seq bigint, received_at bigint, payload text, win bigint)
+    AS t(identifier text COLLATE "C", meter_id text COLLATE "C", customer text COLLATE "C", value bigint, ts bigint, seq bigint, received_at bigint, payload text, win bigint)
 ),${WRITE_TAIL}`;
 /** Up to this many events a batch goes as a JSON parameter; above, by COPY. */
 export const SMALL_BATCH_EVENTS = 256;

@@ -115,4 +115,21 @@ DROP INDEX IF EXISTS meter_event_identifiers_received_idx;
 CREATE INDEX meter_event_identifiers_received_brin ON meter_event_identifiers USING brin (received_at);
 `,
   },
+  {
+    // Ids compare byte by byte. Under the database's collation (C.UTF-8, en_US, ...) every b-tree
+    // probe, sort and join key of the ingest statement went through strcoll: ~10% of the backend's
+    // samples in the ingest write (perf, docs/benchmarks.md). Stripe ids and identifiers are ASCII,
+    // so the order only changes where nothing depends on it. All the schema's id columns change
+    // together, so every join and lookup still has one collation and keeps its index.
+    id: '0003_c_collation_ids',
+    sql: `
+ALTER TABLE meter_events ALTER COLUMN identifier TYPE text COLLATE "C", ALTER COLUMN meter_id TYPE text COLLATE "C", ALTER COLUMN customer TYPE text COLLATE "C";
+ALTER TABLE meter_event_identifiers ALTER COLUMN identifier TYPE text COLLATE "C", ALTER COLUMN meter_id TYPE text COLLATE "C", ALTER COLUMN customer TYPE text COLLATE "C";
+ALTER TABLE meter_event_cancellations ALTER COLUMN identifier TYPE text COLLATE "C", ALTER COLUMN meter_id TYPE text COLLATE "C";
+ALTER TABLE usage_rollups ALTER COLUMN meter_id TYPE text COLLATE "C", ALTER COLUMN customer TYPE text COLLATE "C";
+ALTER TABLE usage_buckets ALTER COLUMN meter_id TYPE text COLLATE "C", ALTER COLUMN customer TYPE text COLLATE "C", ALTER COLUMN identifier TYPE text COLLATE "C";
+ALTER TABLE alerts ALTER COLUMN meter_id TYPE text COLLATE "C", ALTER COLUMN customer TYPE text COLLATE "C";
+ALTER TABLE alert_triggers ALTER COLUMN alert_id TYPE text COLLATE "C", ALTER COLUMN customer TYPE text COLLATE "C";
+`,
+  },
 ];
