@@ -12,10 +12,9 @@ import {
 import { newId } from '@meterflow/kernel';
 import { invoiceDecider, stripeTypesFor, type InvoiceCommand, type InvoiceState } from '../domain/invoice.decider.js';
 import { invoiceItemDecider, renderInvoiceItem, type InvoiceItemCommand, type InvoiceItemState } from '../domain/invoice-item.decider.js';
-import { invoiceKeyDecider, type InvoiceKeyCommand, type InvoiceKeyEvent, type InvoiceKeyState } from '../domain/invoice-key.decider.js';
 import { renderInvoice } from '../domain/invoice.render.js';
 import type { InvoiceProjections } from './ports.js';
-import { invoiceItemStream, invoiceKeyStream, invoiceStream } from './streams.js';
+import { invoiceItemStream, invoiceStream } from './streams.js';
 
 /**
  * The invoicing aggregates as the command pipeline runs them: each change is announced as the
@@ -25,8 +24,6 @@ import { invoiceItemStream, invoiceKeyStream, invoiceStream } from './streams.js
 export interface InvoicingAggregates {
   invoice: AggregateType<InvoiceState, InvoiceCommand, InvoiceEvent>;
   item: AggregateType<InvoiceItemState, InvoiceItemCommand, InvoiceItemEvent>;
-  /** `subscription_invoices.create[_many]` idempotency keys: the first claim names the key's invoice. */
-  key: AggregateType<InvoiceKeyState, InvoiceKeyCommand, InvoiceKeyEvent>;
 }
 export const AGGREGATES = Symbol('INVOICING_AGGREGATES');
 
@@ -46,7 +43,6 @@ export function invoicingAggregates(projections: InvoiceProjections): InvoicingA
       announce: announceItem,
       project: (tx, changes) => projections.items(tx, changes),
     },
-    key: { name: 'invoicekey', streamId: invoiceKeyStream, decider: invoiceKeyDecider },
   };
 }
 

@@ -88,6 +88,12 @@ export interface InvoiceRecords {
    */
   pendingItemIds(tx: Tx, pairs: readonly { customer: string; subscription: string | null }[]): Promise<string[]>;
   /**
+   * The invoices already made for these `subscription_invoices.create` idempotency keys (key ->
+   * invoice id), as `tx` sees them. An invoice records its key, unique among invoices: a key
+   * makes one invoice without an event of its own (`keyTakenMeanwhile` settles a race).
+   */
+  invoicesByKey(tx: Tx, keys: readonly string[]): Promise<Map<string, string>>;
+  /**
    * Reserve `n` consecutive invoice numbers per customer in `tx` (the counter rows stay locked
    * until commit, in customer order); returns each customer's prefix (unique among customers,
    * given at its first number: `invoicePrefixCandidates`) and first sequence.

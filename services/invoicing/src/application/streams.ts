@@ -3,5 +3,3 @@ export const INVOICE_STREAM = 'invoice-';
 export const INVOICE_ITEM_STREAM = 'invoiceitem-';
 export const invoiceStream = (id: string): string => `${INVOICE_STREAM}${id}`;
 export const invoiceItemStream = (id: string): string => `${INVOICE_ITEM_STREAM}${id}`;
-/** Claims an idempotency key of `subscription_invoices.create` (first append wins). */
-export const invoiceKeyStream = (key: string): string => `invoicekey-${key}`;

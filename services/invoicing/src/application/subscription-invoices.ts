@@ -8,6 +8,19 @@ import { automaticFinalizationAt, ofChangeItemsOnly } from '../domain/subscripti
 import type { InvoicingAggregates } from './invoicing.aggregates.js';
 import type { InvoiceRecords, InvoicingSettings } from './ports.js';
 
+/** Runs of a batch that lost a key to a concurrent unit (each run after the first answers more of its keys). */
+const KEY_RACE_ATTEMPTS = 5;
+
+/**
+ * Another unit made an invoice for one of the batch's keys meanwhile: the unique index on
+ * `invoices.idempotency_key` waited for its commit and refused this one's (`23505`), or the two
+ * units waited on each other's keys (`40P01`, Postgres ends one). Run again: the key now answers.
+ */
+export const keyTakenMeanwhile = (e: unknown): boolean => {
+  const { code, constraint } = (e ?? {}) as { code?: unknown; constraint?: unknown };
+  return (code === '23505' && constraint === 'invoices_idempotency_key_key') || code === '40P01';
+};
+
 /** One request's answer: its invoice id (and the invoice when this call made it), or its error. */
 export type SubscriptionInvoiceOutcome = { ok: true; id: string; invoice?: Invoice } | { ok: false; error: unknown };
 
@@ -38,19 +51,26 @@ export class SubscriptionInvoices {
    * For each request, exactly what the single op does (a key already claimed, by an earlier call
    * or earlier in the batch, answers its invoice). One answer per request, same order.
    *
-   * One unit for the batch: the key claims read in one query, the pending items of all
-   * customers locked and loaded in two, every invoice, claim and item change appended in one
-   * statement and projected in one per type. A concurrent writer (a key or an item taken
-   * meanwhile) is a version conflict: the unit runs again from what is then stored (keys others
-   * claimed now answer their invoices). Anything else failing the batch (or conflicts that keep
-   * coming) falls back to one request at a time, so only the failing request fails.
+   * One unit for the batch: the keys' invoices read in one query, the pending items of all
+   * customers locked and loaded in two, every invoice and item change appended in one statement
+   * and projected in one per type. Each invoice records its key (`invoices.idempotency_key`,
+   * unique): a concurrent unit making an invoice for one of the same keys makes this one's
+   * projection wait for its commit and fail (or the two deadlock), and the unit runs again, now
+   * answering that invoice; a concurrent writer of an item taken meanwhile is a version
+   * conflict: the unit runs again from what is then stored. Anything else failing the batch (or
+   * conflicts that keep coming) falls back to one request at a time, so only the failing request
+   * fails.
    */
   async createSubscriptionInvoices(reqs: readonly CreateSubscriptionInvoiceRequest[]): Promise<SubscriptionInvoiceOutcome[]> {
     if (reqs.length === 0) return [];
-    try {
-      return await this.pipeline.run((uow) => this.createBatch(uow, reqs));
-    } catch (failure) {
-      if (reqs.length === 1) return [{ ok: false, error: failure }];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.pipeline.run((uow) => this.createBatch(uow, reqs));
+      } catch (failure) {
+        if (keyTakenMeanwhile(failure) && attempt < KEY_RACE_ATTEMPTS) continue;
+        if (reqs.length === 1) return [{ ok: false, error: failure }];
+        break;
+      }
     }
     const out: SubscriptionInvoiceOutcome[] = [];
     // In order: a key repeated in the batch finds the invoice its first request made.
@@ -59,17 +79,9 @@ export class SubscriptionInvoices {
   }
 
   private async createBatch(uow: UnitOfWork, reqs: readonly CreateSubscriptionInvoiceRequest[]): Promise<SubscriptionInvoiceOutcome[]> {
-    const { key, item } = this.aggregates;
-    // Keys first and in key order (they are appended first, in this order): concurrent batches
-    // over the same keys then wait on each other in one order (a version conflict, retried)
-    // instead of deadlocking.
-    const keys = [...new Set(reqs.map((r) => r.idempotency_key))].sort();
-    await uow.preload(key, keys);
-    const claimed = new Map<string, string>();
-    for (const k of keys) {
-      const s = await uow.load(key, k);
-      if (s) claimed.set(k, s.invoice);
-    }
+    const { item } = this.aggregates;
+    const keys = [...new Set(reqs.map((r) => r.idempotency_key))];
+    const claimed = await this.records.invoicesByKey(uow.tx, keys);
     // The first request of each unclaimed key makes its invoice; repeats answer that one.
     const makers = new Map<string, CreateSubscriptionInvoiceRequest>();
     for (const r of reqs) if (!claimed.has(r.idempotency_key) && !makers.has(r.idempotency_key)) makers.set(r.idempotency_key, r);
@@ -131,13 +143,13 @@ export class SubscriptionInvoices {
     return out;
   }
 
-  /** The draft a request makes, its key claim, and the pending items (its customer's, of its subscription or none, in its currency) it takes. */
+  /** The draft a request makes (recording its key), and the pending items (its customer's, of its subscription or none, in its currency) it takes. */
   private make(
     uow: UnitOfWork,
     req: CreateSubscriptionInvoiceRequest,
     pending: readonly InvoiceItem[],
   ): { invoice: Invoice; items: string[] } {
-    const { invoice, key, item } = this.aggregates;
+    const { invoice, item } = this.aggregates;
     const id = newId('invoice');
     const currency = req.currency.toLowerCase();
     const items = pending.filter(
@@ -175,7 +187,6 @@ export class SubscriptionInvoices {
         lines: [...rated, ...itemLines],
       },
     });
-    uow.executeLoaded(key, req.idempotency_key, { type: 'ClaimInvoiceKey', key: req.idempotency_key, invoice: id });
     items.forEach((p, i) => uow.executeLoaded(item, p.id, { type: 'InvoiceItem', invoice: id, line: itemLines[i]!.id }));
     return { invoice: state!, items: items.map((p) => p.id) };
   }

@@ -17,6 +17,15 @@ export class PgInvoiceRecords implements InvoiceRecords {
     return res.rows.map((r) => r.id);
   }
 
+  async invoicesByKey(tx: Tx, keys: readonly string[]): Promise<Map<string, string>> {
+    if (keys.length === 0) return new Map();
+    const res = await tx.query<{ key: string; id: string }>(
+      'SELECT idempotency_key AS key, id FROM invoices WHERE idempotency_key = ANY($1::text[])',
+      [keys],
+    );
+    return new Map(res.rows.map((r) => [r.key, r.id]));
+  }
+
   /** The numbers themselves are recorded in `InvoiceFinalized`; the counters are rebuilt from those. */
   async reserveNumbers(tx: Tx, counts: ReadonlyMap<string, number>): Promise<Map<string, NumberRange>> {
     if (counts.size === 0) return new Map();
