@@ -12,7 +12,7 @@
 // each, 1,000 of credit applied to every second one, total and amount_due exact to the cent.
 //
 //   BENCH_SUBS=10000 (default)  BENCH_SUBS=100000 for the full target
-//   BENCH_SETUP_CONCURRENCY=48  BENCH_BUILD=0  BENCH_KEEP_DB=1  BENCH_CPU_PROF=1 (bench/period-close/profiles/<service>/*.cpuprofile)
+//   BENCH_SETUP_CONCURRENCY=48  BENCH_BUILD=0  BENCH_KEEP_DB=1 (and the NATS streams)  BENCH_CPU_PROF=1 (bench/period-close/profiles/<service>/*.cpuprofile)
 //   BENCH_PROGRESS=0 (no progress on stderr; see bench/progress.mjs)
 //   BENCH_REPLICAS=invoicing:2,credit-ledger:2  several processes of a service (docs/architecture.md, "Scaling out");
 //     then also checked in the event stores: no invoice finalized twice, no grant drawn beyond its amount
@@ -432,7 +432,8 @@ ${stmts ? `${stmts}\n` : ''}  target (DESIGN.md)    100,000 in <= 60 s  => ${rat
   await stack.stop();
   if (env.BENCH_KEEP_DB !== '1') await admin.query(`DROP DATABASE ${dbName} WITH (FORCE)`).catch(() => {});
   await admin.end();
-  const nc = await connect({ servers: NATS_URL }).catch(() => null);
+  // BENCH_KEEP_DB=1 keeps the namespace's streams too, to look at what the run stored.
+  const nc = env.BENCH_KEEP_DB === '1' ? null : await connect({ servers: NATS_URL }).catch(() => null);
   if (nc) {
     const { jetstreamManager } = await import('@nats-io/jetstream');
     const jsm = await jetstreamManager(nc);
