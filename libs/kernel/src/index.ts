@@ -6,3 +6,4 @@ export * from './money.js';
 export * from './message-context.js';
 export * from './storable-text.js';
 export * from './unavailable.js';
+export * from './same-json.js';

@@ -1,6 +1,6 @@
 import type { CreditGrantEvent } from '@meterflow/contracts';
 import { announceStripeEvent, type CommandContext, type NewEvent, type StripeEventRendering } from '@meterflow/event-store';
-import { newId } from '@meterflow/kernel';
+import { newId, sameJson } from '@meterflow/kernel';
 import {
   grantDecider,
   parseGrantEvent,
@@ -66,7 +66,7 @@ export const grantEventRendering: StripeEventRendering<GrantState, CreditGrantEv
     if (type !== 'billing.credit_grant.updated') return { object: { ...next } };
     const prev = renderGrantState(before) as unknown as Record<string, unknown>;
     const changed: Record<string, unknown> = {};
-    for (const k of Object.keys(next)) if (JSON.stringify(prev[k]) !== JSON.stringify(next[k])) changed[k] = prev[k];
+    for (const k of Object.keys(next)) if (!sameJson(prev[k], next[k])) changed[k] = prev[k];
     return { object: next, previousAttributes: changed };
   },
 };

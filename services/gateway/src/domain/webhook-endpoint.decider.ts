@@ -1,4 +1,4 @@
-import { DomainError, assertNever, notFound } from '@meterflow/kernel';
+import { DomainError, assertNever, notFound, sameJson } from '@meterflow/kernel';
 import type { WebhookEndpointCreated, WebhookEndpointEvent, WebhookEndpointUpdated } from '@meterflow/contracts';
 
 /** A webhook endpoint as its stream folds (null: never created). */
@@ -51,8 +51,6 @@ const live = (s: S, id: string): WebhookEndpointState => {
   return s;
 };
 
-const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
-
 /** Pure: create once; update and delete a live endpoint; an update that changes nothing records nothing. */
 export const webhookEndpointDecider = {
   initialState: (): S => null,
@@ -70,7 +68,7 @@ export const webhookEndpointDecider = {
         };
         const changed: WebhookEndpointPatch = {};
         for (const [k, v] of Object.entries(asked) as [keyof WebhookEndpointPatch, unknown][])
-          if (v !== undefined && !same(cur[k], v)) (changed as Record<string, unknown>)[k] = v;
+          if (v !== undefined && !sameJson(cur[k], v)) (changed as Record<string, unknown>)[k] = v;
         return Object.keys(changed).length ? [{ type: 'WebhookEndpointUpdated', data: changed }] : [];
       }
       case 'Delete':

@@ -9,7 +9,7 @@ import {
   type StripeEventAnnouncement,
   type StripeEventRendering,
 } from '@meterflow/event-store';
-import { newId } from '@meterflow/kernel';
+import { newId, sameJson } from '@meterflow/kernel';
 import { invoiceDecider, stripeTypesFor, type InvoiceCommand, type InvoiceState } from '../domain/invoice.decider.js';
 import { invoiceItemDecider, renderInvoiceItem, type InvoiceItemCommand, type InvoiceItemState } from '../domain/invoice-item.decider.js';
 import { renderInvoice } from '../domain/invoice.render.js';
@@ -96,6 +96,6 @@ function announceItem({ event, after }: { event: InvoiceItemEvent; after: Invoic
 /** Stripe's `previous_attributes` of an `*.updated` event: the old values of the top-level fields that changed. */
 function changedAttributes(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(before)) if (JSON.stringify(v) !== JSON.stringify(after[k])) out[k] = v;
+  for (const [k, v] of Object.entries(before)) if (!sameJson(v, after[k])) out[k] = v;
   return out;
 }

@@ -11,6 +11,7 @@ import type {
   ProductDocument,
   ProductUpdated,
 } from '@meterflow/contracts';
+import { sameJson } from '@meterflow/kernel';
 import type { PriceObject } from './price.js';
 
 /**
@@ -57,7 +58,7 @@ export function attributesChanged<T extends object>(before: T, after: T): boolea
   for (const k of Object.keys(after) as (keyof T)[]) {
     const b = before[k];
     const a = after[k];
-    if (b !== a && JSON.stringify(b) !== JSON.stringify(a)) return true;
+    if (!sameJson(b, a)) return true;
   }
   return false;
 }
@@ -66,7 +67,7 @@ export function attributesChanged<T extends object>(before: T, after: T): boolea
 export function previousAttributes<T extends object>(before: T, after: T): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(after) as (keyof T)[]) {
-    if (JSON.stringify(before[k]) !== JSON.stringify(after[k])) out[k as string] = before[k] ?? null;
+    if (!sameJson(before[k], after[k])) out[k as string] = before[k] ?? null;
   }
   return out;
 }

@@ -5,7 +5,7 @@ import type {
   SubscriptionThresholdInvoiced,
   SubscriptionUpdated,
 } from '@meterflow/contracts';
-import { DomainError } from '@meterflow/kernel';
+import { DomainError, sameJson } from '@meterflow/kernel';
 import { nextBoundaryAfter } from './billing-period.js';
 import {
   checkBillingThresholds,
@@ -74,7 +74,7 @@ export function decideThreshold(command: ThresholdCommand, s: SubscriptionState 
     case 'SetBillingThresholds': {
       const t = command.billing_thresholds;
       if (t) checkBillingThresholds(t, licensedPerPeriod(s.items), s.currency);
-      if (JSON.stringify(t) === JSON.stringify(thresholdsOf(s))) return [];
+      if (sameJson(t, thresholdsOf(s))) return [];
       return [{ type: 'SubscriptionUpdated', data: { changes: { billing_thresholds: t } } }];
     }
     case 'InvoiceThreshold': {
