@@ -177,6 +177,34 @@ describe('CommandPipeline', () => {
     expect(tries).toBe(1);
   });
 
+  it('runs the unit again on a failure `retryOn` names (a concurrent winner), within the same attempts', async () => {
+    const pipe = new CommandPipeline(store, { attempts: 3 });
+    const lost = Object.assign(new Error('duplicate key'), { code: '23505' });
+    const retryOn = (e: unknown) => (e as { code?: string }).code === '23505';
+    let runs = 0;
+    const unit = async () => {
+      if (++runs === 1) throw lost;
+      return runs;
+    };
+    expect(await pipe.run(unit, {}, { retryOn })).toBe(2);
+    runs = 0;
+    await expect(pipe.run(unit)).rejects.toBe(lost);
+    expect(runs).toBe(1);
+    // A unit that always loses: three attempts, then the failure.
+    let tries = 0;
+    await expect(
+      pipe.run(
+        async () => {
+          tries++;
+          throw lost;
+        },
+        {},
+        { retryOn },
+      ),
+    ).rejects.toBe(lost);
+    expect(tries).toBe(3);
+  });
+
   it('loads from a snapshot when the type has one, and the snapshot version guards the append', async () => {
     const plain = account();
     const snap = account({ snapshot: true });

@@ -299,6 +299,12 @@ export class UnitOfWork {
 export interface PipelineOptions {
   /** Runs of a unit on version conflicts (default 5; `run` takes its own for one unit). */
   attempts?: number;
+  /**
+   * Other failures that mean a concurrent unit won, to run again like a version conflict (for
+   * `run`): a read model's unique index that made this unit wait for the winner's commit and then
+   * refused its row. The attempts are shared with the version conflicts.
+   */
+  retryOn?: (e: unknown) => boolean;
 }
 
 export type ItemResult<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -326,7 +332,8 @@ export class CommandPipeline {
    * Run `fn` with a fresh unit of work and commit it; on a version conflict run it again from
    * scratch (`attempt` counts from 1: state read before the unit may only be trusted on the first,
    * except that `conflicted` names every stream whose version conflict failed an earlier attempt:
-   * a batch that adopted states read earlier can leave those out and keep the rest).
+   * a batch that adopted states read earlier can leave those out and keep the rest). Failures
+   * `opts.retryOn` accepts run it again too.
    */
   async run<T>(
     fn: (uow: UnitOfWork, attempt: number, conflicted: ReadonlySet<string>) => Promise<T>,
@@ -348,6 +355,7 @@ export class CommandPipeline {
           conflicted.add(e.streamId);
           continue;
         }
+        if (opts.retryOn?.(e) && attempt < attempts) continue;
         throw e;
       }
     }

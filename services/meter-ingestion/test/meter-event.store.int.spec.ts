@@ -85,16 +85,24 @@ describe('MeterEventStore.write (int)', () => {
     expect(rows.length).toBeGreaterThanOrEqual(15);
     expect(rows.filter((r) => r.collation !== 'C')).toEqual([]);
     // A cancelled-event lookup from the log probes the cancellations' primary key (same collation).
-    await pool.query('SET enable_seqscan = off');
-    const plan = (
-      await pool.query<{ 'QUERY PLAN': string }>(
-        `EXPLAIN SELECT 1 FROM meter_events e WHERE e.meter_id = 'mtr_1' AND e.customer = 'cus_big'
+    // On one connection, in one transaction (`SET LOCAL`), so no pooled connection keeps the setting.
+    const client = await pool.connect();
+    let plan: string;
+    try {
+      await client.query('BEGIN');
+      await client.query('SET LOCAL enable_seqscan = off');
+      plan = (
+        await client.query<{ 'QUERY PLAN': string }>(
+          `EXPLAIN SELECT 1 FROM meter_events e WHERE e.meter_id = 'mtr_1' AND e.customer = 'cus_big'
          AND NOT EXISTS (SELECT 1 FROM meter_event_cancellations x WHERE x.identifier = e.identifier)`,
-      )
-    ).rows
-      .map((r) => r['QUERY PLAN'])
-      .join('\n');
-    await pool.query('RESET enable_seqscan');
+        )
+      ).rows
+        .map((r) => r['QUERY PLAN'])
+        .join('\n');
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
     expect(plan).toContain('meter_event_cancellations_pkey');
   });
 });

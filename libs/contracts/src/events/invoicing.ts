@@ -207,8 +207,8 @@ export type InvoiceItemEvent =
 
 /**
  * `invoicekey-<key>`: the first `subscription_invoices.create` with this key made `invoice`. No
- * longer appended (the invoice's `InvoiceCreated` records its key, and invoicing reads the key's
- * invoice under a lock, issue 12); still accepted, so stores that hold it read and replay as before.
+ * longer appended (the invoice's `InvoiceCreated` records its key, unique in the `invoices` read
+ * model, issue 12); still accepted, so stores that hold it read and replay as before.
  */
 export const InvoiceKeyClaimed = defineEvent('InvoiceKeyClaimed', 1, z.object({ key: z.string(), invoice: z.string() }));
 

@@ -8,9 +8,6 @@ import { automaticFinalizationAt, ofChangeItemsOnly } from '../domain/subscripti
 import type { InvoicingAggregates } from './invoicing.aggregates.js';
 import type { InvoiceRecords, InvoicingSettings } from './ports.js';
 
-/** Runs of a batch that lost a key to a concurrent unit (each run after the first answers more of its keys). */
-const KEY_RACE_ATTEMPTS = 5;
-
 /**
  * Another unit made an invoice for one of the batch's keys meanwhile: the unique index on
  * `invoices.idempotency_key` waited for its commit and refused this one's (`23505`), or the two
@@ -63,14 +60,10 @@ export class SubscriptionInvoices {
    */
   async createSubscriptionInvoices(reqs: readonly CreateSubscriptionInvoiceRequest[]): Promise<SubscriptionInvoiceOutcome[]> {
     if (reqs.length === 0) return [];
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.pipeline.run((uow) => this.createBatch(uow, reqs));
-      } catch (failure) {
-        if (keyTakenMeanwhile(failure) && attempt < KEY_RACE_ATTEMPTS) continue;
-        if (reqs.length === 1) return [{ ok: false, error: failure }];
-        break;
-      }
+    try {
+      return await this.pipeline.run((uow) => this.createBatch(uow, reqs), {}, { retryOn: keyTakenMeanwhile });
+    } catch (failure) {
+      if (reqs.length === 1) return [{ ok: false, error: failure }];
     }
     const out: SubscriptionInvoiceOutcome[] = [];
     // In order: a key repeated in the batch finds the invoice its first request made.
