@@ -105,6 +105,12 @@ async function pgStatements(db) {
   }
 }
 
+/** The cluster's WAL counters (pg_stat_wal): records, full-page images, bytes. */
+async function pgWal(db) {
+  const { rows } = await db.query('SELECT wal_records::float8 AS records, wal_fpi::float8 AS fpi, wal_bytes::float8 AS bytes FROM pg_stat_wal');
+  return rows[0];
+}
+
 /** The statements that took the most Postgres time between two pg_stat_statements snapshots. */
 function topStatements(before, after, n = 12) {
   if (!before || !after) return null;
@@ -332,6 +338,7 @@ try {
   if (env.BENCH_PG_STATS === '1') await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements').catch(() => {});
   const stmtsBefore = env.BENCH_PG_STATS === '1' ? await pgStatements(db) : null;
   const pgBefore = await pgBackendCpu(db);
+  const walBefore = await pgWal(db);
   const pgSeen = new Map(pgBefore);
   const seeBackends = async () => {
     for (const [pid, v] of await pgBackendCpu(db)) if (v.cpu >= (pgSeen.get(pid)?.cpu ?? 0)) pgSeen.set(pid, v);
@@ -362,6 +369,7 @@ try {
   const cpuAfter = cpuNow(stack.children);
   await seeBackends();
   const pgAfter = pgSeen;
+  const walAfter = await pgWal(db);
   const stmts = topStatements(stmtsBefore, env.BENCH_PG_STATS === '1' ? await pgStatements(db) : null);
   const used = Object.fromEntries(Object.entries(cpuAfter).map(([k, v]) => [k, v - cpuBefore[k]]));
   const { machine, ...procs } = used;
@@ -420,6 +428,7 @@ period close, end to end: ${SUBS.toLocaleString('en-US')} subscriptions on one t
   same-run baseline     COPY into an indexed table: ${rate(baseline.rows, baseline.ms)} rows; close rate / baseline rate = ${(((SUBS * 1000) / elapsed / baseline.perSecond) * 1e3).toFixed(2)} per 1,000 (the target, 1,667/s, is ${((1667 / baseline.perSecond) * 1e3).toFixed(2)} per 1,000 at this baseline)
   CPU during the run     ${cpu}  (machine busy ${machine.toFixed(1)} of ${((elapsed / 1000) * os.cpus().length).toFixed(1)} s)
   Postgres backends     ${pgCpu.toFixed(1)} s of CPU in this database's ${pgAfter.size} backends (sampled each second, those that exited meanwhile included), by client: ${pgSplit} (the rest of "postgres and the rest" is shared: WAL writer, other work on the box)
+  WAL (cluster-wide)    ${((walAfter.bytes - walBefore.bytes) / 2 ** 20).toFixed(0)} MB in ${(walAfter.records - walBefore.records).toLocaleString('en-US')} records, ${(walAfter.fpi - walBefore.fpi).toLocaleString('en-US')} full-page images (pg_stat_wal over the timed run)
 ${stmts ? `${stmts}\n` : ''}  target (DESIGN.md)    100,000 in <= 60 s  => ${rate(100_000, 60_000)}
   machine               ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, load ${os
     .loadavg()
