@@ -107,7 +107,9 @@ async function pgStatements(db) {
 
 /** The cluster's WAL counters (pg_stat_wal): records, full-page images, bytes. */
 async function pgWal(db) {
-  const { rows } = await db.query('SELECT wal_records::float8 AS records, wal_fpi::float8 AS fpi, wal_bytes::float8 AS bytes FROM pg_stat_wal');
+  const { rows } = await db.query(
+    'SELECT wal_records::float8 AS records, wal_fpi::float8 AS fpi, wal_bytes::float8 AS bytes FROM pg_stat_wal',
+  );
   return rows[0];
 }
 
