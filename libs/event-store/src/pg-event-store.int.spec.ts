@@ -69,6 +69,30 @@ describe('PgEventStore', () => {
     expect((await store.append('credgr_1', 'any', [{ type: 'Y', data: {} }])).nextVersion).toBe(4);
   });
 
+  it('gives the events it names time-ordered ids (UUID v7): later appends sort after earlier ones in the unique index', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      await store.append(`v7_${i}`, 'no_stream', [
+        { type: 'Opened', data: {} },
+        { type: 'Noted', data: {} },
+      ]);
+      ids.push(...(await store.readStream(`v7_${i}`)).map((e) => e.eventId));
+      await new Promise((r) => setTimeout(r, 2)); // the next append in a later millisecond
+    }
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const first = (i: number) => ids[i * 2]!;
+    // Postgres orders uuids byte by byte: each append's ids come after every id of the one before.
+    const { rows } = await pool.query<{ ordered: boolean }>(
+      'SELECT $1::uuid < $2::uuid AND $2::uuid < $3::uuid AND greatest($4::uuid, $1::uuid) < $2::uuid AS ordered',
+      [first(0), first(1), first(2), ids[1]],
+    );
+    expect(rows[0]!.ordered).toBe(true);
+    // An id the caller gives is kept as it is.
+    const own = '6f1c2b0e-3d4a-4e5f-8a7b-9c0d1e2f3a4b';
+    await store.append('v7_own', 'no_stream', [{ type: 'Opened', eventId: own, data: {} }]);
+    expect((await store.readStream('v7_own'))[0]!.eventId).toBe(own);
+  });
+
   it('lets exactly one of two concurrent appends at the same expected version win', async () => {
     await store.append('race', 'no_stream', [{ type: 'Opened', data: {} }]);
     for (let round = 0; round < 5; round++) {

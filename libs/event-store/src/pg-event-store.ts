@@ -1,7 +1,6 @@
 // The append-only event store on Postgres. Over ~300 lines by choice: append, read and the
 // transaction helper share one table's SQL and its conflict handling.
-import { randomUUID } from 'node:crypto';
-import { currentMessageContext } from '@meterflow/kernel';
+import { currentMessageContext, uuidV7 } from '@meterflow/kernel';
 import type pg from 'pg';
 import { eventContractViolation, type EventCatalog, type EventMetadata } from '@meterflow/contracts';
 import { quoteIdent } from './event-store.migration.js';
@@ -247,6 +246,7 @@ export class PgEventStore {
       return batches.map((b) => ({ streamId: b.streamId, nextVersion: versions.get(b.streamId) ?? 0, stored: [] }));
     }
     const now = new Date();
+    const nowMs = now.getTime();
     // Trace context travels with the facts: the caller's, or the active span's when tracing is on.
     const traceparent = opts.traceparent ?? activeTraceparent();
     // Correlation and causation: the caller's, or those of the message being handled.
@@ -275,7 +275,8 @@ export class PgEventStore {
       exacts.push(b.expected === 'any' ? null : b.expected === 'no_stream' ? 0 : b.expected);
       const stream = JSON.stringify(b.streamId);
       b.events.forEach((e, i) => {
-        const eventId = e.eventId ?? randomUUID();
+        // Time-ordered: the unique index on event_id grows at its right edge (kernel's uuidV7).
+        const eventId = e.eventId ?? uuidV7(nowMs);
         const occurredAt = (e.occurredAt ?? now).toISOString();
         const metadata: EventMetadata = { eventId, streamId: b.streamId, occurredAt, ...context };
         const data = toJson(e.data ?? null);

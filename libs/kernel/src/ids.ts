@@ -1,4 +1,4 @@
-import { createHash, randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync, randomUUID } from 'node:crypto';
 
 /** Stripe's id prefixes, in one place. */
 export const ID_PREFIX = {
@@ -69,6 +69,20 @@ export function newId(kind: IdKind, now: number = Date.now()): string {
     seq = 0;
   }
   return `${ID_PREFIX[kind]}_${base62(now, 8)}${base62(seq, 3)}${randomBase62(13)}`;
+}
+
+/**
+ * A UUID version 7 (RFC 9562): 48 bits of Unix time in milliseconds, the version, then 74 random
+ * bits. They sort by creation time, so a b-tree over them (the event store's unique `event_id`)
+ * grows at its right edge like one over a sequence, instead of touching a random leaf per insert
+ * (and, after each checkpoint, writing that leaf's full page to the WAL again).
+ * Made from Node's `randomUUID()` (a v4 from its batched CSPRNG, ~0.2 µs; `uuid`'s `v7()` draws
+ * its bytes with one `crypto.getRandomValues` per id, ~2 µs): the first 48 bits become the time
+ * and the version nibble 7; the variant bits are the same in both versions.
+ */
+export function uuidV7(now: number = Date.now()): string {
+  const t = now.toString(16).padStart(12, '0');
+  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${randomUUID().slice(15)}`;
 }
 
 /** Which kind of object an id names, by its prefix (longest prefix wins). */

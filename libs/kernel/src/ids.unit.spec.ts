@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { firstInvoicePrefix, invoicePrefixCandidates, kindOfId, newId } from './ids.js';
+import { firstInvoicePrefix, invoicePrefixCandidates, kindOfId, newId, uuidV7 } from './ids.js';
 
 describe('newId', () => {
   it('is <prefix>_<8 time><3 sequence><13 random> in base62, unique, and sorts by creation time', () => {
@@ -49,5 +49,42 @@ describe('invoicePrefixCandidates', () => {
     }
     expect(first.size).toBeLessThan(200_000);
     expect(twelve.size).toBe(200_000);
+  });
+});
+
+describe('uuidV7', () => {
+  const V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  const msOf = (u: string): number => parseInt(u.slice(0, 8) + u.slice(9, 13), 16);
+
+  it('is an RFC 9562 version 7 UUID whose first 48 bits are the millisecond time', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 48 - 1 }), (ms) => {
+        const u = uuidV7(ms);
+        expect(u).toMatch(V7);
+        expect(msOf(u)).toBe(ms);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(msOf(uuidV7())).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('sorts by creation time across milliseconds (as text and as Postgres compares uuids, byte by byte) and is unique', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 48 - 2 }), fc.integer({ min: 1, max: 10_000 }), (ms, gap) => {
+        const later = Math.min(ms + gap, 2 ** 48 - 1);
+        expect(uuidV7(ms) < uuidV7(later)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+    const many = Array.from({ length: 50_000 }, () => uuidV7(1_700_000_000_000));
+    expect(new Set(many).size).toBe(many.length);
+  });
+
+  it('keeps 74 random bits: every hex digit after the version and variant varies', () => {
+    const seen = Array.from({ length: 36 }, () => new Set<string>());
+    for (let i = 0; i < 2000; i++) [...uuidV7(1_700_000_000_000)].forEach((c, j) => seen[j]!.add(c));
+    const random = [15, 16, 17, 20, 21, 22, ...Array.from({ length: 12 }, (_, k) => 24 + k)];
+    for (const j of random) expect(seen[j]!.size).toBe(16);
+    expect(seen[19]!.size).toBe(4); // the variant digit: 8, 9, a or b
   });
 });
