@@ -90,9 +90,9 @@ export function serviceConsumers(names: NatsNames, svc: ServiceName): Array<{ st
   }
 }
 
-/** The subjects `svc` may request: `mf.rpc.<service>.<op>` of each entry of RPC_CALLS. */
+/** The subjects `svc` may request: `mf.rpc.<service>.<op>` of each entry of RPC_CALLS, and its batched form (`.batch`). */
 export function rpcCallSubjects(names: NatsNames, svc: ServiceName): Set<string> {
-  return new Set(RPC_CALLS[svc].map((c) => names.rpcSubject(c.service, c.op)));
+  return new Set(RPC_CALLS[svc].flatMap((c) => [names.rpcSubject(c.service, c.op), names.rpcBatchSubject(c.service, c.op)]));
 }
 
 /** The JetStream API a client needs to bind a durable pull consumer, pull from it and ack. */

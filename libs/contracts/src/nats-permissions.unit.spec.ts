@@ -57,9 +57,12 @@ describe('NATS permissions', () => {
         expect(p.publish.some((s) => s.includes(`.${names.serviceStream(other)}`))).toBe(false);
       }
     }
-    // The gateway requests exactly the public routes (internal ops stay internal).
+    // The gateway requests exactly the public routes, alone or batched (internal ops stay internal).
     const gw = servicePermissions(names, 'gateway').publish.filter((s) => s.startsWith('mf.rpc.'));
-    expect(new Set(gw)).toEqual(new Set(API_ROUTES.map((r) => names.rpcSubject(r.service, r.op))));
+    expect(new Set(gw)).toEqual(
+      new Set(API_ROUTES.flatMap((r) => [names.rpcSubject(r.service, r.op), names.rpcBatchSubject(r.service, r.op)])),
+    );
+    expect(names.rpcBatchSubject('meter-ingestion', 'meter_events.create')).toBe('mf.rpc.meter_ingestion.meter_events.create.batch');
     expect(gw.some((s) => /clock\.|credits\.apply|rate_period|subscription_invoices/.test(s))).toBe(false);
   });
 

@@ -11,6 +11,9 @@ export const CLOCK_PARTICIPANTS: readonly ServiceName[] = ['meter-ingestion', 'r
 
 const token = (s: ServiceName): string => s.replace(/-/g, '_');
 
+/** The last subject token of a batched request (`rpcBatchSubject`); no op name ends with it. */
+export const RPC_BATCH_TOKEN = 'batch';
+
 export function natsNames(namespace = '') {
   const p = namespace ? `${namespace}.` : '';
   const s = namespace ? `${namespace.toUpperCase()}_` : '';
@@ -37,6 +40,12 @@ export function natsNames(namespace = '') {
     heartbeatSubject: (id: string) => `${p}mf.heartbeat.${id}`,
     /** Request/reply: `mf.rpc.<service>.<op>`. */
     rpcSubject: (svc: ServiceName, op: string) => `${p}mf.rpc.${token(svc)}.${op}`,
+    /**
+     * Several requests of one op in one message: `mf.rpc.<service>.<op>.batch`, the requests' JSON
+     * texts one per line, answered by their replies one per line in the same order (each handled as
+     * if it had come alone; the transport serves it for every op).
+     */
+    rpcBatchSubject: (svc: ServiceName, op: string) => `${p}mf.rpc.${token(svc)}.${op}.${RPC_BATCH_TOKEN}`,
     /** Durable consumer names are per service and purpose. */
     durable: (svc: ServiceName, purpose: string) => `${s}${token(svc)}_${purpose}`.replace(/[^A-Za-z0-9_-]/g, '_'),
   };

@@ -76,6 +76,22 @@ describe('NATS users per role', () => {
     await eventually(async () => ((await jsm.streams.info(names.eventsStream)).state.messages > 0 ? true : undefined), 10_000);
   });
 
+  it('the gateway may send an op batched (one request per line), and the service answers each line', async () => {
+    const gw = await as('gateway');
+    const seen = violations(gw);
+    const lines = [req({ name: 'Batched One' }), req({ name: 'Batched Two' })].map((r) => JSON.stringify(r)).join('\n');
+    const reply = await gw.request(names.rpcBatchSubject('rating', 'customers.create'), lines, { timeout: 5_000 });
+    const answers = reply
+      .string()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { ok: boolean; result: { id: string; name: string } });
+    expect(answers.map((a) => [a.ok, a.result.name])).toEqual([
+      [true, 'Batched One'],
+      [true, 'Batched Two'],
+    ]);
+    expect(seen).toEqual([]);
+  });
+
   it('a producer publishes to mf.ingest, and cannot request any mf.rpc subject', async () => {
     const producer = await as('producer');
     const seen = violations(producer);

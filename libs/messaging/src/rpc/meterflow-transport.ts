@@ -3,7 +3,7 @@ import { BaseExceptionFilter } from '@nestjs/core';
 import { BaseRpcContext, Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import type { MsgHdrs, NatsConnection, Subscription, Msg } from '@nats-io/transport-node';
 import { lastValueFrom, throwError, type Observable } from 'rxjs';
-import { HEADERS, type NatsNames, type RpcReply, type ServiceName } from '@meterflow/contracts';
+import { HEADERS, RPC_BATCH_TOKEN, type NatsNames, type RpcReply, type ServiceName } from '@meterflow/contracts';
 import {
   DomainError,
   dependencyUnavailable,
@@ -64,28 +64,63 @@ export class MeterflowTransport extends Server implements CustomTransportStrateg
   listen(callback: (...optionalParams: unknown[]) => unknown): void {
     for (const [pattern, handler] of this.messageHandlers) {
       if (handler.isEventHandler) continue;
-      const subject = this.opts.names.rpcSubject(this.opts.service, pattern);
-      const sub = this.opts.nc.subscribe(subject, {
-        queue: this.opts.service,
-        callback: (err, msg) => {
-          if (err) return;
-          void this.onRequest(pattern, handler, msg);
-        },
-      });
-      this.subs.push(sub);
+      if (pattern === RPC_BATCH_TOKEN || pattern.endsWith(`.${RPC_BATCH_TOKEN}`))
+        throw new Error(`op ${pattern}: an op name may not end with ".${RPC_BATCH_TOKEN}" (the batched form of every op)`);
+      const serve = (subject: string, onMsg: (msg: Msg) => Promise<void>) =>
+        this.subs.push(
+          this.opts.nc.subscribe(subject, {
+            queue: this.opts.service,
+            callback: (err, msg) => {
+              if (!err) void onMsg(msg);
+            },
+          }),
+        );
+      serve(this.opts.names.rpcSubject(this.opts.service, pattern), (msg) => this.onRequest(pattern, handler, msg));
+      serve(this.opts.names.rpcBatchSubject(this.opts.service, pattern), (msg) => this.onBatch(pattern, handler, msg));
     }
     callback();
   }
 
   private async onRequest(op: string, handler: MessageHandler, msg: Msg): Promise<void> {
+    const beats = this.heartbeats(msg);
+    let reply: RpcReply;
+    try {
+      reply = await this.handle(op, handler, msg.subject, msg.headers, () => (msg.data.length ? msg.json() : {}));
+    } finally {
+      clearInterval(beats);
+    }
+    if (msg.reply) msg.respond(encodeJson(reply));
+  }
+
+  /**
+   * A batch (`rpcBatchSubject`): each line one request, handled as if it had come alone (all at
+   * once, each with its own outcome), answered in one message, one reply per line in order. The
+   * gateway sends the API calls of one event-loop turn this way: one NATS message each way and
+   * one dispatch for the lot instead of one per call.
+   */
+  private async onBatch(op: string, handler: MessageHandler, msg: Msg): Promise<void> {
+    const lines = msg.string().split('\n');
+    const replies = await Promise.all(
+      lines.map((line) => this.handle(op, handler, msg.subject, msg.headers, () => (line.length ? JSON.parse(line) : {}))),
+    );
+    if (msg.reply) msg.respond(replies.map((r) => encodeJson(r)).join('\n'));
+  }
+
+  /** One request: decoded, run in its message context and span, its outcome as a reply (never throws). */
+  private async handle(
+    op: string,
+    handler: MessageHandler,
+    subject: string,
+    headers: MsgHdrs | undefined,
+    decode: () => unknown,
+  ): Promise<RpcReply> {
     const started = process.hrtime.bigint();
     let reply: RpcReply;
-    const beats = this.heartbeats(msg);
     try {
-      const data: unknown = msg.data.length ? msg.json() : {};
-      const ctx = new RpcContext([msg.subject, msg.headers]);
-      const result = await withMessageContext(requestContext(msg.headers, data), () =>
-        withSpan(`${this.opts.service} ${op}`, { kind: SpanKind.SERVER, parent: contextFromHeaders(msg.headers) }, async () =>
+      const data: unknown = decode();
+      const ctx = new RpcContext([subject, headers]);
+      const result = await withMessageContext(requestContext(headers, data), () =>
+        withSpan(`${this.opts.service} ${op}`, { kind: SpanKind.SERVER, parent: contextFromHeaders(headers) }, async () =>
           lastValueFrom(this.transformToObservable(await handler(data, ctx)), { defaultValue: null }),
         ),
       );
@@ -93,11 +128,9 @@ export class MeterflowTransport extends Server implements CustomTransportStrateg
     } catch (e) {
       reply = { ok: false, error: toErrorShape(e) };
       if (reply.error.status >= 500) this.opts.onUnexpectedError?.(op, e);
-    } finally {
-      clearInterval(beats);
     }
-    if (msg.reply) msg.respond(encodeJson(reply));
     this.observe(op, reply, started);
+    return reply;
   }
 
   /** A request asking for heartbeats (`mf-heartbeat: <ms>`) gets an empty message on its heartbeat subject that often until its reply. */

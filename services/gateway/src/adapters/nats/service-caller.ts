@@ -19,10 +19,34 @@ interface Pending {
   deadline: number;
 }
 
+interface Outgoing {
+  service: ServiceName;
+  op: string;
+  subject: string;
+  payload: string;
+  token: string;
+  headers: MsgHdrs | undefined;
+}
+
+/** A batch in flight: the calls it carries, by token, in order. */
+interface PendingBatch {
+  calls: Outgoing[];
+  deadline: number;
+}
+
+/** At most this many calls, and about this many bytes of requests, in one batched message. */
+const BATCH_MAX_CALLS = 256;
+const BATCH_MAX_BYTES = 256 * 1024;
+/** After a batch found no responder (a replica from before batched requests), calls go one by one this long. */
+const UNBATCHED_MS = 30_000;
+
 /**
  * Request/reply over one wildcard inbox subscription: replies are matched by token, timeouts
  * swept by one timer. (nats.js's `request()` builds two Error objects with stack traces and a
  * timer per call, a visible share of the gateway's CPU at thousands of requests per second.)
+ * Calls of one op made in the same event-loop turn (the requests whose idempotency claims one
+ * cycle answered, say) leave as one batched request (`rpcBatchSubject`) and come back as one
+ * reply: one NATS message each way instead of one per call. A call with trace headers goes alone.
  */
 export class NatsServiceCaller implements ServiceCaller {
   private readonly inbox: string;
@@ -30,7 +54,10 @@ export class NatsServiceCaller implements ServiceCaller {
   private readonly sub: Subscription;
   private readonly sweeper: NodeJS.Timeout;
   private seq = 0;
-  private outbox: { subject: string; payload: string; reply: string; headers: MsgHdrs | undefined }[] = [];
+  private outbox: Outgoing[] = [];
+  private readonly batches = new Map<string, PendingBatch>();
+  /** Subjects whose batched form found no responder, until when. */
+  private readonly unbatched = new Map<string, number>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -42,11 +69,20 @@ export class NatsServiceCaller implements ServiceCaller {
     this.sub = nc.subscribe(`${this.inbox}.*`, {
       callback: (err, msg) => {
         if (err) return;
-        const p = this.pending.get(msg.subject.slice(prefixLength));
-        if (!p) return;
-        this.pending.delete(msg.subject.slice(prefixLength));
+        const token = msg.subject.slice(prefixLength);
         // The server answers 503 with an empty body when nobody subscribes to the subject.
-        if (msg.data.length === 0 && msg.headers?.code === 503) {
+        const noResponders = msg.data.length === 0 && msg.headers?.code === 503;
+        const batch = this.batches.get(token);
+        if (batch) {
+          this.batches.delete(token);
+          if (noResponders) this.unbatch(batch.calls);
+          else this.settleBatch(batch.calls, msg.string());
+          return;
+        }
+        const p = this.pending.get(token);
+        if (!p) return;
+        this.pending.delete(token);
+        if (noResponders) {
           p.reject(unavailable(p.service, p.op, 'no responders'));
           return;
         }
@@ -69,9 +105,11 @@ export class NatsServiceCaller implements ServiceCaller {
       this.pending.set(token, { resolve, reject, service, op, deadline: Date.now() + this.timeoutMs });
       const headers = headersWithTrace();
       this.outbox.push({
+        service,
+        op,
         subject: this.names.rpcSubject(service, op),
         payload,
-        reply: `${this.inbox}.${token}`,
+        token,
         headers: headers.keys().length > 0 ? headers : undefined,
       });
       // Requests parsed in the same event-loop turn leave in one socket write.
@@ -81,17 +119,84 @@ export class NatsServiceCaller implements ServiceCaller {
   }
 
   private flush(): void {
-    const batch = this.outbox;
+    const out = this.outbox;
     this.outbox = [];
-    for (const m of batch) {
-      try {
-        this.nc.publish(m.subject, m.payload, { reply: m.reply, ...(m.headers ? { headers: m.headers } : {}) });
-      } catch (e) {
-        const token = m.reply.slice(this.inbox.length + 1);
-        const p = this.pending.get(token);
-        this.pending.delete(token);
-        p?.reject(unavailable(p.service, p.op, e));
+    // Same op, no headers: together (in call order, in chunks); the rest one by one.
+    const groups = new Map<string, Outgoing[]>();
+    const now = Date.now();
+    for (const m of out) {
+      if (m.headers || (this.unbatched.get(m.subject) ?? 0) > now) {
+        this.publishOne(m);
+        continue;
       }
+      let g = groups.get(m.subject);
+      if (!g) groups.set(m.subject, (g = []));
+      g.push(m);
+    }
+    for (const g of groups.values()) {
+      let chunk: Outgoing[] = [];
+      let bytes = 0;
+      for (const m of g) {
+        if (chunk.length > 0 && (chunk.length >= BATCH_MAX_CALLS || bytes + m.payload.length > BATCH_MAX_BYTES)) {
+          this.publishBatch(chunk);
+          chunk = [];
+          bytes = 0;
+        }
+        chunk.push(m);
+        bytes += m.payload.length + 1;
+      }
+      this.publishBatch(chunk);
+    }
+  }
+
+  private publishOne(m: Outgoing): void {
+    try {
+      this.nc.publish(m.subject, m.payload, { reply: `${this.inbox}.${m.token}`, ...(m.headers ? { headers: m.headers } : {}) });
+    } catch (e) {
+      this.fail([m], e);
+    }
+  }
+
+  private publishBatch(calls: Outgoing[]): void {
+    if (calls.length === 1) return this.publishOne(calls[0]!);
+    // Upper case: call tokens are base-36 numbers in lower case, so the two never meet.
+    const token = `B${(this.seq = (this.seq + 1) % Number.MAX_SAFE_INTEGER).toString(36)}`;
+    this.batches.set(token, { calls, deadline: Date.now() + this.timeoutMs });
+    try {
+      // One request per line: JSON texts hold no raw line breaks.
+      this.nc.publish(this.names.rpcBatchSubject(calls[0]!.service, calls[0]!.op), calls.map((c) => c.payload).join('\n'), {
+        reply: `${this.inbox}.${token}`,
+      });
+    } catch (e) {
+      this.batches.delete(token);
+      this.fail(calls, e);
+    }
+  }
+
+  /** A batch's reply: one reply per line, in the order of its calls. */
+  private settleBatch(calls: readonly Outgoing[], text: string): void {
+    const replies = text.split('\n');
+    calls.forEach((c, i) => {
+      const p = this.pending.get(c.token);
+      if (!p) return; // timed out meanwhile
+      this.pending.delete(c.token);
+      const r = replies[i];
+      if (r === undefined) p.reject(unavailable(p.service, p.op, `a batch reply with ${replies.length} of ${calls.length} answers`));
+      else p.resolve(r);
+    });
+  }
+
+  /** No responder takes the batched form (a replica from before it): send each call alone, and the next ones for a while. */
+  private unbatch(calls: readonly Outgoing[]): void {
+    this.unbatched.set(calls[0]!.subject, Date.now() + UNBATCHED_MS);
+    for (const c of calls) if (this.pending.has(c.token)) this.publishOne(c);
+  }
+
+  private fail(calls: readonly Outgoing[], e: unknown): void {
+    for (const c of calls) {
+      const p = this.pending.get(c.token);
+      this.pending.delete(c.token);
+      p?.reject(unavailable(p.service, p.op, e));
     }
   }
 
@@ -100,6 +205,7 @@ export class NatsServiceCaller implements ServiceCaller {
     this.sub.unsubscribe();
     for (const p of this.pending.values()) p.reject(unavailable(p.service, p.op, 'closed'));
     this.pending.clear();
+    this.batches.clear();
   }
 
   private sweep(): void {
@@ -112,6 +218,8 @@ export class NatsServiceCaller implements ServiceCaller {
         p.reject(unavailable(p.service, p.op, down ? 'not connected to NATS' : 'timeout'));
       }
     }
+    // Its calls were rejected above (same deadline): forget the batch.
+    for (const [token, b] of this.batches) if (down || b.deadline <= now) this.batches.delete(token);
   }
 }
 

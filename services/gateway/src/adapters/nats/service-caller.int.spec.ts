@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { natsNames } from '@meterflow/contracts';
+import { DomainError } from '@meterflow/kernel';
+import { encodeJson, MeterflowTransport } from '@meterflow/messaging';
+import { connectTestNats, testNamespace } from '@meterflow/testing';
+import { NatsServiceCaller } from './service-caller.js';
+
+/**
+ * The gateway's calls of one op made in the same event-loop turn travel as one batched request
+ * (`mf.rpc.<service>.<op>.batch`), which the services' transport answers line by line; each call
+ * keeps its own outcome. A responder without the batched form (a replica from before it) still
+ * gets every call, one by one.
+ */
+describe('NatsServiceCaller batches against MeterflowTransport', () => {
+  const names = natsNames(testNamespace());
+  let nc: NatsConnection;
+  let server: MeterflowTransport;
+  const seen: string[] = [];
+
+  beforeAll(async () => {
+    nc = await connectTestNats();
+    server = new MeterflowTransport({ nc, names, service: 'meter-ingestion' });
+    server.addHandler(
+      'things.create',
+      async (data: { n: number }) => {
+        if (data.n % 3 === 2) throw new DomainError('parameter_invalid_integer', `n=${data.n} is refused`, { param: 'n' });
+        await new Promise((r) => setTimeout(r, 5 * (data.n % 4))); // answers in another order than asked
+        return { object: 'thing', n: data.n, text: 'a\nb "c"' };
+      },
+      false,
+    );
+    await new Promise<void>((resolve) => server.listen(() => resolve()));
+    // Count what arrives on the two subjects (no queue group: a spy beside the server).
+    nc.subscribe(names.rpcSubject('meter-ingestion', 'things.create'), { callback: () => void seen.push('single') });
+    nc.subscribe(names.rpcBatchSubject('meter-ingestion', 'things.create'), { callback: () => void seen.push('batch') });
+    await nc.flush();
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await nc?.close();
+  });
+
+  it('sends the calls of one turn as one message and hands each call its own reply or error', async () => {
+    seen.length = 0;
+    const caller = new NatsServiceCaller(nc, names);
+    const calls = Array.from({ length: 40 }, (_, n) =>
+      caller.callRaw('meter-ingestion', 'things.create', JSON.stringify({ n })).then(
+        (text) => JSON.parse(text) as { n: number; text: string },
+        (e: unknown) => e,
+      ),
+    );
+    const out = await Promise.all(calls);
+    out.forEach((r, n) => {
+      if (n % 3 === 2) {
+        expect(r).toBeInstanceOf(DomainError);
+        expect((r as DomainError).toShape()).toMatchObject({
+          code: 'parameter_invalid_integer',
+          message: `n=${n} is refused`,
+          status: 400,
+        });
+      } else expect(r).toEqual({ object: 'thing', n, text: 'a\nb "c"' });
+    });
+    await nc.flush();
+    expect(seen).toEqual(['batch']);
+    caller.close();
+  });
+
+  it('serves a single request as before', async () => {
+    const r = await nc.request(names.rpcSubject('meter-ingestion', 'things.create'), JSON.stringify({ n: 4 }));
+    expect(r.json()).toEqual({ ok: true, result: { object: 'thing', n: 4, text: 'a\nb "c"' } });
+  });
+
+  it('answers a batch line by line, a line that is not JSON with its own error', async () => {
+    const r = await nc.request(names.rpcBatchSubject('meter-ingestion', 'things.create'), ['{"n":1}', '{"n":', '{"n":2}'].join('\n'));
+    const lines = r
+      .string()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { ok: boolean; error?: { status: number } });
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toEqual({ ok: true, result: { object: 'thing', n: 1, text: 'a\nb "c"' } });
+    expect(lines[1]).toMatchObject({ ok: false, error: { type: 'api_error', status: 500 } });
+    expect(lines[2]).toMatchObject({ ok: false, error: { code: 'parameter_invalid_integer', status: 400 } });
+  });
+
+  it('refuses to serve an op whose name ends like the batched form', () => {
+    const t = new MeterflowTransport({ nc, names, service: 'rating' });
+    t.addHandler('things.batch', async () => ({}), false);
+    expect(() => t.listen(() => undefined)).toThrow(/may not end with "\.batch"/);
+  });
+
+  it('falls back to one request per call when no responder serves the batched form', async () => {
+    const op = 'legacy.op';
+    const sub = nc.subscribe(names.rpcSubject('rating', op), {
+      queue: 'rating',
+      callback: (_e, msg) => void msg.respond(encodeJson({ ok: true, result: { echo: (msg.json() as { n: number }).n } })),
+    });
+    await nc.flush();
+    const caller = new NatsServiceCaller(nc, names);
+    for (let round = 0; round < 2; round++) {
+      const out = await Promise.all(
+        Array.from({ length: 5 }, (_, n) => caller.callRaw('rating', op, JSON.stringify({ n })).then((t) => JSON.parse(t) as unknown)),
+      );
+      expect(out).toEqual([0, 1, 2, 3, 4].map((n) => ({ echo: n })));
+    }
+    caller.close();
+    sub.unsubscribe();
+  });
+});
