@@ -15,6 +15,12 @@ export interface ApiRoute {
   api?: 'v1' | 'v2';
   /** Authenticated with a meter event session token instead of a secret key. */
   auth?: 'secret' | 'meter_event_session';
+  /**
+   * The gateway sends the calls of one event-loop turn to this op as one batched request
+   * (`rpcBatchSubject`). Only for ops with small, bounded replies: the whole batch's answer
+   * travels in one NATS message (1 MB by default), and it leaves when the slowest call is done.
+   */
+  batched?: boolean;
 }
 
 const r = (method: ApiRoute['method'], path: string, service: ServiceName, op: string, extra: Partial<ApiRoute> = {}): ApiRoute => ({
@@ -36,14 +42,15 @@ export const API_ROUTES: readonly ApiRoute[] = [
   r('POST', '/v1/billing/meters/:id/deactivate', 'meter-ingestion', 'meters.deactivate'),
   r('POST', '/v1/billing/meters/:id/reactivate', 'meter-ingestion', 'meters.reactivate'),
   r('GET', '/v1/billing/meters/:id/event_summaries', 'meter-ingestion', 'meters.event_summaries'),
-  r('POST', '/v1/billing/meter_events', 'meter-ingestion', 'meter_events.create'),
-  r('POST', '/v1/billing/meter_event_adjustments', 'meter-ingestion', 'meter_event_adjustments.create'),
-  r('POST', '/v2/billing/meter_events', 'meter-ingestion', 'v2.meter_events.create'),
+  r('POST', '/v1/billing/meter_events', 'meter-ingestion', 'meter_events.create', { batched: true }),
+  r('POST', '/v1/billing/meter_event_adjustments', 'meter-ingestion', 'meter_event_adjustments.create', { batched: true }),
+  r('POST', '/v2/billing/meter_events', 'meter-ingestion', 'v2.meter_events.create', { batched: true }),
   r('POST', '/v2/billing/meter_event_session', 'meter-ingestion', 'v2.meter_event_session.create'),
   r('POST', '/v2/billing/meter_event_stream', 'meter-ingestion', 'v2.meter_event_stream.create', {
+    batched: true,
     auth: 'meter_event_session',
   }),
-  r('POST', '/v2/billing/meter_event_adjustments', 'meter-ingestion', 'v2.meter_event_adjustments.create'),
+  r('POST', '/v2/billing/meter_event_adjustments', 'meter-ingestion', 'v2.meter_event_adjustments.create', { batched: true }),
   r('POST', '/v1/billing/alerts', 'meter-ingestion', 'alerts.create'),
   r('GET', '/v1/billing/alerts', 'meter-ingestion', 'alerts.list'),
   r('GET', '/v1/billing/alerts/:id', 'meter-ingestion', 'alerts.retrieve'),

@@ -4,7 +4,7 @@ import { natsNames } from '@meterflow/contracts';
 import { DomainError } from '@meterflow/kernel';
 import { encodeJson, MeterflowTransport } from '@meterflow/messaging';
 import { connectTestNats, testNamespace } from '@meterflow/testing';
-import { NatsServiceCaller } from './service-caller.js';
+import { batchedSubjects, NatsServiceCaller } from './service-caller.js';
 
 /**
  * The gateway's calls of one op made in the same event-loop turn travel as one batched request
@@ -44,7 +44,7 @@ describe('NatsServiceCaller batches against MeterflowTransport', () => {
 
   it('sends the calls of one turn as one message and hands each call its own reply or error', async () => {
     seen.length = 0;
-    const caller = new NatsServiceCaller(nc, names);
+    const caller = new NatsServiceCaller(nc, names, 30_000, new Set([names.rpcSubject('meter-ingestion', 'things.create')]));
     const calls = Array.from({ length: 40 }, (_, n) =>
       caller.callRaw('meter-ingestion', 'things.create', JSON.stringify({ n })).then(
         (text) => JSON.parse(text) as { n: number; text: string },
@@ -65,6 +65,26 @@ describe('NatsServiceCaller batches against MeterflowTransport', () => {
     await nc.flush();
     expect(seen).toEqual(['batch']);
     caller.close();
+  });
+
+  it('sends the calls of an op not marked `batched` one by one (its replies may be large)', async () => {
+    seen.length = 0;
+    const caller = new NatsServiceCaller(nc, names);
+    const out = await Promise.all(
+      [0, 1, 3].map((n) => caller.callRaw('meter-ingestion', 'things.create', JSON.stringify({ n })).then((t) => JSON.parse(t) as unknown)),
+    );
+    expect(out).toHaveLength(3);
+    await nc.flush();
+    expect(seen).toEqual(['single', 'single', 'single']);
+    caller.close();
+    // The routes marked in API_ROUTES: the meter-event writes, nothing that lists or reads.
+    expect([...batchedSubjects(names)].map((s) => s.slice(names.rpcSubject('meter-ingestion', '').length)).sort()).toEqual([
+      'meter_event_adjustments.create',
+      'meter_events.create',
+      'v2.meter_event_adjustments.create',
+      'v2.meter_event_stream.create',
+      'v2.meter_events.create',
+    ]);
   });
 
   it('serves a single request as before', async () => {
@@ -97,7 +117,7 @@ describe('NatsServiceCaller batches against MeterflowTransport', () => {
       callback: (_e, msg) => void msg.respond(encodeJson({ ok: true, result: { echo: (msg.json() as { n: number }).n } })),
     });
     await nc.flush();
-    const caller = new NatsServiceCaller(nc, names);
+    const caller = new NatsServiceCaller(nc, names, 30_000, new Set([names.rpcSubject('rating', op)]));
     for (let round = 0; round < 2; round++) {
       const out = await Promise.all(
         Array.from({ length: 5 }, (_, n) => caller.callRaw('rating', op, JSON.stringify({ n })).then((t) => JSON.parse(t) as unknown)),

@@ -1,7 +1,7 @@
 import { type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { ErrorShape } from '@meterflow/kernel';
 import { DomainError } from '@meterflow/kernel';
-import type { NatsNames, ServiceName } from '@meterflow/contracts';
+import { API_ROUTES, type NatsNames, type ServiceName } from '@meterflow/contracts';
 import { connectionInbox, headersWithTrace, natsConnected, unavailable } from '@meterflow/messaging';
 import { SpanKind, withSpan } from '@meterflow/observability';
 import type { ServiceCaller } from '../../application/ports.js';
@@ -44,9 +44,10 @@ const UNBATCHED_MS = 30_000;
  * Request/reply over one wildcard inbox subscription: replies are matched by token, timeouts
  * swept by one timer. (nats.js's `request()` builds two Error objects with stack traces and a
  * timer per call, a visible share of the gateway's CPU at thousands of requests per second.)
- * Calls of one op made in the same event-loop turn (the requests whose idempotency claims one
+ * Calls of one op made in the same event-loop turn (the meter events whose idempotency claims one
  * cycle answered, say) leave as one batched request (`rpcBatchSubject`) and come back as one
- * reply: one NATS message each way instead of one per call. A call with trace headers goes alone.
+ * reply: one NATS message each way instead of one per call. Only the ops marked `batched` in
+ * API_ROUTES (small, bounded replies); a call with trace headers goes alone.
  */
 export class NatsServiceCaller implements ServiceCaller {
   private readonly inbox: string;
@@ -63,6 +64,8 @@ export class NatsServiceCaller implements ServiceCaller {
     private readonly nc: NatsConnection,
     private readonly names: NatsNames,
     private readonly timeoutMs = 30_000,
+    /** The subjects whose calls are batched: the routes marked `batched` in API_ROUTES. */
+    private readonly batched: ReadonlySet<string> = batchedSubjects(names),
   ) {
     this.inbox = connectionInbox(nc);
     const prefixLength = this.inbox.length + 1;
@@ -121,11 +124,11 @@ export class NatsServiceCaller implements ServiceCaller {
   private flush(): void {
     const out = this.outbox;
     this.outbox = [];
-    // Same op, no headers: together (in call order, in chunks); the rest one by one.
+    // A batched op's calls without headers: together (in call order, in chunks); the rest one by one.
     const groups = new Map<string, Outgoing[]>();
     const now = Date.now();
     for (const m of out) {
-      if (m.headers || (this.unbatched.get(m.subject) ?? 0) > now) {
+      if (m.headers || !this.batched.has(m.subject) || (this.unbatched.get(m.subject) ?? 0) > now) {
         this.publishOne(m);
         continue;
       }
@@ -222,6 +225,10 @@ export class NatsServiceCaller implements ServiceCaller {
     for (const [token, b] of this.batches) if (down || b.deadline <= now) this.batches.delete(token);
   }
 }
+
+/** The subjects of the API routes marked `batched` (small, bounded replies). */
+export const batchedSubjects = (names: NatsNames): Set<string> =>
+  new Set(API_ROUTES.filter((r) => r.batched).map((r) => names.rpcSubject(r.service, r.op)));
 
 export function resultOf(text: string): string {
   if (text.startsWith(OK_PREFIX) && text.endsWith('}')) return text.slice(OK_PREFIX.length, -1);
