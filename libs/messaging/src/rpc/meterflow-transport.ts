@@ -103,7 +103,16 @@ export class MeterflowTransport extends Server implements CustomTransportStrateg
     const replies = await Promise.all(
       lines.map((line) => this.handle(op, handler, msg.subject, msg.headers, () => (line.length ? JSON.parse(line) : {}))),
     );
-    if (msg.reply) msg.respond(replies.map((r) => encodeJson(r)).join('\n'));
+    if (!msg.reply) return;
+    try {
+      msg.respond(replies.map((r) => encodeJson(r)).join('\n'));
+    } catch (e) {
+      // Too large for one message (max_payload): each caller gets an error now instead of waiting
+      // for its timeout. The gateway batches only ops with small replies (API_ROUTES `batched`).
+      this.opts.onUnexpectedError?.(op, e);
+      const failed = encodeJson({ ok: false, error: toErrorShape(e) });
+      msg.respond(replies.map(() => failed).join('\n'));
+    }
   }
 
   /** One request: decoded, run in its message context and span, its outcome as a reply (never throws). */

@@ -30,6 +30,7 @@ describe('NatsServiceCaller batches against MeterflowTransport', () => {
       },
       false,
     );
+    server.addHandler('big.get', async () => ({ text: 'x'.repeat(100_000) }), false);
     await new Promise<void>((resolve) => server.listen(() => resolve()));
     // Count what arrives on the two subjects (no queue group: a spy beside the server).
     nc.subscribe(names.rpcSubject('meter-ingestion', 'things.create'), { callback: () => void seen.push('single') });
@@ -102,6 +103,20 @@ describe('NatsServiceCaller batches against MeterflowTransport', () => {
     expect(lines[0]).toEqual({ ok: true, result: { object: 'thing', n: 1, text: 'a\nb "c"' } });
     expect(lines[1]).toMatchObject({ ok: false, error: { type: 'api_error', status: 500 } });
     expect(lines[2]).toMatchObject({ ok: false, error: { code: 'parameter_invalid_integer', status: 400 } });
+  });
+
+  it('answers every line with an error at once when the batch reply is too large for one message', async () => {
+    const t = Date.now();
+    const r = await nc.request(names.rpcBatchSubject('meter-ingestion', 'big.get'), Array.from({ length: 20 }, () => '{}').join('\n'), {
+      timeout: 5_000,
+    });
+    const lines = r
+      .string()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { ok: boolean; error?: { status: number } });
+    expect(lines).toHaveLength(20);
+    for (const l of lines) expect(l).toMatchObject({ ok: false, error: { status: 500 } });
+    expect(Date.now() - t).toBeLessThan(5_000);
   });
 
   it('refuses to serve an op whose name ends like the batched form', () => {
