@@ -89,7 +89,14 @@ export class MeterflowTransport extends Server implements CustomTransportStrateg
     } finally {
       clearInterval(beats);
     }
-    if (msg.reply) msg.respond(encodeJson(reply));
+    if (!msg.reply) return;
+    try {
+      msg.respond(encodeJson(reply));
+    } catch (e) {
+      // A result too large for one NATS message (max_payload): the caller gets the error now.
+      this.opts.onUnexpectedError?.(op, e);
+      msg.respond(encodeJson({ ok: false, error: toErrorShape(e) }));
+    }
   }
 
   /**

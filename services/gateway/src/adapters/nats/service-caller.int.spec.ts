@@ -31,6 +31,7 @@ describe('NatsServiceCaller batches against MeterflowTransport', () => {
       false,
     );
     server.addHandler('big.get', async () => ({ text: 'x'.repeat(100_000) }), false);
+    server.addHandler('huge.get', async () => ({ text: 'x'.repeat(1_100_000) }), false);
     await new Promise<void>((resolve) => server.listen(() => resolve()));
     // Count what arrives on the two subjects (no queue group: a spy beside the server).
     nc.subscribe(names.rpcSubject('meter-ingestion', 'things.create'), { callback: () => void seen.push('single') });
@@ -117,6 +118,11 @@ describe('NatsServiceCaller batches against MeterflowTransport', () => {
     expect(lines).toHaveLength(20);
     for (const l of lines) expect(l).toMatchObject({ ok: false, error: { status: 500 } });
     expect(Date.now() - t).toBeLessThan(5_000);
+  });
+
+  it('answers a single request whose result is too large for one message with an error at once', async () => {
+    const r = await nc.request(names.rpcSubject('meter-ingestion', 'huge.get'), '{}', { timeout: 5_000 });
+    expect(r.json()).toMatchObject({ ok: false, error: { type: 'api_error', status: 500 } });
   });
 
   it('refuses to serve an op whose name ends like the batched form', () => {
