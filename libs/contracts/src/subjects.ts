@@ -13,6 +13,12 @@ const token = (s: ServiceName): string => s.replace(/-/g, '_');
 
 /** The last subject token of a batched request (`rpcBatchSubject`); no op name ends with it. */
 export const RPC_BATCH_TOKEN = 'batch';
+/**
+ * A batch line that carries the request's NATS headers (trace context, correlation) starts with
+ * this mark, then the headers as a JSON object, a tab, and the request: `~{"traceparent":"…"}\t{…}`.
+ * JSON texts as `JSON.stringify` writes them hold no raw tab or line break, and none starts with `~`.
+ */
+export const RPC_BATCH_HEADERS_MARK = '~';
 
 export function natsNames(namespace = '') {
   const p = namespace ? `${namespace}.` : '';
@@ -42,8 +48,9 @@ export function natsNames(namespace = '') {
     rpcSubject: (svc: ServiceName, op: string) => `${p}mf.rpc.${token(svc)}.${op}`,
     /**
      * Several requests of one op in one message: `mf.rpc.<service>.<op>.batch`, the requests' JSON
-     * texts one per line, answered by their replies one per line in the same order (each handled as
-     * if it had come alone; the transport serves it for every op).
+     * texts one per line (each after its headers, `RPC_BATCH_HEADERS_MARK`), answered by their
+     * replies one per line in the same order (each handled as if it had come alone; the transport
+     * serves it for every op).
      */
     rpcBatchSubject: (svc: ServiceName, op: string) => `${p}mf.rpc.${token(svc)}.${op}.${RPC_BATCH_TOKEN}`,
     /** Durable consumer names are per service and purpose. */

@@ -1,9 +1,9 @@
 import { Catch, type ArgumentsHost } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { BaseRpcContext, Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
-import type { MsgHdrs, NatsConnection, Subscription, Msg } from '@nats-io/transport-node';
+import { headers as natsHeaders, type MsgHdrs, type NatsConnection, type Subscription, type Msg } from '@nats-io/transport-node';
 import { lastValueFrom, throwError, type Observable } from 'rxjs';
-import { HEADERS, RPC_BATCH_TOKEN, type NatsNames, type RpcReply, type ServiceName } from '@meterflow/contracts';
+import { HEADERS, RPC_BATCH_HEADERS_MARK, RPC_BATCH_TOKEN, type NatsNames, type RpcReply, type ServiceName } from '@meterflow/contracts';
 import {
   DomainError,
   dependencyUnavailable,
@@ -108,7 +108,10 @@ export class MeterflowTransport extends Server implements CustomTransportStrateg
   private async onBatch(op: string, handler: MessageHandler, msg: Msg): Promise<void> {
     const lines = msg.string().split('\n');
     const replies = await Promise.all(
-      lines.map((line) => this.handle(op, handler, msg.subject, msg.headers, () => (line.length ? JSON.parse(line) : {}))),
+      lines.map((line) => {
+        const { headers, body } = batchLine(line, msg.headers);
+        return this.handle(op, handler, msg.subject, headers, () => (body.length ? JSON.parse(body) : {}));
+      }),
     );
     if (!msg.reply) return;
     try {
@@ -184,6 +187,21 @@ export class MeterflowTransport extends Server implements CustomTransportStrateg
   unwrap<T>(): T {
     return this.opts.nc as T;
   }
+}
+
+/** A batch line: its own headers (`RPC_BATCH_HEADERS_MARK`) or the message's, and the request text. */
+function batchLine(line: string, common: MsgHdrs | undefined): { headers: MsgHdrs | undefined; body: string } {
+  if (!line.startsWith(RPC_BATCH_HEADERS_MARK)) return { headers: common, body: line };
+  const tab = line.indexOf('\t');
+  // A malformed line: its request text fails to parse and answers its own error.
+  if (tab < 0) return { headers: common, body: line };
+  const h = natsHeaders();
+  try {
+    for (const [k, v] of Object.entries(JSON.parse(line.slice(1, tab)) as Record<string, unknown>)) h.set(k, String(v));
+  } catch {
+    return { headers: common, body: line };
+  }
+  return { headers: h, body: line.slice(tab + 1) };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { natsNames } from '@meterflow/contracts';
-import { DomainError } from '@meterflow/kernel';
+import { currentMessageContext, DomainError, withMessageContext } from '@meterflow/kernel';
 import { encodeJson, MeterflowTransport } from '@meterflow/messaging';
 import { connectTestNats, testNamespace } from '@meterflow/testing';
 import { batchedSubjects, NatsServiceCaller } from './service-caller.js';
@@ -31,6 +31,8 @@ describe('NatsServiceCaller batches against MeterflowTransport', () => {
       false,
     );
     server.addHandler('big.get', async () => ({ text: 'x'.repeat(100_000) }), false);
+    server.addHandler('ctx.get', async (data: { n: number }) => ({ n: data.n, ...currentMessageContext() }), false);
+    nc.subscribe(names.rpcBatchSubject('meter-ingestion', 'ctx.get'), { callback: () => void seen.push('ctx batch') });
     server.addHandler('huge.get', async () => ({ text: 'x'.repeat(1_100_000) }), false);
     await new Promise<void>((resolve) => server.listen(() => resolve()));
     // Count what arrives on the two subjects (no queue group: a spy beside the server).
@@ -87,6 +89,22 @@ describe('NatsServiceCaller batches against MeterflowTransport', () => {
       'v2.meter_event_stream.create',
       'v2.meter_events.create',
     ]);
+  });
+
+  it("carries each call's headers (correlation, trace context) on its line of the batch", async () => {
+    seen.length = 0;
+    const caller = new NatsServiceCaller(nc, names, 30_000, new Set([names.rpcSubject('meter-ingestion', 'ctx.get')]));
+    const out = await Promise.all(
+      [1, 2, 3].map((n) =>
+        withMessageContext({ correlationId: `corr_${n}`, causationId: `cause_${n}` }, () =>
+          caller.callRaw('meter-ingestion', 'ctx.get', JSON.stringify({ n })).then((t) => JSON.parse(t) as unknown),
+        ),
+      ),
+    );
+    expect(out).toEqual([1, 2, 3].map((n) => ({ n, correlationId: `corr_${n}`, causationId: `cause_${n}` })));
+    await nc.flush();
+    expect(seen).toEqual(['ctx batch']);
+    caller.close();
   });
 
   it('serves a single request as before', async () => {

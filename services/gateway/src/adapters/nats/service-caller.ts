@@ -1,7 +1,7 @@
 import { type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { ErrorShape } from '@meterflow/kernel';
 import { DomainError } from '@meterflow/kernel';
-import { API_ROUTES, type NatsNames, type ServiceName } from '@meterflow/contracts';
+import { API_ROUTES, RPC_BATCH_HEADERS_MARK, type NatsNames, type ServiceName } from '@meterflow/contracts';
 import { connectionInbox, headersWithTrace, natsConnected, unavailable } from '@meterflow/messaging';
 import { SpanKind, withSpan } from '@meterflow/observability';
 import type { ServiceCaller } from '../../application/ports.js';
@@ -47,7 +47,7 @@ const UNBATCHED_MS = 30_000;
  * Calls of one op made in the same event-loop turn (the meter events whose idempotency claims one
  * cycle answered, say) leave as one batched request (`rpcBatchSubject`) and come back as one
  * reply: one NATS message each way instead of one per call. Only the ops marked `batched` in
- * API_ROUTES (small, bounded replies); a call with trace headers goes alone.
+ * API_ROUTES (small, bounded replies); a call's trace headers travel on its line.
  */
 export class NatsServiceCaller implements ServiceCaller {
   private readonly inbox: string;
@@ -124,11 +124,11 @@ export class NatsServiceCaller implements ServiceCaller {
   private flush(): void {
     const out = this.outbox;
     this.outbox = [];
-    // A batched op's calls without headers: together (in call order, in chunks); the rest one by one.
+    // A batched op's calls: together (in call order, in chunks); the rest one by one.
     const groups = new Map<string, Outgoing[]>();
     const now = Date.now();
     for (const m of out) {
-      if (m.headers || !this.batched.has(m.subject) || (this.unbatched.get(m.subject) ?? 0) > now) {
+      if (!this.batched.has(m.subject) || (this.unbatched.get(m.subject) ?? 0) > now) {
         this.publishOne(m);
         continue;
       }
@@ -167,7 +167,7 @@ export class NatsServiceCaller implements ServiceCaller {
     this.batches.set(token, { calls, deadline: Date.now() + this.timeoutMs });
     try {
       // One request per line: JSON texts hold no raw line breaks.
-      this.nc.publish(this.names.rpcBatchSubject(calls[0]!.service, calls[0]!.op), calls.map((c) => c.payload).join('\n'), {
+      this.nc.publish(this.names.rpcBatchSubject(calls[0]!.service, calls[0]!.op), calls.map(batchLine).join('\n'), {
         reply: `${this.inbox}.${token}`,
       });
     } catch (e) {
@@ -224,6 +224,14 @@ export class NatsServiceCaller implements ServiceCaller {
     // Its calls were rejected above (same deadline): forget the batch.
     for (const [token, b] of this.batches) if (down || b.deadline <= now) this.batches.delete(token);
   }
+}
+
+/** A call's line in a batch: its request, after its headers (trace context) when it has any (`RPC_BATCH_HEADERS_MARK`). */
+function batchLine(c: Outgoing): string {
+  if (!c.headers) return c.payload;
+  const h: Record<string, string> = {};
+  for (const k of c.headers.keys()) h[k] = c.headers.get(k);
+  return `${RPC_BATCH_HEADERS_MARK}${JSON.stringify(h)}\t${c.payload}`;
 }
 
 /** The subjects of the API routes marked `batched` (small, bounded replies). */
