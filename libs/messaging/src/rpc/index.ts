@@ -1,3 +1,4 @@
+export { decodeBatchLine, encodeBatchLine, joinBatch, splitBatch } from './batch.js';
 export { encodeJson } from './json.js';
 export {
   MeterflowTransport,

@@ -1,9 +1,9 @@
 import { Catch, type ArgumentsHost } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { BaseRpcContext, Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
-import { headers as natsHeaders, type MsgHdrs, type NatsConnection, type Subscription, type Msg } from '@nats-io/transport-node';
+import type { MsgHdrs, NatsConnection, Subscription, Msg } from '@nats-io/transport-node';
 import { lastValueFrom, throwError, type Observable } from 'rxjs';
-import { HEADERS, RPC_BATCH_HEADERS_MARK, RPC_BATCH_TOKEN, type NatsNames, type RpcReply, type ServiceName } from '@meterflow/contracts';
+import { HEADERS, RPC_BATCH_TOKEN, type NatsNames, type RpcReply, type ServiceName } from '@meterflow/contracts';
 import {
   DomainError,
   dependencyUnavailable,
@@ -12,6 +12,7 @@ import {
   type ErrorShape,
   type MessageContext,
 } from '@meterflow/kernel';
+import { decodeBatchLine, joinBatch, splitBatch } from './batch.js';
 import { encodeJson } from './json.js';
 import { rpcDuration, SpanKind, withSpan } from '@meterflow/observability';
 import { contextFromHeaders } from './trace.js';
@@ -89,14 +90,7 @@ export class MeterflowTransport extends Server implements CustomTransportStrateg
     } finally {
       clearInterval(beats);
     }
-    if (!msg.reply) return;
-    try {
-      msg.respond(encodeJson(reply));
-    } catch (e) {
-      // A result too large for one NATS message (max_payload): the caller gets the error now.
-      this.opts.onUnexpectedError?.(op, e);
-      msg.respond(encodeJson({ ok: false, error: toErrorShape(e) }));
-    }
+    this.respond(op, msg, [reply]);
   }
 
   /**
@@ -106,22 +100,29 @@ export class MeterflowTransport extends Server implements CustomTransportStrateg
    * one dispatch for the lot instead of one per call.
    */
   private async onBatch(op: string, handler: MessageHandler, msg: Msg): Promise<void> {
-    const lines = msg.string().split('\n');
     const replies = await Promise.all(
-      lines.map((line) => {
-        const { headers, body } = batchLine(line, msg.headers);
+      splitBatch(msg.string()).map((line) => {
+        const { headers, body } = decodeBatchLine(line, msg.headers);
         return this.handle(op, handler, msg.subject, headers, () => (body.length ? JSON.parse(body) : {}));
       }),
     );
+    this.respond(op, msg, replies);
+  }
+
+  /**
+   * The replies, one per line (one alone for a single request). One that does not fit a NATS
+   * message (max_payload) answers each of its requests with that error at once, instead of
+   * leaving the callers to their timeout; the gateway batches only ops with small replies
+   * (API_ROUTES `batched`).
+   */
+  private respond(op: string, msg: Msg, replies: readonly RpcReply[]): void {
     if (!msg.reply) return;
     try {
-      msg.respond(replies.map((r) => encodeJson(r)).join('\n'));
+      msg.respond(joinBatch(replies.map((r) => encodeJson(r))));
     } catch (e) {
-      // Too large for one message (max_payload): each caller gets an error now instead of waiting
-      // for its timeout. The gateway batches only ops with small replies (API_ROUTES `batched`).
       this.opts.onUnexpectedError?.(op, e);
       const failed = encodeJson({ ok: false, error: toErrorShape(e) });
-      msg.respond(replies.map(() => failed).join('\n'));
+      msg.respond(joinBatch(replies.map(() => failed)));
     }
   }
 
@@ -187,21 +188,6 @@ export class MeterflowTransport extends Server implements CustomTransportStrateg
   unwrap<T>(): T {
     return this.opts.nc as T;
   }
-}
-
-/** A batch line: its own headers (`RPC_BATCH_HEADERS_MARK`) or the message's, and the request text. */
-function batchLine(line: string, common: MsgHdrs | undefined): { headers: MsgHdrs | undefined; body: string } {
-  if (!line.startsWith(RPC_BATCH_HEADERS_MARK)) return { headers: common, body: line };
-  const tab = line.indexOf('\t');
-  // A malformed line: its request text fails to parse and answers its own error.
-  if (tab < 0) return { headers: common, body: line };
-  const h = natsHeaders();
-  try {
-    for (const [k, v] of Object.entries(JSON.parse(line.slice(1, tab)) as Record<string, unknown>)) h.set(k, String(v));
-  } catch {
-    return { headers: common, body: line };
-  }
-  return { headers: h, body: line.slice(tab + 1) };
 }
 
 /**

@@ -1,8 +1,16 @@
 import { type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { ErrorShape } from '@meterflow/kernel';
 import { DomainError } from '@meterflow/kernel';
-import { API_ROUTES, RPC_BATCH_HEADERS_MARK, type NatsNames, type ServiceName } from '@meterflow/contracts';
-import { connectionInbox, headersWithTrace, natsConnected, unavailable } from '@meterflow/messaging';
+import { API_ROUTES, type NatsNames, type ServiceName } from '@meterflow/contracts';
+import {
+  connectionInbox,
+  encodeBatchLine,
+  headersWithTrace,
+  joinBatch,
+  natsConnected,
+  splitBatch,
+  unavailable,
+} from '@meterflow/messaging';
 import { SpanKind, withSpan } from '@meterflow/observability';
 import type { ServiceCaller } from '../../application/ports.js';
 
@@ -166,8 +174,8 @@ export class NatsServiceCaller implements ServiceCaller {
     const token = `B${(this.seq = (this.seq + 1) % Number.MAX_SAFE_INTEGER).toString(36)}`;
     this.batches.set(token, { calls, deadline: Date.now() + this.timeoutMs });
     try {
-      // One request per line: JSON texts hold no raw line breaks.
-      this.nc.publish(this.names.rpcBatchSubject(calls[0]!.service, calls[0]!.op), calls.map(batchLine).join('\n'), {
+      const body = joinBatch(calls.map((c) => encodeBatchLine(c.payload, c.headers)));
+      this.nc.publish(this.names.rpcBatchSubject(calls[0]!.service, calls[0]!.op), body, {
         reply: `${this.inbox}.${token}`,
       });
     } catch (e) {
@@ -178,7 +186,7 @@ export class NatsServiceCaller implements ServiceCaller {
 
   /** A batch's reply: one reply per line, in the order of its calls. */
   private settleBatch(calls: readonly Outgoing[], text: string): void {
-    const replies = text.split('\n');
+    const replies = splitBatch(text);
     calls.forEach((c, i) => {
       const p = this.pending.get(c.token);
       if (!p) return; // timed out meanwhile
@@ -224,14 +232,6 @@ export class NatsServiceCaller implements ServiceCaller {
     // Its calls were rejected above (same deadline): forget the batch.
     for (const [token, b] of this.batches) if (down || b.deadline <= now) this.batches.delete(token);
   }
-}
-
-/** A call's line in a batch: its request, after its headers (trace context) when it has any (`RPC_BATCH_HEADERS_MARK`). */
-function batchLine(c: Outgoing): string {
-  if (!c.headers) return c.payload;
-  const h: Record<string, string> = {};
-  for (const k of c.headers.keys()) h[k] = c.headers.get(k);
-  return `${RPC_BATCH_HEADERS_MARK}${JSON.stringify(h)}\t${c.payload}`;
 }
 
 /** The subjects of the API routes marked `batched` (small, bounded replies). */
