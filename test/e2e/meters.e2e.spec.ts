@@ -58,6 +58,48 @@ describe('meters, adjustments, alerts and asynchronous error reports', () => {
     await eventually(async () => ((await total(meter.id, customer.id)) === 2 ? true : undefined));
   });
 
+  it("stores a meter event's Idempotency-Key with the event: a repeat is replayed and counted once, other params are refused", async () => {
+    const name = `idem_${Date.now()}`;
+    const meter = await stripe.billing.meters.create({ display_name: 'Idem', event_name: name, default_aggregation: { formula: 'sum' } });
+    const customer = await stripe.customers.create({ name: 'Idem' });
+    const params = (value: string) => ({ event_name: name, payload: { stripe_customer_id: customer.id, value } });
+    const key = `idem-${Date.now()}`;
+
+    // No identifier given: the replay answers the first request's generated one, nothing is stored twice.
+    const first = await stripe.billing.meterEvents.create(params('5'), { idempotencyKey: key });
+    const again = await stripe.billing.meterEvents.create(params('5'), { idempotencyKey: key });
+    expect(first.lastResponse.headers['idempotent-replayed']).toBeUndefined();
+    expect(again.lastResponse.headers['idempotent-replayed']).toBe('true');
+    expect({ identifier: again.identifier, created: again.created, payload: again.payload }).toEqual({
+      identifier: first.identifier,
+      created: first.created,
+      payload: first.payload,
+    });
+    const mismatch = await stripe.billing.meterEvents.create(params('6'), { idempotencyKey: key }).catch((e: unknown) => e);
+    expect(mismatch).toBeInstanceOf(Stripe.errors.StripeIdempotencyError);
+
+    // The same key eight times at once: one is stored; the others are replays of it or 409s.
+    const burstKey = `${key}-burst`;
+    const burst = await Promise.allSettled(
+      Array.from({ length: 8 }, () => stripe.billing.meterEvents.create(params('7'), { idempotencyKey: burstKey })),
+    );
+    const answered = burst.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    expect(answered.length).toBeGreaterThan(0);
+    expect(new Set(answered.map((e) => e.identifier)).size).toBe(1);
+    expect(answered.filter((e) => e.lastResponse.headers['idempotent-replayed'] !== 'true')).toHaveLength(1);
+    for (const r of burst) if (r.status === 'rejected') expect(r.reason).toMatchObject({ statusCode: 409, code: 'idempotency_key_in_use' });
+
+    // v2 takes the same path.
+    const v2Key = `${key}-v2`;
+    const v2 = await stripe.v2.billing.meterEvents.create(params('11'), { idempotencyKey: v2Key });
+    const v2Again = await stripe.v2.billing.meterEvents.create(params('11'), { idempotencyKey: v2Key });
+    expect(v2Again.identifier).toBe(v2.identifier);
+
+    await eventually(async () => ((await total(meter.id, customer.id)) === 5 + 7 + 11 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await total(meter.id, customer.id)).toBe(5 + 7 + 11);
+  });
+
   it('cancels an event by identifier (v1 and v2); the usage leaves the summary', async () => {
     const name = `adjust_${Date.now()}`;
     const meter = await stripe.billing.meters.create({ display_name: 'Adjust', event_name: name, default_aggregation: { formula: 'sum' } });

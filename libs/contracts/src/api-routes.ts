@@ -21,6 +21,14 @@ export interface ApiRoute {
    * travels in one NATS message (1 MB by default), and it leaves when the slowest call is done.
    */
   batched?: boolean;
+  /**
+   * Where an `Idempotency-Key` is claimed. `'gateway'` (the default): the gateway claims the key
+   * in its own store before the call and stores the response after it. `'service'`: the gateway
+   * hands the claim to the op (`ApiRequest.idempotency`), which stores the key and its response in
+   * the same transaction as the change (one commit instead of two in series) and answers a repeat
+   * itself (`IdempotentReplay`). For ops whose response is known before their one write.
+   */
+  idempotency?: 'gateway' | 'service';
 }
 
 const r = (method: ApiRoute['method'], path: string, service: ServiceName, op: string, extra: Partial<ApiRoute> = {}): ApiRoute => ({
@@ -42,9 +50,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
   r('POST', '/v1/billing/meters/:id/deactivate', 'meter-ingestion', 'meters.deactivate'),
   r('POST', '/v1/billing/meters/:id/reactivate', 'meter-ingestion', 'meters.reactivate'),
   r('GET', '/v1/billing/meters/:id/event_summaries', 'meter-ingestion', 'meters.event_summaries'),
-  r('POST', '/v1/billing/meter_events', 'meter-ingestion', 'meter_events.create', { batched: true }),
+  r('POST', '/v1/billing/meter_events', 'meter-ingestion', 'meter_events.create', { batched: true, idempotency: 'service' }),
   r('POST', '/v1/billing/meter_event_adjustments', 'meter-ingestion', 'meter_event_adjustments.create', { batched: true }),
-  r('POST', '/v2/billing/meter_events', 'meter-ingestion', 'v2.meter_events.create', { batched: true }),
+  r('POST', '/v2/billing/meter_events', 'meter-ingestion', 'v2.meter_events.create', { batched: true, idempotency: 'service' }),
   r('POST', '/v2/billing/meter_event_session', 'meter-ingestion', 'v2.meter_event_session.create'),
   r('POST', '/v2/billing/meter_event_stream', 'meter-ingestion', 'v2.meter_event_stream.create', {
     batched: true,

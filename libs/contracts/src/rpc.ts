@@ -18,8 +18,28 @@ export const ApiRequest = z.object({
   sessionToken: z.string().optional(),
   /** The request's Idempotency-Key, if any (Stripe events echo it in `request`). */
   idempotencyKey: z.string().optional(),
+  /**
+   * For routes whose key is claimed by the service (`ApiRoute.idempotency: 'service'`): the claim
+   * the gateway would have made (the key's scope, the request's method, path and parameter hash).
+   * The op stores it with its change and answers a repeat with an `IdempotentReplay`.
+   */
+  idempotency: z.object({ scope: z.string(), key: z.string(), method: z.string(), path: z.string(), paramsHash: z.string() }).optional(),
 });
 export type ApiRequest = z.infer<typeof ApiRequest>;
+export type IdempotencyClaimRequest = NonNullable<ApiRequest['idempotency']>;
+
+/** The `object` of an `IdempotentReplay`: no Stripe object has it. */
+export const IDEMPOTENT_REPLAY_OBJECT = 'meterflow.idempotent_replay';
+/**
+ * What an op answers to a request carrying `idempotency` whose key already holds a stored
+ * response: that response (status and body as first sent), for the gateway to replay.
+ */
+export const IdempotentReplay = z.object({
+  object: z.literal(IDEMPOTENT_REPLAY_OBJECT),
+  status: z.number().int(),
+  body: z.string(),
+});
+export type IdempotentReplay = z.infer<typeof IdempotentReplay>;
 
 /** The error half of a reply: kernel's `ErrorShape` (a DomainError crossing the wire). */
 export const RpcError = z.object({

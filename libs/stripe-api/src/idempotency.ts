@@ -21,6 +21,26 @@ export interface StoredIdempotency {
   createdAt: Date;
 }
 
+/** A record's columns as the stores' SQL returns them (null where a joined record is missing). */
+export interface IdempotencyRecordRow {
+  method: string | null;
+  path: string | null;
+  params_hash: string | null;
+  status: number | null;
+  response: string | null;
+  created_at: Date | null;
+}
+
+/** A record row that is there (its method and creation time are set) as `StoredIdempotency`. */
+export const storedIdempotencyOf = (r: IdempotencyRecordRow): StoredIdempotency => ({
+  method: r.method ?? '',
+  path: r.path ?? '',
+  paramsHash: r.params_hash ?? '',
+  status: r.status,
+  body: r.response,
+  createdAt: r.created_at ?? new Date(0),
+});
+
 export interface IncomingIdempotent {
   key: string;
   method: string;

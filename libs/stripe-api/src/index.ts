@@ -51,6 +51,7 @@ export {
   IDEMPOTENCY_KEY_MAX_LENGTH,
   IDEMPOTENCY_TTL_MS,
   type IdempotencyDecision,
+  type IdempotencyRecordRow,
   type IncomingIdempotent,
   type StoredIdempotency,
   decideIdempotency,
@@ -60,5 +61,6 @@ export {
   requestHash,
   scopeOf,
   shouldStoreResponse,
+  storedIdempotencyOf,
 } from './idempotency.js';
 export { MAX_PARAM_DEPTH, refuseUnstorableText } from './text.js';

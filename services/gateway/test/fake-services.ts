@@ -1,5 +1,5 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { ApiRequest, RpcReply } from '@meterflow/contracts';
+import { IDEMPOTENT_REPLAY_OBJECT, type ApiRequest, type RpcReply } from '@meterflow/contracts';
 import { DomainError, newId, notFound } from '@meterflow/kernel';
 import { pageInMemory, parseListParams } from '@meterflow/stripe-api';
 
@@ -94,6 +94,9 @@ export class FakeServices {
         throw new Error('boom');
       case 'meter_events.create':
         if (p.event_name === 'dup') throw new DomainError('duplicate_meter_event', 'An event already exists with identifier x.');
+        // What ingestion answers to a repeat of a keyed request (ApiRoute.idempotency 'service').
+        if (p.event_name === 'replayed')
+          return { object: IDEMPOTENT_REPLAY_OBJECT, status: 200, body: '{"object":"billing.meter_event","identifier":"first"}' };
         return { object: 'billing.meter_event', event_name: p.event_name, payload: p.payload, identifier: p.identifier ?? 'gen' };
       case 'v2.meter_event_session.create':
         return {

@@ -188,6 +188,26 @@ describe('gateway', () => {
     expect(again.id).toBe(first.id);
   });
 
+  it("hands a meter event's key to ingestion, which claims it with the event, instead of claiming it here", async () => {
+    await stripe.billing.meterEvents.create({ event_name: 'keyed', payload: { a: '1' } }, { idempotencyKey: 'key-svc' });
+    const req = fake.lastOf('meter_events.create')!;
+    expect(req.idempotency).toMatchObject({ key: 'key-svc', method: 'POST', path: '/v1/billing/meter_events' });
+    expect(req.idempotency!.paramsHash).not.toBe('');
+    const replay = await stripe.billing.meterEvents.create({ event_name: 'replayed', payload: {} }, { idempotencyKey: 'key-svc-2' });
+    expect(replay.lastResponse.headers['idempotent-replayed']).toBe('true');
+    expect(replay.identifier).toBe('first');
+    // Other routes still claim in the gateway: its store never sees these keys.
+    await new Promise((r) => setTimeout(r, 200));
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      const { rows } = await c.query(`SELECT key FROM gateway.idempotency_keys WHERE key LIKE 'key-svc%'`);
+      expect(rows).toEqual([]);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('stores idempotency records in the gateway schema', async () => {
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();

@@ -1,5 +1,12 @@
 import { DomainError, kindOfId, type Clock } from '@meterflow/kernel';
-import { RETRIEVE_BY_KIND, type ApiRequest, type ApiRoute } from '@meterflow/contracts';
+import {
+  IDEMPOTENT_REPLAY_OBJECT,
+  IdempotentReplay,
+  RETRIEVE_BY_KIND,
+  type ApiRequest,
+  type ApiRoute,
+  type IdempotencyClaimRequest,
+} from '@meterflow/contracts';
 import {
   IDEMPOTENCY_KEY_MAX_LENGTH,
   authenticate,
@@ -21,6 +28,22 @@ import {
   type Params,
 } from '@meterflow/stripe-api';
 import type { IdempotencyStore, ServiceCaller } from './ports.js';
+
+/** How an op's `IdempotentReplay` starts (JSON.stringify keeps the key order it was built in). */
+const REPLAY_PREFIX = `{"object":"${IDEMPOTENT_REPLAY_OBJECT}"`;
+
+/** The answer to a request whose key holds a stored response: that response, marked replayed. */
+function replayed(replay: { status: number; body: string }, headers: Record<string, string>): OutgoingResponse {
+  return {
+    status: replay.status,
+    body: replay.body,
+    headers: {
+      ...headers,
+      'idempotent-replayed': 'true',
+      ...(replay.status >= 400 && replay.status < 500 ? { 'stripe-should-retry': 'false' } : {}),
+    },
+  };
+}
 
 /** One HTTP request, as the HTTP adapter hands it over. */
 export interface IncomingCall {
@@ -87,23 +110,19 @@ export class ApiCallHandler {
       delete params.expand;
 
       const idemKey = call.idempotencyKey;
+      let inService: IdempotencyClaimRequest | undefined;
       if (idemKey !== undefined && idemKey !== '' && call.method !== 'GET') {
         headers['idempotency-key'] = idemKey;
         if (idemKey.length > IDEMPOTENCY_KEY_MAX_LENGTH) throw idempotencyKeyTooLong();
         const scope = this.scopeOf(credential);
-        const replay = await this.claim(scope, idemKey, call.method, call.path, raw);
-        if (replay) {
-          return {
-            status: replay.status,
-            body: replay.body,
-            headers: {
-              ...headers,
-              'idempotent-replayed': 'true',
-              ...(replay.status >= 400 && replay.status < 500 ? { 'stripe-should-retry': 'false' } : {}),
-            },
-          };
+        if (route.idempotency === 'service' && expand.length === 0) {
+          // The op claims the key in its own write (one commit) and answers a repeat itself.
+          inService = { scope, key: idemKey, method: call.method, path: call.path, paramsHash: requestHash(call.method, call.path, raw) };
+        } else {
+          const replay = await this.claim(scope, idemKey, call.method, call.path, raw);
+          if (replay) return replayed(replay, headers);
+          claimed = { scope, key: idemKey };
         }
-        claimed = { scope, key: idemKey };
       }
 
       const apiRequest: ApiRequest = {
@@ -114,8 +133,10 @@ export class ApiCallHandler {
         ...(call.stripeVersion ? { apiVersion: call.stripeVersion } : {}),
         ...(route.auth === 'meter_event_session' ? { sessionToken: credential } : {}),
         ...(idemKey ? { idempotencyKey: idemKey } : {}),
+        ...(inService ? { idempotency: inService } : {}),
       };
       const result = await this.deps.caller.callRaw(route.service, route.op, JSON.stringify(apiRequest));
+      if (inService && result.startsWith(REPLAY_PREFIX)) return replayed(IdempotentReplay.parse(JSON.parse(result)), headers);
       body = expand.length === 0 ? result : JSON.stringify(await this.expand(JSON.parse(result), expand, requestId));
     } catch (e) {
       const rendered = renderError(e, mode);

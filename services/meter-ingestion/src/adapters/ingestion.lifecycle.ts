@@ -47,11 +47,12 @@ export class IngestionLifecycle implements OnApplicationBootstrap, BeforeApplica
     await this.queue.flushed();
   }
 
-  /** Partitions for the accepted timestamp range (35 days back, into next month); prune the identifier window. */
+  /** Partitions for the accepted timestamp range (35 days back, into next month); prune the identifier window and the Idempotency-Key records. */
   private async housekeeping(): Promise<void> {
     const now = toUnix(this.clock.now());
     await this.events.ensurePartitions([now - 40 * 86_400, now - 20 * 86_400, now, now + 20 * 86_400]);
     await this.events.pruneIdentifiers(now - this.settings.identifierWindowDays * 86_400);
+    await this.events.pruneIdempotencyKeys();
     await this.sessions.pruneExpired(now - 86_400);
     await this.alerts.refresh();
   }

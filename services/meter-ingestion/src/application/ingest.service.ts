@@ -1,5 +1,7 @@
 import { DomainError, storableText, toUnix, type Clock } from '@meterflow/kernel';
+import { IDEMPOTENT_REPLAY_OBJECT, type IdempotencyClaimRequest, type IdempotentReplay } from '@meterflow/contracts';
 import type { CustomerDirectory } from '@meterflow/rating-client';
+import { decideIdempotency, idempotencyKeyInUse } from '@meterflow/stripe-api';
 import { buildErrorReports } from '../domain/error-report.js';
 import {
   decodeMeterEvent,
@@ -69,8 +71,20 @@ export class IngestService {
     );
   }
 
-  /** The synchronous paths (v1 and v2 `meter_events`): stored and counted, or a Stripe error. */
-  async recordOne(raw: unknown, format: 'v1' | 'v2', newIdentifier: () => string): Promise<AcceptedMeterEvent> {
+  /**
+   * The synchronous paths (v1 and v2 `meter_events`): stored and counted and answered with
+   * `respond(event)`, or a Stripe error. With the request's Idempotency-Key `claim`, the key and
+   * that answer are stored in the event's transaction; a repeat of the request is not stored
+   * again and gets the stored answer back (an `IdempotentReplay` for the gateway), a reuse of
+   * the key with other parameters an `idempotency_error`, a key in use a 409.
+   */
+  async recordOne<R>(
+    raw: unknown,
+    format: 'v1' | 'v2',
+    newIdentifier: () => string,
+    respond: (e: AcceptedMeterEvent) => R,
+    claim?: IdempotencyClaimRequest,
+  ): Promise<R | IdempotentReplay> {
     const decoded = decodeMeterEvent(raw, format);
     if (!decoded.ok)
       throw new DomainError(decoded.message.startsWith('Missing') ? 'parameter_missing' : 'parameter_invalid', decoded.message, {
@@ -81,12 +95,27 @@ export class IngestService {
       const r = result!.rejection;
       throw new DomainError(r.code, r.message, r.param ? { param: r.param } : {});
     }
-    const [fresh] = await this.queue.submit([result!.event]);
-    if (!fresh)
-      throw new DomainError('duplicate_meter_event', `An event already exists with identifier ${result!.event.identifier}.`, {
-        param: 'identifier',
-      });
-    return result!.event;
+    const event = result!.event;
+    const answer = respond(event);
+    const keyed = claim && { ...claim, status: 200, body: JSON.stringify(answer) };
+    const [outcome] = await this.queue.submitWithOutcomes([keyed ? { ...event, keyed } : event]);
+    switch (outcome!.kind) {
+      case 'stored':
+        return answer;
+      case 'duplicate':
+        throw new DomainError('duplicate_meter_event', `An event already exists with identifier ${event.identifier}.`, {
+          param: 'identifier',
+        });
+      case 'key_in_flight':
+        throw idempotencyKeyInUse();
+      case 'key_taken': {
+        const d = decideIdempotency(claim!, outcome!.record, this.clock.now());
+        if (d.kind === 'replay') return { object: IDEMPOTENT_REPLAY_OBJECT, status: d.status, body: d.body };
+        if (d.kind === 'error') throw d.error;
+        // Past 24 h by this clock but not yet by Postgres's: a moment's overlap, retried as in use.
+        throw idempotencyKeyInUse();
+      }
+    }
   }
 
   /**

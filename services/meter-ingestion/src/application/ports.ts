@@ -1,5 +1,6 @@
 import type { Transaction } from '@meterflow/event-store';
-import type { ListParams, StripeList } from '@meterflow/stripe-api';
+import type { IdempotencyClaimRequest } from '@meterflow/contracts';
+import type { ListParams, StoredIdempotency, StripeList } from '@meterflow/stripe-api';
 import type { Alert } from '../domain/alert.decider.js';
 import type { ErrorReport } from '../domain/error-report.js';
 import type { EventTimeWindow, Meter } from '../domain/meter.types.js';
@@ -43,19 +44,44 @@ export interface AlertReadModel {
 
 // ---- the usage store (accepted meter events: their own log and rollups, not the event store) --
 
+/**
+ * An Idempotency-Key claimed with an event (`ApiRoute.idempotency: 'service'`): stored with the
+ * response for it in the event's transaction when the event is stored and counted.
+ */
+export interface KeyedResponse extends IdempotencyClaimRequest {
+  status: number;
+  body: string;
+}
+
 /** An accepted meter event as the writer stores it. */
 export interface EventToStore extends StoredEvent {
   receivedAt: number;
   payload: Record<string, string>;
+  /** Its request's Idempotency-Key claim (at most one event per key in a batch). */
+  keyed?: KeyedResponse;
 }
+
+/** What a batch's write did. */
+export interface WriteResult {
+  /** The identifiers that were new, stored and counted (the others were duplicates). */
+  fresh: Set<string>;
+  /**
+   * Keyed events not stored because their key already holds a live record (by `scope\0key`):
+   * that record, for the request to be replayed or refused.
+   */
+  taken: Map<string, StoredIdempotency>;
+}
+
+export const idempotencyId = (k: { scope: string; key: string }): string => `${k.scope}\0${k.key}`;
 
 export const USAGE_WRITER = Symbol('USAGE_WRITER');
 export interface UsageWriter {
   /**
-   * Store a batch in one transaction. Returns the identifiers that were new (the others were
-   * duplicates, inside the batch or of events already stored within the identifier window).
+   * Store a batch in one transaction: new events (not duplicates inside the batch or of events
+   * stored within the identifier window) are stored and counted; a keyed event whose key holds a
+   * live record (24 h) is not, and its key is claimed with its response when it is.
    */
-  write(events: readonly EventToStore[], windowOf: (meterId: string) => EventTimeWindow | null): Promise<Set<string>>;
+  write(events: readonly EventToStore[], windowOf: (meterId: string) => EventTimeWindow | null): Promise<WriteResult>;
 }
 
 export interface UsageWindowQuery {

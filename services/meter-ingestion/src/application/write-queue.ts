@@ -1,13 +1,31 @@
 import type { AcceptedMeterEvent } from '../domain/meter-event.validation.js';
 import type { EventTimeWindow } from '../domain/meter.types.js';
 import { flushEvents, flushSeconds, ingestEvents } from './ingest.metrics.js';
-import type { EventToStore, UsageWriter } from './ports.js';
+import type { StoredIdempotency } from '@meterflow/stripe-api';
+import { idempotencyId, type EventToStore, type KeyedResponse, type UsageWriter } from './ports.js';
+
+/** An event to store, with its request's Idempotency-Key claim when the request had one. */
+export type EventToSubmit = AcceptedMeterEvent & { keyed?: KeyedResponse };
+
+/** What became of one submitted event. */
+export type WriteOutcome =
+  | { kind: 'stored' }
+  /** Its identifier was already stored (or came earlier in the batch): not counted again. */
+  | { kind: 'duplicate' }
+  /** Its key holds a live record: not stored; the record decides the answer. */
+  | { kind: 'key_taken'; record: StoredIdempotency }
+  /** An earlier event of the same batch has its key: not stored (that request is in flight). */
+  | { kind: 'key_in_flight' };
 
 interface Job {
-  events: readonly AcceptedMeterEvent[];
-  resolve: (fresh: boolean[]) => void;
+  events: readonly EventToSubmit[];
+  resolve: (outcomes: WriteOutcome[]) => void;
   reject: (e: unknown) => void;
 }
+
+const STORED: WriteOutcome = { kind: 'stored' };
+const DUPLICATE: WriteOutcome = { kind: 'duplicate' };
+const IN_FLIGHT: WriteOutcome = { kind: 'key_in_flight' };
 
 /**
  * Every accepted event, from every path, goes through this writer, which groups whatever is
@@ -18,6 +36,7 @@ interface Job {
 export class WriteQueue {
   private queue: Job[] = [];
   private running = 0;
+  private scheduled = false;
   private lastSeq = 0n;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
@@ -31,17 +50,40 @@ export class WriteQueue {
   ) {}
 
   /** Resolves, per event, true when it was stored and counted, false when it was a duplicate. */
-  submit(events: readonly AcceptedMeterEvent[]): Promise<boolean[]> {
+  async submit(events: readonly AcceptedMeterEvent[]): Promise<boolean[]> {
+    return (await this.submitWithOutcomes(events)).map((o) => o.kind === 'stored');
+  }
+
+  /** Resolves, per event, what became of it (keyed events claim their key with it). */
+  submitWithOutcomes(events: readonly EventToSubmit[]): Promise<WriteOutcome[]> {
     if (events.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       this.queue.push({ events, resolve, reject });
-      if (this.running < this.writers) void this.drain();
+      this.schedule();
     });
   }
 
   /** Resolves once nothing is queued or being written. */
   async flushed(): Promise<void> {
-    while (this.running > 0 || this.queue.length > 0) await this.idle;
+    while (this.running > 0 || this.queue.length > 0) {
+      if (this.running > 0) await this.idle;
+      else await new Promise((r) => setImmediate(r)); // a writer is about to start
+    }
+  }
+
+  /**
+   * Starts a writer at the end of this turn of the event loop when one is free, so that what
+   * arrives in the same turn (the calls of one batched request from the gateway, the messages of
+   * one NATS pull) goes out in one transaction: started at once, the first event of a burst took
+   * a writer alone and the rest waited for it.
+   */
+  private schedule(): void {
+    if (this.scheduled || this.running >= this.writers) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.queue.length > 0 && this.running < this.writers) void this.drain();
+    });
   }
 
   /** Receipt order, monotonic within the process and roughly across restarts (µs clock). */
@@ -64,24 +106,41 @@ export class WriteQueue {
         }
         const receivedAt = Math.floor(Date.now() / 1000);
         const rows: EventToStore[] = [];
-        for (const j of jobs) for (const e of j.events) rows.push({ ...e, seq: this.nextSeq(), receivedAt });
+        // Per submitted event, its row (undefined: left out, a second event with the same key).
+        const rowOf: (EventToStore | undefined)[] = [];
+        const keys = new Set<string>();
+        for (const j of jobs)
+          for (const e of j.events) {
+            const id = e.keyed && idempotencyId(e.keyed);
+            if (id !== undefined && keys.has(id)) {
+              rowOf.push(undefined);
+              continue;
+            }
+            if (id !== undefined) keys.add(id);
+            const row = { ...e, seq: this.nextSeq(), receivedAt };
+            rows.push(row);
+            rowOf.push(row);
+          }
         try {
           const stop = flushSeconds.startTimer();
-          const accepted = await this.store.write(rows, this.windowOf);
+          const { fresh: accepted, taken } = await this.store.write(rows, this.windowOf);
           stop();
           flushEvents.observe(rows.length);
           const seen = new Set<string>();
           let i = 0;
           const stored: EventToStore[] = [];
           for (const j of jobs) {
-            const flags = j.events.map(() => {
-              const row = rows[i++]!;
+            const outcomes = j.events.map((): WriteOutcome => {
+              const row = rowOf[i++];
+              if (!row) return IN_FLIGHT;
+              const record = row.keyed && taken.get(idempotencyId(row.keyed));
+              if (record) return { kind: 'key_taken', record };
               const fresh = accepted.has(row.identifier) && !seen.has(row.identifier);
               seen.add(row.identifier);
               if (fresh) stored.push(row);
-              return fresh;
+              return fresh ? STORED : DUPLICATE;
             });
-            j.resolve(flags);
+            j.resolve(outcomes);
           }
           ingestEvents.inc({ outcome: 'accepted' }, stored.length);
           ingestEvents.inc({ outcome: 'duplicate' }, rows.length - stored.length);

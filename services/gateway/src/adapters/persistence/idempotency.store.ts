@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { StoredIdempotency } from '@meterflow/stripe-api';
+import { storedIdempotencyOf, type IdempotencyRecordRow, type StoredIdempotency } from '@meterflow/stripe-api';
 import { Histogram, metricsRegistry } from '@meterflow/observability';
 import { MicroBatcher } from './micro-batcher.js';
 import type { ClaimOutcome, IdempotencyClaim, IdempotencyStore } from '../../application/ports.js';
@@ -75,14 +75,8 @@ const CYCLE_SQL = `
 const INDEX_JOINS_SQL = 'SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_seqscan = off';
 const plannedByIndex = new WeakSet<pg.PoolClient>();
 
-interface ClaimRow {
+interface ClaimRow extends IdempotencyRecordRow {
   idx: number;
-  method: string | null;
-  path: string | null;
-  params_hash: string | null;
-  status: number | null;
-  response: string | null;
-  created_at: Date | null;
 }
 
 /** One unit of pending work; a cycle runs all of them in one statement. */
@@ -237,17 +231,7 @@ function outcomeOf(c: IdempotencyClaim, first: boolean, row: ClaimRow | undefine
   if (!row) return { claimed: true };
   // Claimed by a statement whose row this one cannot see yet: reported as unknown.
   if (row.method === null || row.created_at === null) return { claimed: false, stored: undefined };
-  return {
-    claimed: false,
-    stored: {
-      method: row.method,
-      path: row.path ?? '',
-      paramsHash: row.params_hash ?? '',
-      status: row.status,
-      body: row.response,
-      createdAt: row.created_at,
-    },
-  };
+  return { claimed: false, stored: storedIdempotencyOf(row) };
 }
 
 const inFlight = (c: IdempotencyClaim): StoredIdempotency => ({

@@ -132,4 +132,33 @@ ALTER TABLE alerts ALTER COLUMN meter_id TYPE text COLLATE "C", ALTER COLUMN cus
 ALTER TABLE alert_triggers ALTER COLUMN alert_id TYPE text COLLATE "C", ALTER COLUMN customer TYPE text COLLATE "C";
 `,
   },
+  {
+    // Idempotency-Key records of the meter-event creates (ApiRoute.idempotency 'service'): the
+    // key and its response are stored in the transaction that stores the event, so a keyed
+    // request costs one commit (the gateway's own claim cycle is skipped for these routes).
+    // `idempotency_key_claimed` aborts a write whose key a concurrent transaction claimed first
+    // (the event was stored without its key: the whole statement rolls back and runs again).
+    id: '0004_idempotency_keys',
+    sql: `
+CREATE TABLE idempotency_keys (
+  scope text COLLATE "C" NOT NULL,
+  key text COLLATE "C" NOT NULL,
+  method text NOT NULL,
+  path text NOT NULL,
+  params_hash text NOT NULL,
+  status int NOT NULL,
+  response text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (scope, key)
+);
+CREATE INDEX idempotency_keys_created_brin ON idempotency_keys USING brin (created_at);
+CREATE FUNCTION idempotency_key_claimed(k text, claimed text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  IF claimed IS NULL THEN
+    RAISE EXCEPTION 'idempotency key % was claimed by a concurrent transaction', k USING ERRCODE = 'MFK01';
+  END IF;
+  RETURN true;
+END $$;
+`,
+  },
 ];

@@ -35,31 +35,43 @@ export class MeterEventsController {
   @MessagePattern('meter_events.create')
   async createV1(@Payload() req: ApiRequest) {
     rejectUnknown(req.params, EVENT_KEYS);
-    const e = await this.ingest.recordOne(req.params, 'v1', generatedIdentifier);
-    return {
-      object: 'billing.meter_event',
-      created: toUnix(this.clock.now()),
-      event_name: e.eventName,
-      identifier: e.identifier,
-      livemode: false,
-      payload: e.payload,
-      timestamp: e.timestamp,
-    };
+    const created = toUnix(this.clock.now());
+    return this.ingest.recordOne(
+      req.params,
+      'v1',
+      generatedIdentifier,
+      (e) => ({
+        object: 'billing.meter_event',
+        created,
+        event_name: e.eventName,
+        identifier: e.identifier,
+        livemode: false,
+        payload: e.payload,
+        timestamp: e.timestamp,
+      }),
+      req.idempotency,
+    );
   }
 
   @MessagePattern('v2.meter_events.create')
   async createV2(@Payload() req: ApiRequest) {
     rejectUnknown(req.params, EVENT_KEYS);
-    const e = await this.ingest.recordOne(req.params, 'v2', generatedIdentifier);
-    return {
-      object: 'v2.billing.meter_event',
-      created: renderV2Time(this.clock.now()),
-      event_name: e.eventName,
-      identifier: e.identifier,
-      livemode: false,
-      payload: e.payload,
-      timestamp: renderV2Time(e.timestamp),
-    };
+    const created = renderV2Time(this.clock.now());
+    return this.ingest.recordOne(
+      req.params,
+      'v2',
+      generatedIdentifier,
+      (e) => ({
+        object: 'v2.billing.meter_event',
+        created,
+        event_name: e.eventName,
+        identifier: e.identifier,
+        livemode: false,
+        payload: e.payload,
+        timestamp: renderV2Time(e.timestamp),
+      }),
+      req.idempotency,
+    );
   }
 
   @MessagePattern('v2.meter_event_session.create')
