@@ -13,11 +13,12 @@ const STAGE_SQL = `CREATE TEMP TABLE IF NOT EXISTS ingest_input (
   identifier text COLLATE "C", meter_id text COLLATE "C", customer text COLLATE "C", value bigint, ts bigint, seq bigint, received_at bigint, payload text, win bigint
 ) ON COMMIT DELETE ROWS`;
 // The dedupe + log + rollups statement over `input` (the batch's rows); `identifiers` is the part
-// that claims the identifiers and names the stored rows `fresh`.
-const IDENTIFIERS = `
+// that claims the identifiers of the input rows that pass `where` and names the stored rows `fresh`.
+const identifiers = (where = 'true') => `
 ins AS (
   INSERT INTO meter_event_identifiers (identifier, meter_id, customer, value, ts, seq, received_at)
-  SELECT identifier, meter_id, customer, value, ts, seq, received_at FROM input ORDER BY identifier
+  SELECT identifier, meter_id, customer, value, ts, seq, received_at FROM input i WHERE ${where}
+  ORDER BY identifier
   ON CONFLICT (identifier) DO NOTHING
   RETURNING identifier
 ),
@@ -50,7 +51,7 @@ buckets AS (
     value = EXCLUDED.value, ts = EXCLUDED.ts, seq = EXCLUDED.seq, identifier = EXCLUDED.identifier
   WHERE EXCLUDED.seq > b.seq
 )`;
-const WRITE_TAIL = `${IDENTIFIERS}${LOG_AND_ROLLUPS}
+const WRITE_TAIL = `${identifiers()}${LOG_AND_ROLLUPS}
 SELECT identifier FROM ins`;
 // One query string, one implicit transaction: the COPY, then the statement.
 const WRITE_SQL = `COPY pg_temp.ingest_input FROM STDIN;
@@ -68,14 +69,15 @@ const WRITE_SMALL_SQL = `WITH input AS (
 ),${WRITE_TAIL}`;
 /**
  * A batch with keyed events (Idempotency-Key claims, `ApiRoute.idempotency: 'service'`), as one
- * JSON parameter. The live records are looked up one key at a time (`LATERAL ... OFFSET 0`: a
- * primary-key probe per keyed event). As a join, the plan prepared while the table was small (a
- * fresh database) hashed a sequential scan of the whole table and kept doing so as it grew: 4.3
- * ms per 20-event statement after 28,000 keys instead of ~0.6 ms (docs/benchmarks.md). In one statement: events whose key holds a live record (24 h) are left out and
+ * JSON parameter. In one statement: events whose key holds a live record (24 h) are left out and
  * that record comes back (`kind` 1); the others are deduped and stored as above; the keys of the
  * stored ones are claimed with their responses (an expired record is taken over). A key claimed
  * meanwhile by a concurrent transaction (its row was not visible to this statement's snapshot)
  * makes `idempotency_key_claimed` abort the whole statement, which then runs again and sees it.
+ * The live records are looked up one key at a time (`LATERAL ... OFFSET 0`: a primary-key probe
+ * per keyed event). As a join, the plan prepared while the table was small (a fresh database)
+ * hashed a sequential scan of the whole table and kept doing so as it grew: 4.3 ms per 20-event
+ * statement after 28,000 keys instead of ~0.9 ms (docs/benchmarks.md).
  */
 const WRITE_KEYED_SQL = `WITH input AS (
   SELECT * FROM json_to_recordset($1::json)
@@ -89,16 +91,7 @@ taken AS MATERIALIZED (
     WHERE k.scope = i.scope AND k.key = i.key AND k.created_at > now() - interval '24 hours'
     OFFSET 0
   ) k
-),
-ins AS (
-  INSERT INTO meter_event_identifiers (identifier, meter_id, customer, value, ts, seq, received_at)
-  SELECT identifier, meter_id, customer, value, ts, seq, received_at FROM input i
-  WHERE NOT EXISTS (SELECT 1 FROM taken t WHERE t.identifier = i.identifier)
-  ORDER BY identifier
-  ON CONFLICT (identifier) DO NOTHING
-  RETURNING identifier
-),
-fresh AS (SELECT i.* FROM input i JOIN ins USING (identifier)),
+),${identifiers('NOT EXISTS (SELECT 1 FROM taken t WHERE t.identifier = i.identifier)')}
 claimed AS (
   INSERT INTO idempotency_keys AS k (scope, key, method, path, params_hash, status, response)
   SELECT scope, key, method, path, params_hash, status, response FROM fresh WHERE key IS NOT NULL

@@ -33,42 +33,32 @@ export class MeterEventsController {
   ) {}
 
   @MessagePattern('meter_events.create')
-  async createV1(@Payload() req: ApiRequest) {
-    rejectUnknown(req.params, EVENT_KEYS);
-    const created = toUnix(this.clock.now());
-    return this.ingest.recordOne(
-      req.params,
-      'v1',
-      generatedIdentifier,
-      (e) => ({
-        object: 'billing.meter_event',
-        created,
-        event_name: e.eventName,
-        identifier: e.identifier,
-        livemode: false,
-        payload: e.payload,
-        timestamp: e.timestamp,
-      }),
-      req.idempotency,
-    );
+  createV1(@Payload() req: ApiRequest) {
+    return this.create(req, 'v1');
   }
 
   @MessagePattern('v2.meter_events.create')
-  async createV2(@Payload() req: ApiRequest) {
+  createV2(@Payload() req: ApiRequest) {
+    return this.create(req, 'v2');
+  }
+
+  /** One meter event, answered as its v1 or v2 object (v2 prints times as RFC 3339). */
+  private create(req: ApiRequest, format: 'v1' | 'v2') {
     rejectUnknown(req.params, EVENT_KEYS);
-    const created = renderV2Time(this.clock.now());
+    const now = this.clock.now();
+    const v2 = format === 'v2';
     return this.ingest.recordOne(
       req.params,
-      'v2',
+      format,
       generatedIdentifier,
       (e) => ({
-        object: 'v2.billing.meter_event',
-        created,
+        object: v2 ? 'v2.billing.meter_event' : 'billing.meter_event',
+        created: v2 ? renderV2Time(now) : toUnix(now),
         event_name: e.eventName,
         identifier: e.identifier,
         livemode: false,
         payload: e.payload,
-        timestamp: renderV2Time(e.timestamp),
+        timestamp: v2 ? renderV2Time(e.timestamp) : e.timestamp,
       }),
       req.idempotency,
     );
