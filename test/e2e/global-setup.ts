@@ -33,6 +33,8 @@ export default async function setup(project: TestProject) {
       MF_NAMESPACE: namespace,
       MF_API_KEYS: apiKey,
       LOG_LEVEL: 'warn',
+      // Every Stripe event rendered from a unit's memory is rendered from its stream too and compared.
+      MF_RENDER_CHECK: 'true',
       INVOICE_FINALIZATION_GRACE_SECONDS: '3600',
       SCHEDULER_INTERVAL_MS: '1000',
       // Webhook retries compressed: 0.5 s, 1 s, 2 s, ... (Stripe's 1 min ... 3 days).

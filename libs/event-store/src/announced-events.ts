@@ -1,5 +1,6 @@
 import { STRIPE_EVENT_ANNOUNCED, StripeEventAnnounced, stripeEvent, type EventOf } from '@meterflow/contracts';
 import { newId } from '@meterflow/kernel';
+import { announcedChanges } from './announced-changes.js';
 import { defaultFolds, type AggregateType, type CommandContext, type DomainEvent } from './command-pipeline.js';
 import { toJson } from './json.js';
 import type { NewEvent, PgEventStore, StoredEvent } from './pg-event-store.js';
@@ -103,38 +104,67 @@ export function renderAnnouncements<S, E extends DomainEvent>(
     if (since !== undefined && !atVersion.has(since))
       throw new Error(`${name}: no state at version ${since} (announcement at ${a.streamPosition})`);
     const change = since === undefined ? found : { ...found, before: atVersion.get(since)! };
-    const { object, previousAttributes } = rendering.render(a.data.type, change);
-    const evt = stripeEvent(a.data.id, a.data.type, object, a.data.created, {
-      requestId: a.data.request.id,
-      idempotencyKey: a.data.request.idempotency_key,
-      ...(previousAttributes ? { previousAttributes } : {}),
-    });
-    return toJson(evt.data);
+    return renderAnnounced(rendering, a.data, change);
   });
 }
 
+/** One announced Stripe event (JSON text) from the states around its change. Pure. */
+function renderAnnounced<S, E extends DomainEvent>(
+  rendering: StripeEventRendering<S, E>,
+  facts: AnnouncedFacts,
+  change: AnnouncedChange<S, E>,
+): string {
+  const { object, previousAttributes } = rendering.render(facts.type, change);
+  const evt = stripeEvent(facts.id, facts.type, object, facts.created, {
+    requestId: facts.request.id,
+    idempotencyKey: facts.request.idempotency_key,
+    ...(previousAttributes ? { previousAttributes } : {}),
+  });
+  return toJson(evt.data);
+}
+
+/** How a service's renderer runs (`MF_RENDER_CHECK`). */
+export interface AnnouncementRendererOptions {
+  /** Render every announcement found in memory from the stream too, and fail on a difference. */
+  check?: boolean;
+}
+
 /**
- * A service's renderer for the outbox relay: the announcing streams read in one query, each
- * announcement rendered by the rendering that claims its Stripe type.
+ * A service's renderer for the outbox relay: an announcement this process's units decided is
+ * rendered from the states they held (`announced-changes.ts`); the others from their streams,
+ * read in one query, each rendered by the rendering that claims its Stripe type.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function announcementRenderer(store: PgEventStore, renderings: readonly StripeEventRendering<any, any>[]): StripeEventRenderer {
+export function announcementRenderer(
+  store: PgEventStore,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  renderings: readonly StripeEventRendering<any, any>[],
+  opts: AnnouncementRendererOptions = {},
+): StripeEventRenderer {
+  const memo = announcedChanges(store);
   return {
     async render(announcements) {
+      const out = new Array<string>(announcements.length);
       // stream -> rendering -> indexes of its announcements
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const groups = new Map<string, Map<StripeEventRendering<any, any>, number[]>>();
       announcements.forEach((a, i) => {
         const rendering = renderings.find((r) => r.renders(a.data.type));
         if (!rendering) throw new Error(`no rendering for the announced Stripe event type ${a.data.type} (${a.streamId})`);
+        const held = memo.take(a.data.id);
+        if (held && held.aggregate === rendering.aggregate.name) {
+          // eslint-disable-next-line @typescript-eslint/no-explicit-any
+          out[i] = renderAnnounced(rendering, a.data, held as AnnouncedChange<any, any>);
+          memo.rendered.memory++;
+          if (!opts.check) return;
+        } else memo.rendered.stream++;
         let byRendering = groups.get(a.streamId);
         if (!byRendering) groups.set(a.streamId, (byRendering = new Map()));
         const list = byRendering.get(rendering);
         if (list) list.push(i);
         else byRendering.set(rendering, [i]);
       });
+      if (groups.size === 0) return out;
       const streams = await store.readStreams([...groups.keys()]);
-      const out = new Array<string>(announcements.length);
       for (const [streamId, byRendering] of groups) {
         for (const [rendering, indexes] of byRendering) {
           const texts = renderAnnouncements(
@@ -142,7 +172,14 @@ export function announcementRenderer(store: PgEventStore, renderings: readonly S
             streams.get(streamId) ?? [],
             indexes.map((i) => announcements[i]!),
           );
-          indexes.forEach((i, k) => (out[i] = texts[k]!));
+          indexes.forEach((i, k) => {
+            const fromStream = texts[k]!;
+            if (out[i] !== undefined && out[i] !== fromStream)
+              throw new Error(
+                `MF_RENDER_CHECK: ${announcements[i]!.data.id} (${streamId}) rendered from memory differs from its stream:\n${out[i]}\n${fromStream}`,
+              );
+            out[i] = fromStream;
+          });
         }
       }
       return out;

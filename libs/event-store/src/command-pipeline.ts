@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { STRIPE_EVENT_ANNOUNCED, STRIPE_EVENT_EMITTED } from '@meterflow/contracts';
+import { announcedChanges, type AnnouncedState } from './announced-changes.js';
 import {
   VersionConflictError,
   type AppendBatch,
@@ -153,6 +154,8 @@ export class UnitOfWork {
   private readonly tracked = new Map<string, Tracked>();
   private readonly facts: AppendBatch[] = [];
   private undoLog: Undo[] | undefined;
+  /** The states around each announcement decided here, by Stripe event id (`announced-changes.ts`). */
+  private readonly announced = new Map<string, AnnouncedState>();
 
   constructor(
     readonly store: PgEventStore,
@@ -225,11 +228,22 @@ export class UnitOfWork {
       const after = type.decider.evolve(before, event);
       t.state = after;
       t.decided.push(event);
-      t.pending.push(event as NewEvent, ...(type.announce?.({ id, event, before, after, command }, this.ctx) ?? []));
+      const announced = type.announce?.({ id, event, before, after, command }, this.ctx) ?? [];
+      t.pending.push(event as NewEvent, ...announced);
+      this.remember(type.name, announced, { before, after, event });
     }
-    if (events.length > 0 && type.announceChange)
-      t.pending.push(...type.announceChange({ id, command, events, before: start, after: t.state as S, since }, this.ctx));
+    if (events.length > 0 && type.announceChange) {
+      const announced = type.announceChange({ id, command, events, before: start, after: t.state as S, since }, this.ctx);
+      t.pending.push(...announced);
+      this.remember(type.name, announced, { before: start, after: t.state, event: events[events.length - 1] });
+    }
     return { state: t.state as S, events };
+  }
+
+  /** The states an announcement renders from, as the relay would fold them from the stream. */
+  private remember(aggregate: string, announced: readonly NewEvent[], change: Omit<AnnouncedState, 'aggregate'>): void {
+    for (const e of announced)
+      if (e.type === STRIPE_EVENT_ANNOUNCED) this.announced.set((e.data as { id: string }).id, { aggregate, ...change });
   }
 
   /** Record facts on a stream no aggregate type owns here (a key claim), appended with the rest. */
@@ -287,6 +301,15 @@ export class UnitOfWork {
       list.push({ id: t.id, before: t.loaded.state, after: t.state, events: t.decided, version: r.nextVersion, stored: r.stored });
     }
     for (const [type, changes] of byType) await type.project?.(this.tx, changes);
+    // Only what is appended (an item undone in a batch took its announcements with it).
+    if (this.announced.size > 0) {
+      const memo = announcedChanges(this.store);
+      for (const b of batches)
+        for (const e of b.events) {
+          const state = e.type === STRIPE_EVENT_ANNOUNCED ? this.announced.get((e.data as { id: string }).id) : undefined;
+          if (state) memo.put((e.data as { id: string }).id, state);
+        }
+    }
     return results.flatMap((r) => r.stored);
   }
 

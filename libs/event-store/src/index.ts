@@ -40,8 +40,10 @@ export {
   renderAnnouncements,
   type AnnouncedChange,
   type AnnouncedFacts,
+  type AnnouncementRendererOptions,
   type RenderedObject,
   type StripeEventAnnouncement,
   type StripeEventRenderer,
   type StripeEventRendering,
 } from './announced-events.js';
+export { ANNOUNCED_CHANGES_CAPACITY, AnnouncedChanges, announcedChanges, type AnnouncedState } from './announced-changes.js';

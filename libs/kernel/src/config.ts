@@ -29,6 +29,8 @@ export const baseEnvSchema = z.object({
    * them: nothing in Meterflow does (docs/architecture.md).
    */
   MF_RELAY_DOMAIN_EVENTS: envFlag(true),
+  /** Render every Stripe event a unit announced from its stream too, and fail on a difference (tests). */
+  MF_RENDER_CHECK: envFlag(false),
 });
 
 export type BaseEnv = z.infer<typeof baseEnvSchema>;

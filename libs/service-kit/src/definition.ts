@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { EntitySchema } from '@mikro-orm/core';
 import type { EventCatalog, ServiceName } from '@meterflow/contracts';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { PgEventStore } from '@meterflow/event-store';
+import type { AnnouncementRendererOptions, PgEventStore } from '@meterflow/event-store';
 import type { StripeEventRenderer } from '@meterflow/messaging';
 
 export interface Migration {
@@ -29,7 +29,7 @@ export interface ServiceDefinition {
   /** Publish the event store to JetStream (default true). */
   relay?: boolean;
   /** How the relay renders the service's `StripeEventAnnounced` facts (needed once it records any). */
-  stripeEvents?: (store: PgEventStore) => StripeEventRenderer;
+  stripeEvents?: (store: PgEventStore, opts: AnnouncementRendererOptions) => StripeEventRenderer;
   /** Register extra Fastify routes, parsers or hooks before the app listens. */
   configure?: (app: NestFastifyApplication) => void | Promise<void>;
 }

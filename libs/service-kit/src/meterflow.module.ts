@@ -93,7 +93,7 @@ class Lifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
       service: this.def.name,
       logger: this.logger,
       domainEvents: this.config.MF_RELAY_DOMAIN_EVENTS,
-      ...(this.def.stripeEvents ? { render: this.def.stripeEvents(this.store) } : {}),
+      ...(this.def.stripeEvents ? { render: this.def.stripeEvents(this.store, { check: this.config.MF_RENDER_CHECK }) } : {}),
     });
     this.relay.start();
   }

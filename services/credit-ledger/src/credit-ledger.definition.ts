@@ -20,5 +20,5 @@ export const creditLedgerDefinition: ServiceDefinition = {
   envSchema: creditLedgerEnvSchema,
   httpPort: 3104,
   /** Grant and balance-transaction events are stored as announcements and rendered when the relay publishes them. */
-  stripeEvents: (store) => announcementRenderer(store, [grantEventRendering]),
+  stripeEvents: (store, opts) => announcementRenderer(store, [grantEventRendering], opts),
 };

@@ -39,5 +39,5 @@ export const invoicingDefinition: ServiceDefinition = {
   entities: invoicingEntities as unknown as EntitySchema[],
   envSchema: invoicingEnvSchema,
   httpPort: 3103,
-  stripeEvents: (store) => announcementRenderer(store, [invoiceEventRendering]),
+  stripeEvents: (store, opts) => announcementRenderer(store, [invoiceEventRendering], opts),
 };

@@ -33,5 +33,5 @@ export const ratingDefinition: ServiceDefinition = {
   envSchema: ratingEnvSchema,
   httpPort: 3102,
   /** `customer.subscription.*` are stored as announcements and rendered when the relay publishes them. */
-  stripeEvents: (store) => announcementRenderer(store, [subscriptionEventRendering]),
+  stripeEvents: (store, opts) => announcementRenderer(store, [subscriptionEventRendering], opts),
 };
