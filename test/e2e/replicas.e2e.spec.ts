@@ -37,6 +37,9 @@ beforeAll(async () => {
       MF_API_KEYS: KEY,
       LOG_LEVEL: 'warn',
       OTEL_SDK_DISABLED: 'true',
+      // Each replica's relay renders from its own units' memory or from the stream (the other's):
+      // both, compared (a difference stops that relay, and the events below never come).
+      MF_RENDER_CHECK: 'true',
       INVOICE_FINALIZATION_GRACE_SECONDS: '3600',
       INVOICE_CLOSE_PARTITIONS: '4',
       // Small batches: several batches per part, a customer's two invoices maybe in different ones.
@@ -139,6 +142,20 @@ describe('two replicas of invoicing and of credit-ledger', () => {
     );
     expect(applied.rows[0]).toEqual({ grants: granted, amount: granted * 1000 });
     expect(await exactlyOnce()).toEqual({ finalized_twice: 0, number_twice: 0, credited_twice: 0, overdrawn: 0 });
+
+    // The Stripe events of the close, whichever replica decided and whichever relayed them.
+    const finalized = new Map<string, Stripe.Invoice>();
+    for (let tries = 0; finalized.size < subscriptions && tries < 100; tries++) {
+      if (tries > 0) await new Promise((r) => setTimeout(r, 200));
+      for await (const e of stripe.events.list({ type: 'invoice.finalized', limit: 100 })) {
+        const inv = e.data.object as Stripe.Invoice;
+        if (inv.parent?.subscription_details) finalized.set(inv.id!, inv);
+      }
+    }
+    expect(finalized.size).toBe(subscriptions);
+    const invoices = [...finalized.values()];
+    expect(invoices.every((i) => i.status === 'open' && i.number !== null)).toBe(true);
+    expect(invoices.reduce((n, i) => n + i.total, 0)).toBe(subscriptions * 3000 - granted * 1000);
   });
 
   it('finalizes an invoice once when both replicas are asked to at the same moment', async () => {

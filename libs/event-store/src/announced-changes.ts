@@ -43,6 +43,11 @@ export class AnnouncedChanges {
     return found;
   }
 
+  /** The entry, kept (`MF_RENDER_CHECK`: a batch that failed the check fails it again when retried). */
+  peek(id: string): AnnouncedState | undefined {
+    return this.entries.get(id);
+  }
+
   get size(): number {
     return this.entries.size;
   }

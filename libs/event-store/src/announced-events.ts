@@ -150,7 +150,8 @@ export function announcementRenderer(
       announcements.forEach((a, i) => {
         const rendering = renderings.find((r) => r.renders(a.data.type));
         if (!rendering) throw new Error(`no rendering for the announced Stripe event type ${a.data.type} (${a.streamId})`);
-        const held = memo.take(a.data.id);
+        // Checked, the entry stays: the relay's retry of a batch that failed the check fails it again.
+        const held = opts.check ? memo.peek(a.data.id) : memo.take(a.data.id);
         if (held && held.aggregate === rendering.aggregate.name) {
           // eslint-disable-next-line @typescript-eslint/no-explicit-any
           out[i] = renderAnnounced(rendering, a.data, held as AnnouncedChange<any, any>);

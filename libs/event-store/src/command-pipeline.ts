@@ -93,6 +93,15 @@ export interface AggregateType<S, C, E extends DomainEvent = DomainEvent> {
   ) => readonly NewEvent[];
   /** Which stored events `evolve` folds (default: everything but `StripeEventEmitted` and `StripeEventAnnounced`). */
   folds?: (type: string) => boolean;
+  /**
+   * The relay may render this type's announcements from the deciding unit's states
+   * (`announced-changes.ts`). Only for a type whose states folded from the stream equal its units'
+   * states as JSON text, key order included: loaded by folding, not from a snapshot, in a store
+   * that keeps event data as written (`json`, not `jsonb`, which reorders keys). Renderings pass
+   * objects such as `metadata` through and compare texts (`previous_attributes`), so a reordered
+   * key would publish a different event than the stream gives.
+   */
+  announcesFromMemory?: boolean;
   /** Write the read models of the changed aggregates, inside the unit's transaction. */
   project?: (tx: pg.PoolClient, changes: readonly Change<S, E>[]) => Promise<void>;
   /**
@@ -230,12 +239,13 @@ export class UnitOfWork {
       t.decided.push(event);
       const announced = type.announce?.({ id, event, before, after, command }, this.ctx) ?? [];
       t.pending.push(event as NewEvent, ...announced);
-      this.remember(type.name, announced, { before, after, event });
+      if (type.announcesFromMemory) this.remember(type.name, announced, { before, after, event });
     }
     if (events.length > 0 && type.announceChange) {
       const announced = type.announceChange({ id, command, events, before: start, after: t.state as S, since }, this.ctx);
       t.pending.push(...announced);
-      this.remember(type.name, announced, { before: start, after: t.state, event: events[events.length - 1] });
+      if (type.announcesFromMemory)
+        this.remember(type.name, announced, { before: start, after: t.state, event: events[events.length - 1] });
     }
     return { state: t.state as S, events };
   }

@@ -34,6 +34,8 @@ export function invoicingAggregates(projections: InvoiceProjections): InvoicingA
       streamId: invoiceStream,
       decider: invoiceDecider,
       announce: announceInvoice,
+      // Folded, never snapshotted, and stored as `json` (migration 0005): the relay renders from the unit's states.
+      announcesFromMemory: true,
       project: (tx, changes) => projections.invoices(tx, changes),
     },
     item: {
