@@ -124,6 +124,9 @@ interface Tracked {
   pending: NewEvent[];
 }
 
+/** The Stripe event id of a `StripeEventAnnounced`, else null. */
+const announcedId = (e: NewEvent): string | null => (e.type === STRIPE_EVENT_ANNOUNCED ? (e.data as { id: string }).id : null);
+
 /** Fold stored events into a state with a type's decider. */
 export function foldStream<S, C, E extends DomainEvent>(type: AggregateType<S, C, E>, history: readonly StoredEvent[]): Loaded<S> {
   const folds = type.folds ?? defaultFolds;
@@ -239,21 +242,24 @@ export class UnitOfWork {
       t.decided.push(event);
       const announced = type.announce?.({ id, event, before, after, command }, this.ctx) ?? [];
       t.pending.push(event as NewEvent, ...announced);
-      if (type.announcesFromMemory) this.remember(type.name, announced, { before, after, event });
+      this.remember(type, announced, { before, after, event });
     }
     if (events.length > 0 && type.announceChange) {
       const announced = type.announceChange({ id, command, events, before: start, after: t.state as S, since }, this.ctx);
       t.pending.push(...announced);
-      if (type.announcesFromMemory)
-        this.remember(type.name, announced, { before: start, after: t.state, event: events[events.length - 1] });
+      this.remember(type, announced, { before: start, after: t.state, event: events[events.length - 1] });
     }
     return { state: t.state as S, events };
   }
 
-  /** The states an announcement renders from, as the relay would fold them from the stream. */
-  private remember(aggregate: string, announced: readonly NewEvent[], change: Omit<AnnouncedState, 'aggregate'>): void {
-    for (const e of announced)
-      if (e.type === STRIPE_EVENT_ANNOUNCED) this.announced.set((e.data as { id: string }).id, { aggregate, ...change });
+  /** The states an announcement renders from, as the relay would fold them from the stream (types that announce from memory). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private remember(type: AggregateType<any, any, any>, announced: readonly NewEvent[], change: Omit<AnnouncedState, 'aggregate'>): void {
+    if (!type.announcesFromMemory) return;
+    for (const e of announced) {
+      const id = announcedId(e);
+      if (id !== null) this.announced.set(id, { aggregate: type.name, ...change });
+    }
   }
 
   /** Record facts on a stream no aggregate type owns here (a key claim), appended with the rest. */
@@ -316,8 +322,9 @@ export class UnitOfWork {
       const memo = announcedChanges(this.store);
       for (const b of batches)
         for (const e of b.events) {
-          const state = e.type === STRIPE_EVENT_ANNOUNCED ? this.announced.get((e.data as { id: string }).id) : undefined;
-          if (state) memo.put((e.data as { id: string }).id, state);
+          const id = announcedId(e);
+          const state = id === null ? undefined : this.announced.get(id);
+          if (state) memo.put(id!, state);
         }
     }
     return results.flatMap((r) => r.stored);
